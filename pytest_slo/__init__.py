@@ -1,0 +1,24 @@
+"""pytest-slo: a GitOps repository's config, rendered values and live SLOs as pytest items."""
+
+from __future__ import annotations
+
+from .catalog import Check
+from .errors import CatalogError, ConfigError, QueryError, RenderError, SloError, SourceUnavailable
+from .kinds.base import Kind, Location, Target, Verdict
+
+__all__ = [
+    "CatalogError",
+    "Check",
+    "ConfigError",
+    "Kind",
+    "Location",
+    "QueryError",
+    "RenderError",
+    "SloError",
+    "SourceUnavailable",
+    "Target",
+    "Verdict",
+    "__version__",
+]
+
+__version__ = "0.1.0"

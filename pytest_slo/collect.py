@@ -1,0 +1,191 @@
+"""pytest collectors and items: a site's config.env, its apps, and one item per check.
+
+Node ids read ``sites/production/config.env::redis-cluster::redis-eviction-policy``;
+site-wide checks sit directly under the file (``sites/production/config.env::config-schema``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .catalog import Check, runbook_problem
+from .context import RUN_KEY, RunContext
+from .errors import ConfigError, SloError
+from .kinds.base import Location, Target, Verdict
+
+__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "SiteFile", "SloItem"]
+
+LIVE_SKIP = "live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict was negative: an assertion carrying the evidence, not a crash."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+def _run(node: pytest.Node) -> RunContext:
+    return node.config.stash[RUN_KEY]
+
+
+class SloItem(pytest.Item):
+    """One check against one site (and app)."""
+
+    def __init__(self, *, check: Check, target: Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.target = target
+        self.verdict: Verdict | None = None
+        self._data: Any = None
+        run = target.run
+        kind = run.registry[check.kind]
+        self.kind = kind
+        self.add_marker("slo")
+        if kind.live:
+            self.add_marker("live")
+            if not run.settings.live:
+                self.add_marker(pytest.mark.skip(reason=LIVE_SKIP))
+        for marker in check.markers:
+            self.add_marker(marker)
+        self.user_properties.extend(
+            [("slo_check", check.id), ("slo_severity", check.severity), ("slo_runbook", check.runbook), ("slo_kind", check.kind)]
+        )
+
+    def setup(self) -> None:
+        if self.kind.live:
+            run = self.target.run
+            run.prefetch_once(self.check.kind, self.session.items)
+            self._data = self.kind.fetch(self.check, self.target)
+
+    def runtest(self) -> None:
+        if self.check.when and not self._applies():
+            pytest.skip(f"not applicable: when: {self.check.when}")
+        try:
+            verdict = self.kind.evaluate(self.check, self.target, self._data)
+        except ConfigError as exc:
+            location = Location(exc.path, exc.line) if exc.path else None
+            verdict = Verdict(False, str(exc), {}, location)
+        self.verdict = verdict
+        if verdict.skip:
+            pytest.skip(verdict.skip)
+        if not verdict.ok:
+            raise CheckFailed(verdict)
+
+    def _applies(self) -> bool:
+        from .kinds._expr import config_context, evaluate
+
+        assert self.check.when is not None
+        return bool(evaluate(self.check.when, self.check, self.target, config_context(self.target)))
+
+    def redact(self, text: str) -> str:
+        try:
+            return self.target.site.redactor.text(text)
+        except SloError:
+            return text
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CheckFailed):
+            return self.redact(format_verdict(self.check, excinfo.value.verdict))
+        if isinstance(excinfo.value, SloError):
+            return self.redact(f"{excinfo.value}\nrunbook: {self.check.runbook}")
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{self.check.id} [{self.check.severity}] {self.check.title}"
+
+
+def format_verdict(check: Check, verdict: Verdict) -> str:
+    lines = [verdict.message]
+    if verdict.location:
+        lines.append(f"edit: {verdict.location}")
+    lines.append(f"runbook: {check.runbook}")
+    return "\n".join(lines)
+
+
+class AppNode(pytest.Collector):
+    """The checks of one app at one site."""
+
+    def __init__(self, *, site_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.site_name = site_name
+
+    def collect(self) -> Iterator[SloItem]:
+        run = _run(self)
+        site = run.repo.site(self.site_name)
+        target = Target(site, self.name, run)
+        for check in run.catalog.checks:
+            kind = run.registry[check.kind]
+            if kind.scope_of(check) == "app" and check.applies_to(self.name):
+                yield SloItem.from_parent(self, name=check.id, check=check, target=target)
+
+
+class SiteFile(pytest.File):
+    """``sites/<site>/config.env``: the site-wide checks, then one node per app."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        run = _run(self)
+        name = self.path.parent.name
+        site = run.repo.site(name)
+        target = Target(site, None, run)
+        for check in run.catalog.checks:
+            if run.registry[check.kind].scope_of(check) == "site":
+                yield SloItem.from_parent(self, name=check.id, check=check, target=target)
+        selected = run.settings.app
+        for app in site.apps:
+            if not selected or app in selected:
+                yield AppNode.from_parent(self, name=app, site_name=name)
+
+
+class CatalogItem(pytest.Item):
+    """``checks/<file>.yaml::catalog``: the file's checks are well-formed;
+    ``::runbook-links``: every runbook path and #anchor it names exists."""
+
+    def __init__(self, *, problems: list[str], location: Location | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.problems = problems
+        self.where = location
+        self.add_marker("slo")
+
+    def runtest(self) -> None:
+        if self.problems:
+            what = "is not a valid check catalog" if self.name == "catalog" else "links runbooks that do not exist"
+            raise CheckFailed(
+                Verdict(False, f"{self.path.name} {what}:\n  " + "\n  ".join(self.problems), {"problems": self.problems}, self.where)
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CheckFailed):
+            verdict = excinfo.value.verdict
+            return verdict.message + (f"\nedit: {verdict.location}" if verdict.location else "")
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"{self.name} of {self.path.name}"
+
+
+class CatalogFile(pytest.File):
+    def collect(self) -> Iterator[CatalogItem]:
+        run = _run(self)
+        display = run.repo.rel(self.path)
+        problems = run.catalog.problems.get(display, [])
+        first = Location(problems[0].path or display, problems[0].line) if problems else None
+        yield CatalogItem.from_parent(self, name="catalog", problems=[str(p) for p in problems], location=first)
+        links: list[str] = []
+        link_loc: Location | None = None
+        for check in run.catalog.checks:
+            if check.source != display:
+                continue
+            problem = runbook_problem(run.settings.root, check.runbook)
+            if problem:
+                links.append(f"{display}:{check.line}: check {check.id}: {problem}")
+                link_loc = link_loc or Location(display, check.line)
+            for action in check.actions:
+                target = action.get("runbook")
+                if target and runbook_problem(run.settings.root, target):
+                    links.append(f"{display}:{check.line}: check {check.id}: action runbook {target} does not exist")
+        yield CatalogItem.from_parent(self, name="runbook-links", problems=links, location=link_loc)

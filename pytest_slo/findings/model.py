@@ -1,0 +1,75 @@
+"""The finding: what a failed or errored slo item becomes, in every report.
+
+Findings are plain JSON-ready dicts so they travel on pytest-xdist test reports unchanged
+and every writer reads the same fields (DESIGN.md: check, title, severity, site, app, kind,
+outcome, message, runbook, location, evidence, nodeid).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FIELDS", "SEVERITIES", "atomic_write", "jsonable", "sort_findings", "summarize"]
+
+FIELDS = ("check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid")
+SEVERITIES = ("P1", "P2", "P3", "P4")
+
+
+def jsonable(value: Any) -> Any:
+    """Evidence as JSON: Decimals, paths, tuples and sets become plain values."""
+    return json.loads(json.dumps(value, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def sort_findings(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most severe first, then by node id: the same order with and without xdist."""
+    return sorted(findings, key=lambda f: (f.get("severity") or "P9", f.get("nodeid") or ""))
+
+
+def summarize(findings: list[dict[str, Any]], outcomes: Counter[str], sites: Iterable[str], apps: Iterable[str]) -> dict[str, Any]:
+    by_severity = Counter(f.get("severity") for f in findings)
+    return {
+        "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "sites": sorted(set(sites)),
+        "apps": sorted(set(apps)),
+        "items": sum(outcomes.values()),
+        "passed": outcomes.get("passed", 0),
+        "failed": outcomes.get("failed", 0),
+        "errors": outcomes.get("error", 0),
+        "skipped": outcomes.get("skipped", 0),
+        "findings": len(findings),
+        "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
+    }
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and ``os.replace``: readers never see half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,15 @@
+"""The built-in check kinds. Live kinds import their clients only when an item runs."""
+
+from __future__ import annotations
+
+from .base import Kind, KindRegistry, Location, Target, Verdict
+
+__all__ = ["Kind", "KindRegistry", "Location", "Target", "Verdict", "builtin_kinds"]
+
+
+def builtin_kinds() -> list[Kind]:
+    from .config import ConfigKind
+    from .values import ValuesKind
+
+    kinds: list[Kind] = [ConfigKind(), ValuesKind()]
+    return kinds

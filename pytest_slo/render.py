@@ -1,0 +1,144 @@
+"""Render an app's Helm values from a site's config: the gate and the CLI share this code.
+
+``releases/<release>/render_values.py`` is a thin wrapper over :func:`main`, so the bytes a
+person commits and the bytes the gate expects come from one function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+
+from .errors import RenderError, SloError
+from .expr import SloEnvironment
+
+__all__ = ["TEMPLATE_NAME", "Template", "load_template", "main", "render"]
+
+TEMPLATE_NAME = "values.yaml.j2"
+
+
+class Template:
+    """A compiled values template plus what is needed to trace output lines to config keys."""
+
+    def __init__(self, path: Path, display: str) -> None:
+        self.path = path
+        self.display = display
+        try:
+            self.source = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise RenderError("template not found", path=display) from exc
+        env = _env(str(path.parent))
+        try:
+            self.template = env.from_string(self.source)
+            self.template.filename = str(path)
+            self._ast = env.parse(self.source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"template syntax error: {exc.message}", path=display, line=exc.lineno) from exc
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        try:
+            return self.template.render(context)
+        except jinja2.UndefinedError as exc:
+            raise RenderError(
+                f"template uses an undefined variable: {exc.message}",
+                path=self.display,
+                line=_template_line(exc.__traceback__, self.template),
+                hint="set the key in the site's config.env, or give it a default in the template",
+            ) from None
+        except jinja2.exceptions.SecurityError as exc:
+            raise RenderError(f"template does something the sandbox forbids: {exc}", path=self.display) from None
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise RenderError(
+                f"template failed: {type(exc).__name__}: {exc}",
+                path=self.display,
+                line=_template_line(exc.__traceback__, self.template),
+            ) from None
+
+    @functools.cached_property
+    def names_by_line(self) -> dict[int, tuple[str, ...]]:
+        """Template line -> config names read on it (for tracing a value back to config.env)."""
+        found: dict[int, list[str]] = {}
+        for node in self._ast.find_all(jinja2.nodes.Name):
+            if node.ctx == "load":
+                names = found.setdefault(node.lineno, [])
+                if node.name not in names:
+                    names.append(node.name)
+        return {line: tuple(names) for line, names in found.items()}
+
+    @functools.cached_property
+    def line_preserving(self) -> bool:
+        """True when output line N always comes from template line N (no multi-line blocks)."""
+        return "{%" not in self.source and "{#" not in self.source
+
+
+def _template_line(tb: TracebackType | None, template: jinja2.Template) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in (template.filename, "<template>"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+@functools.lru_cache(maxsize=64)
+def _env(search_path: str) -> SloEnvironment:
+    return SloEnvironment(loader=jinja2.FileSystemLoader(search_path))
+
+
+def load_template(path: Path, display: str) -> Template:
+    return Template(path, display)
+
+
+def render(template: Template, config: Mapping[str, Any], *, site: str, app: str) -> str:
+    """The rendered values.yaml text for one app of one site."""
+    context = dict(config)
+    context.setdefault("site", site)
+    context.setdefault("app", app)
+    return template.render(context)
+
+
+def _parser(release_dir: Path) -> argparse.ArgumentParser:
+    apps = sorted(p.name for p in (release_dir / "apps").iterdir() if p.is_dir()) if (release_dir / "apps").is_dir() else []
+    parser = argparse.ArgumentParser(
+        prog=f"python3 {release_dir.name}/render_values.py",
+        description=f"Render an app's Helm values.yaml from a site's config.env with release {release_dir.name}.",
+    )
+    parser.add_argument("--env-file", required=True, type=Path, help="the site's config.env")
+    parser.add_argument("--output", required=True, type=Path, help="where to write values.yaml, e.g. apps/redis-cluster/values.yaml")
+    parser.add_argument("--app", choices=apps or None, help="the app to render (default: the output's parent folder name)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, release_dir: Path) -> int:
+    """The render CLI; exits 2 with a one-line ``file:line: message`` on bad input."""
+    from .site import Release
+
+    args = _parser(release_dir).parse_args(argv)
+    app = args.app or args.output.resolve().parent.name
+    try:
+        release = Release(release_dir, display=str(release_dir))
+        if app not in release.apps:
+            known = ", ".join(release.apps) or "none"
+            print(f"error: unknown app {app!r} in release {release_dir.name} (known: {known}); pass --app", file=sys.stderr)
+            return 2
+        from .envfile import read_env
+
+        env = read_env(args.env_file, str(args.env_file))
+        env.raise_first()
+        text = release.render(env, site=args.env_file.resolve().parent.name, app=app)
+    except SloError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_name(args.output.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(args.output)
+    print(f"rendered {app} for {args.env_file} -> {args.output}")
+    return 0

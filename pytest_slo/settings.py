@@ -1,0 +1,134 @@
+"""Command-line options, their ini twins, and the frozen :class:`Settings` they resolve to."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .site import DEFAULT_VALUES_PATH
+
+__all__ = ["OPTIONS", "Option", "Settings", "add_options", "resolve"]
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    dest: str
+    help: str
+    kind: str = "string"  # string | bool | int | float
+    default: Any = None
+    metavar: str | None = None
+
+    @property
+    def ini(self) -> str:
+        return "slo_" + self.dest
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--site", "site", "Run the gate for these sites only (comma-separated). Default: every site under sites/.", metavar="SITE"),
+    Option("--app", "app", "Run only the items of these apps (comma-separated), plus the site-wide config items they depend on.", metavar="APP"),
+    Option("--live", "live", "Run live checks against Prometheus, Redis and Kubernetes (read-only). Without it they are skipped.", "bool", False),
+    Option("--slo-root", "root", "The GitOps repository root holding sites/, releases/ and checks/. Default: pytest's rootdir.", metavar="DIR"),
+    Option("--values-path", "values_path", f"Where rendered values live, relative to the root, with {{site}} and {{app}}. Default: {DEFAULT_VALUES_PATH}.", default=DEFAULT_VALUES_PATH, metavar="PATTERN"),
+    Option("--findings", "findings", "Write the findings as JSON to PATH (written once, atomically).", metavar="PATH"),
+    Option("--findings-md", "findings_md", "Write a Markdown summary of the findings, grouped by severity, to PATH.", metavar="PATH"),
+    Option("--sarif", "sarif", "Write the findings as SARIF 2.1.0 (for code scanning) to PATH.", metavar="PATH"),
+    Option("--postmortem-dir", "postmortem_dir", "Write a postmortem draft into DIR when a live P1/P2 check fails.", metavar="DIR"),
+    Option("--postmortem-window", "postmortem_window", "How far back the postmortem timeline looks (Prometheus duration).", default="6h", metavar="DURATION"),
+    Option("--postmortem-template", "postmortem_template", "A jinja2 template replacing the built-in postmortem draft.", metavar="FILE"),
+    Option("--prometheus-url", "prometheus_url", "Prometheus-compatible query API base URL; overrides the site's PROMETHEUS_URL. Auth comes from the environment only (SLO_PROMETHEUS_TOKEN, SLO_PROMETHEUS_USER/SLO_PROMETHEUS_PASSWORD, SLO_PROMETHEUS_HEADERS, SLO_PROMETHEUS_CA_BUNDLE).", metavar="URL"),
+    Option("--prometheus-concurrency", "prometheus_concurrency", "How many live queries run at once.", "int", 8, metavar="N"),
+    Option("--live-timeout", "live_timeout", "Seconds each live request may take before the item errors.", "float", 10.0, metavar="SECONDS"),
+    Option("--live-retries", "live_retries", "Retries of a live request answered with 429 or 5xx.", "int", 2, metavar="N"),
+    Option("--redis-url", "redis_url", "Redis to check (redis://host:port); overrides the site's REDIS_ADDR. The password comes from SLO_REDIS_PASSWORD or the site's REDIS_PASSWORD.", metavar="URL"),
+    Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
+    Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    site: tuple[str, ...] = ()
+    app: tuple[str, ...] = ()
+    live: bool = False
+    root: Path = Path(".")
+    values_path: str = DEFAULT_VALUES_PATH
+    findings: Path | None = None
+    findings_md: Path | None = None
+    sarif: Path | None = None
+    postmortem_dir: Path | None = None
+    postmortem_window: str = "6h"
+    postmortem_template: Path | None = None
+    prometheus_url: str | None = None
+    prometheus_concurrency: int = 8
+    live_timeout: float = 10.0
+    live_retries: int = 2
+    redis_url: str | None = None
+    kube_context: str | None = None
+    kube_snapshot: Path | None = None
+
+    @property
+    def selective(self) -> bool:
+        """True when the run names sites or apps: then only the gate is collected."""
+        return bool(self.site or self.app)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("slo", "pytest-slo: config, values and live SLO checks of a GitOps repository")
+    for opt in OPTIONS:
+        if opt.kind == "bool":
+            group.addoption(opt.flag, action="store_true", dest="slo_" + opt.dest, default=None, help=opt.help + f" [ini: {opt.ini}]")
+            parser.addini(opt.ini, opt.help, type="bool", default=opt.default)
+        else:
+            group.addoption(opt.flag, dest="slo_" + opt.dest, default=None, metavar=opt.metavar, help=opt.help + f" [ini: {opt.ini}]")
+            parser.addini(opt.ini, opt.help, type="string", default="" if opt.default is None else str(opt.default))
+
+
+def _convert(opt: Option, raw: Any) -> Any:
+    if opt.kind == "bool":
+        return bool(raw)
+    text = str(raw).strip()
+    if opt.kind in ("int", "float"):
+        try:
+            value = int(text) if opt.kind == "int" else float(text)
+        except ValueError:
+            raise pytest.UsageError(f"{opt.flag} / {opt.ini}: {text!r} is not a number") from None
+        if value <= 0:
+            raise pytest.UsageError(f"{opt.flag} / {opt.ini}: must be greater than 0, got {text}")
+        return value
+    return text
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """Flag, else ini, else default: once per run."""
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        raw = config.getoption("slo_" + opt.dest)
+        if raw is None:
+            raw = config.getini(opt.ini)
+            if raw in ("", None) and opt.kind != "bool":
+                raw = opt.default
+        if raw is None or raw == "":
+            continue
+        values[opt.dest] = _convert(opt, raw)
+    for name in ("site", "app"):
+        if name in values:
+            values[name] = tuple(sorted({s.strip() for s in values[name].split(",") if s.strip()}))
+    root = Path(values.pop("root", config.rootpath))
+    if not root.is_absolute():
+        root = Path(config.invocation_params.dir) / root
+    values["root"] = root
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot"):
+        if name in values:
+            path = Path(values[name]).expanduser()
+            values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
+    if "prometheus_url" not in values and os.environ.get("SLO_PROMETHEUS_URL"):
+        values["prometheus_url"] = os.environ["SLO_PROMETHEUS_URL"]
+    if "redis_url" not in values and os.environ.get("SLO_REDIS_URL"):
+        values["redis_url"] = os.environ["SLO_REDIS_URL"]
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,192 @@
+"""The GitOps repository as the gate sees it: sites, releases and their apps.
+
+Everything here is loaded once per run and shared by every item: a config.env is parsed
+once, a template, a schema validator is compiled once per release, whatever the number of
+sites and checks that use it. A load that fails is remembered and raised again to each item
+that needs it, so one broken file fails the items that depend on it and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .envfile import EnvFile, read_env
+from .errors import ConfigError, SloError
+from .redact import Redactor, is_secret_key
+from .render import TEMPLATE_NAME, Template, load_template, render
+from .schema import coerce_config, load_validator
+
+__all__ = ["DEFAULT_VALUES_PATH", "Release", "Repo", "Site"]
+
+DEFAULT_VALUES_PATH = "sites/{site}/apps/{app}/values.yaml"
+T = TypeVar("T")
+
+
+class _Memo:
+    def __init__(self) -> None:
+        self._cache: dict[Any, tuple[bool, Any]] = {}
+
+    def memo(self, key: Any, load: Callable[[], T]) -> T:
+        if key not in self._cache:
+            try:
+                self._cache[key] = (True, load())
+            except SloError as exc:
+                self._cache[key] = (False, exc)
+        ok, value = self._cache[key]
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
+
+
+class Release(_Memo):
+    """``releases/<name>/``: the config schema and, per app, a template and a values schema."""
+
+    def __init__(self, path: Path, display: str) -> None:
+        super().__init__()
+        self.path = path
+        self.name = path.name
+        self.display = display
+        apps_dir = path / "apps"
+        self.apps = sorted(p.name for p in apps_dir.iterdir() if p.is_dir()) if apps_dir.is_dir() else []
+
+    @property
+    def config_validator(self) -> Any:
+        return self.memo(
+            "config-schema",
+            lambda: load_validator(self.path / "config.schema.json", f"{self.display}/config.schema.json"),
+        )
+
+    def template(self, app: str) -> Template:
+        return self.memo(
+            ("template", app),
+            lambda: load_template(self.path / "apps" / app / TEMPLATE_NAME, f"{self.display}/apps/{app}/{TEMPLATE_NAME}"),
+        )
+
+    def values_validator(self, app: str) -> Any:
+        return self.memo(
+            ("values-schema", app),
+            lambda: load_validator(
+                self.path / "apps" / app / "values.schema.json", f"{self.display}/apps/{app}/values.schema.json"
+            ),
+        )
+
+    def typed(self, env: EnvFile) -> dict[str, Any]:
+        return coerce_config(env.values, self.config_validator)
+
+    def render(self, env: EnvFile, *, site: str, app: str) -> str:
+        return render(self.template(app), self.typed(env), site=site, app=app)
+
+
+class Repo(_Memo):
+    """The repository root: ``sites/``, ``releases/``, ``checks/``."""
+
+    def __init__(self, root: Path, values_path: str = DEFAULT_VALUES_PATH) -> None:
+        super().__init__()
+        self.root = root
+        self.values_path = values_path
+        self._releases: dict[str, Release] = {}
+        self._sites: dict[str, Site] = {}
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    @property
+    def site_names(self) -> list[str]:
+        sites = self.root / "sites"
+        if not sites.is_dir():
+            return []
+        return sorted(p.name for p in sites.iterdir() if (p / "config.env").is_file())
+
+    @property
+    def release_names(self) -> list[str]:
+        releases = self.root / "releases"
+        return sorted(p.name for p in releases.iterdir() if p.is_dir()) if releases.is_dir() else []
+
+    def release(self, name: str) -> Release | None:
+        if name not in self._releases:
+            path = self.root / "releases" / name
+            if not name or "/" in name or name.startswith(".") or not path.is_dir():
+                return None
+            self._releases[name] = Release(path, self.rel(path))
+        return self._releases[name]
+
+    @property
+    def app_names(self) -> list[str]:
+        names: set[str] = set()
+        for name in self.release_names:
+            release = self.release(name)
+            if release:
+                names.update(release.apps)
+        return sorted(names)
+
+    def site(self, name: str) -> Site:
+        if name not in self._sites:
+            self._sites[name] = Site(self, name)
+        return self._sites[name]
+
+
+class Site(_Memo):
+    """One site: its parsed config.env, its release, and the paths of its rendered values."""
+
+    def __init__(self, repo: Repo, name: str) -> None:
+        super().__init__()
+        self.repo = repo
+        self.name = name
+        self.env_path = repo.root / "sites" / name / "config.env"
+        self.env_display = repo.rel(self.env_path)
+
+    @property
+    def env(self) -> EnvFile:
+        return self.memo("env", lambda: read_env(self.env_path, self.env_display))
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.memo(
+            "redactor", lambda: Redactor(v for k, v in self.env.values.items() if is_secret_key(k))
+        )
+
+    @property
+    def release(self) -> Release:
+        def load() -> Release:
+            entry = self.env.entries.get("RELEASE")
+            if entry is None:
+                raise ConfigError(
+                    "RELEASE is not set",
+                    path=self.env_display,
+                    hint=f"add RELEASE=<one of {', '.join(self.repo.release_names) or 'releases/*'}>",
+                )
+            release = self.repo.release(entry.value)
+            if release is None:
+                known = ", ".join(self.repo.release_names) or "none"
+                raise ConfigError(
+                    f"RELEASE={entry.value} does not exist (no releases/{entry.value}/)",
+                    path=self.env_display,
+                    line=entry.line,
+                    hint=f"known releases: {known}",
+                )
+            return release
+
+        return self.memo("release", load)
+
+    @property
+    def apps(self) -> list[str]:
+        try:
+            return self.release.apps
+        except SloError:
+            return self.repo.app_names
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config values, typed as the release's schema declares."""
+        return self.memo("typed", lambda: self.release.typed(self.env))
+
+    def values_file(self, app: str) -> Path:
+        return self.repo.root / self.repo.values_path.format(site=self.name, app=app)
+
+    def rendered(self, app: str) -> str:
+        return self.memo(("render", app), lambda: self.release.render(self.env, site=self.name, app=app))

@@ -1,0 +1,53 @@
+"""Write every requested report once, at session end, and summarize in the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .context import RunContext
+from .findings.model import SEVERITIES
+from .report import FindingStore
+
+__all__ = ["summary_lines", "write_all"]
+
+
+def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> None:
+    findings = store.sorted()
+    for finding in findings:
+        config.hook.pytest_slo_finding(config=config, finding=finding)
+    summary = store.summary()
+    s = run.settings
+    if s.findings:
+        from .findings.json import render_json
+
+        store.write("findings", s.findings, lambda: render_json(summary, findings))
+    if s.findings_md:
+        from .findings.markdown import render_markdown
+
+        store.write("findings (Markdown)", s.findings_md, lambda: render_markdown(summary, findings))
+    if s.sarif:
+        from .findings.sarif import render_sarif
+
+        store.write("SARIF", s.sarif, lambda: render_sarif(run, findings))
+    if s.postmortem_dir:
+        from .findings.postmortem import write_postmortems
+
+        write_postmortems(config, run, store, findings)
+
+
+def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
+    if not (store.outcomes or store.findings or store.failed_writes):
+        return []
+    findings = store.sorted()
+    counts = {sev: sum(1 for f in findings if f.get("severity") == sev) for sev in SEVERITIES}
+    lines: list[tuple[str, dict[str, Any]]] = []
+    text = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
+    markup = {"red": True, "bold": True} if counts["P1"] or counts["P2"] else ({"yellow": True} if findings else {"green": True})
+    lines.append((f"slo findings: {len(findings)} ({text})", markup))
+    for label, path in store.written:
+        lines.append((f"slo {label} written to {path}", {}))
+    for message in store.failed_writes:
+        lines.append((message, {"red": True}))
+    return lines

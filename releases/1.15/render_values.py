@@ -1,0 +1,22 @@
+#!/usr/bin/env python3
+"""Render an app's Helm values.yaml from a site's config.env with release 1.15.
+
+    python3 releases/1.15/render_values.py --env-file sites/production/config.env \
+        --output apps/redis-cluster/values.yaml
+
+The app is the output's parent folder name unless --app is given. The rendering is
+pytest-slo's own (pytest_slo.render), so these bytes are the ones the gate expects.
+"""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+try:
+    from pytest_slo.render import main
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(HERE.parents[1]))
+    from pytest_slo.render import main
+
+if __name__ == "__main__":
+    sys.exit(main(release_dir=HERE))
