@@ -63,9 +63,9 @@ class SloItem(pytest.Item):
             self._data = self.kind.fetch(self.check, self.target)
 
     def runtest(self) -> None:
-        if self.check.when and not self._applies():
-            pytest.skip(f"not applicable: when: {self.check.when}")
         try:
+            if self.check.when and not self._applies():
+                pytest.skip(f"not applicable: when: {self.check.when}")
             verdict = self.kind.evaluate(self.check, self.target, self._data)
         except ConfigError as exc:
             location = Location(exc.path, exc.line) if exc.path else None
@@ -95,8 +95,9 @@ class SloItem(pytest.Item):
             return self.redact(f"{excinfo.value}\nrunbook: {self.check.runbook}")
         return super().repr_failure(excinfo)
 
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"{self.check.id} [{self.check.severity}] {self.check.title}"
+    def reportinfo(self) -> tuple[Any, int, str]:
+        where = "/".join(p for p in (self.target.site.name, self.target.app) if p)
+        return self.path, 0, f"{where}: {self.check.id} [{self.check.severity}] {self.check.title}"
 
 
 def format_verdict(check: Check, verdict: Verdict) -> str:
@@ -164,8 +165,8 @@ class CatalogItem(pytest.Item):
             return verdict.message + (f"\nedit: {verdict.location}" if verdict.location else "")
         return super().repr_failure(excinfo)
 
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"{self.name} of {self.path.name}"
+    def reportinfo(self) -> tuple[Any, int, str]:
+        return self.path, 0, f"{self.name} of {self.path.name}"
 
 
 class CatalogFile(pytest.File):

@@ -153,10 +153,17 @@ def config_problems(typed: Mapping[str, Any], validator: Any) -> Iterator[Proble
                 yield Problem(f"missing required key {key}", key=None, path=(key,))
             continue
         key = str(error.absolute_path[0]) if error.absolute_path else None
-        yield Problem(error.message, key=key, path=tuple(error.absolute_path))
+        yield Problem(_message(error), key=key, path=tuple(error.absolute_path))
+
+
+def _message(error: Any) -> str:
+    # a format error's cause carries our unit hint ("write 2Gi or 2G")
+    if error.validator == "format" and error.cause is not None:
+        return str(error.cause)
+    return str(error.message)
 
 
 def values_problems(values: Any, validator: Any) -> list[Problem]:
     """Every schema error of a rendered values document, with its path."""
     errors = sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path])
-    return [Problem(e.message, path=tuple(e.absolute_path)) for e in errors]
+    return [Problem(_message(e), path=tuple(e.absolute_path)) for e in errors]

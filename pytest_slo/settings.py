@@ -37,6 +37,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--findings", "findings", "Write the findings as JSON to PATH (written once, atomically).", metavar="PATH"),
     Option("--findings-md", "findings_md", "Write a Markdown summary of the findings, grouped by severity, to PATH.", metavar="PATH"),
     Option("--sarif", "sarif", "Write the findings as SARIF 2.1.0 (for code scanning) to PATH.", metavar="PATH"),
+    Option("--runbook-base-url", "runbook_base_url", "Prefix that turns repo-relative runbook paths into links in SARIF and postmortems (e.g. https://git.example.com/org/gitops/blob/main/).", metavar="URL"),
     Option("--postmortem-dir", "postmortem_dir", "Write a postmortem draft into DIR when a live P1/P2 check fails.", metavar="DIR"),
     Option("--postmortem-window", "postmortem_window", "How far back the postmortem timeline looks (Prometheus duration).", default="6h", metavar="DURATION"),
     Option("--postmortem-template", "postmortem_template", "A jinja2 template replacing the built-in postmortem draft.", metavar="FILE"),
@@ -60,6 +61,7 @@ class Settings:
     findings: Path | None = None
     findings_md: Path | None = None
     sarif: Path | None = None
+    runbook_base_url: str | None = None
     postmortem_dir: Path | None = None
     postmortem_window: str = "6h"
     postmortem_template: Path | None = None

@@ -108,7 +108,8 @@ def redis_bytes(text: object) -> int:
     if not match or match.group(2) not in _REDIS_SUFFIX:
         hint = ""
         if re.match(r"^\d+(k|m|g|t)i$", s):
-            hint = f" (Redis has no {s[-2:]}: write {s[:-1]}b for binary units)"
+            orig = str(text).strip()
+            hint = f" (Redis has no {orig[-2:]}: write {s[:-1]}b for binary units, {s[:-1]} for decimal)"
         raise QuantityError(f"{str(text).strip()!r} is not a Redis memory size{hint}")
     return int(match.group(1)) * _REDIS_SUFFIX[match.group(2)]
 

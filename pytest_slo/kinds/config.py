@@ -57,8 +57,9 @@ class ConfigKind(Kind):
         env = site.env
         lines = []
         first: Location | None = None
-        for problem in problems:
-            line = env.line_of(problem.key) if problem.key else None
+        located = [(env.line_of(p.key) if p.key else None, p) for p in problems]
+        located.sort(key=lambda lp: (lp[0] is None, lp[0] or 0))
+        for line, problem in located:
             where = f"{site.env_display}:{line}" if line else site.env_display
             lines.append(f"{where}: {problem.message}")
             if first is None or (first.line is None and line):

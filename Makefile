@@ -1,0 +1,51 @@
+# pytest-slo: every target sets up what it needs (Debian packages, the virtualenv) first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+OUT    ?= out
+SITE   ?=
+APP    ?=
+PYTEST_ARGS ?=
+
+.PHONY: help setup system-deps demo demo-offline test test-app lint bench clean
+
+help:
+	@echo "make demo                 run the gate on the shipped example (live, against a local stack)"
+	@echo "make test                 run pytest-slo's own test suite"
+	@echo "make test-app APP=redis-cluster [SITE=production]   the merge gate for one app"
+	@echo "make lint                 ruff + mypy"
+	@echo "make bench                the benchmark harness (prints ratios, writes benchmarks/RESULTS.md)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+system-deps:
+	./scripts/system-deps.sh
+
+demo: system-deps setup
+	$(PY) -m pytest_slo.demo --out $(OUT)
+
+demo-offline: setup
+	$(PY) -m pytest --site production --findings $(OUT)/findings.json --findings-md $(OUT)/findings.md
+
+test: system-deps setup
+	$(PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
+
+test-app: setup
+	@test -n "$(APP)" || { echo "usage: make test-app APP=<app> [SITE=<site>]"; exit 2; }
+	$(PY) -m pytest --app $(APP) $(if $(SITE),--site $(SITE)) -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check pytest_slo tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: system-deps setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,111 @@
+"""``--sarif PATH``: SARIF 2.1.0 for code scanning.
+
+One rule per check id (helpUri = the runbook, level from the severity), one result per
+finding, located at the config.env (or values.yaml) line to edit. ``partialFingerprints``
+keep a finding the same alert across runs, so code scanning can close it when it is fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    from ..context import RunContext
+
+__all__ = ["LEVELS", "render_sarif"]
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"P1": "error", "P2": "error", "P3": "warning", "P4": "note"}
+_PSEUDO = {
+    "catalog": ("check catalog is valid", "checks/runbooks/catalog.md#catalog"),
+    "runbook-links": ("runbook links resolve", "checks/runbooks/catalog.md#runbook-links"),
+}
+
+
+def _help_uri(runbook: str, base: str | None) -> str:
+    if re.match(r"^[a-z][a-z0-9+.-]*://", runbook) or not base:
+        return runbook
+    return base.rstrip("/") + "/" + runbook.lstrip("/")
+
+
+def _rules(run: RunContext, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    base = run.settings.runbook_base_url
+    rules: dict[str, dict[str, Any]] = {}
+    for check in run.catalog.checks:
+        rules[check.id] = {
+            "id": check.id,
+            "name": "".join(part.capitalize() for part in check.id.split("-")),
+            "shortDescription": {"text": check.title},
+            "fullDescription": {"text": check.description or check.title},
+            "helpUri": _help_uri(check.runbook, base),
+            "help": {"text": f"Runbook: {check.runbook}", "markdown": f"[Runbook]({_help_uri(check.runbook, base)})"},
+            "defaultConfiguration": {"level": LEVELS[check.severity]},
+            "properties": {"tags": sorted({check.kind, check.severity, *check.markers}), "severity": check.severity},
+        }
+    for finding in findings:
+        if finding["check"] not in rules:
+            title, runbook = _PSEUDO.get(finding["check"], (finding["title"], finding.get("runbook") or ""))
+            rules[finding["check"]] = {
+                "id": finding["check"],
+                "shortDescription": {"text": title},
+                "helpUri": _help_uri(runbook, base),
+                "defaultConfiguration": {"level": LEVELS.get(finding["severity"], "warning")},
+                "properties": {"tags": [finding.get("kind") or "catalog"], "severity": finding["severity"]},
+            }
+    return [rules[k] for k in sorted(rules)]
+
+
+def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
+    key = f"{finding['check']}|{finding.get('site')}|{finding.get('app')}"
+    result: dict[str, Any] = {
+        "ruleId": finding["check"],
+        "ruleIndex": index[finding["check"]],
+        "level": LEVELS.get(finding["severity"], "warning"),
+        "message": {"text": finding["message"] or finding["title"]},
+        "partialFingerprints": {"pytestSloFinding/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+        "properties": {
+            "site": finding.get("site"),
+            "app": finding.get("app"),
+            "severity": finding["severity"],
+            "outcome": finding["outcome"],
+            "nodeid": finding["nodeid"],
+            "runbook": finding.get("runbook"),
+        },
+    }
+    location = finding.get("location")
+    if location:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": location["path"], "uriBaseId": "%SRCROOT%"}}
+        if location.get("line"):
+            physical["region"] = {"startLine": int(location["line"])}
+        result["locations"] = [{"physicalLocation": physical}]
+    return result
+
+
+def render_sarif(run: RunContext, findings: list[dict[str, Any]]) -> str:
+    rules = _rules(run, findings)
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    doc = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pytest-slo",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": "pytest-slo/" + ",".join(sorted({f["site"] for f in findings if f.get("site")})) },
+                "results": [_result(f, index) for f in findings],
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"

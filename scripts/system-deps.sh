@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the Debian packages the live checks are tested against, when any is missing.
+# redis-server, prometheus (with promtool) and prometheus-redis-exporter: real servers on
+# loopback, never mocks. Needs root (or sudo) on Debian/Ubuntu.
+set -euo pipefail
+declare -A need=(
+  [redis-server]=redis-server
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [prometheus-redis-exporter]=prometheus-redis-exporter
+)
+missing=()
+for bin in "${!need[@]}"; do
+  command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "error: need root to run: apt-get install -y ${missing[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

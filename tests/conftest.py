@@ -1,0 +1,38 @@
+"""Shared fixtures: a copy of the shipped reference layout for pytester runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[1]
+LAYOUT = ("sites", "releases", "checks")
+
+
+@pytest.fixture
+def gitops(pytester: pytest.Pytester) -> Path:
+    """The shipped example repository, copied into the pytester folder."""
+    for name in LAYOUT:
+        shutil.copytree(REPO / name, pytester.path / name)
+    pytester.makeini("[pytest]\n")
+    return pytester.path
+
+
+def set_line(path: Path, key: str, value: str | None) -> None:
+    """Set (or with None, delete) KEY in a config.env, keeping the other lines."""
+    lines = path.read_text().splitlines()
+    out, done = [], False
+    for line in lines:
+        if line.split("=", 1)[0].strip() == key:
+            done = True
+            if value is not None:
+                out.append(f"{key}={value}")
+            continue
+        out.append(line)
+    if not done and value is not None:
+        out.append(f"{key}={value}")
+    path.write_text("\n".join(out) + "\n")
