@@ -48,7 +48,7 @@ class SloItem(pytest.Item):
         self.add_marker("slo")
         if kind.live:
             self.add_marker("live")
-            if not run.settings.live:
+            if kind.needs_live(run.settings) and not run.settings.live:
                 self.add_marker(pytest.mark.skip(reason=LIVE_SKIP))
         for marker in check.markers:
             self.add_marker(marker)

@@ -36,3 +36,12 @@ def set_line(path: Path, key: str, value: str | None) -> None:
     if not done and value is not None:
         out.append(f"{key}={value}")
     path.write_text("\n".join(out) + "\n")
+
+
+def assert_counts(result: pytest.RunResult, *, failed: int = 0, errors: int = 0) -> dict[str, int]:
+    """The run failed exactly ``failed`` items, errored ``errors``, and passed some."""
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == failed, result.stdout.str()
+    assert outcomes.get("errors", outcomes.get("error", 0)) == errors, result.stdout.str()
+    assert outcomes.get("passed", 0) > 0
+    return outcomes

@@ -40,7 +40,7 @@ def test_a_line_without_equals(gitops: Path, pytester: pytest.Pytester) -> None:
     assert f["location"] == {"path": ENV, "line": line}
     assert f"{ENV}:{line}: line has no '='" in f["message"]
     result.stdout.fnmatch_lines([f"*{ENV}:{line}: line has no '='*write KEY=VALUE*"])
-    assert findings["summary"]["failed"] == 1 and findings["summary"]["passed"] == 15
+    assert findings["summary"]["failed"] == 1 and findings["summary"]["errors"] == 0 and findings["summary"]["passed"] > 10
 
 
 def test_a_duplicate_key(gitops: Path, pytester: pytest.Pytester) -> None:

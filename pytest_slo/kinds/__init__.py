@@ -9,7 +9,10 @@ __all__ = ["Kind", "KindRegistry", "Location", "Target", "Verdict", "builtin_kin
 
 def builtin_kinds() -> list[Kind]:
     from .config import ConfigKind
+    from .kube import KubeKind
+    from .promql import PromqlKind
+    from .redis import RedisKind
     from .values import ValuesKind
 
-    kinds: list[Kind] = [ConfigKind(), ValuesKind()]
+    kinds: list[Kind] = [ConfigKind(), ValuesKind(), PromqlKind(), RedisKind(), KubeKind()]
     return kinds

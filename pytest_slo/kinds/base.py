@@ -16,6 +16,7 @@ from ..errors import SloError
 if TYPE_CHECKING:
     from ..catalog import Check
     from ..context import RunContext
+    from ..settings import Settings
     from ..site import Site
 
 __all__ = ["Kind", "KindRegistry", "Location", "Target", "Verdict"]
@@ -79,6 +80,10 @@ class Kind:
     scope: ClassVar[str] = "app"
     #: JSON Schema (``properties``/``required``) of the kind's own check fields.
     spec_schema: ClassVar[Mapping[str, Any]] = {"properties": {}}
+
+    def needs_live(self, settings: Settings) -> bool:
+        """Whether items of this kind are skipped unless ``--live`` is given."""
+        return self.live
 
     def scope_of(self, check: Check) -> str:
         return "app" if check.apps else self.scope
