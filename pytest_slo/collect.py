@@ -59,8 +59,16 @@ class SloItem(pytest.Item):
     def setup(self) -> None:
         if self.kind.live:
             run = self.target.run
-            run.prefetch_once(self.check.kind, self.session.items)
-            self._data = self.kind.fetch(self.check, self.target)
+            try:
+                run.prefetch_once(self.check.kind, self.session.items)
+                self._data = self.kind.fetch(self.check, self.target)
+            except SloError as exc:
+                # A source that is down is an error with a one-line reason. pytest renders a
+                # setup error's whole traceback first (through client libraries: seconds),
+                # so the reason is raised bare.
+                exc.__cause__ = exc.__context__ = None
+                exc.__suppress_context__ = True
+                raise exc.with_traceback(None) from None
 
     def runtest(self) -> None:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .catalog import Catalog, load_catalog
+from .errors import SloError
 from .kinds.base import KindRegistry
 from .settings import Settings
 from .site import Repo
@@ -32,10 +33,18 @@ class RunContext:
         return load_catalog(self.settings.root, self.registry.schemas)
 
     def source(self, key: Any, factory: Any) -> Any:
+        """``factory()`` once per run; a source that failed fails every later item at once,
+        with the same reason, instead of waiting out the timeout again."""
         with self._lock:
             if key not in self.sources:
-                self.sources[key] = factory()
-            return self.sources[key]
+                try:
+                    self.sources[key] = factory()
+                except SloError as exc:
+                    self.sources[key] = _Failed(exc)
+            value = self.sources[key]
+        if isinstance(value, _Failed):
+            raise value.error
+        return value
 
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:
         """Let a live kind batch every read of this session's items, before the first runs."""
@@ -52,6 +61,11 @@ class RunContext:
             if callable(closer):
                 closer()
         self.sources.clear()
+
+
+class _Failed:
+    def __init__(self, error: SloError) -> None:
+        self.error = error
 
 
 RUN_KEY = pytest.StashKey[RunContext]()

@@ -113,7 +113,7 @@ class PromqlKind(Kind):
             if policy == "pass":
                 return Verdict(True, evidence=evidence)
             evidence["diagnosis"] = diagnosis
-            return Verdict(False, f"{check.title}: the query returned no series; {diagnosis}\n  query: {result.query}", evidence, location)
+            return Verdict(False, f"{check.title}: {diagnosis}\n  query: {result.query}\n  at: {iso(result.time)}", evidence, location)
         compare = OPS[op]
         bad = [s for s in result.samples if math.isnan(s.value) or not compare(s.value, threshold)]
         if not bad:
