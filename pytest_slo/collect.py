@@ -46,6 +46,7 @@ class SloItem(pytest.Item):
         kind = run.registry[check.kind]
         self.kind = kind
         self.add_marker("slo")
+        self.add_marker(kind.name)
         if kind.live:
             self.add_marker("live")
             if kind.needs_live(run.settings) and not run.settings.live:

@@ -45,6 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 registry.register(kind, owner)
             except SloError as exc:
                 raise pytest.UsageError(str(exc)) from None
+    for name in sorted(registry.names):
+        config.addinivalue_line("markers", f"{name}: a pytest-slo check of kind {name}")
     run = RunContext(config, settings, registry)
     config.stash[RUN_KEY] = run
     _validate_selection(run)

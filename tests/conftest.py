@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,22 @@ def assert_counts(result: pytest.RunResult, *, failed: int = 0, errors: int = 0)
     assert outcomes.get("errors", outcomes.get("error", 0)) == errors, result.stdout.str()
     assert outcomes.get("passed", 0) > 0
     return outcomes
+
+
+@pytest.fixture(scope="session")
+def incident() -> Iterator[object]:
+    """The example incident on real servers: Redis (noeviction, full), redis_exporter,
+    Prometheus with hours of backfilled history, an API burning its SLOs."""
+    from pytest_slo.localstack.scenario import Stack
+
+    with Stack("incident") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def fixed() -> Iterator[object]:
+    """The same stack after the fix: allkeys-lru, maxmemory as declared, SLOs met."""
+    from pytest_slo.localstack.scenario import Stack
+
+    with Stack("fixed") as stack:
+        yield stack

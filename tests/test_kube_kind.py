@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pytest_slo.localstack.kubeapi import FakeKubeAPI
+from pytest_slo.localstack.kubeapi import FakeKubeAPI, shift_snapshot
 
 from .conftest import REPO
 
-ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
 def shifted(name: str, to: dt.datetime) -> dict:
-    """The shipped snapshot with every timestamp moved so that it was taken at ``to``."""
-    text = (REPO / "examples/snapshots" / name).read_text()
-    latest = max(dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in ISO.findall(text))
-    delta = to - latest
-
-    def move(match: re.Match[str]) -> str:
-        moved = dt.datetime.fromisoformat(match.group(0).replace("Z", "+00:00")) + delta
-        return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    return json.loads(ISO.sub(move, text))
+    return shift_snapshot(REPO / "examples/snapshots" / name, to)
 
 
 @pytest.fixture(params=["incident.json", "fixed.json"])

@@ -124,5 +124,9 @@ class KindRegistry:
         return name in self._kinds
 
     @property
+    def names(self) -> list[str]:
+        return list(self._kinds)
+
+    @property
     def schemas(self) -> dict[str, Mapping[str, Any]]:
         return {name: kind.spec_schema for name, kind in self._kinds.items()}

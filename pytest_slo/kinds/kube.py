@@ -164,7 +164,9 @@ class KubeKind(Kind):
         if not problems:
             return Verdict(True, evidence=detail)
         location = target.env_location(*check.keys) if check.keys else None
-        return Verdict(False, f"{check.title}: {len(problems)} problem(s) in {where}:\n  " + "\n  ".join(problems), detail, location)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        message = f"{check.title}: {problems[0]}{more}\n  in {where}:\n  " + "\n  ".join(problems)
+        return Verdict(False, message, detail, location)
 
     def _drift(self, check: Check, target: Target, state: dict[str, Any], test: str) -> Verdict:
         site, app = target.site, target.app or ""
@@ -199,7 +201,10 @@ class KubeKind(Kind):
             f"{r['workload']} {r['container']}: {r['field']:<{width}}  declared {r['declared']!s:<8} live {r['live']!s:<8} (declared at {r['edit']})"
             for r in differ
         ]
-        return Verdict(False, f"{check.title}: {len(differ)} field(s) differ between {display} and {state['origin']}:\n  " + "\n  ".join(lines), evidence, location)
+        first = differ[0]
+        head = f"{first['field']} declared {first['declared']}, live {first['live']}" + (f" (and {len(differ) - 1} more)" if len(differ) > 1 else "")
+        message = f"{check.title}: {head}\n  {display} vs {state['origin']}:\n  " + "\n  ".join(lines)
+        return Verdict(False, message, evidence, location)
 
     @staticmethod
     def _pairs(test: str, values: dict[str, Any], container: dict[str, Any]) -> list[tuple[tuple[str, ...], Any, Any]]:

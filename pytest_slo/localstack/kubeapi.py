@@ -32,9 +32,11 @@ Binds 127.0.0.1 only. Run it by hand for a demo::
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import itertools
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -48,12 +50,32 @@ from urllib.parse import parse_qs, urlsplit
 
 from pytest_slo.sources.kube import field_selector_matches, label_selector_matches, parse_label_selector
 
-__all__ = ["FakeKubeAPI", "KubeRequest", "Mode"]
+__all__ = ["FakeKubeAPI", "KubeRequest", "Mode", "shift_snapshot"]
 
 Mode = Literal["ok", "401", "403", "500", "hang"]
 MODES: tuple[str, ...] = ("ok", "401", "403", "500", "hang")
 
 SERVICE_ACCOUNT_USER = "system:serviceaccount:monitoring:pytest-slo"
+
+
+_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def shift_snapshot(snapshot: str | os.PathLike[str], to: _dt.datetime) -> dict[str, Any]:
+    """A snapshot with every timestamp moved so that its latest one is ``to``.
+
+    The shipped snapshots are fixed in time; served live, "OOM-killed in the last 24h"
+    must mean the same thing today as on the day they were written.
+    """
+    text = Path(snapshot).read_text(encoding="utf-8")
+    stamps = [_dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in _ISO.findall(text)]
+    delta = to - max(stamps) if stamps else _dt.timedelta(0)
+
+    def move(match: re.Match[str]) -> str:
+        moved = _dt.datetime.fromisoformat(match.group(0).replace("Z", "+00:00")) + delta
+        return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return json.loads(_ISO.sub(move, text))  # type: ignore[no-any-return]
 
 
 class KubeRequest(NamedTuple):
