@@ -1,0 +1,527 @@
+"""Real monitoring servers on loopback ports: redis-server, redis_exporter, Prometheus.
+
+Every server binds 127.0.0.1 only, runs in its own session and process group with its output
+in a log file, and is stopped by ``stop()`` (SIGTERM, then SIGKILL after a short wait).
+Processes left running when the interpreter exits, or when it gets SIGTERM or SIGHUP, are
+stopped by an atexit hook; only a SIGKILL of the parent can leak them.
+
+What ``prometheus-redis-exporter`` 1.45 exports, checked against redis-server 7.0.15:
+
+- ``redis_up`` 1 once it can talk to Redis;
+- ``redis_memory_used_bytes`` (INFO used_memory) and ``redis_memory_max_bytes`` (INFO
+  maxmemory, 0 = no limit); ``redis_config_maxmemory`` (CONFIG GET), *absent* when CONFIG is
+  renamed away;
+- ``redis_instance_info{maxmemory_policy="noeviction", redis_version, redis_mode, role,
+  tcp_port, os, process_id, run_id, redis_build_id}`` 1: the policy comes from INFO, so it
+  is there even without CONFIG;
+- ``redis_errors_total{err="OOM"}`` from INFO errorstats, a series per error prefix that
+  exists only after the first such error (the exporter's own probing adds a few ``ERR``);
+  ``redis_commands_rejected_calls_total{cmd="set"}``, ``redis_total_error_replies`` and
+  ``redis_evicted_keys_total`` count the same story;
+- no ``redis_memory_limit_bytes``: in the incident that is the container limit, which
+  kube-state-metrics would export.
+
+Once a noeviction Redis is full, ``redis_memory_used_bytes`` hovers at
+``redis_memory_max_bytes`` and writes fail with ``OOM command not allowed when used memory >
+'maxmemory'``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from http.client import HTTPException
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from pytest_slo.errors import SloError
+
+__all__ = [
+    "MetricsServer",
+    "Prometheus",
+    "RedisExporter",
+    "RedisServer",
+    "ScrapeTarget",
+    "ServerProcess",
+    "StackError",
+    "backfill",
+    "free_port",
+    "require_binary",
+]
+
+READY_TIMEOUT = 15.0
+LOOPBACK = "127.0.0.1"
+
+# Explicitly no proxies: an http_proxy in the environment must not route loopback traffic.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class StackError(SloError):
+    """A local server is missing, did not start, or did not become ready in time."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (the caller binds it next)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def require_binary(name: str, package: str) -> str:
+    """The path of executable ``name``, or a StackError naming the Debian package to install."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/bin"])
+    path = shutil.which(name, path=search)
+    if path is None:
+        raise StackError(f"{name} not found: apt-get install -y {package}")
+    return path
+
+
+def _http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+    try:
+        with _opener.open(url, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+# --- processes --------------------------------------------------------------------------
+
+_running: set[ServerProcess] = set()
+_running_lock = threading.Lock()
+
+
+def _stop_leftovers() -> None:
+    for proc in list(_running):
+        proc.stop()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _cleanup_on_termination() -> None:
+    # SIGTERM (kill, CI timeouts) and SIGHUP (a closed terminal) by default end Python without
+    # atexit or finally blocks, which would orphan the servers: they sit in their own process
+    # groups. Turn them into SystemExit, but only where nobody installed a handler.
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is signal.SIG_DFL:
+                signal.signal(sig, _exit_on_signal)
+
+
+atexit.register(_stop_leftovers)
+
+
+class ServerProcess:
+    """One child process with its output in ``log_path``; started by :meth:`start`."""
+
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path,
+                 env: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = Path(log_path)
+        self.env = dict(env) if env is not None else None
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen else None
+
+    def start(self) -> None:
+        _cleanup_on_termination()
+        with open(self.log_path, "ab") as log:
+            # Own session and process group: a terminal's Ctrl-C reaches only us, so the
+            # shutdown order is ours, and stop() can signal the whole group.
+            self.popen = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, start_new_session=True,
+            )
+        with _running_lock:
+            _running.add(self)
+
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - 8192))
+                text = log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_ready(self, check: Callable[[], bool], what: str,
+                   timeout: float = READY_TIMEOUT) -> None:
+        """Poll ``check`` until it is true; StackError with the log tail on exit or timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.running():
+                code = self.popen.returncode if self.popen else None
+                problem = f"{self.name} exited with code {code} before {what}"
+                break
+            try:
+                if check():
+                    return
+            except (OSError, ValueError, HTTPException, StackError):
+                pass  # not listening yet, or a half-written answer
+            if time.monotonic() > deadline:
+                problem = f"{self.name} did not get to {what} within {timeout:g} s"
+                break
+            time.sleep(0.05)
+        raise StackError(f"{problem}; last lines of {self.log_path}:\n{self.log_tail()}")
+
+    def stop(self, grace: float = 5.0) -> None:
+        popen, self.popen = self.popen, None
+        with _running_lock:
+            _running.discard(self)
+        if popen is None or popen.poll() is not None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(popen.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                popen.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        popen.wait()
+
+
+class _Server:
+    """Shared bookkeeping: a working directory (own temp dir unless given) and one process."""
+
+    name = "server"
+
+    def __init__(self, workdir: str | Path | None) -> None:
+        self._own_workdir = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"slo-{self.name}-") if workdir is None
+                            else workdir)
+        self.port = free_port()
+        self.process: ServerProcess | None = None
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def _launch(self, argv: Sequence[str], ready: Callable[[], bool], what: str,
+                env: Mapping[str, str] | None = None) -> None:
+        """Start the process and wait until ``ready``; a failed start leaves nothing behind."""
+        self.process = ServerProcess(self.name, argv, self.workdir / f"{self.name}.log", env)
+        try:
+            self.process.start()
+            self.process.wait_ready(ready, what)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _redis_quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class RedisServer(_Server):
+    """redis-server without persistence; ``rename_config`` disables CONFIG like managed Redis."""
+
+    name = "redis-server"
+
+    def __init__(self, maxmemory: str = "0", policy: str = "noeviction",
+                 password: str | None = None, *, rename_config: bool = False,
+                 workdir: str | Path | None = None) -> None:
+        super().__init__(workdir)
+        self.maxmemory = maxmemory
+        self.policy = policy
+        self.password = password
+        self.rename_config = rename_config
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}"
+
+    def start(self) -> RedisServer:
+        binary = require_binary("redis-server", "redis-server")
+        # A config file rather than flags: rename-command is only accepted there, and it keeps
+        # the password out of the process list.
+        lines = [f"bind {LOOPBACK}", f"port {self.port}", "protected-mode yes",
+                 'save ""', "appendonly no", f"dir {_redis_quote(str(self.workdir))}",
+                 f"maxmemory {self.maxmemory}", f"maxmemory-policy {self.policy}"]
+        if self.password is not None:
+            lines.append(f"requirepass {_redis_quote(self.password)}")
+        if self.rename_config:
+            lines.append('rename-command CONFIG ""')
+        conf = self.workdir / "redis.conf"
+        conf.write_text("\n".join(lines) + "\n")
+        conf.chmod(0o600)
+        self._launch([binary, str(conf)], self._answers, "answering PING")
+        return self
+
+    def _answers(self) -> bool:
+        # AUTH first when needed: a bare PING would count as a NOAUTH error in errorstats.
+        commands = ([[b"AUTH", self.password.encode()]] if self.password is not None else [])
+        commands.append([b"PING"])
+        request = b"".join(b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a)
+                                                          for a in c) for c in commands)
+        reply = b""
+        with socket.create_connection((LOOPBACK, self.port), timeout=1.0) as sock:
+            sock.sendall(request)
+            while reply.count(b"\r\n") < len(commands):
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                reply += chunk
+        # LOADING (or a wrong password) keeps the last reply from being +PONG.
+        return reply.split(b"\r\n")[len(commands) - 1] == b"+PONG"
+
+    def client(self, **kwargs: Any) -> Any:
+        """A ``redis.Redis`` for this server (the redis package is imported only here)."""
+        import inspect
+
+        import redis
+
+        options: dict[str, Any] = {"host": LOOPBACK, "port": self.port, "password": self.password,
+                                   "socket_timeout": 5.0}
+        # No CLIENT SETINFO: Redis 7.0 does not know it and counts two ERRs per connection in
+        # errorstats. redis-py 8.1 spells that driver_info=None and deprecates lib_name.
+        if "driver_info" in inspect.signature(redis.Redis.__init__).parameters:
+            options["driver_info"] = None
+        else:
+            options.update(lib_name=None, lib_version=None)
+        options.update(kwargs)
+        return redis.Redis(**options)
+
+
+class RedisExporter(_Server):
+    """prometheus-redis-exporter for one Redis; ready once /metrics shows ``redis_up 1``."""
+
+    name = "redis-exporter"
+
+    def __init__(self, redis_url: str, password: str | None = None, *,
+                 workdir: str | Path | None = None) -> None:
+        super().__init__(workdir)
+        self.redis_url = redis_url
+        self.password = password
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/metrics"
+
+    def start(self) -> RedisExporter:
+        binary = require_binary("prometheus-redis-exporter", "prometheus-redis-exporter")
+        env = dict(os.environ)
+        env.pop("REDIS_PASSWORD", None)
+        if self.password is not None:
+            env["REDIS_PASSWORD"] = self.password  # read by the exporter; not visible in ps
+        argv = [binary, "-web.listen-address", self.address, "-redis.addr", self.redis_url,
+                "-redis-only-metrics"]
+        self._launch(argv, lambda: "\nredis_up 1" in _http_get(self.url)[1],
+                     "exporting redis_up 1", env)
+        return self
+
+
+class MetricsServer:
+    """/metrics in Prometheus text format from a background thread, like an instrumented app.
+
+    The body is ``render()`` at each scrape when a renderer is given, else the last
+    :meth:`set_text`.
+    """
+
+    def __init__(self, render: Callable[[], str] | None = None) -> None:
+        self._render = render
+        self._text = ""
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    def set_text(self, text: str) -> None:
+        self._render, self._text = None, text
+
+    def body(self) -> str:
+        return self._render() if self._render is not None else self._text
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/metrics"
+
+    def start(self) -> MetricsServer:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if urllib.parse.urlsplit(self.path).path != "/metrics":
+                    self.send_error(404)
+                    return
+                payload = owner.body().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # one line per scrape would bury the test output
+
+        # Port 0: the kernel picks, so there is no window for another process to take it.
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="slo-metrics-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> MetricsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+ScrapeTarget = tuple[str, str, Mapping[str, str]]  # (job, "host:port", extra target labels)
+
+
+class Prometheus(_Server):
+    """Prometheus scraping static targets; load backfilled blocks into ``data_dir`` first.
+
+    Prometheus 2.42 loads overlapping and backfilled blocks without any flag. Its scrape
+    manager applies new targets on a 5 s tick, so the first live sample lands about 5-6 s
+    after start: :meth:`wait_for_scrapes` waits for it.
+    """
+
+    name = "prometheus"
+
+    def __init__(self, scrape_targets: Sequence[ScrapeTarget], data_dir: str | Path, *,
+                 scrape_interval: str = "1s", workdir: str | Path | None = None) -> None:
+        super().__init__(workdir)
+        self.targets = [(job, address, dict(labels)) for job, address, labels in scrape_targets]
+        self.data_dir = Path(data_dir)
+        self.scrape_interval = scrape_interval
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "global": {"scrape_interval": self.scrape_interval,
+                       "scrape_timeout": self.scrape_interval},
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": [address], "labels": labels}]}
+                for job, address, labels in self.targets
+            ],
+        }
+
+    def start(self) -> Prometheus:
+        binary = require_binary("prometheus", "prometheus")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "prometheus.yml"
+        conf.write_text(json.dumps(self.config(), indent=2))  # JSON is YAML: no yaml needed
+        argv = [binary, f"--config.file={conf}", f"--storage.tsdb.path={self.data_dir}",
+                f"--web.listen-address={LOOPBACK}:{self.port}"]
+        self._launch(argv, lambda: _http_get(f"{self.url}/-/ready")[0] == 200,
+                     "answering /-/ready")
+        return self
+
+    def _api(self, endpoint: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        url = f"{self.url}/api/v1/{endpoint}?{urllib.parse.urlencode(params)}"
+        try:
+            status, body = _http_get(url, timeout=10.0)
+            answer = json.loads(body)
+        except (OSError, ValueError, HTTPException) as exc:
+            raise StackError(f"Prometheus at {self.url} did not answer {endpoint}: {exc}") from exc
+        if answer.get("status") != "success":
+            raise StackError(f"Prometheus rejected {params.get('query')!r} ({status}): "
+                             f"{answer.get('error')}")
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+        """The instant vector (``metric``/``value`` dicts) of ``promql`` now or at ``at``."""
+        return self._api("query", {"query": promql} if at is None else
+                         {"query": promql, "time": at})
+
+    def query_range(self, promql: str, start: float, end: float,
+                    step: float) -> list[dict[str, Any]]:
+        return self._api("query_range",
+                         {"query": promql, "start": start, "end": end, "step": step})
+
+    def wait_for_scrapes(self, timeout: float = READY_TIMEOUT) -> None:
+        """Block until every target has been scraped once and answered (``up == 1``)."""
+        assert self.process is not None, "start() first"
+        jobs = {job for job, _, _ in self.targets}
+        self.process.wait_ready(
+            lambda: {s["metric"]["job"] for s in self.query("up == 1")} >= jobs,
+            "a successful scrape of every target", timeout)
+
+
+def backfill(openmetrics_text: str, data_dir: str | Path) -> Path:
+    """Turn OpenMetrics samples into TSDB blocks in ``data_dir``; call before Prometheus starts.
+
+    Timestamps are in seconds; ``# EOF`` is appended when missing. Samples up to ``now``
+    load on a fresh data dir; live scrapes must then be newer than the last backfilled
+    sample, so keep the history strictly in the past. Several calls may fill one data dir
+    (overlapping blocks are fine). Returns the OpenMetrics file written.
+    """
+    promtool = require_binary("promtool", "prometheus")
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    text = openmetrics_text.rstrip("\n")
+    if not text.endswith("# EOF"):
+        text += "\n# EOF"
+    # A new file per call: callers may backfill one data dir in several runs.
+    fd, name = tempfile.mkstemp(prefix=f"{data_dir.name}-", suffix=".om", dir=data_dir.parent)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+    source = Path(name)
+    try:
+        result = subprocess.run(
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source),
+             str(data_dir)], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(f"promtool took over {exc.timeout} s to backfill", path=source) from exc
+    if result.returncode != 0:
+        detail = "\n".join((result.stderr or result.stdout).splitlines()[-10:])
+        raise StackError(f"promtool could not backfill: {detail}", path=source)
+    return source
