@@ -34,7 +34,7 @@ demo-offline: setup
 	$(PY) -m pytest --site production --findings $(OUT)/findings.json --findings-md $(OUT)/findings.md
 
 test: system-deps setup
-	$(PY) -m pytest tests -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 test-app: setup
 	@test -n "$(APP)" || { echo "usage: make test-app APP=<app> [SITE=<site>]"; exit 2; }

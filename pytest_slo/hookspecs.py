@@ -13,6 +13,7 @@ __all__ = ["pytest_slo_finding", "pytest_slo_kinds", "pytest_slo_postmortem_cont
 def pytest_slo_kinds() -> list[Any]:
     """Return check kinds to register (objects with ``name``, ``live``, ``scope``,
     ``spec_schema``, ``fetch`` and ``evaluate``; see ``pytest_slo.Kind``)."""
+    raise NotImplementedError
 
 
 @pytest.hookspec

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,12 +75,19 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     assert f"declared 2Gi      live 512Mi    (declared at sites/production/config.env:{limit_line})" in drift["message"]
 
 
-def test_quantities_compare_by_value_not_spelling(cluster: tuple[str, FakeKubeAPI, Path], pytester: pytest.Pytester) -> None:
-    scenario, _, snapshot = cluster
-    if scenario != "fixed.json":
-        pytest.skip("the fixed cluster writes requests as 2048Mi")
-    assert '"2048Mi"' in snapshot.read_text()
+def test_quantities_compare_by_value_not_spelling(gitops: Path, pytester: pytest.Pytester) -> None:
+    snapshot = gitops / "fixed.json"
+    snapshot.write_text((REPO / "examples/snapshots/fixed.json").read_text())
+    assert '"memory": "2048Mi"' in snapshot.read_text()  # values.yaml says 2Gi
     assert findings_of(pytester, "--kube-snapshot", str(snapshot), "-k", "resources-drift") == []
+    env = gitops / "sites/production/config.env"
+    env.write_text(env.read_text().replace("REDIS_MEMORY_REQUEST=2Gi", "REDIS_MEMORY_REQUEST=2G"))
+    subprocess.run(
+        [sys.executable, "releases/1.15/render_values.py", "--env-file", str(env), "--output", "sites/production/apps/redis-cluster/values.yaml"],
+        cwd=gitops, check=True, capture_output=True,
+    )
+    (finding,) = findings_of(pytester, "--kube-snapshot", str(snapshot), "-k", "resources-drift")
+    assert "resources.requests.memory declared 2G, live 2048Mi" in finding["message"]
 
 
 def test_drift_marker_selects_the_nightly_set(gitops: Path, pytester: pytest.Pytester) -> None:

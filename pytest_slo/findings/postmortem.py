@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SloError
 from ..expr import duration_seconds, expression_names
-from .model import atomic_write
 from .rootcause import is_symptom, rank_candidates
 from .timeline import Event, breaches, kube_events
 

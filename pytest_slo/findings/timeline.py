@@ -87,8 +87,8 @@ def breaches(finding: dict[str, Any], series: Iterable[Any], max_episodes: int =
                 events.append(Event(_utc(ts), f"{finding['check']} back within objective ({label}): {value:.4g}{unit}", finding["check"]))
         if episodes:
             # the incident is the episode still open at the end (else the last one)
-            first = _utc(points[episodes[-1][0]][0])
-            first_breach = first if first_breach is None or first < first_breach else first_breach
+            opened = _utc(points[episodes[-1][0]][0])
+            first_breach = opened if first_breach is None or opened < first_breach else first_breach
             recovered_all = recovered_all and episodes[-1][1] is not None
     return events, {"first_breach": first_breach, "recovered": recovered_all if first_breach else None}
 

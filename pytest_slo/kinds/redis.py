@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..errors import SourceUnavailable
+from ..errors import SloError, SourceUnavailable
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
 from .base import Kind, Target, Verdict
 from .live import eval_time, iso, prometheus, selector
@@ -80,15 +80,17 @@ def read_exporter(target: Target) -> list[dict[str, Any]]:
     queries = [info_q, f"redis_memory_max_bytes{{{sel}}}", f"redis_memory_used_bytes{{{sel}}}", f"redis_config_maxmemory{{{sel}}}"]
     answers = source.query_many(queries, at)
     for query in queries[:3]:
-        if isinstance(answers[query], Exception):
-            raise answers[query]
-    info = answers[info_q].samples
+        answer = answers[query]
+        if isinstance(answer, SloError):
+            raise answer
+    first = answers[info_q]
+    info = [] if isinstance(first, SloError) else first.samples
     if not info:
         raise SourceUnavailable("prometheus", f"no redis_exporter series at {iso(at)}: {source.diagnose_empty(info_q, at)}")
 
     def by_instance(query: str) -> dict[str, float]:
         answer = answers[query]
-        return {} if isinstance(answer, Exception) else {s.labels.get("instance", ""): s.value for s in answer.samples}
+        return {} if isinstance(answer, SloError) else {s.labels.get("instance", ""): s.value for s in answer.samples}
 
     maxmem, used = by_instance(queries[1]), by_instance(queries[2])
     facts = []

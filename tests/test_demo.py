@@ -1,0 +1,41 @@
+"""`make demo`: the shipped example, run live against the local stack, catches the incident."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_slo.demo", "--out", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "The incident was caught" in done.stdout
+    assert "the Kubernetes API saw only GET requests (read-only)" in done.stdout
+    findings = json.loads((tmp_path / "findings.json").read_text())["findings"]
+    checks = {(f["check"], f["app"]) for f in findings}
+    assert {
+        ("redis-eviction-policy-live", "redis-cluster"),
+        ("redis-oom-errors", "redis-cluster"),
+        ("slo-latency-p99", "api-server"),
+        ("kube-oomkilled", "redis-cluster"),
+        ("kube-resources-drift", "redis-cluster"),
+    } <= checks
+    assert not [f for f in findings if f["outcome"] == "error"], [f["message"] for f in findings if f["outcome"] == "error"]
+    (draft,) = (tmp_path / "postmortems").glob("*-production-redis-eviction-policy-live.md")
+    assert f"postmortem:  {draft}" in done.stdout
+    assert (tmp_path / "findings.sarif").is_file() and (tmp_path / "findings.md").is_file()
+    # every server the demo started is gone: its ports refuse connections
+    ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", done.stdout.split("pytest-slo demo: every process")[0].split("collected")[0])]
+    assert len(ports) >= 3
+    for port in ports:
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
