@@ -140,3 +140,19 @@ def test_a_bad_query_is_an_error_naming_prometheus_message(incident: Stack, gito
     result, _ = live_run(pytester, monkeypatch, incident, "-k", "broken-query")
     result.stdout.fnmatch_lines(["prometheus rejected the query: *parse error*"])
     assert result.parseoutcomes().get("errors", result.parseoutcomes().get("error")) == 1
+
+
+def test_a_cache_without_maxmemory_is_a_finding(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pytest_slo.localstack.servers import Prometheus, RedisExporter
+
+    labels = {"namespace": "production", "service": "redis-cluster"}
+    with RedisServer(maxmemory="0", policy="allkeys-lru") as redis, RedisExporter(redis.url) as exporter:
+        redis.client().set("k", "x" * 1000)
+        with Prometheus([("redis-cluster", exporter.address, labels)], tmp_path / "data") as prometheus:
+            prometheus.wait_for_scrapes()
+            monkeypatch.setenv("SLO_PROMETHEUS_URL", prometheus.url)
+            _, doc = live_run(pytester, monkeypatch, None, "-k", "redis-memory-headroom")
+    (finding,) = doc["findings"]
+    assert "maxmemory is 0 (no limit): a cache without maxmemory grows until the container is OOM-killed" in finding["message"]
+    assert finding["evidence"]["breaching"][0]["value"] in ("+Inf", "NaN")
+    json.loads((pytester.path / "f.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))

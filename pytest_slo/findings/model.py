@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import tempfile
 from collections import Counter
@@ -23,8 +24,19 @@ SEVERITIES = ("P1", "P2", "P3", "P4")
 
 
 def jsonable(value: Any) -> Any:
-    """Evidence as JSON: Decimals, paths, tuples and sets become plain values."""
-    return json.loads(json.dumps(value, default=_default))
+    """Evidence as strict JSON: Decimals, paths, tuples and sets become plain values, and
+    NaN/Inf (a ratio over maxmemory 0) become Prometheus' spellings, "NaN" and "+Inf"."""
+    return _finite(json.loads(json.dumps(value, default=_default)))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _default(value: Any) -> Any:
