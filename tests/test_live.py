@@ -4,7 +4,9 @@ started on loopback by pytest_slo.localstack; a missing binary fails here, never
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -156,3 +158,72 @@ def test_a_cache_without_maxmemory_is_a_finding(gitops: Path, pytester: pytest.P
     assert "maxmemory is 0 (no limit): a cache without maxmemory grows until the container is OOM-killed" in finding["message"]
     assert finding["evidence"]["breaching"][0]["value"] in ("+Inf", "NaN")
     json.loads((pytester.path / "f.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+def test_live_findings_are_the_same_under_xdist(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in incident.env().items():
+        monkeypatch.setenv(key, value)
+    args = ("--site", "production", "--live", "-m", "live and not kube", "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess(*args, "--findings", "serial.json")
+    result = pytester.runpytest_subprocess(*args, "--findings", "xdist.json", "-n", "2")
+    result.stdout.fnmatch_lines(["*2 workers*"])
+
+    def shape(name: str) -> list[tuple]:
+        doc = json.loads((pytester.path / name).read_text())
+        return [(f["check"], f["app"], f["outcome"], f["location"]["line"] if f["location"] else None) for f in doc["findings"]]
+
+    assert shape("xdist.json") == shape("serial.json")
+    assert {c for c, *_ in shape("serial.json")} == {c for c, _ in LIVE_CHECKS}
+
+
+class _Faulty(http.server.BaseHTTPRequestHandler):
+    mode = "hang"
+
+    def do_GET(self) -> None:
+        if self.mode == "hang":
+            time.sleep(5)
+            return
+        if self.mode == "503":
+            self.send_response(503)
+            self.end_headers()
+            self.wfile.write(b"overloaded")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"<html>not json</html>")
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("hang", "prometheus unavailable: no answer from http://127.0.0.1:*/api/v1/query within 1.0 s"),
+        ("503", "prometheus unavailable: HTTP 503 from http://127.0.0.1:*/api/v1/query after * attempts: overloaded"),
+        ("json", "prometheus unavailable: invalid JSON from http://127.0.0.1:*/api/v1/query (starts with '<html>not json</html>')"),
+    ],
+)
+def test_prometheus_faults_end_within_the_timeout(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str, reason: str) -> None:
+    handler = type("Handler", (_Faulty,), {"mode": mode})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        result, doc = live_run(
+            pytester, monkeypatch, None, "-k", "slo- or redis-memory or redis-oom",
+            "--prometheus-url", f"http://127.0.0.1:{server.server_address[1]}", "--live-timeout", "1",
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert elapsed < 8, elapsed  # five items, one timeout: the queries ran concurrently
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("errors", outcomes.get("error")) == 5 and "passed" not in outcomes
+    result.stdout.fnmatch_lines([reason])
+    assert {f["outcome"] for f in doc["findings"]} == {"error"}
