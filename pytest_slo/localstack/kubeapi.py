@@ -40,22 +40,31 @@ import re
 import socket
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from pytest_slo.sources.kube import field_selector_matches, label_selector_matches, parse_label_selector
+from pytest_slo.sources.kube import field_selector_matches, parse_label_selector
+
+# Routing and answer bodies live in _kubeapi_routes; SERVICE_ACCOUNT_USER stays importable here.
+from ._kubeapi_routes import (
+    NAMESPACE_KIND,
+    VERSION,
+    forbidden_status,
+    list_answer,
+    namespaces_answer,
+    object_answer,
+    route,
+)
+from ._kubeapi_routes import SERVICE_ACCOUNT_USER as SERVICE_ACCOUNT_USER
+from ._kubeapi_routes import status as _status
 
 __all__ = ["FakeKubeAPI", "KubeRequest", "Mode", "shift_snapshot"]
 
 Mode = Literal["ok", "401", "403", "500", "hang"]
 MODES: tuple[str, ...] = ("ok", "401", "403", "500", "hang")
-
-SERVICE_ACCOUNT_USER = "system:serviceaccount:monitoring:pytest-slo"
 
 
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -84,38 +93,6 @@ class KubeRequest(NamedTuple):
     method: str
     path: str
     query: dict[str, str]
-
-
-@dataclass(frozen=True)
-class _Kind:
-    plural: str
-    kind: str
-    api_version: str
-    namespaced: bool = True
-
-
-_KINDS = {
-    ("api/v1", "pods"): _Kind("pods", "Pod", "v1"),
-    ("api/v1", "events"): _Kind("events", "Event", "v1"),
-    ("apis/apps/v1", "statefulsets"): _Kind("statefulsets", "StatefulSet", "apps/v1"),
-    ("apis/apps/v1", "deployments"): _Kind("deployments", "Deployment", "apps/v1"),
-}
-_NAMESPACE_KIND = _Kind("namespaces", "Namespace", "v1", namespaced=False)
-
-
-def _status(code: int, reason: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if details is not None:
-        status["details"] = dict(details)
-    return status
 
 
 class FakeKubeAPI:
@@ -294,28 +271,18 @@ class FakeKubeAPI:
         if mode == "500":
             return 500, _status(500, "InternalError", "Internal error occurred: etcdserver: leader changed")
         if path in ("/version", "/version/"):
-            return 200, {
-                "major": "1",
-                "minor": "30",
-                "gitVersion": "v1.30.6",
-                "gitCommit": "0000000000000000000000000000000000000000",
-                "gitTreeState": "clean",
-                "buildDate": "2026-10-22T00:00:00Z",
-                "goVersion": "go1.22.8",
-                "compiler": "gc",
-                "platform": "linux/amd64",
-            }
-        route = self._route(path)
-        if route is None:
+            return 200, dict(VERSION)
+        found = route(path)
+        if found is None:
             return 404, _status(404, "NotFound", "the server could not find the requested resource", {})
-        kind, namespace, name = route
+        kind, namespace, name = found
         verb = "watch" if query.get("watch") in ("true", "1") else ("get" if name is not None else "list")
         if mode == "403" or (verb, kind.plural) in self.forbidden:
-            return 403, self._forbidden(verb, kind, namespace, name)
+            return 403, forbidden_status(verb, kind, namespace, name)
         if verb == "watch":
             return 400, _status(400, "BadRequest", "watch is not supported by this fake API server")
-        if kind is _NAMESPACE_KIND:
-            return self._namespaces(name)
+        if kind is NAMESPACE_KIND:
+            return namespaces_answer(name, self.namespaces, self._resource_version)
         try:
             requirements = parse_label_selector(query.get("labelSelector"))
         except ValueError as exc:
@@ -333,107 +300,8 @@ class FakeKubeAPI:
                 and (namespace is None or (obj.get("metadata") or {}).get("namespace") == namespace)
             ]
         if name is not None:
-            for obj in objects:
-                if (obj.get("metadata") or {}).get("name") == name:
-                    return 200, json.loads(json.dumps(obj))
-            group = kind.api_version.rpartition("/")[0]
-            return 404, _status(
-                404,
-                "NotFound",
-                f'{kind.plural} "{name}" not found',
-                {"name": name, "group": group, "kind": kind.plural} if group else {"name": name, "kind": kind.plural},
-            )
-        selected = [
-            obj
-            for obj in objects
-            if label_selector_matches(requirements, (obj.get("metadata") or {}).get("labels"))
-            and field_selector_matches(query.get("fieldSelector"), obj)
-        ]
-        selected.sort(
-            key=lambda o: (
-                (o.get("metadata") or {}).get("namespace") or "",
-                (o.get("metadata") or {}).get("name") or "",
-            )
-        )
-        items = []
-        for obj in selected:
-            item = json.loads(json.dumps(obj))
-            item.pop("kind", None)  # list items come without kind/apiVersion, as from the real API
-            item.pop("apiVersion", None)
-            items.append(item)
-        return 200, {
-            "kind": f"{kind.kind}List",
-            "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": str(next(self._resource_version))},
-            "items": items,
-        }
-
-    def _route(self, path: str) -> tuple[_Kind, str | None, str | None] | None:
-        parts = [p for p in path.split("/") if p]
-        if parts[:2] == ["api", "v1"]:
-            prefix, rest = "api/v1", parts[2:]
-        elif parts[:3] == ["apis", "apps", "v1"]:
-            prefix, rest = "apis/apps/v1", parts[3:]
-        else:
-            return None
-        if prefix == "api/v1" and rest and rest[0] == "namespaces" and len(rest) <= 2:
-            return _NAMESPACE_KIND, None, rest[1] if len(rest) == 2 else None
-        namespace = None
-        if rest[:1] == ["namespaces"] and len(rest) >= 3:
-            namespace, rest = rest[1], rest[2:]
-        if not rest or len(rest) > 2:
-            return None
-        kind = _KINDS.get((prefix, rest[0]))
-        if kind is None:
-            return None
-        return kind, namespace, rest[1] if len(rest) == 2 else None
-
-    def _namespaces(self, name: str | None) -> tuple[int, dict[str, Any]]:
-        def namespace_object(ns: str) -> dict[str, Any]:
-            return {
-                "metadata": {
-                    "name": ns,
-                    "uid": f"00000000-0000-4000-8000-{zlib.crc32(ns.encode()):012d}",
-                    "resourceVersion": "1042",
-                    "creationTimestamp": "2025-03-04T10:00:00Z",
-                    "labels": {"kubernetes.io/metadata.name": ns},
-                },
-                "spec": {"finalizers": ["kubernetes"]},
-                "status": {"phase": "Active"},
-            }
-
-        known = self.namespaces
-        if name is None:
-            return 200, {
-                "kind": "NamespaceList",
-                "apiVersion": "v1",
-                "metadata": {"resourceVersion": str(next(self._resource_version))},
-                "items": [namespace_object(ns) for ns in sorted(known)],
-            }
-        if name not in known:
-            return 404, _status(404, "NotFound", f'namespaces "{name}" not found', {"name": name, "kind": "namespaces"})
-        return 200, {"kind": "Namespace", "apiVersion": "v1", **namespace_object(name)}
-
-    @staticmethod
-    def _forbidden(verb: str, kind: _Kind, namespace: str | None, name: str | None) -> dict[str, Any]:
-        group = kind.api_version.rpartition("/")[0]
-        resource = f'resource "{kind.plural}" in API group "{group}"'
-        if kind is _NAMESPACE_KIND:
-            scope = "at the cluster scope" if name is None else f'in the namespace "{name}"'
-        else:
-            scope = "at the cluster scope" if namespace is None else f'in the namespace "{namespace}"'
-        target = f'{kind.plural} "{name}"' if name is not None else kind.plural
-        details: dict[str, Any] = {"kind": kind.plural}
-        if name is not None:
-            details["name"] = name
-        if group:
-            details["group"] = group
-        return _status(
-            403,
-            "Forbidden",
-            f'{target} is forbidden: User "{SERVICE_ACCOUNT_USER}" cannot {verb} {resource} {scope}',
-            details,
-        )
+            return object_answer(kind, name, objects)
+        return list_answer(kind, objects, requirements, query.get("fieldSelector"), self._resource_version)
 
 
 class _Handler(BaseHTTPRequestHandler):
