@@ -77,7 +77,7 @@ def test_schema_violations_point_at_the_key(gitops: Path, pytester: pytest.Pytes
 def test_a_release_that_does_not_exist(gitops: Path, pytester: pytest.Pytester) -> None:
     env = gitops / ENV
     set_line(env, "RELEASE", "1.99")
-    result, findings = run(pytester)
+    _result, findings = run(pytester)
     f = finding(findings, "config-schema")
     assert f["message"].startswith(f"{ENV}:{line_of(env, 'RELEASE')}: RELEASE=1.99 does not exist (no releases/1.99/) (known releases: 1.15)")
     # the parse item does not depend on the release and still passes
@@ -148,7 +148,7 @@ def test_secrets_are_redacted_everywhere(gitops: Path, pytester: pytest.Pytester
     set_line(env, "REDIS_PASSWORD", "hunter2-s3cr3t")
     set_line(env, "REDIS_API_TOKEN", "tok-hunter2-s3cr3t-x")
     set_line(env, "REDIS_EVICTION_POLICY", "hunter2-s3cr3t")
-    result, findings = run(pytester, "--findings-md", "f.md", "--junitxml", "j.xml")
+    result, _findings = run(pytester, "--findings-md", "f.md", "--junitxml", "j.xml")
     everything = result.stdout.str() + (pytester.path / "f.json").read_text() + (pytester.path / "f.md").read_text() + (pytester.path / "j.xml").read_text()
     assert "hunter2" not in everything
     assert "***" in everything
@@ -167,5 +167,5 @@ def test_config_values_with_template_syntax_are_data(gitops: Path, pytester: pyt
         capture_output=True,
     )
     assert 'tag: "{{ 7*7 }}"' in (gitops / "sites/production/apps/api-server/values.yaml").read_text()
-    result, findings = run(pytester)
+    _result, findings = run(pytester)
     assert findings["summary"]["failed"] == 0

@@ -37,7 +37,7 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     assert f["severity"] == "P1" and f["outcome"] == "failed" and f["site"] == "production"
     assert f["nodeid"] == "sites/production/config.env::redis-cluster::redis-eviction-policy"
     assert f["evidence"]["REDIS_EVICTION_POLICY"] == "noeviction"
-    assert doc["findings"][1]["location"]["line"] == next(i for i, l in enumerate(env_lines, 1) if l.startswith("REDIS_MAXMEMORY="))
+    assert doc["findings"][1]["location"]["line"] == next(i for i, line in enumerate(env_lines, 1) if line.startswith("REDIS_MAXMEMORY="))
     assert doc["findings"][2]["location"]["path"] == "sites/production/apps/redis-cluster/values.yaml"
     assert doc["summary"]["by_severity"] == {"P1": 1, "P2": 2, "P3": 0, "P4": 0}
     assert doc["summary"]["failed"] == 3 and doc["summary"]["errors"] == 0 and doc["summary"]["skipped"] > 0

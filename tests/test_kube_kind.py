@@ -16,6 +16,7 @@ from pytest_slo.localstack.kubeapi import FakeKubeAPI, shift_snapshot
 
 from .conftest import REPO
 
+
 def shifted(name: str, to: dt.datetime) -> dict:
     return shift_snapshot(REPO / "examples/snapshots" / name, to)
 

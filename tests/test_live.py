@@ -117,7 +117,7 @@ def test_redis_faults_are_errors_with_one_line(incident: Stack, gitops: Path, py
 
 def test_prometheus_down_errors_every_promql_item_quickly(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     started = time.monotonic()
-    result, doc = live_run(pytester, monkeypatch, None, "-k", "slo- or redis-memory or redis-oom", "--prometheus-url", f"http://127.0.0.1:{free_port()}")
+    result, _doc = live_run(pytester, monkeypatch, None, "-k", "slo- or redis-memory or redis-oom", "--prometheus-url", f"http://127.0.0.1:{free_port()}")
     assert time.monotonic() - started < 15
     outcomes = result.parseoutcomes()
     assert outcomes.get("errors", outcomes.get("error")) == 5
@@ -127,7 +127,7 @@ def test_prometheus_down_errors_every_promql_item_quickly(gitops: Path, pytester
 def test_empty_result_fails_with_a_diagnosis(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     env = gitops / "sites/production/config.env"
     env.write_text(env.read_text().replace("KUBE_NAMESPACE=production", "KUBE_NAMESPACE=prod"))
-    result, doc = live_run(pytester, monkeypatch, incident, "-k", "slo-latency")
+    _result, doc = live_run(pytester, monkeypatch, incident, "-k", "slo-latency")
     (finding,) = doc["findings"]
     assert finding["outcome"] == "failed"
     assert 'but none has namespace="prod" (namespace has: production)' in finding["message"]
