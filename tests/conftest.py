@@ -12,6 +12,7 @@ pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
 LAYOUT = ("sites", "releases", "checks")
+ENV = "sites/production/config.env"
 
 
 @pytest.fixture
@@ -37,6 +38,14 @@ def set_line(path: Path, key: str, value: str | None) -> None:
     if not done and value is not None:
         out.append(f"{key}={value}")
     path.write_text("\n".join(out) + "\n")
+
+
+def incident_config(gitops: Path) -> None:
+    """The production site as it was before the incident: noeviction at 512Mi."""
+    env = gitops / ENV
+    set_line(env, "REDIS_EVICTION_POLICY", "noeviction")
+    set_line(env, "REDIS_MEMORY_LIMIT", "512Mi")
+    set_line(env, "REDIS_MEMORY_REQUEST", "512Mi")
 
 
 def assert_counts(result: pytest.RunResult, *, failed: int = 0, errors: int = 0) -> dict[str, int]:

@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_counts, set_line
-
-ENV = "sites/production/config.env"
-
-
-def incident_config(gitops: Path) -> None:
-    env = gitops / ENV
-    set_line(env, "REDIS_EVICTION_POLICY", "noeviction")
-    set_line(env, "REDIS_MEMORY_LIMIT", "512Mi")
-    set_line(env, "REDIS_MEMORY_REQUEST", "512Mi")
+from .conftest import ENV, assert_counts, incident_config
 
 
 def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +39,7 @@ def error_ratio(window: str) -> str:
     return (f'sum(rate(http_requests_total{{{API},status=~"5.."}}[{window}]))'
             f" / sum(rate(http_requests_total{{{API}}}[{window}]))")
 
-@pytest.fixture(scope="module")
-def incident() -> Iterator[Stack]:
-    with Stack("incident") as stack:
-        yield stack
-
-
-@pytest.fixture(scope="module")
-def fixed() -> Iterator[Stack]:
-    with Stack("fixed") as stack:
-        yield stack
+# the incident and fixed stacks are the session fixtures of conftest.py
 
 
 def scalar(stack: Stack, promql: str, at: float | None = None) -> float:

@@ -10,16 +10,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from .conftest import set_line
-
-ENV = "sites/production/config.env"
-
-
-def incident_config(gitops: Path) -> None:
-    env = gitops / ENV
-    set_line(env, "REDIS_EVICTION_POLICY", "noeviction")
-    set_line(env, "REDIS_MEMORY_LIMIT", "512Mi")
-    set_line(env, "REDIS_MEMORY_REQUEST", "512Mi")
+from .conftest import ENV, incident_config
 
 
 def sarif_schema() -> dict:
