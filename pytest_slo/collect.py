@@ -45,17 +45,10 @@ class SloItem(pytest.Item):
         run = target.run
         kind = run.registry[check.kind]
         self.kind = kind
-        self.add_marker("slo")
-        self.add_marker(kind.name)
-        if kind.live:
-            self.add_marker("live")
-            if kind.needs_live(run.settings) and not run.settings.live:
-                self.add_marker(pytest.mark.skip(reason=LIVE_SKIP))
-        for marker in check.markers:
+        skip = LIVE_SKIP if kind.live and kind.needs_live(run.settings) and not run.settings.live else None
+        for marker in run.item_marks(check, skip):
             self.add_marker(marker)
-        self.user_properties.extend(
-            [("slo_check", check.id), ("slo_severity", check.severity), ("slo_runbook", check.runbook), ("slo_kind", check.kind)]
-        )
+        self.user_properties.extend(run.properties(check))
 
     def setup(self) -> None:
         if self.kind.live:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 from typing import Any
 
@@ -16,6 +17,10 @@ from .site import Repo
 
 __all__ = ["RUN_KEY", "RunContext"]
 
+#: From this many collected items on, the collected tree is moved out of the garbage
+#: collector's sight for the rest of the session (see :meth:`RunContext.freeze_collected`).
+FREEZE_MIN_ITEMS = 1000
+
 
 class RunContext:
     def __init__(self, config: pytest.Config, settings: Settings, registry: KindRegistry) -> None:
@@ -27,6 +32,9 @@ class RunContext:
         self.sources: dict[Any, Any] = {}
         self._prefetched: set[str] = set()
         self._lock = threading.Lock()
+        self._marks: dict[Any, tuple[pytest.MarkDecorator, ...]] = {}
+        self._properties: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._frozen = False
 
     @functools.cached_property
     def catalog(self) -> Catalog:
@@ -55,7 +63,46 @@ class RunContext:
         pairs = [(i.check, i.target) for i in items if getattr(i, "check", None) and i.check.kind == kind_name]
         kind.prefetch(self, pairs)
 
+    def item_marks(self, check: Any, skip_reason: str | None) -> tuple[pytest.MarkDecorator, ...]:
+        """The markers of a check's items, made once per (check, skip reason) for the run:
+        ``getattr(pytest.mark, name)`` re-validates the name and builds a new Mark on every
+        call, a measurable cost across 10,000+ items."""
+        key = (check.id, skip_reason)
+        marks = self._marks.get(key)
+        if marks is None:
+            kind = self.registry[check.kind]
+            names = ["slo", kind.name, *(["live"] if kind.live else []), *check.markers]
+            made = [getattr(pytest.mark, name) for name in names]
+            if skip_reason is not None:
+                made.insert(3, pytest.mark.skip(reason=skip_reason))  # where it was added before the check's own
+            marks = self._marks[key] = tuple(made)
+        return marks
+
+    def properties(self, check: Any) -> tuple[tuple[str, str], ...]:
+        """The junit ``user_properties`` of a check's items, built once per check."""
+        props = self._properties.get(check.id)
+        if props is None:
+            props = self._properties[check.id] = (
+                ("slo_check", check.id), ("slo_severity", check.severity), ("slo_runbook", check.runbook), ("slo_kind", check.kind),
+            )
+        return props
+
+    def freeze_collected(self, items: list[Any]) -> None:
+        """``gc.freeze()`` once collection is done, in large runs.
+
+        Every item, node and parsed config lives until the session ends, yet each full
+        collection of the cyclic garbage collector walks all of them again: in a 100-site
+        gate that was ~1.5 s of ~10 s (pytest alone: 0.8 s). Frozen objects are skipped by
+        collections; :meth:`close` unfreezes them at unconfigure, so nothing outlives the run.
+        """
+        if len(items) >= FREEZE_MIN_ITEMS and gc.isenabled() and not self._frozen:
+            gc.freeze()
+            self._frozen = True
+
     def close(self) -> None:
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         for source in self.sources.values():
             closer = getattr(source, "close", None)
             if callable(closer):

@@ -113,10 +113,18 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is not None and any(isinstance(i, SloItem) for i in session.items):
+        run.freeze_collected(session.items)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    if isinstance(item, (SloItem, CatalogItem)):
+    if isinstance(item, (SloItem, CatalogItem)) and (report.when == "call" or not report.passed):
+        # A passed setup or teardown tells the findings nothing (its call report, or its
+        # skip, carries the item): under xdist every report attribute is serialized.
         report.slo = item_meta(item)
         if report.failed:
             exc = call.excinfo.value if call.excinfo else None

@@ -17,6 +17,16 @@ __all__ = ["FindingStore", "build_finding", "item_meta"]
 
 
 def item_meta(item: pytest.Item) -> dict[str, Any]:
+    """What a report of ``item`` carries as ``report.slo``: built once per item and shared by
+    its setup, call and teardown reports (read-only: copy before changing it)."""
+    meta: dict[str, Any] | None = getattr(item, "_slo_meta", None)
+    if meta is None:
+        meta = _meta(item)
+        item._slo_meta = meta  # type: ignore[attr-defined]
+    return meta
+
+
+def _meta(item: pytest.Item) -> dict[str, Any]:
     if isinstance(item, SloItem):
         check = item.check
         return {
@@ -41,7 +51,7 @@ def item_meta(item: pytest.Item) -> dict[str, Any]:
 
 
 def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> dict[str, Any]:
-    finding = item_meta(item)
+    finding = dict(item_meta(item))
     exc = excinfo.value if excinfo else None
     location: Location | None = None
     evidence: dict[str, Any] = {}

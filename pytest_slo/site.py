@@ -8,6 +8,7 @@ that needs it, so one broken file fails the items that depend on it and nothing 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,9 +92,14 @@ class Repo(_Memo):
 
     def rel(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return path.resolve().relative_to(self._resolved_root).as_posix()
         except ValueError:
             return str(path)
+
+    @functools.cached_property
+    def _resolved_root(self) -> Path:
+        # resolve() is a syscall per path component: once per run, not once per item
+        return self.root.resolve()
 
     @property
     def site_names(self) -> list[str]:
@@ -187,6 +193,10 @@ class Site(_Memo):
 
     def values_file(self, app: str) -> Path:
         return self.repo.root / self.repo.values_path.format(site=self.name, app=app)
+
+    def values_display(self, app: str) -> str:
+        """The repo-relative path of an app's rendered values, as messages show it."""
+        return self.memo(("values-display", app), lambda: self.repo.rel(self.values_file(app)))
 
     def rendered(self, app: str) -> str:
         return self.memo(("render", app), lambda: self.release.render(self.env, site=self.name, app=app))

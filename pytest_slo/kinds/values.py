@@ -25,21 +25,27 @@ __all__ = ["ValuesKind", "render_command"]
 def render_command(target: Target) -> str:
     site, app = target.site, target.app or ""
     release = site.release.display
-    out = site.repo.rel(site.values_file(app))
+    out = site.values_display(app)
     return f"python3 {release}/render_values.py --env-file {site.env_display} --output {out}"
 
 
 def _committed(target: Target) -> tuple[str, str]:
-    path = target.site.values_file(target.app or "")
-    display = target.site.repo.rel(path)
-    try:
-        return path.read_text(encoding="utf-8"), display
-    except FileNotFoundError:
-        raise ConfigError(
-            "rendered values are missing",
-            path=display,
-            hint=f"render them: {render_command(target)}",
-        ) from None
+    """The committed values text and its display path, read once per run (in-sync and
+    schema items of one (site, app) share it); a missing file fails each of them."""
+    site, app = target.site, target.app or ""
+    display = site.values_display(app)
+
+    def read() -> str:
+        try:
+            return site.values_file(app).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(
+                "rendered values are missing",
+                path=display,
+                hint=f"render them: {render_command(target)}",
+            ) from None
+
+    return site.memo(("committed", app), read), display
 
 
 def trace_to_config(target: Target, rendered_line: int | None) -> Location | None:
