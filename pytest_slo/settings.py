@@ -105,6 +105,20 @@ def _convert(opt: Option, raw: Any) -> Any:
     return text
 
 
+def _default_root(config: pytest.Config) -> Path:
+    """pytest's rootdir, unless it holds no sites/ and the invocation folder does.
+
+    pytest picks its rootdir before plugins load, so ``--findings /out/findings.json``
+    (space, not ``=``) with an existing file looks like a test path and can move the rootdir
+    to ``/``; the folder pytest was started in is then the repository.
+    """
+    rootpath = Path(config.rootpath)
+    invoked = Path(config.invocation_params.dir)
+    if not (rootpath / "sites").is_dir() and (invoked / "sites").is_dir():
+        return invoked
+    return rootpath
+
+
 def resolve(config: pytest.Config) -> Settings:
     """Flag, else ini, else default: once per run."""
     values: dict[str, Any] = {}
@@ -120,9 +134,12 @@ def resolve(config: pytest.Config) -> Settings:
     for name in ("site", "app"):
         if name in values:
             values[name] = tuple(sorted({s.strip() for s in values[name].split(",") if s.strip()}))
-    root = Path(values.pop("root", config.rootpath))
-    if not root.is_absolute():
-        root = Path(config.invocation_params.dir) / root
+    if "root" in values:
+        root = Path(values.pop("root"))
+        if not root.is_absolute():
+            root = Path(config.invocation_params.dir) / root
+    else:
+        root = _default_root(config)
     values["root"] = root
     for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot"):
         if name in values:
