@@ -159,7 +159,7 @@ def _parse_file(path: Path, display: str, kinds: Mapping[str, Mapping[str, Any]]
             problems.append(CatalogError("a check must be a mapping", **where))  # type: ignore[arg-type]
             continue
         kind = item.get("kind")
-        if kind not in kinds:
+        if not isinstance(kind, str) or kind not in kinds:
             known = ", ".join(sorted(kinds))
             problems.append(CatalogError(f"check {item.get('id', '?')!r}: unknown kind {kind!r} (known kinds: {known})", **where))  # type: ignore[arg-type]
             continue

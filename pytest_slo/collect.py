@@ -29,7 +29,7 @@ class CheckFailed(AssertionError):
         self.verdict = verdict
 
 
-def _run(node: pytest.Node) -> RunContext:
+def _run(node: pytest.Collector) -> RunContext:
     return node.config.stash[RUN_KEY]
 
 

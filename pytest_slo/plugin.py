@@ -16,6 +16,7 @@ from .kinds import KindRegistry, builtin_kinds
 from .report import FindingStore, build_finding, item_meta
 from .settings import add_options, resolve
 
+
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
@@ -40,7 +41,8 @@ def pytest_configure(config: pytest.Config) -> None:
     registry = KindRegistry()
     for impl in config.pluginmanager.hook.pytest_slo_kinds.get_hookimpls():
         owner = impl.plugin_name
-        for kind in impl.function() or ():
+        kinds: Any = impl.function()
+        for kind in kinds or ():
             try:
                 registry.register(kind, owner)
             except SloError as exc:

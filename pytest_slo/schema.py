@@ -152,8 +152,8 @@ def config_problems(typed: Mapping[str, Any], validator: Any) -> Iterator[Proble
             for key in missing:
                 yield Problem(f"missing required key {key}", key=None, path=(key,))
             continue
-        key = str(error.absolute_path[0]) if error.absolute_path else None
-        yield Problem(_message(error), key=key, path=tuple(error.absolute_path))
+        at = str(error.absolute_path[0]) if error.absolute_path else None
+        yield Problem(_message(error), key=at, path=tuple(error.absolute_path))
 
 
 def _message(error: Any) -> str:

@@ -89,7 +89,7 @@ class ValuesKind(Kind):
         if committed == fresh:
             return Verdict.passed(file=display, bytes=len(fresh))
         old, new = committed.splitlines(), fresh.splitlines()
-        first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+        first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
         diff = list(difflib.unified_diff(old, new, f"{display} (committed)", f"{display} (fresh render)", lineterm="", n=1))
         shown = diff[:40] + ([f"... {len(diff) - 40} more diff lines"] if len(diff) > 40 else [])
         was = old[first].strip() if first < len(old) else "<end of file>"
