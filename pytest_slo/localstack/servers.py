@@ -67,6 +67,20 @@ __all__ = [
 ]
 
 
+class _MetricsEndpoint:
+    """A loopback ``/metrics`` endpoint on ``self.port``."""
+
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}/metrics"
+
+
 def _redis_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -141,7 +155,7 @@ class RedisServer(ProcessServer):
         return redis.Redis(**options)
 
 
-class RedisExporter(ProcessServer):
+class RedisExporter(_MetricsEndpoint, ProcessServer):
     """prometheus-redis-exporter for one Redis; ready once /metrics shows ``redis_up 1``."""
 
     name = "redis-exporter"
@@ -152,13 +166,6 @@ class RedisExporter(ProcessServer):
         self.redis_url = redis_url
         self.password = password
 
-    @property
-    def address(self) -> str:
-        return f"{LOOPBACK}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}/metrics"
 
     def start(self) -> RedisExporter:
         binary = require_binary("prometheus-redis-exporter", "prometheus-redis-exporter")
@@ -173,7 +180,7 @@ class RedisExporter(ProcessServer):
         return self
 
 
-class MetricsServer:
+class MetricsServer(_MetricsEndpoint):
     """/metrics in Prometheus text format from a background thread, like an instrumented app.
 
     The body is ``render()`` at each scrape when a renderer is given, else the last
@@ -193,13 +200,6 @@ class MetricsServer:
     def body(self) -> str:
         return self._render() if self._render is not None else self._text
 
-    @property
-    def address(self) -> str:
-        return f"{LOOPBACK}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}/metrics"
 
     def start(self) -> MetricsServer:
         owner = self
