@@ -149,5 +149,13 @@ def resolve(config: pytest.Config) -> Settings:
         values["prometheus_url"] = os.environ["SLO_PROMETHEUS_URL"]
     if "redis_url" not in values and os.environ.get("SLO_REDIS_URL"):
         values["redis_url"] = os.environ["SLO_REDIS_URL"]
+    if "postmortem_window" in values:
+        from .expr import duration_seconds
+        from .units import QuantityError
+
+        try:
+            duration_seconds(values["postmortem_window"])
+        except QuantityError as exc:
+            raise pytest.UsageError(f"--postmortem-window / slo_postmortem_window: {exc}") from None
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})

@@ -51,6 +51,8 @@ def test_no_site_means_every_site(gitops: Path, pytester: pytest.Pytester) -> No
     [
         (["--site", "prod"], "--site: unknown site prod * (known sites: production, staging)"),
         (["--app", "redis"], "--app: unknown app redis * (known apps: api-server, redis-cluster)"),
+        (["--postmortem-window", "6hours"], "--postmortem-window / slo_postmortem_window: '6hours' is not a Prometheus duration*"),
+        (["--live-timeout", "soon"], "--live-timeout / slo_live_timeout: 'soon' is not a number"),
     ],
 )
 def test_unknown_site_or_app_is_a_usage_error(gitops: Path, pytester: pytest.Pytester, args: list[str], message: str) -> None:

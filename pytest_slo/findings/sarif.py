@@ -21,10 +21,6 @@ __all__ = ["LEVELS", "render_sarif"]
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"P1": "error", "P2": "error", "P3": "warning", "P4": "note"}
-_PSEUDO = {
-    "catalog": ("check catalog is valid", "checks/runbooks/catalog.md#catalog"),
-    "runbook-links": ("runbook links resolve", "checks/runbooks/catalog.md#runbook-links"),
-}
 
 
 def _help_uri(runbook: str, base: str | None) -> str:
@@ -49,7 +45,7 @@ def _rules(run: RunContext, findings: list[dict[str, Any]]) -> list[dict[str, An
         }
     for finding in findings:
         if finding["check"] not in rules:
-            title, runbook = _PSEUDO.get(finding["check"], (finding["title"], finding.get("runbook") or ""))
+            title, runbook = finding["title"], finding.get("runbook") or ""
             rules[finding["check"]] = {
                 "id": finding["check"],
                 "shortDescription": {"text": title},

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..kinds.promql import OPS
+
 __all__ = ["Event", "breaches", "kube_events", "parse_time"]
 
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
-}
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ def _episodes(bad: list[bool], min_points: int = 2, max_gap: int = 2) -> list[tu
 def breaches(finding: dict[str, Any], series: Iterable[Any], max_episodes: int = 3) -> tuple[list[Event], dict[str, Any]]:
     """Events for one promql finding from its range-query series, and a summary of them."""
     evidence = finding.get("evidence") or {}
-    ok = _OPS[evidence.get("op", "<=")]
+    ok = OPS[evidence.get("op", "<=")]
     threshold = float(evidence.get("threshold", 0))
     unit = evidence.get("unit", "")
     objective = f"objective {evidence.get('op')} {threshold:g}{unit}"
