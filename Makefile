@@ -28,7 +28,7 @@ system-deps:
 	./scripts/system-deps.sh
 
 demo: system-deps setup
-	$(PY) -m pytest_slo.demo --out $(OUT)
+	$(PY) -m teststack.demo --out $(OUT)
 
 demo-offline: setup
 	$(PY) -m pytest --site production --findings $(OUT)/findings.json --findings-md $(OUT)/findings.md

@@ -17,7 +17,7 @@ Planted failures (one site each, spread over the site list):
                 redis-memory-limit, redis-maxmemory-headroom and values-schema
 
 ``--promql K`` adds ``checks/bench-promql.yaml``: K promql checks with distinct queries over
-the series of ``pytest_slo.localstack.Stack`` (redis_exporter and the API histogram).
+the series of ``teststack.Stack`` (redis_exporter and the API histogram).
 A ``bench-manifest.json`` at the root records the apps, sites and planted findings.
 """
 
@@ -35,8 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout: the render code is the repo's own
 
-from pytest_slo.envfile import parse_env  # noqa: E402
-from pytest_slo.site import Release  # noqa: E402
+from pytest_slo.repo.envfile import parse_env  # noqa: E402
+from pytest_slo.repo.site import Release  # noqa: E402
 
 RELEASE = "1.15"
 BASE_APPS = ("redis-cluster", "api-server")

@@ -264,7 +264,7 @@ class Bench:
             self.extra.append("promql: prometheus/redis binaries are missing (scripts/system-deps.sh); comparison skipped.")
             return []
         from pytest_slo.expr import render_string
-        from pytest_slo.localstack.scenario import Stack
+        from teststack.scenario import Stack
 
         k = self.sizes.promql
         path = self.work / f"repo-promql-{k}"

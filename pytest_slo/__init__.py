@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalog import Check
+from .catalog.model import Check
 from .errors import CatalogError, ConfigError, QueryError, RenderError, SloError, SourceUnavailable
 from .kinds.base import Kind, Location, Target, Verdict
 

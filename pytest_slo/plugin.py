@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from . import hookspecs
-from .collect import CatalogFile, CatalogItem, SiteFile, SloItem
-from .context import RUN_KEY, RunContext
 from .errors import SloError
 from .kinds import KindRegistry, builtin_kinds
-from .report import FindingStore, build_finding, item_meta
+from .run.context import RUN_KEY, RunContext
+from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem
+from .run.report import FindingStore, build_finding, item_meta
 from .settings import add_options, resolve
 
 
@@ -150,12 +150,12 @@ class ControllerHooks:
         self.store.add(report)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from .writers import write_all
+        from .run.writers import write_all
 
         write_all(self.config, self.run, self.store)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        from .writers import summary_lines
+        from .run.writers import summary_lines
 
         for line, markup in summary_lines(self.store, self.run):
             terminalreporter.write_line(line, **markup)

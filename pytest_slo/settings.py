@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .site import DEFAULT_VALUES_PATH
+from .repo.site import DEFAULT_VALUES_PATH
 
 __all__ = ["OPTIONS", "Option", "Settings", "add_options", "resolve"]
 

@@ -61,7 +61,7 @@ def assert_counts(result: pytest.RunResult, *, failed: int = 0, errors: int = 0)
 def incident() -> Iterator[object]:
     """The example incident on real servers: Redis (noeviction, full), redis_exporter,
     Prometheus with hours of backfilled history, an API burning its SLOs."""
-    from pytest_slo.localstack.scenario import Stack
+    from teststack.scenario import Stack
 
     with Stack("incident") as stack:
         yield stack
@@ -70,7 +70,7 @@ def incident() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def fixed() -> Iterator[object]:
     """The same stack after the fix: allkeys-lru, maxmemory as declared, SLOs met."""
-    from pytest_slo.localstack.scenario import Stack
+    from teststack.scenario import Stack
 
     with Stack("fixed") as stack:
         yield stack

@@ -14,7 +14,7 @@ from .conftest import REPO
 
 def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest_slo.demo", "--out", str(tmp_path)],
+        [sys.executable, "-m", "teststack.demo", "--out", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=240,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_slo.envfile import EnvFileError, parse_env
+from pytest_slo.repo.envfile import EnvFileError, parse_env
 
 
 def test_values_comments_quotes_and_lines() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_slo.localstack.kubeapi import FakeKubeAPI, shift_snapshot
+from teststack.kubeapi import FakeKubeAPI, shift_snapshot
 
 from .conftest import REPO
 

@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
-from pytest_slo.localstack.kubeapi import FakeKubeAPI
 from pytest_slo.sources.kube import (
     KubeSource,
     KubeTimeouts,
@@ -29,6 +28,7 @@ from pytest_slo.sources.kube import (
     label_selector_matches,
     parse_label_selector,
 )
+from teststack.kubeapi import FakeKubeAPI
 
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOTS = REPO / "examples" / "snapshots"

@@ -1,6 +1,6 @@
 """Live checks against the real servers: the incident fails with the right evidence and
 the fixed state passes. Redis, redis_exporter and Prometheus are the Debian packages,
-started on loopback by pytest_slo.localstack; a missing binary fails here, never skips."""
+started on loopback by teststack; a missing binary fails here, never skips."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_slo.localstack.scenario import Stack
-from pytest_slo.localstack.servers import RedisServer, free_port
+from teststack.scenario import Stack
+from teststack.servers import RedisServer, free_port
 
 LIVE_CHECKS = {
     ("slo-latency-p99", "api-server"),
@@ -145,7 +145,7 @@ def test_a_bad_query_is_an_error_naming_prometheus_message(incident: Stack, gito
 
 
 def test_a_cache_without_maxmemory_is_a_finding(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from pytest_slo.localstack.servers import Prometheus, RedisExporter
+    from teststack.servers import Prometheus, RedisExporter
 
     labels = {"namespace": "production", "service": "redis-cluster"}
     with RedisServer(maxmemory="0", policy="allkeys-lru") as redis, RedisExporter(redis.url) as exporter:

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import redis
 
-from pytest_slo.localstack import Stack, StackError
-from pytest_slo.localstack.servers import Prometheus, RedisServer, backfill, free_port, require_binary
+from teststack import Stack, StackError
+from teststack.servers import Prometheus, RedisServer, backfill, free_port, require_binary
 
 REPO = Path(__file__).resolve().parents[1]
 API = 'namespace="production",service="api-server"'
@@ -254,7 +254,7 @@ sys.exit(7)
 
 def cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     # cwd=REPO: "-m" puts the checkout first on sys.path, installed or not.
-    return subprocess.Popen([sys.executable, "-m", "pytest_slo.localstack", *args], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "teststack", *args], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_slo.catalog import runbook_problem
-from pytest_slo.localstack.kubeapi import shift_snapshot
-from pytest_slo.localstack.scenario import Stack
+from pytest_slo.catalog.model import runbook_problem
+from teststack.kubeapi import shift_snapshot
+from teststack.scenario import Stack
 
 from .conftest import REPO, set_line
 

@@ -26,7 +26,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
-from pytest_slo.localstack.servers import MetricsServer, Prometheus, backfill, free_port, require_binary
 from pytest_slo.sources.prometheus import (
     MAX_SELECTORS,
     InstantResult,
@@ -36,6 +35,7 @@ from pytest_slo.sources.prometheus import (
     Selector,
     vector_selectors,
 )
+from teststack.servers import MetricsServer, Prometheus, backfill, free_port, require_binary
 
 TOKEN = "tok-9f8e7d6c5b4a-secret"
 PASSWORD = "pw-0a1b2c3d-secret"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
-from pytest_slo.localstack.servers import RedisServer, free_port, require_binary
 from pytest_slo.sources.redis import RedisSource
+from teststack.servers import RedisServer, free_port, require_binary
 
 PASSWORD = "pw-4d3c2b1a-secret"
 ALLOWED = {"info", "config|get", "auth", "hello", "ping", "client|setinfo"}

@@ -24,8 +24,8 @@ from .timeline import Event, breaches, kube_events
 if TYPE_CHECKING:
     import pytest
 
-    from ..context import RunContext
-    from ..report import FindingStore
+    from ..run.context import RunContext
+    from ..run.report import FindingStore
 
 __all__ = ["TODO", "postmortem_context", "render_postmortem", "write_postmortems"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 
 if TYPE_CHECKING:
-    from ..context import RunContext
+    from ..run.context import RunContext
 
 __all__ = ["LEVELS", "render_sarif"]
 

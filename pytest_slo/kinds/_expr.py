@@ -11,7 +11,7 @@ from ..errors import CatalogError, ConfigError
 from ..expr import compile_expression, expression_names, render_string
 
 if TYPE_CHECKING:
-    from ..catalog import Check
+    from ..catalog.model import Check
     from .base import Target
 
 __all__ = ["EXPRESSION_SCHEMA", "config_context", "evaluate", "judge", "render_text"]

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import SloError
 
 if TYPE_CHECKING:
-    from ..catalog import Check
-    from ..context import RunContext
+    from ..catalog.model import Check
+    from ..repo.site import Site
+    from ..run.context import RunContext
     from ..settings import Settings
-    from ..site import Site
 
 __all__ = ["Kind", "KindRegistry", "Location", "Target", "Verdict"]
 

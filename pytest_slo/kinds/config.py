@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..catalog import Check
-from ..schema import config_problems
+from ..catalog.model import Check
+from ..repo.schema import config_problems
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
 from .base import Kind, Location, Target, Verdict
 

@@ -26,7 +26,7 @@ from .base import Kind, Location, Target, Verdict
 from .values import trace_to_config
 
 if TYPE_CHECKING:
-    from ..catalog import Check
+    from ..catalog.model import Check
     from ..settings import Settings
 
 __all__ = ["KubeKind", "app_selector"]

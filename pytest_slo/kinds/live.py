@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SourceUnavailable
 
 if TYPE_CHECKING:
-    from ..context import RunContext
+    from ..run.context import RunContext
     from ..sources.prometheus import PrometheusSource
     from .base import Target
 

@@ -20,8 +20,8 @@ from .base import Kind, Target, Verdict
 from .live import eval_time, iso, prometheus, selector
 
 if TYPE_CHECKING:
-    from ..catalog import Check
-    from ..context import RunContext
+    from ..catalog.model import Check
+    from ..run.context import RunContext
 
 __all__ = ["PromqlKind", "format_labels"]
 

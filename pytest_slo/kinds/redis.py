@@ -25,7 +25,7 @@ from .base import Kind, Target, Verdict
 from .live import eval_time, iso, prometheus, selector
 
 if TYPE_CHECKING:
-    from ..catalog import Check
+    from ..catalog.model import Check
 
 __all__ = ["RedisKind", "read_direct", "read_exporter"]
 

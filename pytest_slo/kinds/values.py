@@ -12,9 +12,9 @@ from __future__ import annotations
 import difflib
 from typing import Any, ClassVar
 
-from ..catalog import Check
+from ..catalog.model import Check
 from ..errors import ConfigError
-from ..schema import values_problems
+from ..repo.schema import values_problems
 from ..yamlio import line_of_path, load_yaml
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
 from .base import Kind, Location, Target, Verdict

@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_slo.errors import ConfigError
 
-from ._text import one_line
+from .._text import one_line
 
 __all__ = ["SECRET_HEADER", "PrometheusConfig", "build_opener"]
 

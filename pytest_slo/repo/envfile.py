@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["EnvEntry", "EnvFile", "EnvFileError", "parse_env", "read_env"]
 

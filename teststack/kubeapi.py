@@ -26,7 +26,7 @@ pairs such as ``("list", "statefulsets")`` answered with ``403`` as a Role lacki
 
 Binds 127.0.0.1 only. Run it by hand for a demo::
 
-    python -m pytest_slo.localstack.kubeapi examples/snapshots/incident.json --port 8001
+    python -m teststack.kubeapi examples/snapshots/incident.json --port 8001
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from urllib.parse import parse_qs, urlsplit
 from pytest_slo.sources.kube import field_selector_matches, parse_label_selector
 
 # Routing and answer bodies live in _kubeapi_routes; SERVICE_ACCOUNT_USER stays importable here.
-from ._kubeapi_routes import (
+from teststack._kubeapi_routes import (
     NAMESPACE_KIND,
     VERSION,
     forbidden_status,
@@ -58,8 +58,8 @@ from ._kubeapi_routes import (
     object_answer,
     route,
 )
-from ._kubeapi_routes import SERVICE_ACCOUNT_USER as SERVICE_ACCOUNT_USER
-from ._kubeapi_routes import status as _status
+from teststack._kubeapi_routes import SERVICE_ACCOUNT_USER as SERVICE_ACCOUNT_USER
+from teststack._kubeapi_routes import status as _status
 
 __all__ = ["FakeKubeAPI", "KubeRequest", "Mode", "shift_snapshot"]
 

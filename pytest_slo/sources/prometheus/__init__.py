@@ -27,11 +27,8 @@ from typing import Any
 
 from pytest_slo.errors import QueryError, SloError, SourceUnavailable
 
-# Split over private modules; every public name stays importable from here, as before.
-from ._diagnose import MAX_MATCHERS as MAX_MATCHERS
-from ._diagnose import MAX_SELECTORS as MAX_SELECTORS
-from ._diagnose import diagnose_empty as _diagnose_empty
-from ._prom_answers import (
+from .._text import one_line
+from ._answers import (
     SOURCE,
     InstantResult,
     Sample,
@@ -42,9 +39,13 @@ from ._prom_answers import (
     sample_value,
     shape_check,
 )
-from ._prom_config import SECRET_HEADER, PrometheusConfig, build_opener
+from ._config import SECRET_HEADER, PrometheusConfig, build_opener
+
+# Split over private modules; every public name stays importable from here, as before.
+from ._diagnose import MAX_MATCHERS as MAX_MATCHERS
+from ._diagnose import MAX_SELECTORS as MAX_SELECTORS
+from ._diagnose import diagnose_empty as _diagnose_empty
 from ._promql import Matcher, Selector, vector_selectors
-from ._text import one_line
 
 __all__ = [
     "InstantResult",

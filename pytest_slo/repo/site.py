@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..errors import ConfigError, SloError
+from ..redact import Redactor, is_secret_key
 from .envfile import EnvFile, read_env
-from .errors import ConfigError, SloError
-from .redact import Redactor, is_secret_key
 from .render import TEMPLATE_NAME, Template, load_template, render
 from .schema import coerce_config, load_validator
 

@@ -47,16 +47,16 @@ def _run(command: list[str], env: dict[str, str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_slo.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m teststack.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out"), help="where findings and postmortems are written (default: out)")
     parser.add_argument("--site", default="production", help="the site to run (default: production)")
     parser.add_argument("--scenario", choices=("incident", "fixed"), default="incident", help="the state of the local stack")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
 
-    from .localstack.kubeapi import FakeKubeAPI, shift_snapshot
-    from .localstack.scenario import Stack
-    from .localstack.servers import StackError
+    from teststack.kubeapi import FakeKubeAPI, shift_snapshot
+    from teststack.scenario import Stack
+    from teststack.servers import StackError
 
     out = args.out.resolve()
     snapshot = Path("examples/snapshots") / f"{args.scenario}.json"

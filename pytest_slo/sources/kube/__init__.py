@@ -51,14 +51,14 @@ from typing import Any
 
 # The backends and the selector grammar live in private modules. Every name this module
 # offered before the split stays importable from here; `X as X` re-exports those not in __all__.
-from ._kube_live import RBAC_FILE as RBAC_FILE
-from ._kube_live import LiveBackend
-from ._kube_resources import DEPLOYMENTS, EVENTS, PODS, STATEFULSETS, Backend, KubeObject
-from ._kube_resources import SOURCE as SOURCE
-from ._kube_selectors import Requirement as Requirement
-from ._kube_selectors import field_selector_matches, label_selector_matches, parse_label_selector
-from ._kube_snapshot import SNAPSHOT_HINT as SNAPSHOT_HINT
-from ._kube_snapshot import SnapshotBackend
+from ._live import RBAC_FILE as RBAC_FILE
+from ._live import LiveBackend
+from ._resources import DEPLOYMENTS, EVENTS, PODS, STATEFULSETS, Backend, KubeObject
+from ._resources import SOURCE as SOURCE
+from ._selectors import Requirement as Requirement
+from ._selectors import field_selector_matches, label_selector_matches, parse_label_selector
+from ._snapshot import SNAPSHOT_HINT as SNAPSHOT_HINT
+from ._snapshot import SnapshotBackend
 
 __all__ = [
     "KubeSource",

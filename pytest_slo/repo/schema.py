@@ -15,8 +15,8 @@ from jsonschema import FormatChecker
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
-from . import units
-from .errors import ConfigError
+from .. import units
+from ..errors import ConfigError
 
 __all__ = ["Problem", "coerce_config", "config_problems", "load_validator", "values_problems"]
 
@@ -45,7 +45,7 @@ def _redis_memory(value: object) -> bool:
 
 @_FORMATS.checks("prometheus-duration", raises=units.QuantityError)
 def _duration(value: object) -> bool:
-    from .expr import duration_seconds
+    from ..expr import duration_seconds
 
     return not isinstance(value, str) or duration_seconds(value) >= 0
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_slo.errors import QueryError, SourceUnavailable
 
-from ._text import one_line
+from .._text import one_line
 
 __all__ = [
     "SOURCE",

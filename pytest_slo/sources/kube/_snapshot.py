@@ -15,9 +15,9 @@ from typing import Any
 
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
 
-from ._kube_resources import BY_KIND, EVENTS, PODS, SOURCE, Backend, KubeObject, Resource, sort_key
-from ._kube_selectors import field_selector_matches, label_selector_matches, parse_field_selector, parse_label_selector
-from ._text import one_line
+from .._text import one_line
+from ._resources import BY_KIND, EVENTS, PODS, SOURCE, Backend, KubeObject, Resource, sort_key
+from ._selectors import field_selector_matches, label_selector_matches, parse_field_selector, parse_label_selector
 
 __all__ = ["SNAPSHOT_HINT", "SnapshotBackend"]
 

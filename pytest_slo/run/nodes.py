@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from .catalog import Check, runbook_problem
+from ..catalog.model import Check, runbook_problem
+from ..errors import ConfigError, SloError
+from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
-from .errors import ConfigError, SloError
-from .kinds.base import Location, Target, Verdict
 
 __all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "SiteFile", "SloItem"]
 
@@ -79,7 +79,7 @@ class SloItem(pytest.Item):
             raise CheckFailed(verdict)
 
     def _applies(self) -> bool:
-        from .kinds._expr import config_context, evaluate
+        from ..kinds._expr import config_context, evaluate
 
         assert self.check.when is not None
         return bool(evaluate(self.check.when, self.check, self.target, config_context(self.target)))

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from ..findings.model import SEVERITIES
 from .context import RunContext
-from .findings.model import SEVERITIES
 from .report import FindingStore
 
 __all__ = ["summary_lines", "write_all"]
@@ -20,19 +20,19 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
     summary = store.summary()
     s = run.settings
     if s.findings:
-        from .findings.json import render_json
+        from ..findings.json import render_json
 
         store.write("findings", s.findings, lambda: render_json(summary, findings))
     if s.findings_md:
-        from .findings.markdown import render_markdown
+        from ..findings.markdown import render_markdown
 
         store.write("findings (Markdown)", s.findings_md, lambda: render_markdown(summary, findings))
     if s.sarif:
-        from .findings.sarif import render_sarif
+        from ..findings.sarif import render_sarif
 
         store.write("SARIF", s.sarif, lambda: render_sarif(run, findings))
     if s.postmortem_dir:
-        from .findings.postmortem import write_postmortems
+        from ..findings.postmortem import write_postmortems
 
         write_postmortems(config, run, store, findings)
 

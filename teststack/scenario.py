@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_slo.localstack.servers import (
+from teststack.servers import (
     MetricsServer,
     Prometheus,
     RedisExporter,

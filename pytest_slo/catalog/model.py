@@ -16,8 +16,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .errors import CatalogError, ConfigError
-from .yamlio import Loader, load_yaml
+from ..errors import CatalogError, ConfigError
+from ..yamlio import Loader, load_yaml
 
 __all__ = ["BASE_SCHEMA", "Catalog", "Check", "load_catalog", "runbook_problem"]
 

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 # Process handling lives in _process; its public names stay importable from here.
-from ._process import (
+from teststack._process import (
     LOOPBACK,
     READY_TIMEOUT,
     ProcessServer,

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_slo.errors import QueryError, SourceUnavailable
 
-from ._kube_resources import NAMESPACES, SOURCE, Backend, KubeObject, Resource, sort_key
-from ._text import one_line
+from .._text import one_line
+from ._resources import NAMESPACES, SOURCE, Backend, KubeObject, Resource, sort_key
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; never imported at run time
     from kubernetes.client import ApiClient, Configuration
 
-    from .kube import KubeTimeouts
+    from . import KubeTimeouts
 
 __all__ = ["RBAC_FILE", "LiveBackend"]
 

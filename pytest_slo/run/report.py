@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from .collect import CatalogItem, CheckFailed, SloItem
-from .errors import SloError
-from .findings.model import atomic_write, jsonable, sort_findings, summarize
-from .kinds.base import Location
+from ..errors import SloError
+from ..findings.model import atomic_write, jsonable, sort_findings, summarize
+from ..kinds.base import Location
+from .nodes import CatalogItem, CheckFailed, SloItem
 
 __all__ = ["FindingStore", "build_finding", "item_meta"]
 

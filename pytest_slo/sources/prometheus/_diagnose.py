@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from pytest_slo.errors import SloError
 
-from ._prom_answers import InstantResult
+from ._answers import InstantResult
 from ._promql import Selector, vector_selectors
 
 if TYPE_CHECKING:
-    from .prometheus import PrometheusSource
+    from . import PrometheusSource
 
 __all__ = ["MAX_MATCHERS", "MAX_SELECTORS", "diagnose_empty"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
-from .errors import RenderError, SloError
-from .expr import SloEnvironment
+from ..errors import RenderError, SloError
+from ..expr import SloEnvironment
 
 __all__ = ["TEMPLATE_NAME", "Template", "load_template", "main", "render"]
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from .catalog import Catalog, load_catalog
-from .errors import SloError
-from .kinds.base import KindRegistry
-from .settings import Settings
-from .site import Repo
+from ..catalog.model import Catalog, load_catalog
+from ..errors import SloError
+from ..kinds.base import KindRegistry
+from ..repo.site import Repo
+from ..settings import Settings
 
 __all__ = ["RUN_KEY", "RunContext"]
 

@@ -1,4 +1,4 @@
-"""``python -m pytest_slo.localstack [--scenario incident|fixed] [--print-env] [-- CMD ...]``
+"""``python -m teststack [--scenario incident|fixed] [--print-env] [-- CMD ...]``
 
 Without a command: start the stack, print its URLs (to stderr; with ``--print-env`` also
 ``KEY=value`` lines on stdout, for ``eval``) and run until Ctrl-C. With a command after
@@ -16,8 +16,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from pytest_slo.localstack.scenario import SCENARIOS, Scenario, Stack
-from pytest_slo.localstack.servers import StackError
+from teststack.scenario import SCENARIOS, Scenario, Stack
+from teststack.servers import StackError
 
 __all__ = ["main", "run_with_stack"]
 
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args[args.index("--") + 1:] if "--" in args else []
     options = args[:args.index("--")] if "--" in args else args
     parser = argparse.ArgumentParser(
-        prog="python -m pytest_slo.localstack",
+        prog="python -m teststack",
         description="Start Redis, redis_exporter and Prometheus on loopback ports with the "
                     "incident's history, until Ctrl-C or until COMMAND exits.",
         usage="%(prog)s [--scenario {incident,fixed}] [--print-env] [-- COMMAND ...]")
