@@ -1,15 +1,25 @@
-"""Command-line options, their ini twins, and the frozen :class:`Settings` they resolve to."""
+"""Command-line options, their ini twins, and the frozen :class:`Settings` they resolve to.
+
+The environment is read here and nowhere else: :func:`resolve` keeps the variables the live
+sources need (credentials, proxies, kubeconfig) in :attr:`Settings.environ`.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .repo.site import DEFAULT_VALUES_PATH
+
+if TYPE_CHECKING:
+    from .sources import LiveOptions
 
 __all__ = ["OPTIONS", "Option", "Settings", "add_options", "resolve"]
 
@@ -43,7 +53,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--postmortem-template", "postmortem_template", "A jinja2 template replacing the built-in postmortem draft.", metavar="FILE"),
     Option("--prometheus-url", "prometheus_url", "Prometheus-compatible query API base URL; overrides the site's PROMETHEUS_URL. Auth comes from the environment only (SLO_PROMETHEUS_TOKEN, SLO_PROMETHEUS_USER/SLO_PROMETHEUS_PASSWORD, SLO_PROMETHEUS_HEADERS, SLO_PROMETHEUS_CA_BUNDLE).", metavar="URL"),
     Option("--prometheus-concurrency", "prometheus_concurrency", "How many live queries run at once.", "int", 8, metavar="N"),
-    Option("--live-timeout", "live_timeout", "Seconds each live request may take before the item errors.", "float", 10.0, metavar="SECONDS"),
+    Option("--live-timeout", "live_timeout", "The most a live item waits for its facts, in seconds, for every source: all attempts, back-off and follow-up queries included. Then the item errors with a one-line reason.", "float", 10.0, metavar="SECONDS"),
     Option("--live-retries", "live_retries", "Retries of a live request answered with 429 or 5xx.", "int", 2, metavar="N"),
     Option("--redis-url", "redis_url", "Redis to check (redis://host:port); overrides the site's REDIS_ADDR. The password comes from SLO_REDIS_PASSWORD or the site's REDIS_PASSWORD.", metavar="URL"),
     Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
@@ -72,6 +82,18 @@ class Settings:
     redis_url: str | None = None
     kube_context: str | None = None
     kube_snapshot: Path | None = None
+    #: The environment variables live sources may use, read once (never shown: they hold secrets).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def live_options(self) -> LiveOptions:
+        """What the live sources need of these settings."""
+        from .sources import LiveOptions
+
+        return LiveOptions(
+            timeout=self.live_timeout, retries=self.live_retries, concurrency=self.prometheus_concurrency,
+            prometheus_url=self.prometheus_url, redis_url=self.redis_url, kube_context=self.kube_context,
+            kube_snapshot=self.kube_snapshot, environ=self.environ,
+        )
 
     @property
     def selective(self) -> bool:
@@ -145,10 +167,12 @@ def resolve(config: pytest.Config) -> Settings:
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
-    if "prometheus_url" not in values and os.environ.get("SLO_PROMETHEUS_URL"):
-        values["prometheus_url"] = os.environ["SLO_PROMETHEUS_URL"]
-    if "redis_url" not in values and os.environ.get("SLO_REDIS_URL"):
-        values["redis_url"] = os.environ["SLO_REDIS_URL"]
+    environ = live_environ(os.environ)
+    if "prometheus_url" not in values and environ.get("SLO_PROMETHEUS_URL"):
+        values["prometheus_url"] = environ["SLO_PROMETHEUS_URL"]
+    if "redis_url" not in values and environ.get("SLO_REDIS_URL"):
+        values["redis_url"] = environ["SLO_REDIS_URL"]
+    values["environ"] = environ
     if "postmortem_window" in values:
         from .expr import duration_seconds
         from .units import QuantityError
@@ -159,3 +183,12 @@ def resolve(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"--postmortem-window / slo_postmortem_window: {exc}") from None
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+#: The variables a live source may use: ours, the proxy settings, and where the cluster is.
+_LIVE_ENV = re.compile(r"^(SLO_\w+|(?i:https?_proxy|no_proxy)|KUBECONFIG|KUBERNETES_SERVICE_(HOST|PORT))$")
+
+
+def live_environ(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """A read-only copy of the variables in ``environ`` that live sources may use."""
+    return MappingProxyType({k: v for k, v in environ.items() if _LIVE_ENV.match(k)})

@@ -6,7 +6,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+# pytester runs pytest inside this process and afterwards forgets the modules first imported
+# during a run; a client imported anew by every run would then mix classes of two imports
+# (requests checks its cookie jar's class). The live clients are imported once, here.
+import prometheus_api_client.prometheus_connect  # noqa: F401
 import pytest
+import requests  # noqa: F401
 
 pytest_plugins = ["pytester"]
 

@@ -119,8 +119,12 @@ def test_pods_by_label_selector(live: KubeSource, fake: FakeKubeAPI) -> None:
     assert broken["lastState"]["terminated"]["reason"] == "OOMKilled"
     assert broken["lastState"]["terminated"]["exitCode"] == 137
     assert broken["restartCount"] == 7
-    assert fake.requests[-1].path == "/api/v1/namespaces/production/pods"
-    assert fake.requests[-1].query == {"labelSelector": REDIS}
+    # one LIST of the namespace per run, whatever the number of apps: the selector is applied here
+    assert [(r.path, r.query) for r in fake.requests] == [("/api/v1/namespaces/production/pods", {})]
+    assert names(live.pods("production", "app.kubernetes.io/name=api-server")) == [
+        "api-server-6b7f9c8d4-2xkqp", "api-server-6b7f9c8d4-9hzvw", "api-server-6b7f9c8d4-tq5ln"
+    ]
+    assert len(fake.requests) == 1
 
 
 def test_statefulset_comes_back_exactly_as_in_the_json(live: KubeSource) -> None:
@@ -229,8 +233,10 @@ def test_only_get_requests_are_sent(live: KubeSource, fake: FakeKubeAPI) -> None
         "/api/v1/namespaces/staging",  # an empty list: does the namespace exist?
     ]
     assert all("watch" not in r.query for r in fake.requests)
-    live.pods("staging")  # known now: no second namespace GET
-    assert [r.path for r in fake.requests[-1:]] == ["/api/v1/namespaces/staging/pods"]
+    seen = len(fake.requests)
+    live.pods("staging", REDIS)  # listed once per run: neither a second LIST nor a namespace GET
+    live.workloads("production", "app.kubernetes.io/name=api-server")
+    assert len(fake.requests) == seen
 
 
 def test_rbac_role_covers_every_request_and_grants_only_get_list(live: KubeSource, fake: FakeKubeAPI) -> None:
@@ -444,7 +450,7 @@ def test_stopped_fake_is_connection_refused(fake: FakeKubeAPI, live: KubeSource)
     live.pods("production", REDIS)  # a pooled keep-alive connection exists now
     fake.stop()
 
-    error, elapsed = unavailable(lambda: live.pods("production", REDIS))
+    error, elapsed = unavailable(lambda: live.events("production"))
 
     assert error.reason in (
         f"cannot connect to {url}: connection refused",

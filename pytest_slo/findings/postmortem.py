@@ -75,11 +75,9 @@ def _timeline(run: RunContext, site: str, findings: list[dict[str, Any]], now: _
         if finding.get("kind") != "promql" or not query:
             continue
         try:
-            from ..kinds.base import Target
-            from ..kinds.live import prometheus
-
-            source = prometheus(Target(run.repo.site(site), finding.get("app"), run))
-            series = source.query_range(query, end - window, end, step)
+            source = run.sources.prometheus(run.repo.site(site))
+            with run.sources.budget():
+                series = source.query_range(query, end - window, end, step)
         except SloError as exc:
             gaps.append(f"{finding['check']}: history unavailable ({exc})")
             continue

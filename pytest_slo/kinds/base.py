@@ -16,8 +16,7 @@ from ..errors import SloError
 if TYPE_CHECKING:
     from ..catalog.model import Check
     from ..repo.site import Site
-    from ..run.context import RunContext
-    from ..settings import Settings
+    from ..sources import LiveOptions, Sources
 
 __all__ = ["Kind", "KindRegistry", "Location", "Target", "Verdict"]
 
@@ -38,11 +37,11 @@ class Location:
 
 @dataclass(frozen=True)
 class Target:
-    """What one item checks: a site, optionally one app, within one run."""
+    """What one item checks: a site, optionally one app, and the run's sources to read it with."""
 
     site: Site
     app: str | None
-    run: RunContext
+    sources: Sources
 
     def env_location(self, *keys: str) -> Location:
         """The config.env line of the first of ``keys`` the site sets, else the file itself."""
@@ -81,14 +80,14 @@ class Kind:
     #: JSON Schema (``properties``/``required``) of the kind's own check fields.
     spec_schema: ClassVar[Mapping[str, Any]] = {"properties": {}}
 
-    def needs_live(self, settings: Settings) -> bool:
+    def needs_live(self, options: LiveOptions) -> bool:
         """Whether items of this kind are skipped unless ``--live`` is given."""
         return self.live
 
     def scope_of(self, check: Check) -> str:
         return "app" if check.apps else self.scope
 
-    def prefetch(self, run: RunContext, pairs: Iterable[tuple[Check, Target]]) -> None:
+    def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
         """Start every read a set of items will need, before the first one runs."""
 
     def fetch(self, check: Check, target: Target) -> Any:

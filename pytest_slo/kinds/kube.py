@@ -27,7 +27,7 @@ from .values import trace_to_config
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
-    from ..settings import Settings
+    from ..sources import LiveOptions
 
 __all__ = ["KubeKind", "app_selector"]
 
@@ -39,26 +39,13 @@ def app_selector(target: Target) -> str:
     return pattern.replace("{app}", target.app or "")
 
 
-def _namespace(target: Target) -> str:
-    return str(target.site.config.get("KUBE_NAMESPACE") or target.site.name)
-
-
 def _source(target: Target) -> Any:
-    settings = target.run.settings
-
-    def make() -> Any:
-        from ..sources.kube import KubeSource
-
-        if settings.kube_snapshot is not None:
-            return KubeSource.from_snapshot(settings.kube_snapshot)
-        return KubeSource.from_config(context=settings.kube_context, timeout=settings.live_timeout)
-
-    return target.run.source(("kube", str(settings.kube_snapshot), settings.kube_context), make)
+    return target.sources.kube(target.site)
 
 
 def _state(target: Target) -> dict[str, Any]:
     source = _source(target)
-    namespace, selector = _namespace(target), app_selector(target)
+    namespace, selector = target.sources.namespace(target.site), app_selector(target)
 
     def read() -> dict[str, Any]:
         return {
@@ -70,7 +57,7 @@ def _state(target: Target) -> dict[str, Any]:
             "workloads": source.workloads(namespace, selector),
         }
 
-    return target.run.source(("kube-state", id(source), namespace, selector), read)  # type: ignore[no-any-return]
+    return target.sources.once(("kube-state", namespace, selector), read)
 
 
 def _name(obj: dict[str, Any]) -> str:
@@ -105,8 +92,8 @@ class KubeKind(Kind):
         "required": ["test"],
     }
 
-    def needs_live(self, settings: Settings) -> bool:
-        return settings.kube_snapshot is None
+    def needs_live(self, options: LiveOptions) -> bool:
+        return options.kube_snapshot is None
 
     def fetch(self, check: Check, target: Target) -> Any:
         return _state(target)

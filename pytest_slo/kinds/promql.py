@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import ConfigError, SloError
 from ._expr import config_context, evaluate, location_keys, render_text
 from .base import Kind, Target, Verdict
-from .live import eval_time, iso, prometheus, selector
+from .live import iso
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
-    from ..run.context import RunContext
+    from ..sources import Sources
 
 __all__ = ["PromqlKind", "format_labels"]
 
@@ -59,26 +59,29 @@ class PromqlKind(Kind):
 
     def query_text(self, check: Check, target: Target) -> str:
         context = config_context(target)
-        context.update(selector=selector(target), namespace=context.get("KUBE_NAMESPACE", target.site.name))
+        context.update(
+            selector=target.sources.selector(target.site, target.app),
+            namespace=context.get("KUBE_NAMESPACE", target.site.name),
+        )
         return " ".join(render_text(check.spec["query"], check, target, context).split())
 
-    def prefetch(self, run: RunContext, pairs: Iterable[tuple[Check, Target]]) -> None:
+    def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
         by_source: dict[int, tuple[Any, list[str]]] = {}
         for check, target in pairs:
             try:
-                source = prometheus(target)
+                source = sources.prometheus(target.site)
                 query = self.query_text(check, target)
             except SloError:
                 continue  # the item reports it when it runs
             by_source.setdefault(id(source), (source, []))[1].append(query)
-        at = eval_time(run)
+        at = sources.eval_time
         for source, queries in by_source.values():
             source.query_many(queries, at)
 
     def fetch(self, check: Check, target: Target) -> Any:
-        source = prometheus(target)
+        source = target.sources.prometheus(target.site)
         query = self.query_text(check, target)
-        at = eval_time(target.run)
+        at = target.sources.eval_time
         result = source.query(query, at)
         diagnosis = None
         if not result.samples and check.spec.get("no_data", "fail") == "fail":

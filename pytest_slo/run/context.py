@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from ..catalog.model import Catalog, load_catalog
-from ..errors import SloError
 from ..kinds.base import KindRegistry
 from ..repo.site import Repo
 from ..settings import Settings
+from ..sources import Sources
 
 __all__ = ["RUN_KEY", "RunContext"]
 
@@ -28,8 +28,8 @@ class RunContext:
         self.settings = settings
         self.registry = registry
         self.repo = Repo(settings.root, settings.values_path)
-        #: Live sources by key, created on first use and shared by every item of the run.
-        self.sources: dict[Any, Any] = {}
+        #: The live sources, created on first use and shared by every item of the run.
+        self.sources = Sources(settings.live_options())
         self._prefetched: set[str] = set()
         self._lock = threading.Lock()
         self._marks: dict[Any, tuple[pytest.MarkDecorator, ...]] = {}
@@ -40,20 +40,6 @@ class RunContext:
     def catalog(self) -> Catalog:
         return load_catalog(self.settings.root, self.registry.schemas)
 
-    def source(self, key: Any, factory: Any) -> Any:
-        """``factory()`` once per run; a source that failed fails every later item at once,
-        with the same reason, instead of waiting out the timeout again."""
-        with self._lock:
-            if key not in self.sources:
-                try:
-                    self.sources[key] = factory()
-                except SloError as exc:
-                    self.sources[key] = _Failed(exc)
-            value = self.sources[key]
-        if isinstance(value, _Failed):
-            raise value.error
-        return value
-
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:
         """Let a live kind batch every read of this session's items, before the first runs."""
         if kind_name in self._prefetched:
@@ -61,7 +47,7 @@ class RunContext:
         self._prefetched.add(kind_name)
         kind = self.registry[kind_name]
         pairs = [(i.check, i.target) for i in items if getattr(i, "check", None) and i.check.kind == kind_name]
-        kind.prefetch(self, pairs)
+        kind.prefetch(self.sources, pairs)
 
     def item_marks(self, check: Any, skip_reason: str | None) -> tuple[pytest.MarkDecorator, ...]:
         """The markers of a check's items, made once per (check, skip reason) for the run:
@@ -103,16 +89,7 @@ class RunContext:
         if self._frozen:
             gc.unfreeze()
             self._frozen = False
-        for source in self.sources.values():
-            closer = getattr(source, "close", None)
-            if callable(closer):
-                closer()
-        self.sources.clear()
-
-
-class _Failed:
-    def __init__(self, error: SloError) -> None:
-        self.error = error
+        self.sources.close()
 
 
 RUN_KEY = pytest.StashKey[RunContext]()

@@ -29,7 +29,7 @@ class CheckFailed(AssertionError):
         self.verdict = verdict
 
 
-def _run(node: pytest.Collector) -> RunContext:
+def _run(node: pytest.Item | pytest.Collector) -> RunContext:
     return node.config.stash[RUN_KEY]
 
 
@@ -42,20 +42,20 @@ class SloItem(pytest.Item):
         self.target = target
         self.verdict: Verdict | None = None
         self._data: Any = None
-        run = target.run
+        run = _run(self)
         kind = run.registry[check.kind]
         self.kind = kind
-        skip = LIVE_SKIP if kind.live and kind.needs_live(run.settings) and not run.settings.live else None
+        skip = LIVE_SKIP if kind.live and kind.needs_live(run.sources.options) and not run.settings.live else None
         for marker in run.item_marks(check, skip):
             self.add_marker(marker)
         self.user_properties.extend(run.properties(check))
 
     def setup(self) -> None:
         if self.kind.live:
-            run = self.target.run
+            run = _run(self)
             try:
                 run.prefetch_once(self.check.kind, self.session.items)
-                self._data = self.kind.fetch(self.check, self.target)
+                self._data = run.sources.read(self.kind.fetch, self.check, self.target)
             except SloError as exc:
                 # A source that is down is an error with a one-line reason. pytest renders a
                 # setup error's whole traceback first (through client libraries: seconds),
@@ -120,7 +120,7 @@ class AppNode(pytest.Collector):
     def collect(self) -> Iterator[SloItem]:
         run = _run(self)
         site = run.repo.site(self.site_name)
-        target = Target(site, self.name, run)
+        target = Target(site, self.name, run.sources)
         for check in run.catalog.checks:
             kind = run.registry[check.kind]
             if kind.scope_of(check) == "app" and check.applies_to(self.name):
@@ -134,7 +134,7 @@ class SiteFile(pytest.File):
         run = _run(self)
         name = self.path.parent.name
         site = run.repo.site(name)
-        target = Target(site, None, run)
+        target = Target(site, None, run.sources)
         for check in run.catalog.checks:
             if run.registry[check.kind].scope_of(check) == "site":
                 yield SloItem.from_parent(self, name=check.id, check=check, target=target)

@@ -43,22 +43,26 @@ selector, an API group it does not serve).
 
 from __future__ import annotations
 
+import copy
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from pytest_slo.errors import QueryError, SloError
 
 # The backends and the selector grammar live in private modules. Every name this module
 # offered before the split stays importable from here; `X as X` re-exports those not in __all__.
 from ._live import RBAC_FILE as RBAC_FILE
 from ._live import LiveBackend
-from ._resources import DEPLOYMENTS, EVENTS, PODS, STATEFULSETS, Backend, KubeObject
+from ._resources import DEPLOYMENTS, EVENTS, PODS, STATEFULSETS, Backend, KubeObject, Resource
 from ._resources import SOURCE as SOURCE
 from ._selectors import Requirement as Requirement
 from ._selectors import field_selector_matches, label_selector_matches, parse_label_selector
 from ._snapshot import SNAPSHOT_HINT as SNAPSHOT_HINT
 from ._snapshot import SnapshotBackend
+from ._timeouts import KubeTimeouts
 
 __all__ = [
     "KubeSource",
@@ -70,66 +74,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class KubeTimeouts:
-    """How long one API request may take, and how often a failed connection is retried.
-
-    ``connect`` and ``read`` (seconds) are passed as ``_request_timeout=(connect, read)`` on
-    every call. ``retries`` bounds urllib3's retry loop for *connection* errors only; reads
-    are never retried, so a server that accepts and then hangs costs one ``read`` timeout,
-    not four (urllib3's default ``Retry(3)`` would multiply it). The worst case for one call
-    is :attr:`worst_case` seconds.
-    """
-
-    connect: float = 10.0
-    read: float = 10.0
-    retries: int = 0
-
-    def __post_init__(self) -> None:
-        if not (self.connect > 0 and self.read > 0):
-            raise ValueError(f"kubernetes timeouts must be > 0 s, got connect={self.connect} read={self.read}")
-        if self.retries < 0:
-            raise ValueError(f"kubernetes retries must be >= 0, got {self.retries}")
-
-    @classmethod
-    def of(cls, value: float | tuple[float, float] | KubeTimeouts | None) -> KubeTimeouts:
-        """``10`` → connect and read 10 s; ``(3, 30)`` → connect 3 s, read 30 s; None → defaults."""
-        if value is None:
-            return cls()
-        if isinstance(value, KubeTimeouts):
-            return value
-        if isinstance(value, tuple):
-            connect, read = value
-            return cls(connect=float(connect), read=float(read))
-        return cls(connect=float(value), read=float(value))
-
-    @property
-    def request_timeout(self) -> tuple[float, float]:
-        """The client's ``_request_timeout`` argument."""
-        return (self.connect, self.read)
-
-    @property
-    def worst_case(self) -> float:
-        """Upper bound in seconds for one call, retries included."""
-        return self.connect * (self.retries + 1) + self.read
-
-    def urllib3_retries(self) -> Any:
-        """The ``Configuration.retries`` value: connection retries only, no read/status retries."""
-        from urllib3.util.retry import Retry
-
-        return Retry(
-            total=self.retries,
-            connect=self.retries,
-            read=0,
-            status=0,
-            other=0,
-            redirect=0,
-            backoff_factor=0,
-            raise_on_status=False,
-            raise_on_redirect=True,
-        )
 
 
 # --------------------------------------------------------------------------- source
@@ -145,6 +89,10 @@ class KubeSource:
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
+        # One LIST per (resource, namespace) per run, whatever the number of apps and checks:
+        # label selectors are applied here, exactly as the API server applies them.
+        self._lists: dict[tuple[str, str], _Listed] = {}
+        self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- constructors
 
@@ -155,6 +103,7 @@ class KubeSource:
         kubeconfig: str | os.PathLike[str] | None = None,
         in_cluster: bool | None = None,
         timeout: float | tuple[float, float] | KubeTimeouts = 10.0,
+        environ: Mapping[str, str] | None = None,
     ) -> KubeSource:
         """Connect with the official client. Nothing is sent until the first query.
 
@@ -163,11 +112,17 @@ class KubeSource:
         given (the CronJob case); otherwise read ``kubeconfig`` (default ``$KUBECONFIG``,
         then ``~/.kube/config``) with ``context`` (default: its current-context).
 
+        ``environ`` is the settings' snapshot of the environment (``KUBERNETES_SERVICE_HOST``,
+        ``KUBECONFIG``); the process environment when not given.
+
         Raises :class:`SourceUnavailable` when no usable configuration is found.
         """
         timeouts = KubeTimeouts.of(timeout)
+        env = os.environ if environ is None else environ
         if in_cluster is None:
-            in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and context is None and kubeconfig is None
+            in_cluster = bool(env.get("KUBERNETES_SERVICE_HOST")) and context is None and kubeconfig is None
+        if kubeconfig is None and not in_cluster:
+            kubeconfig = env.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
         return cls(
             LiveBackend.connect(context=context, kubeconfig=kubeconfig, in_cluster=in_cluster, timeouts=timeouts)
         )
@@ -184,16 +139,32 @@ class KubeSource:
     # ----------------------------------------------------------------- queries
 
     def pods(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
-        """``GET /api/v1/namespaces/{namespace}/pods?labelSelector=...`` → the items."""
-        return self._backend.list(PODS, namespace, label_selector, None)
+        """The namespace's pods (``GET /api/v1/namespaces/{namespace}/pods``, once per run) that
+        ``label_selector`` selects."""
+        return self._selected(PODS, namespace, label_selector)
 
     def statefulsets(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
-        """``GET /apis/apps/v1/namespaces/{namespace}/statefulsets?labelSelector=...`` → the items."""
-        return self._backend.list(STATEFULSETS, namespace, label_selector, None)
+        """The namespace's StatefulSets (one LIST per run) that ``label_selector`` selects."""
+        return self._selected(STATEFULSETS, namespace, label_selector)
 
     def deployments(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
-        """``GET /apis/apps/v1/namespaces/{namespace}/deployments?labelSelector=...`` → the items."""
-        return self._backend.list(DEPLOYMENTS, namespace, label_selector, None)
+        """The namespace's Deployments (one LIST per run) that ``label_selector`` selects."""
+        return self._selected(DEPLOYMENTS, namespace, label_selector)
+
+    def _selected(self, resource: Resource, namespace: str, label_selector: str | None) -> list[KubeObject]:
+        with self._lock:
+            listed = self._lists.get((resource.kind, namespace))
+            if listed is None:
+                listed = self._lists[(resource.kind, namespace)] = _Listed()
+        requirements = None
+        if label_selector:
+            try:
+                requirements = parse_label_selector(label_selector)
+            except ValueError as exc:
+                raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
+        items = listed.get(lambda: self._backend.list(resource, namespace, None, None))
+        chosen = [i for i in items if requirements is None or label_selector_matches(requirements, _labels(i))]
+        return copy.deepcopy(chosen)  # callers may change their answer; the run's list stays as listed
 
     def events(
         self, namespace: str, field_selector: str | None = None, label_selector: str | None = None
@@ -233,3 +204,27 @@ class KubeSource:
 
     def __repr__(self) -> str:
         return f"KubeSource({self.origin})"
+
+
+def _labels(obj: KubeObject) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
+
+
+class _Listed:
+    """One LIST's answer (or its error), shared by every caller after the first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[KubeObject] | None = None
+        self._error: SloError | None = None
+
+    def get(self, read: Callable[[], list[KubeObject]]) -> list[KubeObject]:
+        with self._lock:
+            if self._items is None and self._error is None:
+                try:
+                    self._items = read()
+                except SloError as exc:
+                    self._error = exc
+        if self._error is not None:
+            raise self._error
+        return self._items or []

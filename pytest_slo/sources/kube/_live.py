@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_slo.errors import QueryError, SourceUnavailable
 
+from .._deadline import current, waiting_on
 from .._text import one_line
 from ._resources import NAMESPACES, SOURCE, Backend, KubeObject, Resource, sort_key
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; never imported at run time
     from kubernetes.client import ApiClient, Configuration
 
-    from . import KubeTimeouts
+    from ._timeouts import KubeTimeouts
 
 __all__ = ["RBAC_FILE", "LiveBackend"]
 
@@ -70,11 +71,7 @@ class LiveBackend(Backend):
                 origin = f"kubernetes in-cluster service account at {configuration.host}"
                 auth_hint = "is the pod's service account token mounted and its ServiceAccount still present?"
             else:
-                location = (
-                    os.fspath(kubeconfig)
-                    if kubeconfig is not None
-                    else (os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config"))
-                )
+                location = os.fspath(kubeconfig) if kubeconfig is not None else os.path.expanduser("~/.kube/config")
                 config.load_kube_config(
                     config_file=location, context=context, client_configuration=configuration, persist_config=False
                 )
@@ -150,7 +147,10 @@ class LiveBackend(Backend):
 
         path = f"/api/v1/namespaces/{namespace}" if resource is NAMESPACES else resource.path(namespace)
         try:
-            response = call(_preload_content=False, _request_timeout=self.timeouts.request_timeout)
+            deadline = current(self.timeouts.read)  # the item's --live-timeout, shared by its calls
+            waiting_on(SOURCE, self.host)
+            left = max(0.001, deadline.remaining())
+            response = call(_preload_content=False, _request_timeout=(min(self.timeouts.connect, left), left))
             try:
                 raw = response.data
             finally:
@@ -158,7 +158,7 @@ class LiveBackend(Backend):
         except ApiException as exc:
             raise self._api_error(exc, verb, resource, namespace, path) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise SourceUnavailable(SOURCE, self._network_reason(exc, path)) from exc
+            raise SourceUnavailable(SOURCE, self._network_reason(exc, path, deadline.total)) from exc
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -168,12 +168,12 @@ class LiveBackend(Backend):
 
     # ----------------------------------------------------------------- error mapping
 
-    def _network_reason(self, exc: BaseException, path: str) -> str:
+    def _network_reason(self, exc: BaseException, path: str, budget: float) -> str:
         import urllib3
 
         chain = list(_exception_chain(exc))
         if any(isinstance(e, urllib3.exceptions.ReadTimeoutError) for e in chain):
-            return f"GET {self.host}{path}: no answer within {_seconds(self.timeouts.read)} s"
+            return f"GET {self.host}{path}: no answer within {_seconds(budget)} s"
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
             "connection refused" in str(e).lower() for e in chain
         ):
@@ -190,7 +190,7 @@ class LiveBackend(Backend):
             and not isinstance(e, urllib3.exceptions.NewConnectionError)
             for e in chain
         ):
-            return f"cannot connect to {self.host}: no answer within {_seconds(self.timeouts.connect)} s"
+            return f"cannot connect to {self.host}: no answer within {_seconds(min(budget, self.timeouts.connect))} s"
         if any(isinstance(e, (urllib3.exceptions.ProtocolError, ConnectionResetError)) for e in chain):
             return f"{self.host} dropped the connection during GET {path}"
         return f"cannot connect to {self.host}: {one_line(str(chain[-1]) or type(chain[-1]).__name__, 120)}"

@@ -1,25 +1,23 @@
-"""How to reach Prometheus: :class:`PrometheusConfig` and the HTTP opener built from it.
+"""How to reach Prometheus: :class:`PrometheusConfig`, a value object built from the settings.
 
 Credentials come from ``SLO_PROMETHEUS_*`` variables only (never from the URL or a check
-file), and the opener never follows redirects, so they reach no host but the configured one.
+file), read once with the rest of the settings; the client never follows redirects, so they
+reach no host but the configured one.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from pytest_slo.errors import ConfigError
 
 from .._text import one_line
 
-__all__ = ["SECRET_HEADER", "PrometheusConfig", "build_opener"]
+__all__ = ["SECRET_HEADER", "PrometheusConfig"]
 
 SECRET_HEADER = re.compile(r"authorization|token|secret|password|key|cookie", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -40,6 +38,7 @@ class PrometheusConfig:
     headers: tuple[tuple[str, str], ...] = ()
     ca_bundle: str | None = None
     verify: bool = True
+    proxies: tuple[tuple[str, str], ...] = ()  # scheme -> proxy URL, from HTTP(S)_PROXY; never for loopback
 
     def __post_init__(self) -> None:
         parts = urllib.parse.urlsplit(self.url.strip())
@@ -64,7 +63,7 @@ class PrometheusConfig:
             f"PrometheusConfig(url={self.url!r}, timeout={self.timeout!r}, retries={self.retries!r}, "
             f"concurrency={self.concurrency!r}, token={'***' if self.token else None!r}, "
             f"username={self.username!r}, password={'***' if self.password else None!r}, "
-            f"headers={headers!r}, ca_bundle={self.ca_bundle!r}, verify={self.verify!r})"
+            f"headers={headers!r}, ca_bundle={self.ca_bundle!r}, verify={self.verify!r}, proxies={self.proxies!r})"
         )
 
     @classmethod
@@ -75,9 +74,11 @@ class PrometheusConfig:
         timeout: float = 10.0,
         retries: int = 2,
         concurrency: int = 8,
-        environ: Mapping[str, str] = os.environ,
+        environ: Mapping[str, str],
     ) -> PrometheusConfig:
-        """``url`` plus credentials and TLS settings from ``SLO_PROMETHEUS_*`` variables, and only from there."""
+        """``url`` plus credentials and TLS settings from ``SLO_PROMETHEUS_*`` variables, and only from there.
+
+        ``environ`` is the settings' snapshot of the environment, never ``os.environ`` itself."""
         token = environ.get("SLO_PROMETHEUS_TOKEN", "").strip() or None  # mounted secrets end in a newline
         username = environ.get("SLO_PROMETHEUS_USER", "").strip() or None
         password = environ.get("SLO_PROMETHEUS_PASSWORD") or None
@@ -92,6 +93,7 @@ class PrometheusConfig:
             headers=_parse_headers(environ.get("SLO_PROMETHEUS_HEADERS", "")),
             ca_bundle=environ.get("SLO_PROMETHEUS_CA_BUNDLE", "").strip() or None,
             verify=insecure not in ("1", "true", "yes"),
+            proxies=_proxies(url, environ),
         )
 
 
@@ -108,32 +110,12 @@ def _parse_headers(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # urllib would forward the Authorization header to wherever a redirect points.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def build_opener(config: PrometheusConfig) -> urllib.request.OpenerDirector:
-    """The opener every request of a :class:`~pytest_slo.sources.prometheus.PrometheusSource` goes through."""
-    host = urllib.parse.urlsplit(config.url).hostname or ""
-    # Loopback never goes through an HTTP(S)_PROXY from the environment; other hosts may need it.
-    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({} if _LOOPBACK.match(host) else None)]
-    handlers.append(_NoRedirect())
-    if config.url.startswith("https:"):
-        handlers.append(urllib.request.HTTPSHandler(context=_tls_context(config)))
-    return urllib.request.build_opener(*handlers)
-
-
-def _tls_context(config: PrometheusConfig) -> ssl.SSLContext:
-    if not config.verify:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    try:
-        return ssl.create_default_context(cafile=config.ca_bundle)
-    except (OSError, ssl.SSLError) as exc:
-        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
-        message = f"cannot load the CA bundle {config.ca_bundle}: {reason}"
-        raise ConfigError(message, hint="SLO_PROMETHEUS_CA_BUNDLE") from None
+def _proxies(url: str, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """HTTP(S)_PROXY for this URL, unless its host is loopback or listed in NO_PROXY."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if _LOOPBACK.match(host):
+        return ()
+    env = {k.lower(): v for k, v in environ.items() if k.lower() in ("http_proxy", "https_proxy", "no_proxy")}
+    if env.get("no_proxy") and urllib.request.proxy_bypass_environment(host, {"no": env["no_proxy"]}):  # type: ignore[attr-defined]
+        return ()
+    return tuple((scheme, env[f"{scheme}_proxy"]) for scheme in ("http", "https") if env.get(f"{scheme}_proxy"))

@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pytest_slo.errors import SloError
 
 from ._answers import InstantResult
 from ._promql import Selector, vector_selectors
 
-if TYPE_CHECKING:
-    from . import PrometheusSource
+
+class PrometheusSource(Protocol):
+    """What a diagnosis asks of the client (kept apart from it: no import cycle)."""
+
+    def query(self, promql: str, at: float) -> InstantResult: ...
+
+    def query_many(self, queries: list[str], at: float) -> dict[str, InstantResult | SloError]: ...
+
+    def label_names(self, selector: str, at: float, window: float = 3600.0) -> list[str]: ...
 
 __all__ = ["MAX_MATCHERS", "MAX_SELECTORS", "diagnose_empty"]
 
