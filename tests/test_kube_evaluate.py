@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ def target(app: str = "redis-cluster", *, root: Path = REPO, snapshot_time: date
     return Target(Repo(root).site("production"), app, Run(settings, CATALOG))  # type: ignore[arg-type]
 
 
-def state(pods: list[dict[str, Any]] = (), workloads: list[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:  # type: ignore[assignment]
+def state(pods: Sequence[dict[str, Any]] = (), workloads: Sequence[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:
     return {
         "origin": "snapshot dump.json",
         "namespace": "production",
@@ -365,8 +367,6 @@ def fixture_pod(name: str, now: datetime) -> dict[str, Any]:
 
 
 def _tokens(text: str) -> list[str]:
-    import re
-
     return re.findall(r'"(@now-\d+[mhd])"', text)
 
 
