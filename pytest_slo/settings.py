@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--redis-url", "redis_url", "Redis to check (redis://host:port); overrides the site's REDIS_ADDR. The password comes from SLO_REDIS_PASSWORD or the site's REDIS_PASSWORD.", metavar="URL"),
     Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
     Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
+    Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
 )
 
 
@@ -82,6 +84,7 @@ class Settings:
     redis_url: str | None = None
     kube_context: str | None = None
     kube_snapshot: Path | None = None
+    kube_snapshot_time: datetime | None = None
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -92,7 +95,7 @@ class Settings:
         return LiveOptions(
             timeout=self.live_timeout, retries=self.live_retries, concurrency=self.prometheus_concurrency,
             prometheus_url=self.prometheus_url, redis_url=self.redis_url, kube_context=self.kube_context,
-            kube_snapshot=self.kube_snapshot, environ=self.environ,
+            kube_snapshot=self.kube_snapshot, kube_snapshot_time=self.kube_snapshot_time, environ=self.environ,
         )
 
     @property
@@ -125,6 +128,28 @@ def _convert(opt: Option, raw: Any) -> Any:
             raise pytest.UsageError(f"{opt.flag} / {opt.ini}: must be greater than 0, got {text}")
         return value
     return text
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)")
+
+
+def _snapshot_time(text: str, with_snapshot: bool) -> datetime:
+    """``--kube-snapshot-time``: an RFC 3339 time (with its offset), only with a snapshot."""
+    name = "--kube-snapshot-time / slo_kube_snapshot_time"
+    expected = "expected an RFC 3339 time with its offset, such as 2026-11-27T13:58:00Z or 2026-11-27T14:58:00+01:00"
+    parsed = None
+    if match := _RFC3339.fullmatch(text):
+        date, clock, fraction, offset = match.groups()
+        micro = (fraction or "0")[:6].ljust(6, "0")  # Python 3.10 takes 6 digits only
+        try:
+            parsed = datetime.fromisoformat(f"{date}T{clock}.{micro}{'+00:00' if offset in 'Zz' else offset}")
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise pytest.UsageError(f"{name}: {text!r}: {expected}")
+    if not with_snapshot:
+        raise pytest.UsageError(f"{name}: only applies with --kube-snapshot=FILE (a cluster is judged at the current time)")
+    return parsed.astimezone(timezone.utc)
 
 
 def _default_root(config: pytest.Config) -> Path:
@@ -181,6 +206,8 @@ def resolve(config: pytest.Config) -> Settings:
             duration_seconds(values["postmortem_window"])
         except QuantityError as exc:
             raise pytest.UsageError(f"--postmortem-window / slo_postmortem_window: {exc}") from None
+    if "kube_snapshot_time" in values:
+        values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,7 +63,10 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     assert {("kube-crashloop", "redis-cluster"), ("kube-oomkilled", "redis-cluster"), ("kube-resources-drift", "redis-cluster")} <= checks
     by = {(f["check"], f["app"]): f for f in live}
     crash = by[("kube-crashloop", "redis-cluster")]
-    assert "redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137)" in crash["message"]
+    # what is wrong first; the check's title is the finding's title, not the message's start
+    assert crash["message"].splitlines()[0] == "redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137)"
+    assert crash["title"] == "no container of the app is in CrashLoopBackOff"
+    assert crash["evidence"]["time_from"] == "current time"
     oom = by[("kube-oomkilled", "redis-cluster")]
     assert [i["pod"] for i in oom["evidence"]["items"]] == ["redis-cluster-1", "redis-cluster-2"]
     assert all(i["exitCode"] == 137 for i in oom["evidence"]["items"])
@@ -72,7 +76,10 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     assert drift["location"] == {"path": "sites/production/config.env", "line": limit_line}
     fields = {r["field"]: r for r in drift["evidence"]["fields"] if not r["same"]}
     assert fields["resources.limits.memory"]["declared"] == "2Gi" and fields["resources.limits.memory"]["live"] == "512Mi"
+    assert drift["message"].splitlines()[0] == "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared (and 1 more)"
     assert f"declared 2Gi      live 512Mi    (declared at sites/production/config.env:{limit_line})" in drift["message"]
+    restarts = by[("kube-restarts", "redis-cluster")]
+    assert re.fullmatch(r"redis-cluster-2/redis: 7 restarts, the last [45] min ago \(limit 5 while the last restart is within 24h\)", restarts["message"].splitlines()[0])
 
 
 def test_quantities_compare_by_value_not_spelling(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -87,7 +94,7 @@ def test_quantities_compare_by_value_not_spelling(gitops: Path, pytester: pytest
         cwd=gitops, check=True, capture_output=True,
     )
     (finding,) = findings_of(pytester, "--kube-snapshot", str(snapshot), "-k", "resources-drift")
-    assert "resources.requests.memory declared 2G, live 2048Mi" in finding["message"]
+    assert finding["message"].splitlines()[0] == "StatefulSet/redis-cluster redis: resources.requests.memory is 2048Mi live, 2G declared"
 
 
 def test_drift_marker_selects_the_nightly_set(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -132,13 +139,98 @@ def test_unreachable_api_and_missing_namespace(gitops: Path, pytester: pytest.Py
     result.stdout.fnmatch_lines(["kubernetes unavailable: namespace 'prod' not found*"])
 
 
-def test_no_matching_pods_is_a_finding(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_an_app_that_is_not_there_is_one_finding(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     env = gitops / "sites/production/config.env"
     env.write_text(env.read_text() + "KUBE_APP_SELECTOR=app={app}\n")
+    selector_line = len(env.read_text().splitlines())
     (gitops / "fixed.json").write_text((REPO / "examples/snapshots/fixed.json").read_text())
-    result = pytester.runpytest("--site", "production", "-k", "kube-crashloop and redis-cluster", "--kube-snapshot", "fixed.json")
-    result.stdout.fnmatch_lines(["*no pods match namespace production, selector app=redis-cluster*"])
-    assert result.parseoutcomes()["failed"] == 1
+    args = ("--site", "production", "-k", "kube and redis-cluster", "--kube-snapshot", "fixed.json", "--findings", "f.json", "-rs")
+    result = pytester.runpytest(*args)
+    assert result.parseoutcomes() == {"failed": 1, "skipped": 5, "deselected": 35}, result.stdout.str()
+    (finding,) = json.loads((gitops / "f.json").read_text())["findings"]
+    assert finding["check"] == "kube-rollout"
+    assert finding["message"].splitlines()[:3] == [
+        "no pod or workload in namespace production matches app=redis-cluster",
+        "  the namespace's 7 pods carry app.kubernetes.io/name: api-server (3), redis-backup (1), redis-cluster (3); "
+        "app.kubernetes.io/instance: api-server (3), redis-cluster (3); none has app",
+        "  3 pods have app.kubernetes.io/name=redis-cluster: set KUBE_APP_SELECTOR=app.kubernetes.io/name={app} in sites/production/config.env",
+    ]
+    assert finding["location"] == {"path": "sites/production/config.env", "line": selector_line}
+    result.stdout.fnmatch_lines(["SKIPPED * no pod or workload in namespace production matches app=redis-cluster (reported by kube-rollout)"])
+    # the same through the real client: the namespace's pods are one more list, still a GET
+    with FakeKubeAPI(json.loads((gitops / "fixed.json").read_text()), namespaces=["production"]) as api:
+        monkeypatch.setenv("KUBECONFIG", str(api.kubeconfig(gitops / "kubeconfig")))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        result = pytester.runpytest("--site", "production", "--live", "-m", "kube", "-k", "redis-cluster", "--findings", "live.json")
+    assert result.parseoutcomes() == {"failed": 1, "skipped": 5, "deselected": 35}, result.stdout.str()
+    assert api.methods == {"GET"}
+    # one LIST of the namespace's pods serves the app's selection and what the namespace holds
+    assert [r.query for r in api.requests if r.path == "/api/v1/namespaces/production/pods"] == [{}]
+    (live,) = json.loads((gitops / "live.json").read_text())["findings"]
+    assert live["message"].splitlines()[:3] == finding["message"].splitlines()[:3]
+    # the nightly drift run has no rollout item: the first drift check reports, the other skips
+    result = pytester.runpytest("--site", "production", "-m", "drift and kube", "-k", "redis-cluster", "--kube-snapshot", "fixed.json")
+    assert result.parseoutcomes() == {"failed": 1, "skipped": 1, "deselected": 39}, result.stdout.str()
+    result.stdout.fnmatch_lines(["*redis-cluster: kube-image-drift*", "no pod or workload in namespace production matches app=redis-cluster"])
+
+
+def test_a_missing_values_file_is_an_error_not_a_finding(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "sites/production/apps/redis-cluster/values.yaml").unlink()
+    (gitops / "fixed.json").write_text((REPO / "examples/snapshots/fixed.json").read_text())
+    result = pytester.runpytest("--site", "production", "-k", "kube and drift", "--kube-snapshot", "fixed.json", "--findings", "f.json")
+    text = result.stdout.str()
+    assert "Traceback" not in text and "FileNotFoundError" not in text
+    assert result.parseoutcomes() == {"passed": 2, "errors": 2, "deselected": 37}, text
+    findings = json.loads((gitops / "f.json").read_text())["findings"]
+    assert {(f["check"], f["outcome"]) for f in findings} == {("kube-image-drift", "error"), ("kube-resources-drift", "error")}
+    assert {f["message"] for f in findings} == {
+        "sites/production/apps/redis-cluster/values.yaml: rendered values are missing (render them: python3 releases/1.15/render_values.py"
+        " --env-file sites/production/config.env --output sites/production/apps/redis-cluster/values.yaml)"
+    }
+
+
+def test_an_old_snapshot_is_judged_at_the_current_time_unless_told(gitops: Path, pytester: pytest.Pytester) -> None:
+    taken = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=3)
+    (gitops / "old.json").write_text(json.dumps(shifted("incident.json", taken)))
+    now = findings_of(pytester, "--kube-snapshot", "old.json", "-k", "kube and redis-cluster")
+    checks = {f["check"] for f in now}
+    # the crash loop is a state, still true; the OOM kills and restarts are three days old
+    assert "kube-crashloop" in checks and not {"kube-oomkilled", "kube-restarts"} & checks
+    crash = next(f for f in now if f["check"] == "kube-crashloop")
+    assert crash["evidence"]["time_from"] == "current time"
+    assert abs(dt.datetime.fromisoformat(crash["evidence"]["time"].replace("Z", "+00:00")) - taken - dt.timedelta(days=3)) < dt.timedelta(minutes=5)
+    stamp = taken.strftime("%Y-%m-%dT%H:%M:%SZ")
+    then = findings_of(pytester, "--kube-snapshot", "old.json", f"--kube-snapshot-time={stamp}", "-k", "kube and redis-cluster")
+    oom = next(f for f in then if f["check"] == "kube-oomkilled")
+    assert (oom["evidence"]["time"], oom["evidence"]["time_from"]) == (stamp, "--kube-snapshot-time")
+    assert f", judged at {stamp} (--kube-snapshot-time)" in oom["message"].splitlines()[1]
+    assert "kube-restarts" in {f["check"] for f in then}
+
+
+def test_the_shipped_snapshots_with_their_time(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "incident.json").write_text((REPO / "examples/snapshots/incident.json").read_text())
+    pytester.makeini("[pytest]\nslo_kube_snapshot = incident.json\nslo_kube_snapshot_time = 2026-11-27T14:58:00+01:00\n")
+    found = findings_of(pytester, "-k", "kube-oomkilled and redis-cluster")
+    assert [f["message"].splitlines()[0] for f in found] == ["redis-cluster-1/redis: OOMKilled (exit 137) 16.3h ago, at 2026-11-26T21:37:09Z (and 1 more)"]
+    assert found[0]["evidence"]["time"] == "2026-11-27T13:58:00Z"
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (["--kube-snapshot", "s.json", "--kube-snapshot-time=yesterday"], "",
+         "ERROR: --kube-snapshot-time / slo_kube_snapshot_time: 'yesterday': expected an RFC 3339 time with its offset, such as 2026-11-27T13:58:00Z or 2026-11-27T14:58:00+01:00"),
+        (["--kube-snapshot", "s.json", "--kube-snapshot-time=2026-11-27T13:58:00"], "", "*'2026-11-27T13:58:00': expected an RFC 3339 time with its offset*"),
+        ([], "slo_kube_snapshot = s.json\nslo_kube_snapshot_time = 2026-02-30T00:00:00Z\n", "*slo_kube_snapshot_time: '2026-02-30T00:00:00Z': expected*"),
+        (["--kube-snapshot-time=2026-11-27T13:58:00Z"], "",
+         "ERROR: --kube-snapshot-time / slo_kube_snapshot_time: only applies with --kube-snapshot=FILE (a cluster is judged at the current time)"),
+    ],
+)
+def test_a_bad_snapshot_time_is_a_usage_error(gitops: Path, pytester: pytest.Pytester, args: list[str], ini: str, message: str) -> None:
+    pytester.makeini("[pytest]\n" + ini)
+    result = pytester.runpytest("--site", "production", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
 
 
 @pytest.mark.parametrize(
@@ -155,4 +247,4 @@ def test_bad_snapshot_names_file_and_json_path(gitops: Path, pytester: pytest.Py
     text = result.stdout.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text
     result.stdout.fnmatch_lines([f"*{message}*"])
-    assert result.parseoutcomes().get("errors", 0) + result.parseoutcomes().get("failed", 0) == 2
+    assert result.parseoutcomes() == {"errors": 2, "deselected": 39}  # one per app, never a finding

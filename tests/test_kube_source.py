@@ -537,12 +537,19 @@ def test_timeouts_value_object() -> None:
 # --------------------------------------------------------------------------- snapshots
 
 
-def test_snapshot_time_is_fixed_and_overridable() -> None:
-    assert KubeSource.from_snapshot(INCIDENT).now() == SNAPSHOT_TIME
-    assert KubeSource.from_snapshot(FIXED).now() == SNAPSHOT_TIME
-    assert KubeSource.from_snapshot(INCIDENT, as_of="2026-11-28T00:00:00Z").now() == SNAPSHOT_TIME + timedelta(
+def test_a_snapshot_is_judged_now_unless_told_when() -> None:
+    # A dump records no time of its own: its newest timestamp is only when the last thing in
+    # it happened, and read days later, old OOM kills would pass for recent ones.
+    before = datetime.now(timezone.utc)
+    source = KubeSource.from_snapshot(INCIDENT)
+    assert before <= source.now() <= datetime.now(timezone.utc)
+    assert source.now() == source.now()  # one moment per source, not the clock at each call
+    assert KubeSource.from_snapshot(INCIDENT, as_of=SNAPSHOT_TIME).now() == SNAPSHOT_TIME
+    assert KubeSource.from_snapshot(FIXED, as_of="2026-11-28T00:00:00Z").now() == SNAPSHOT_TIME + timedelta(
         hours=10, minutes=2
     )
+    with pytest.raises(ValueError, match="as_of must be an RFC 3339 time"):
+        KubeSource.from_snapshot(INCIDENT, as_of="yesterday")
 
 
 def test_live_now_is_the_wall_clock(live: KubeSource) -> None:
@@ -563,7 +570,7 @@ def test_incident_and_fixed_snapshots_tell_the_story() -> None:
                     found.append(pod["metadata"]["name"])
         return found
 
-    incident, fixed = KubeSource.from_snapshot(INCIDENT), KubeSource.from_snapshot(FIXED)
+    incident, fixed = KubeSource.from_snapshot(INCIDENT, as_of=SNAPSHOT_TIME), KubeSource.from_snapshot(FIXED, as_of=SNAPSHOT_TIME)
     assert recent_oom(incident, window) == ["redis-cluster-2"]
     assert recent_oom(incident, timedelta(hours=24)) == ["redis-cluster-1", "redis-cluster-2"]
     assert recent_oom(fixed, window) == []

@@ -8,30 +8,59 @@ which needs no ``--live``. ``test`` picks what to judge:
 
 crashloop        no container waiting in CrashLoopBackOff
 oomkilled        no container OOMKilled (current or last state) within ``window`` (24h)
-restarts         every container restarted fewer than ``max_restarts`` times
-rollout          ready replicas equal desired, for every workload
+restarts         no container restarted more than ``max_restarts`` (5) times with its last
+                 restart within ``window`` (24h)
+rollout          the app is there, and every workload has as many ready replicas as desired
 resources-drift  the pod template's limits/requests equal the rendered values (as quantities)
 image-drift      the pod template's image tag equals the values' ``image.tag``, when pinned
+
+Time: a window ends at the evaluation time, which is the current time for a cluster and for
+a snapshot alike (an OOM kill in a dump taken three days ago is three days old), unless
+``--kube-snapshot-time`` says when a snapshot is to be judged. The evidence of every verdict
+names the time used (``time``) and where it came from (``time_from``).
+
+Restarts: ``restartCount`` counts every restart since the pod was created, and Kubernetes
+keeps only the last termination, so the last restart bounds the window. A container whose
+last restart (``lastState.terminated.finishedAt``, else ``state.running.startedAt``) is older
+than the window passes however many restarts it has; one with more than ``max_restarts``
+whose last restart is inside the window fails. Restarts without any recorded time count.
+
+An app that is not there is one finding: when the selector matches no pod and no workload in
+the namespace, the app's ``rollout`` check reports it with the namespace, the selector and the
+labels the namespace's pods do carry, and the app's other kube checks skip with that reason.
+Missing workloads alone are reported the same way by ``rollout`` (the drift checks skip);
+missing pods alone make the pod checks skip (``rollout`` judges the replicas). When the run
+holds no rollout item for the app (``-m drift``, ``-k``), the first of its selected kube checks
+by id reports instead, so a missing app never passes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import ConfigError
 from ..expr import duration_seconds
 from ..units import QuantityError, k8s_quantity
 from ..yamlio import line_of_path, load_yaml
+from ._kube_text import Absent, absent_message, ago, context, iso, listing, missing, shown, where
 from .base import Kind, Location, Target, Verdict
-from .values import trace_to_config
+from .values import render_command, trace_to_config
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
-    from ..sources import LiveOptions
+    from ..sources import LiveOptions, Sources
 
 __all__ = ["KubeKind", "app_selector"]
 
 TESTS = ("crashloop", "oomkilled", "restarts", "rollout", "resources-drift", "image-drift")
+DRIFT_TESTS = ("resources-drift", "image-drift")
+DEFAULT_WINDOW = "24h"
+DEFAULT_MAX_RESTARTS = 5
+# Kubelets' clocks may run a little ahead of ours: a termination up to this many seconds
+# after the evaluation time is "just now"; later ones happened after it and are not counted.
+CLOCK_SKEW = 300.0
 
 
 def app_selector(target: Target) -> str:
@@ -48,16 +77,26 @@ def _state(target: Target) -> dict[str, Any]:
     namespace, selector = target.sources.namespace(target.site), app_selector(target)
 
     def read() -> dict[str, Any]:
+        pods = source.pods(namespace, selector)
+        workloads = source.workloads(namespace, selector)
         return {
             "origin": source.origin,
             "namespace": namespace,
             "selector": selector,
             "now": source.now(),
-            "pods": source.pods(namespace, selector),
-            "workloads": source.workloads(namespace, selector),
+            "now_from": _now_from(target.sources.options),
+            "pods": pods,
+            "workloads": workloads,
+            # only when nothing matches: what the namespace does hold, to say what is wrong
+            "namespace_pods": None if pods or workloads else source.pods(namespace),
         }
 
     return target.sources.once(("kube-state", namespace, selector), read)
+
+
+def _now_from(options: LiveOptions) -> str:
+    """Where the evaluation time of kube windows comes from, as evidence and messages name it."""
+    return "--kube-snapshot-time" if options.kube_snapshot is not None and options.kube_snapshot_time else "current time"
 
 
 def _name(obj: dict[str, Any]) -> str:
@@ -73,9 +112,46 @@ def _time(text: Any) -> _dt.datetime | None:
     if not text:
         return None
     try:
-        return _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        parsed = _dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+
+
+def _restarts(count: int) -> str:
+    return f"{count} restart" + ("" if count == 1 else "s")
+
+
+def _within(now: _dt.datetime, at: _dt.datetime, window: float) -> bool:
+    return -CLOCK_SKEW <= (now - at).total_seconds() <= window
+
+
+def _window(check: Check) -> tuple[str, float]:
+    text = str(check.spec.get("window", DEFAULT_WINDOW))
+    try:
+        return text, duration_seconds(text)
+    except QuantityError as exc:
+        raise ConfigError(f"{check.id}: window: {exc}", path=check.source, line=check.line) from None
+
+
+def _values(target: Target) -> tuple[str, dict[str, Any], str]:
+    """The committed values of the app (text, parsed, display path), read once per run."""
+    site, app = target.site, target.app or ""
+    display = site.values_display(app)
+
+    def read() -> tuple[str, dict[str, Any]]:
+        try:
+            text = site.values_file(app).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(
+                "rendered values are missing", path=display, hint=f"render them: {render_command(target)}"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the rendered values: {exc}", path=display) from None
+        return text, load_yaml(text, display) or {}
+
+    text, values = site.memo(("kube-values", app), read)
+    return text, values, display
 
 
 class KubeKind(Kind):
@@ -92,75 +168,125 @@ class KubeKind(Kind):
         "required": ["test"],
     }
 
+    def __init__(self) -> None:
+        # (site, app) -> the app's kube checks selected in this run, by id
+        self._selected: dict[tuple[str, str | None], list[Check]] = {}
+
     def needs_live(self, options: LiveOptions) -> bool:
         return options.kube_snapshot is None
 
+    def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
+        # Which of an app's kube checks run decides which one reports an app that is not there.
+        selected: dict[tuple[str, str | None], list[Check]] = {}
+        for check, target in pairs:
+            selected.setdefault((target.site.name, target.app), []).append(check)
+        self._selected = {key: sorted(checks, key=lambda c: c.id) for key, checks in selected.items()}
+
     def fetch(self, check: Check, target: Target) -> Any:
+        self._preflight(check, target)
         return _state(target)
+
+    @staticmethod
+    def _preflight(check: Check, target: Target) -> None:
+        """Mistakes in the repository are errors at setup, before any verdict: a bad window,
+        a missing or broken values file."""
+        test = check.spec.get("test")
+        if test in ("oomkilled", "restarts"):
+            _window(check)
+        if test in DRIFT_TESTS:
+            _values(target)
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         test = check.spec["test"]
         state: dict[str, Any] = data
-        where = f"namespace {state['namespace']}, selector {state['selector']} ({state['origin']})"
-        if test in ("resources-drift", "image-drift"):
-            if not state["workloads"]:
-                return Verdict(False, f"{check.title}: no StatefulSet or Deployment matches {where}", {"selector": state["selector"]})
+        gone = missing(test, state)
+        if gone is not None:
+            return self._absent(check, target, state, gone)
+        if test in DRIFT_TESTS:
             return self._drift(check, target, state, test)
-        if test != "rollout" and not state["pods"]:
-            return Verdict(False, f"{check.title}: no pods match {where}; is the app deployed, is the selector right (KUBE_APP_SELECTOR)?", {"selector": state["selector"]})
         problems: list[str] = []
         evidence: list[dict[str, Any]] = []
+        now: _dt.datetime = state["now"]
         if test == "crashloop":
             for pod in state["pods"]:
                 for cs in _statuses(pod):
                     waiting = (cs.get("state") or {}).get("waiting") or {}
                     if waiting.get("reason") == "CrashLoopBackOff":
-                        last = ((cs.get("lastState") or {}).get("terminated") or {})
+                        last = (cs.get("lastState") or {}).get("terminated") or {}
                         why = f", last terminated {last.get('reason')} (exit {last.get('exitCode')})" if last else ""
-                        problems.append(f"{_name(pod)}/{cs.get('name')}: CrashLoopBackOff, {cs.get('restartCount', 0)} restarts{why}")
+                        problems.append(f"{_name(pod)}/{cs.get('name')}: CrashLoopBackOff, {_restarts(cs.get('restartCount') or 0)}{why}")
                         evidence.append({"pod": _name(pod), "container": cs.get("name"), "restartCount": cs.get("restartCount"), "lastState": last})
         elif test == "oomkilled":
-            window = duration_seconds(check.spec.get("window", "24h"))
-            now: _dt.datetime = state["now"]
+            _, window = _window(check)
             for pod in state["pods"]:
                 for cs in _statuses(pod):
                     for which in ("state", "lastState"):
                         term = ((cs.get(which) or {}).get("terminated")) or {}
                         finished = _time(term.get("finishedAt"))
-                        if term.get("reason") == "OOMKilled" and finished and (now - finished).total_seconds() <= window:
-                            age = max(0.0, (now - finished).total_seconds()) / 3600
-                            problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}) at {term.get('finishedAt')}, {age:.1f}h ago")
+                        if term.get("reason") == "OOMKilled" and finished and _within(now, finished, window):
+                            age = ago((now - finished).total_seconds())
+                            problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}) {age}, at {term.get('finishedAt')}")
                             evidence.append({"pod": _name(pod), "container": cs.get("name"), "finishedAt": term.get("finishedAt"), "exitCode": term.get("exitCode"), "restartCount": cs.get("restartCount")})
         elif test == "restarts":
-            limit = int(check.spec.get("max_restarts", 5))
-            for pod in state["pods"]:
-                for cs in _statuses(pod):
-                    if int(cs.get("restartCount") or 0) >= limit:
-                        problems.append(f"{_name(pod)}/{cs.get('name')}: {cs.get('restartCount')} restarts (limit {limit})")
-                        evidence.append({"pod": _name(pod), "container": cs.get("name"), "restartCount": cs.get("restartCount")})
-        elif test == "rollout":
-            if not state["workloads"]:
-                return Verdict(False, f"{check.title}: no StatefulSet or Deployment matches {where}", {"selector": state["selector"]})
+            problems, evidence = self._restarted(check, state)
+        else:  # rollout
             for wl in state["workloads"]:
                 desired = int((wl.get("spec") or {}).get("replicas", 1))
                 ready = int((wl.get("status") or {}).get("readyReplicas") or 0)
                 evidence.append({"workload": f"{wl.get('kind')}/{_name(wl)}", "desired": desired, "ready": ready})
                 if ready != desired:
                     problems.append(f"{wl.get('kind')}/{_name(wl)}: {ready} of {desired} replicas ready")
-        detail = {"namespace": state["namespace"], "selector": state["selector"], "source": state["origin"], "items": evidence}
+        detail = {**context(state), "items": evidence}
         if not problems:
             return Verdict(True, evidence=detail)
         location = target.env_location(*check.keys) if check.keys else None
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        message = f"{check.title}: {problems[0]}{more}\n  in {where}:\n  " + "\n  ".join(problems)
-        return Verdict(False, message, detail, location)
+        timed = test in ("oomkilled", "restarts")
+        return Verdict(False, listing(problems, where(state, timed, snapshot=target.sources.options.kube_snapshot is not None)), detail, location)
+
+    @staticmethod
+    def _restarted(check: Check, state: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+        limit = int(check.spec.get("max_restarts", DEFAULT_MAX_RESTARTS))
+        window_text, window = _window(check)
+        now: _dt.datetime = state["now"]
+        problems: list[str] = []
+        evidence: list[dict[str, Any]] = []
+        for pod in state["pods"]:
+            for cs in _statuses(pod):
+                count = int(cs.get("restartCount") or 0)
+                if count <= limit:
+                    continue
+                terminated = (cs.get("lastState") or {}).get("terminated") or {}
+                running = (cs.get("state") or {}).get("running") or {}
+                last = _time(terminated.get("finishedAt")) or _time(running.get("startedAt"))
+                if last is not None and not _within(now, last, window):
+                    continue  # the last restart, so all of them, fell outside the window
+                when = f"the last {ago((now - last).total_seconds())}" if last else "no time recorded for the last"
+                problems.append(f"{_name(pod)}/{cs.get('name')}: {_restarts(count)}, {when} (limit {limit} while the last restart is within {window_text})")
+                evidence.append({"pod": _name(pod), "container": cs.get("name"), "restartCount": count, "lastRestart": iso(last) if last else None})
+        return problems, evidence
+
+    def _absent(self, check: Check, target: Target, state: dict[str, Any], gone: Absent) -> Verdict:
+        message, facts = absent_message(gone, state, target.app or "", target.site.env_display)
+        detail = {**context(state), **facts}
+        reporter = self._reporter(check, target, gone)
+        if gone == "pods" or reporter != check.id:
+            by = f" (reported by {reporter})" if gone != "pods" else " (the rollout check judges the replicas)"
+            return Verdict.skipped(message.splitlines()[0] + by)
+        location = target.env_location("KUBE_APP_SELECTOR", "KUBE_NAMESPACE")
+        return Verdict(False, message + f"\n  {state['origin']}", detail, location)
+
+    def _reporter(self, check: Check, target: Target, gone: Absent) -> str:
+        """The one check that reports an app (or its workloads) not being there."""
+        checks = self._selected.get((target.site.name, target.app))
+        if checks is None:  # evaluated without a run's prefetch: the shipped catalog's owner reports
+            return check.id if check.spec.get("test") == "rollout" else "kube-rollout"
+        tests = TESTS if gone == "app" else ("rollout", *DRIFT_TESTS)
+        able = [c for c in checks if c.spec.get("test") in tests]
+        rollout = [c for c in able if c.spec.get("test") == "rollout"]
+        return (rollout or able or [check])[0].id
 
     def _drift(self, check: Check, target: Target, state: dict[str, Any], test: str) -> Verdict:
-        site, app = target.site, target.app or ""
-        path = site.values_file(app)
-        display = site.repo.rel(path)
-        text = path.read_text(encoding="utf-8")
-        values = load_yaml(text, display) or {}
+        text, values, display = _values(target)
         rows: list[dict[str, Any]] = []
         location: Location | None = None
         for wl in state["workloads"]:
@@ -178,19 +304,22 @@ class KubeKind(Kind):
                         location = location or edit
                     rows.append(row)
         differ = [r for r in rows if not r["same"]]
-        evidence = {"namespace": state["namespace"], "selector": state["selector"], "source": state["origin"], "values": display, "fields": rows}
+        evidence = {**context(state), "values": display, "fields": rows}
         if not rows:
             return Verdict.skipped(f"{display} pins nothing this check compares") if test == "image-drift" else Verdict(True, evidence=evidence)
         if not differ:
             return Verdict(True, evidence=evidence, location=location)
         width = max(len(r["field"]) for r in differ)
         lines = [
-            f"{r['workload']} {r['container']}: {r['field']:<{width}}  declared {r['declared']!s:<8} live {r['live']!s:<8} (declared at {r['edit']})"
+            f"{r['workload']} {r['container']}: {r['field']:<{width}}  declared {r['declared']!s:<8} live {shown(r['live']):<8} (declared at {r['edit']})"
             for r in differ
         ]
         first = differ[0]
-        head = f"{first['field']} declared {first['declared']}, live {first['live']}" + (f" (and {len(differ) - 1} more)" if len(differ) > 1 else "")
-        message = f"{check.title}: {head}\n  {display} vs {state['origin']}:\n  " + "\n  ".join(lines)
+        more = f" (and {len(differ) - 1} more)" if len(differ) > 1 else ""
+        head = f"{first['workload']} {first['container']}: {first['field']} is {shown(first['live'])} live, {first['declared']} declared{more}"
+        message = f"{head}\n  {display} vs {state['origin']}"
+        if len(lines) > 1:
+            message += "".join(f"\n  {line}" for line in lines)
         return Verdict(False, message, evidence, location)
 
     @staticmethod
@@ -207,9 +336,10 @@ class KubeKind(Kind):
         else:
             tag = (values.get("image") or {}).get("tag")
             if tag:
-                image = str(container.get("image", ""))
-                live_tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest"
-                pairs.append((("image", "tag"), live_tag.split("@")[0], str(tag)))
+                # registry:port/path/name:tag@sha256:digest -> tag (no tag means latest)
+                name = str(container.get("image", "")).split("@", 1)[0].rsplit("/", 1)[-1]
+                live_tag = name.rsplit(":", 1)[1] if ":" in name else "latest"
+                pairs.append((("image", "tag"), live_tag, str(tag)))
         return pairs
 
 

@@ -21,14 +21,16 @@ inside :meth:`KubeSource.from_config`, so the offline path never pays for it.
 
 Time in snapshots
 -----------------
-A snapshot is frozen, so "in the last 2 hours" must be measured from the moment it was taken,
-not from the wall clock. :meth:`KubeSource.now` gives that moment: for a live source the
-current UTC time, for a snapshot the ``as_of`` given to :meth:`from_snapshot`, else the
-latest timestamp found in the file (events' ``lastTimestamp``, containers' ``finishedAt``...,
-which in a dump taken during an incident is the minute of the dump). The shipped
-``examples/snapshots/incident.json`` and ``fixed.json`` are both fixed at
-``2026-11-27T13:58:00Z``. Checks should take their window (e.g. ``within: 2h``) from the
-check spec and compare against ``source.now()``.
+"In the last 24 hours" ends at :meth:`KubeSource.now`: for a live source the current UTC
+time; for a snapshot the ``as_of`` given to :meth:`from_snapshot` (the plugin passes
+``--kube-snapshot-time``), else the current time when the file was loaded. A dump does not
+record when it was taken, and its newest timestamp is only when the last thing in it
+happened, so an OOM kill in a dump read three days later is three days old unless ``as_of``
+says otherwise. The shipped ``examples/snapshots/incident.json`` and ``fixed.json`` were
+taken at ``2026-11-27T13:58:00Z``: judge them with ``as_of="2026-11-27T13:58:00Z"``
+(``--kube-snapshot-time=2026-11-27T13:58:00Z``), or move their times with
+``teststack.kubeapi.shift_snapshot``. Checks take their window (e.g. ``window: 24h``) from
+the check spec and compare against ``source.now()``.
 
 Errors
 ------
@@ -129,7 +131,7 @@ class KubeSource:
 
     @classmethod
     def from_snapshot(cls, path: str | os.PathLike[str], *, as_of: datetime | str | None = None) -> KubeSource:
-        """Answer from a ``v1 List`` JSON file; see the module docstring for ``as_of``.
+        """Answer from a ``v1 List`` JSON file, judged at ``as_of`` (default: now; see the module docstring).
 
         Raises :class:`ConfigError` naming the file and the JSON path when the file is
         missing, not JSON, or not a well-formed List of the kinds it holds.
@@ -181,7 +183,7 @@ class KubeSource:
         return self.statefulsets(namespace, label_selector) + self.deployments(namespace, label_selector)
 
     def now(self) -> datetime:
-        """The moment the answers describe (UTC): wall clock live, the dump time for a snapshot."""
+        """The moment windows end at (UTC): the wall clock, or a snapshot's ``as_of``."""
         return self._backend.now()
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,20 +32,6 @@ def _parse_time(text: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _iter_times(node: Any) -> Iterator[datetime]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if isinstance(value, str) and (key.endswith(("Timestamp", "Time")) or key in ("startedAt", "finishedAt")):
-                parsed = _parse_time(value)
-                if parsed is not None:
-                    yield parsed
-            elif isinstance(value, (Mapping, list)):
-                yield from _iter_times(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _iter_times(value)
 
 
 class SnapshotBackend(Backend):
@@ -77,9 +63,9 @@ class SnapshotBackend(Backend):
             ) from None
         items = _SnapshotValidator(path).items(document)
         if as_of is None:
-            moment = max(_iter_times(items), default=None)
-            if moment is None:
-                moment = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+            # A dump does not say when it was taken; its newest timestamp is only when the
+            # last thing happened, and days later an old OOM kill would read as recent.
+            moment = datetime.now(timezone.utc)
         elif isinstance(as_of, str):
             parsed = _parse_time(as_of)
             if parsed is None:

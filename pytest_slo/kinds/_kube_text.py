@@ -1,0 +1,159 @@
+"""What ``kind: kube`` verdicts say: what is wrong first, then where it looked and when.
+
+When the app's objects are not there, a wrong selector or namespace is the usual cause, so
+the message names what the namespace does hold: the values of the selector's own label keys
+and of the common app labels, and which label carries the app's name when one does (that is
+the selector that was meant).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from typing import Any, Literal
+
+__all__ = ["Absent", "absent_message", "ago", "context", "iso", "listing", "missing", "shown", "where"]
+
+Absent = Literal["app", "workloads", "pods"]
+
+POD_TESTS = ("crashloop", "oomkilled", "restarts")
+WORKLOAD_TESTS = ("rollout", "resources-drift", "image-drift")
+
+# labels that name an app by convention, shown besides the selector's own keys
+APP_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app", "k8s-app")
+SHOWN_VALUES = 8
+
+
+def missing(test: str, state: dict[str, Any]) -> Absent | None:
+    """What a test needs and the selector did not find: the whole app, its workloads, its pods."""
+    pods, workloads = state["pods"], state["workloads"]
+    if not pods and not workloads:
+        return "app"
+    if not workloads and test in WORKLOAD_TESTS:
+        return "workloads"
+    if not pods and test in POD_TESTS:
+        return "pods"
+    return None
+
+
+def absent_message(gone: Absent, state: dict[str, Any], app: str, env_display: str) -> tuple[str, dict[str, Any]]:
+    """The message (first line: what is wrong) and the evidence facts."""
+    namespace, selector = state["namespace"], state["selector"]
+    if gone == "pods":
+        wants = ", ".join(
+            f"{w.get('kind')}/{_name(w)} wants {int((w.get('spec') or {}).get('replicas', 1))}" for w in state["workloads"]
+        )
+        return f"no pod in namespace {namespace} matches {selector} ({wants})", {}
+    if gone == "workloads":
+        pods = state["pods"]
+        owners = sorted({f"{o.get('kind')}/{o.get('name')}" for p in pods for o in (p.get("metadata") or {}).get("ownerReferences") or []})
+        head = f"no StatefulSet or Deployment in namespace {namespace} matches {selector}, though {_count(len(pods), 'pod')} do"
+        owned = f"owned by {', '.join(owners)}" if owners else "owned by nothing"
+        hint = f"  the pods are {owned}; label the StatefulSet or Deployment itself, not only its pod template"
+        return f"{head}\n{hint}", {"pods": [_name(p) for p in pods], "owners": owners}
+    head = f"no pod or workload in namespace {namespace} matches {selector}"
+    others = state.get("namespace_pods")
+    if others is None:
+        return head, {}
+    if not others:
+        return f"{head}\n  namespace {namespace} has no pods at all: is the app deployed to another namespace (KUBE_NAMESPACE)?", {"namespace_pods": 0}
+    keys = _selector_keys(selector)
+    labels = [(p.get("metadata") or {}).get("labels") or {} for p in others]
+    counts = {key: Counter(lab[key] for lab in labels if key in lab) for key in dict.fromkeys([*keys, *APP_LABELS])}
+    shown = [f"{key}: {_values(c)}" for key, c in counts.items() if c]
+    shown += [f"none has {key}" for key in keys if not counts[key]]
+    lines = [head, f"  the namespace's {_count(len(others), 'pod')} carry " + "; ".join(shown)]
+    named = [(key, c[app]) for key, c in counts.items() if c.get(app)]
+    for key, n in named[:1]:  # the selector's own keys first, then the most common convention
+        if key in keys:
+            lines.append(f"  {_count(n, 'pod')} {_has(n)} {key}={app} but not the rest of the selector")
+        else:
+            lines.append(f"  {_count(n, 'pod')} {_has(n)} {key}={app}: set KUBE_APP_SELECTOR={key}={{app}} in {env_display}")
+    if not named:
+        lines.append(f"  no pod there carries the app's name {app}: is it deployed, and to namespace {namespace} (KUBE_NAMESPACE)?")
+    facts = {"namespace_pods": len(others), "labels": {key: dict(sorted(c.items())) for key, c in counts.items() if c}}
+    return "\n".join(lines), facts
+
+
+def iso(at: _dt.datetime) -> str:
+    """RFC 3339 in UTC; milliseconds only when the time has them."""
+    spec = "milliseconds" if at.microsecond else "seconds"
+    return at.astimezone(_dt.timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def ago(seconds: float) -> str:
+    """An age in a person's units: 40 s, 7 min, 16.3h, 3.0 days."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s ago"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f}h ago"
+    return f"{seconds / 86400:.1f} days ago"
+
+
+def context(state: dict[str, Any]) -> dict[str, Any]:
+    """What every kube verdict's evidence starts with: where it looked, and at which time."""
+    now = state.get("now")
+    return {
+        "namespace": state["namespace"],
+        "selector": state["selector"],
+        "source": state["origin"],
+        "time": iso(now) if isinstance(now, _dt.datetime) else None,
+        "time_from": state.get("now_from", "current time"),
+    }
+
+
+def where(state: dict[str, Any], timed: bool, *, snapshot: bool) -> str:
+    """Where a verdict looked; for windowed tests also the time the window ends at."""
+    text = f"in namespace {state['namespace']}, selector {state['selector']} ({state['origin']})"
+    if not timed:
+        return text
+    now_from = state.get("now_from", "current time")
+    text += f", judged at {iso(state['now'])} ({now_from})"
+    if now_from == "current time" and snapshot:
+        text += "; --kube-snapshot-time judges a dump as of when it was taken"
+    return text
+
+
+def listing(problems: list[str], where: str) -> str:
+    """What is wrong first (the first problem), then where, then every problem when several."""
+    head = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    lines = [head, f"  {where}"]
+    if len(problems) > 1:
+        lines += [f"  {p}" for p in problems]
+    return "\n".join(lines)
+
+
+def shown(value: Any) -> str:
+    return "(not set)" if value is None else str(value)
+
+
+
+
+def _selector_keys(selector: str) -> list[str]:
+    from ..sources.kube import parse_label_selector
+
+    try:
+        return list(dict.fromkeys(key for key, _, _ in parse_label_selector(selector)))
+    except ValueError:
+        return []
+
+
+def _values(counter: Counter[str]) -> str:
+    items = sorted(counter.items())
+    text = ", ".join(f"{value} ({n})" for value, n in items[:SHOWN_VALUES])
+    return text + (f", ... {len(items) - SHOWN_VALUES} more" if len(items) > SHOWN_VALUES else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _has(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name", "?"))

@@ -1,0 +1,408 @@
+"""``KubeKind.evaluate`` on hand-made inputs (no server, no pytest run), and on real-world pod
+fixtures from flanksource/is-healthy whose own verdicts are the authority (tests/data/kube)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_slo.catalog.model import Catalog, load_catalog
+from pytest_slo.errors import ConfigError
+from pytest_slo.kinds import KindRegistry, Target, builtin_kinds
+from pytest_slo.kinds.kube import KubeKind
+from pytest_slo.repo.site import Repo
+from pytest_slo.settings import Settings
+from pytest_slo.sources import Sources
+from pytest_slo.sources.kube import KubeSource
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests/data/kube/is-healthy"
+T = datetime(2026, 11, 27, 13, 58, tzinfo=timezone.utc)
+SELECTOR = "app.kubernetes.io/name=redis-cluster"
+WHERE = f"  in namespace production, selector {SELECTOR} (snapshot dump.json)"
+
+
+def _catalog(root: Path) -> Catalog:
+    registry = KindRegistry()
+    for kind in builtin_kinds():
+        registry.register(kind)
+    return load_catalog(root, registry.schemas)
+
+
+CATALOG = _catalog(REPO)
+CHECKS = {c.id: c for c in CATALOG.checks}
+
+
+def target(app: str = "redis-cluster", *, root: Path = REPO, snapshot_time: datetime | None = T) -> Target:
+    settings = Settings(root=root, kube_snapshot=root / "dump.json", kube_snapshot_time=snapshot_time)
+    return Target(Repo(root).site("production"), app, Sources(settings.live_options()))
+
+
+def state(pods: Sequence[dict[str, Any]] = (), workloads: Sequence[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:
+    return {
+        "origin": "snapshot dump.json",
+        "namespace": "production",
+        "selector": SELECTOR,
+        "now": T,
+        "now_from": "--kube-snapshot-time",
+        "pods": list(pods),
+        "workloads": list(workloads),
+        "namespace_pods": None,
+        **extra,
+    }
+
+
+def at(delta: timedelta) -> str:
+    return (T - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def terminated(reason: str, exit_code: int, ago: timedelta) -> dict[str, Any]:
+    return {"reason": reason, "exitCode": exit_code, "startedAt": at(ago + timedelta(minutes=5)), "finishedAt": at(ago)}
+
+
+def status(name: str = "redis", restarts: int = 0, *, waiting: str | None = None, running: timedelta | None = None,
+           last: dict[str, Any] | None = None) -> dict[str, Any]:
+    current: dict[str, Any] = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": at(running or timedelta(days=30))}}
+    return {"name": name, "restartCount": restarts, "ready": not waiting, "state": current,
+            "lastState": {"terminated": last} if last else {}}
+
+
+def pod(name: str, *statuses: dict[str, Any], labels: dict[str, str] | None = None, owner: str | None = "StatefulSet/redis-cluster",
+        init: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": "production", "labels": labels or {"app.kubernetes.io/name": "redis-cluster"}}
+    if owner:
+        kind, _, owner_name = owner.partition("/")
+        meta["ownerReferences"] = [{"kind": kind, "name": owner_name, "apiVersion": "apps/v1", "controller": True}]
+    st: dict[str, Any] = {"phase": "Running", "containerStatuses": list(statuses)}
+    if init:
+        st["initContainerStatuses"] = init
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": {"containers": [{"name": s["name"]} for s in statuses]}, "status": st}
+
+
+def sts(desired: int = 3, ready: int = 3, memory: str = "2Gi", image: str = "redis:7.0.15") -> dict[str, Any]:
+    container = {"name": "redis", "image": image, "resources": {"limits": {"memory": memory, "cpu": "500m"}, "requests": {"memory": memory, "cpu": "250m"}}}
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "redis-cluster", "namespace": "production"},
+            "spec": {"replicas": desired, "template": {"spec": {"containers": [container]}}}, "status": {"readyReplicas": ready}}
+
+
+def judge(check_id: str, data: dict[str, Any], tgt: Target | None = None, kind: KubeKind | None = None, **spec: Any) -> Any:
+    check = CHECKS[check_id]
+    if spec:
+        check = dataclasses.replace(check, spec={**check.spec, **spec})
+    return (kind or KubeKind()).evaluate(check, tgt or target(), data)
+
+
+HEALTHY = pod("redis-cluster-0", status("redis"))
+CRASHING = pod("redis-cluster-2", status("redis", 7, waiting="CrashLoopBackOff", last=terminated("OOMKilled", 137, timedelta(minutes=2, seconds=13))))
+
+
+# --------------------------------------------------------------------------- crashloop
+
+
+def test_crashloop_says_what_is_wrong_first() -> None:
+    verdict = judge("kube-crashloop", state([HEALTHY, CRASHING], [sts(ready=2)]))
+    assert not verdict.ok
+    assert verdict.message == f"redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137)\n{WHERE}"
+    assert CHECKS["kube-crashloop"].title not in verdict.message
+    [item] = verdict.evidence["items"]
+    assert (item["pod"], item["restartCount"], item["lastState"]["reason"]) == ("redis-cluster-2", 7, "OOMKilled")
+
+
+def test_crashloop_lists_every_container_after_the_first() -> None:
+    other = pod("redis-cluster-1", status("redis", 3, waiting="CrashLoopBackOff"))
+    message = judge("kube-crashloop", state([CRASHING, other], [sts()])).message
+    assert message.splitlines() == [
+        "redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137) (and 1 more)",
+        WHERE,
+        "  redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137)",
+        "  redis-cluster-1/redis: CrashLoopBackOff, 3 restarts",
+    ]
+
+
+def test_passing_verdicts_name_the_time_they_used() -> None:
+    verdict = judge("kube-crashloop", state([HEALTHY], [sts()]))
+    assert verdict.ok
+    assert verdict.evidence["time"] == "2026-11-27T13:58:00Z"
+    assert verdict.evidence["time_from"] == "--kube-snapshot-time"
+
+
+# --------------------------------------------------------------------------- oomkilled
+
+
+@pytest.mark.parametrize(
+    ("ago", "fails"),
+    [
+        (timedelta(minutes=2), True),
+        (timedelta(hours=24), True),  # the window includes its edge
+        (timedelta(hours=24, seconds=1), False),
+        (timedelta(days=3), False),
+        (-timedelta(minutes=4), True),  # a kubelet clock slightly ahead: just now
+        (-timedelta(hours=3), False),  # after the evaluation time: not yet happened
+    ],
+)
+def test_oomkilled_counts_kills_in_the_window_ending_at_the_evaluation_time(ago: timedelta, fails: bool) -> None:
+    killed = pod("redis-cluster-1", status("redis", 1, last=terminated("OOMKilled", 137, ago)))
+    assert judge("kube-oomkilled", state([killed], [sts()])).ok is not fails
+
+
+def test_oomkilled_message_gives_age_time_and_the_time_judged_at() -> None:
+    killed = pod("redis-cluster-1", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(hours=16, minutes=21))))
+    verdict = judge("kube-oomkilled", state([killed, CRASHING], [sts()]))
+    lines = verdict.message.splitlines()
+    assert lines[0] == "redis-cluster-1/redis: OOMKilled (exit 137) 16.4h ago, at 2026-11-26T21:37:00Z (and 1 more)"
+    assert lines[1] == WHERE + ", judged at 2026-11-27T13:58:00Z (--kube-snapshot-time)"
+    assert lines[3] == "  redis-cluster-2/redis: OOMKilled (exit 137) 2 min ago, at 2026-11-27T13:55:47Z"
+    assert str(verdict.location) == "sites/production/config.env:13"  # REDIS_MEMORY_LIMIT, the check's key
+    assert [i["finishedAt"] for i in verdict.evidence["items"]] == ["2026-11-26T21:37:00Z", "2026-11-27T13:55:47Z"]
+
+
+def test_a_snapshot_judged_at_the_current_time_says_how_to_judge_it_as_of_the_dump() -> None:
+    killed = pod("redis-cluster-2", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(minutes=2))))
+    verdict = judge("kube-oomkilled", state([killed], [sts()], now=T + timedelta(minutes=1), now_from="current time"),
+                    target(snapshot_time=None))
+    assert verdict.message.splitlines()[1].endswith(
+        ", judged at 2026-11-27T13:59:00Z (current time); --kube-snapshot-time judges a dump as of when it was taken"
+    )
+    assert verdict.evidence["time_from"] == "current time"
+
+
+def test_a_misspelt_window_is_an_error_of_the_catalog_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        judge("kube-oomkilled", state([HEALTHY], [sts()]), window="1day")
+    assert info.value.where == f"checks/kube.yaml:{CHECKS['kube-oomkilled'].line}"
+    assert "'1day' is not a Prometheus duration" in info.value.message
+
+
+# --------------------------------------------------------------------------- restarts
+
+
+@pytest.mark.parametrize(
+    ("restarts", "running_since", "last_ago", "fails"),
+    [
+        (5, None, timedelta(minutes=2), False),  # exactly the limit passes: more than 5 fails
+        (6, None, timedelta(minutes=2), True),
+        (257, timedelta(days=571), None, False),  # cert-manager's 257 restarts, the last in 2024
+        (257, None, timedelta(hours=23), True),
+        (9, None, timedelta(days=5), False),  # the last restart left the window
+        (0, None, None, False),
+    ],
+)
+def test_restarts_count_only_what_the_window_allows(restarts: int, running_since: timedelta | None, last_ago: timedelta | None, fails: bool) -> None:
+    last = terminated("Error", 1, last_ago) if last_ago else None
+    container = status("redis", restarts, running=running_since or (last_ago or timedelta(days=1)) - timedelta(seconds=5), last=last)
+    verdict = judge("kube-restarts", state([pod("redis-cluster-0", container)], [sts()]))
+    assert verdict.ok is not fails, verdict.message
+
+
+def test_restarts_message() -> None:
+    container = status("redis", 6, last=terminated("Error", 1, timedelta(minutes=7)))
+    verdict = judge("kube-restarts", state([pod("redis-cluster-0", container)], [sts()]))
+    assert verdict.message.splitlines()[0] == "redis-cluster-0/redis: 6 restarts, the last 7 min ago (limit 5 while the last restart is within 24h)"
+    assert verdict.evidence["items"] == [{"pod": "redis-cluster-0", "container": "redis", "restartCount": 6, "lastRestart": "2026-11-27T13:51:00Z"}]
+
+
+def test_restarts_without_a_recorded_time_count() -> None:
+    container = {"name": "redis", "restartCount": 12, "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
+    verdict = judge("kube-restarts", state([pod("redis-cluster-0", container)], [sts()]))
+    assert verdict.message.startswith("redis-cluster-0/redis: 12 restarts, no time recorded for the last (limit 5")
+
+
+def test_restarts_of_init_containers_and_a_custom_limit_and_window() -> None:
+    init = status("init-sysctl", 2, last=terminated("Error", 1, timedelta(hours=30)))
+    target_pod = pod("redis-cluster-0", status("redis"), init=[init])
+    assert judge("kube-restarts", state([target_pod], [sts()]), max_restarts=1).ok  # 30h ago: outside 24h
+    verdict = judge("kube-restarts", state([target_pod], [sts()]), max_restarts=1, window="2d")
+    assert verdict.message.startswith("redis-cluster-0/init-sysctl: 2 restarts, the last 30.0h ago (limit 1 while the last restart is within 2d)")
+
+
+# --------------------------------------------------------------------------- rollout
+
+
+def test_rollout() -> None:
+    assert judge("kube-rollout", state([HEALTHY], [sts()])).ok
+    verdict = judge("kube-rollout", state([HEALTHY], [sts(desired=3, ready=2)]))
+    assert verdict.message == f"StatefulSet/redis-cluster: 2 of 3 replicas ready\n{WHERE}"
+    assert verdict.evidence["items"] == [{"workload": "StatefulSet/redis-cluster", "desired": 3, "ready": 2}]
+
+
+# --------------------------------------------------------------------------- an app that is not there
+
+
+def namespace_pods() -> list[dict[str, Any]]:
+    api = {"app.kubernetes.io/name": "api-server"}
+    return [
+        pod("api-server-1", status("api"), labels=api, owner="ReplicaSet/api-server-6b7f9c8d4"),
+        pod("api-server-2", status("api"), labels=api, owner="ReplicaSet/api-server-6b7f9c8d4"),
+        pod("redis-cluster-0", status("redis"), labels={"app": "redis-cluster"}),
+    ]
+
+
+def test_an_app_that_is_not_there_is_one_finding_of_rollout() -> None:
+    data = state(namespace_pods=namespace_pods())
+    kind = KubeKind()
+    verdicts = {check_id: judge(check_id, data, kind=kind) for check_id in CHECKS if check_id.startswith("kube-")}
+    assert [c for c, v in verdicts.items() if not v.ok] == ["kube-rollout"]
+    rollout = verdicts.pop("kube-rollout")
+    assert rollout.message.splitlines() == [
+        f"no pod or workload in namespace production matches {SELECTOR}",
+        "  the namespace's 3 pods carry app.kubernetes.io/name: api-server (2); app: redis-cluster (1)",
+        "  1 pod has app=redis-cluster: set KUBE_APP_SELECTOR=app={app} in sites/production/config.env",
+        "  snapshot dump.json",
+    ]
+    assert str(rollout.location) == "sites/production/config.env:4"  # KUBE_NAMESPACE; no KUBE_APP_SELECTOR line
+    assert rollout.evidence["labels"] == {"app.kubernetes.io/name": {"api-server": 2}, "app": {"redis-cluster": 1}}
+    assert rollout.evidence["namespace_pods"] == 3
+    assert {v.skip for v in verdicts.values()} == {f"no pod or workload in namespace production matches {SELECTOR} (reported by kube-rollout)"}
+
+
+def test_without_a_rollout_item_the_first_selected_check_reports_the_missing_app() -> None:
+    kind = KubeKind()
+    tgt = target()
+    drift = [CHECKS["kube-resources-drift"], CHECKS["kube-image-drift"]]
+    kind.prefetch(tgt.sources, [(c, tgt) for c in reversed(drift)])
+    data = state(namespace_pods=[])
+    second, first = (kind.evaluate(c, tgt, data) for c in drift)  # by id, image-drift comes first
+    assert first.message.splitlines()[:2] == [
+        f"no pod or workload in namespace production matches {SELECTOR}",
+        "  namespace production has no pods at all: is the app deployed to another namespace (KUBE_NAMESPACE)?",
+    ]
+    assert second.skip is not None and second.skip.endswith("(reported by kube-image-drift)")
+
+
+def test_a_selector_key_no_pod_has_and_no_pod_named_after_the_app() -> None:
+    data = state(selector="tier=cache,app.kubernetes.io/name=redis-cluster", namespace_pods=namespace_pods()[:2])
+    lines = judge("kube-rollout", data).message.splitlines()
+    assert lines[1] == "  the namespace's 2 pods carry app.kubernetes.io/name: api-server (2); none has tier"
+    assert lines[2] == "  no pod there carries the app's name redis-cluster: is it deployed, and to namespace production (KUBE_NAMESPACE)?"
+
+
+def test_pods_without_a_workload_are_reported_by_rollout_and_pod_checks_still_judge() -> None:
+    data = state([HEALTHY, CRASHING])
+    rollout = judge("kube-rollout", data)
+    assert rollout.message.splitlines()[:2] == [
+        f"no StatefulSet or Deployment in namespace production matches {SELECTOR}, though 2 pods do",
+        "  the pods are owned by StatefulSet/redis-cluster; label the StatefulSet or Deployment itself, not only its pod template",
+    ]
+    assert judge("kube-resources-drift", data).skip == (
+        f"no StatefulSet or Deployment in namespace production matches {SELECTOR}, though 2 pods do (reported by kube-rollout)"
+    )
+    assert judge("kube-crashloop", data).message.startswith("redis-cluster-2/redis: CrashLoopBackOff")
+
+
+def test_workloads_without_pods_skip_the_pod_checks() -> None:
+    data = state([], [sts(desired=3, ready=0)])
+    assert judge("kube-crashloop", data).skip == (
+        f"no pod in namespace production matches {SELECTOR} (StatefulSet/redis-cluster wants 3) (the rollout check judges the replicas)"
+    )
+    assert judge("kube-rollout", data).message.startswith("StatefulSet/redis-cluster: 0 of 3 replicas ready")
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def test_resources_drift_says_what_differs_first_and_points_at_config_env() -> None:
+    verdict = judge("kube-resources-drift", state([HEALTHY], [sts(memory="512Mi")]))
+    assert verdict.message.splitlines()[:2] == [
+        "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared (and 1 more)",
+        "  sites/production/apps/redis-cluster/values.yaml vs snapshot dump.json",
+    ]
+    assert str(verdict.location) == "sites/production/config.env:13"
+    assert judge("kube-resources-drift", state([HEALTHY], [sts(memory="2048Mi")])).ok
+
+
+@pytest.mark.parametrize(
+    ("image", "live"),
+    [
+        ("docker.io/library/redis:7.0.11@sha256:4f8a7a7c", "7.0.11"),
+        ("registry.local:5000/cache/redis:7.0.11", "7.0.11"),
+        ("registry.local:5000/cache/redis", "latest"),
+        ("redis@sha256:4f8a7a7c", "latest"),
+    ],
+)
+def test_image_drift_reads_the_tag_of_any_image_reference(image: str, live: str) -> None:
+    verdict = judge("kube-image-drift", state([HEALTHY], [sts(image=image)]))
+    assert verdict.message.splitlines()[0] == f"StatefulSet/redis-cluster redis: image.tag is {live} live, 7.0.15 declared"
+    assert judge("kube-image-drift", state([HEALTHY], [sts(image="redis:7.0.15@sha256:4f8a7a7c")])).ok
+
+
+def test_a_missing_values_file_is_an_error_naming_the_render_command(tmp_path: Path) -> None:
+    for name in ("sites", "releases", "checks"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    (tmp_path / "sites/production/apps/redis-cluster/values.yaml").unlink()
+    with pytest.raises(ConfigError) as info:
+        judge("kube-resources-drift", state([HEALTHY], [sts()]), target(root=tmp_path))
+    assert str(info.value) == (
+        "sites/production/apps/redis-cluster/values.yaml: rendered values are missing (render them: "
+        "python3 releases/1.15/render_values.py --env-file sites/production/config.env "
+        "--output sites/production/apps/redis-cluster/values.yaml)"
+    )
+
+
+# --------------------------------------------------------------------------- real-world pods (is-healthy)
+
+
+def fixture_pod(name: str, now: datetime) -> dict[str, Any]:
+    """A fixture with is-healthy's ``@now-5m`` placeholders made relative to ``now``."""
+    text = (FIXTURES / f"{name}.json").read_text()
+    for token in sorted(set(_tokens(text)), key=len, reverse=True):
+        amount, unit = int(token[5:-1]), token[-1]
+        delta = timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+        text = text.replace(f'"{token}"', json.dumps((now - delta).strftime("%Y-%m-%dT%H:%M:%SZ")))
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r'"(@now-\d+[mhd])"', text)
+
+
+NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_world_pods_agree_with_is_healthy(name: str, tmp_path: Path) -> None:
+    item = fixture_pod(name, T)
+    namespace = item["metadata"]["namespace"]
+    snapshot = tmp_path / "dump.json"
+    snapshot.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [item]}))
+    source = KubeSource.from_snapshot(snapshot, as_of=T)  # our snapshot validator accepts them as they are
+    data = state(source.pods(namespace), [], namespace=namespace, selector="", origin=source.origin)
+    verdicts = {check_id: judge(check_id, data) for check_id in ("kube-crashloop", "kube-oomkilled", "kube-restarts")}
+    annotations = item["metadata"].get("annotations") or {}
+    expected_status, expected_health = annotations.get("expected-status"), annotations.get("expected-health")
+    failing = {check_id for check_id, v in verdicts.items() if not v.ok}
+    if expected_health == "healthy" or expected_health is None:
+        assert failing == set(), {c: verdicts[c].message for c in failing}
+    else:
+        assert failing, f"is-healthy says {expected_status}/{expected_health}, every check passed"
+    assert ("kube-oomkilled" in failing) == (expected_status == "OOMKilled")
+    assert ("kube-crashloop" in failing) == (expected_status in ("CrashLoopBackOff", "RestartLoopBackOff"))
+
+
+def test_real_world_messages() -> None:
+    def first_line(name: str, check_id: str) -> str:
+        item = fixture_pod(name, T)
+        ns = item["metadata"]["namespace"]
+        return str(judge(check_id, state([item], [], namespace=ns)).message.splitlines()[0])
+
+    assert first_line("oomkilled-unhealthy", "kube-oomkilled") == "oomkilled-pod/oomkilled: OOMKilled (exit 1) 2.0h ago, at 2026-11-27T11:58:00Z"
+    assert first_line("oomkilled-unhealthy", "kube-restarts") == "oomkilled-pod/oomkilled: 9 restarts, the last 2.0h ago (limit 5 while the last restart is within 24h)"
+    assert first_line("unhealthy-restarting", "kube-crashloop") == (
+        "test-unhealthy-69688db7d5-lhxn5/test: CrashLoopBackOff, 6 restarts, last terminated Completed (exit 0)"
+    )
+    assert first_line("crashloopbackoff", "kube-crashloop") == "my-pod/main: CrashLoopBackOff, 3 restarts, last terminated Error (exit 1)"
+
+
+def test_real_world_old_restarts_fail_when_judged_at_the_time_they_happened() -> None:
+    item = fixture_pod("pod-old-restarts", T)
+    then = datetime(2024, 5, 5, 18, 0, tzinfo=timezone.utc)  # 1.6h after the webhook's last restart
+    verdict = judge("kube-restarts", state([item], [], namespace="cert-manager", now=then))
+    assert verdict.message.startswith("cert-manager-webhook-6fb57c4ff5-v5nm6/cert-manager: 257 restarts, the last 1.6h ago")
+    assert judge("kube-restarts", state([item], [], namespace="cert-manager")).ok
