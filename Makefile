@@ -7,11 +7,12 @@ SITE   ?=
 APP    ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps demo demo-offline test test-app lint bench clean
+.PHONY: help setup system-deps demo demo-offline test test-unit test-app lint bench clean
 
 help:
 	@echo "make demo                 run the gate on the shipped example (live, against a local stack)"
-	@echo "make test                 run pytest-slo's own test suite"
+	@echo "make test                 run pytest-slo's own test suite (unit tests first, then the real servers)"
+	@echo "make test-unit            only the tests that need no server (seconds)"
 	@echo "make test-app APP=redis-cluster [SITE=production]   the merge gate for one app"
 	@echo "make lint                 ruff + mypy"
 	@echo "make bench                the benchmark harness (prints ratios, writes benchmarks/RESULTS.md)"
@@ -35,6 +36,9 @@ demo-offline: setup
 
 test: system-deps setup
 	$(PY) -m pytest tests -p no:cacheprovider -n 2 $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest tests -p no:cacheprovider -m "not servers" $(PYTEST_ARGS)
 
 test-app: setup
 	@test -n "$(APP)" || { echo "usage: make test-app APP=<app> [SITE=<site>]"; exit 2; }

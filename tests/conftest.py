@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +80,44 @@ def fixed() -> Iterator[object]:
 
     with Stack("fixed") as stack:
         yield stack
+
+
+# --------------------------------------------------------------------------- test layers
+#
+# Tests that start real servers say so with ``@pytest.mark.servers("redis-server", ...)``.
+# They run after the unit tests (which need no server and finish in seconds). A missing
+# binary fails them in CI (CI=true), naming the Debian package, and skips them elsewhere
+# with the command that installs it.
+
+PACKAGES = {
+    "redis-server": "redis-server",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-redis-exporter": "prometheus-redis-exporter",
+    "prometheus-pushgateway": "prometheus-pushgateway",
+    "chromium": "chromium",
+}
+STACK = ("redis-server", "prometheus", "promtool", "prometheus-redis-exporter")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "servers(*binaries): starts these real servers (Debian packages) on loopback")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # stable: unit tests first, in their order, then the tests with servers
+    items.sort(key=lambda item: item.get_closest_marker("servers") is not None)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("servers")
+    if marker is None:
+        return
+    missing = sorted({b for b in (marker.args or STACK) if shutil.which(b) is None})
+    if not missing:
+        return
+    packages = " ".join(sorted({PACKAGES.get(b, b) for b in missing}))
+    message = f"{', '.join(missing)} not found: apt-get install -y {packages}"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)

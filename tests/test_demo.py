@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO
+import pytest
+
+from .conftest import REPO, STACK
+
+pytestmark = pytest.mark.servers(*STACK)
 
 
 def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> None:
@@ -30,6 +34,10 @@ def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> N
         ("kube-resources-drift", "redis-cluster"),
     } <= checks
     assert not [f for f in findings if f["outcome"] == "error"], [f["message"] for f in findings if f["outcome"] == "error"]
+    # the same findings, at the same lines, as the demo gave before the live sources were rebuilt
+    golden = json.loads((REPO / "tests/data/demo-findings.json").read_text())["findings"]
+    keys = ("check", "app", "outcome", "severity", "location")
+    assert sorted(json.dumps({k: f[k] for k in keys}) for f in findings) == sorted(json.dumps(g) for g in golden)
     (draft,) = (tmp_path / "postmortems").glob("*-production-redis-eviction-policy-live.md")
     assert f"postmortem:  {draft}" in done.stdout
     assert (tmp_path / "findings.sarif").is_file() and (tmp_path / "findings.md").is_file()

@@ -15,6 +15,10 @@ import pytest
 from teststack.scenario import Stack
 from teststack.servers import RedisServer, free_port
 
+from .conftest import STACK
+
+pytestmark = pytest.mark.servers(*STACK)
+
 LIVE_CHECKS = {
     ("slo-latency-p99", "api-server"),
     ("slo-error-rate", "api-server"),

@@ -24,6 +24,10 @@ import redis
 from teststack import Stack, StackError
 from teststack.servers import Prometheus, RedisServer, backfill, free_port, require_binary
 
+from .conftest import STACK
+
+pytestmark = pytest.mark.servers(*STACK)
+
 REPO = Path(__file__).resolve().parents[1]
 API = 'namespace="production",service="api-server"'
 REDIS = 'namespace="production",service="redis-cluster"'

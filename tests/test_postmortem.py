@@ -14,7 +14,9 @@ from pytest_slo.catalog.model import runbook_problem
 from teststack.kubeapi import shift_snapshot
 from teststack.scenario import Stack
 
-from .conftest import REPO, set_line
+from .conftest import REPO, STACK, set_line
+
+pytestmark = pytest.mark.servers(*STACK)
 
 SECRET = "planted-Secret-9f8e7d"
 

@@ -21,6 +21,8 @@ from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
 from pytest_slo.sources.redis import RedisSource
 from teststack.servers import RedisServer, free_port, require_binary
 
+pytestmark = pytest.mark.servers("redis-server")
+
 PASSWORD = "pw-4d3c2b1a-secret"
 ALLOWED = {"info", "config|get", "auth", "hello", "ping", "client|setinfo"}
 

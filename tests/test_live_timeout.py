@@ -1,0 +1,103 @@
+"""One meaning of ``--live-timeout``: the most a live item waits for its facts, for every source.
+
+Each source is pointed at a server that accepts connections and never answers; every item
+of that source errors with one line naming it, within the timeout (plus pytest's own
+overhead), and the run goes on.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import assert_counts
+
+TIMEOUT = 1.0
+SLACK = 1.5  # pytest's own work around an item's setup, on a busy 2-core machine
+
+
+class Blackhole:
+    """Accepts every connection, reads what it is sent, answers nothing."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            self._held.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        for conn in self._held:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def blackhole() -> Iterator[Blackhole]:
+    hole = Blackhole()
+    yield hole
+    hole.close()
+
+
+def kubeconfig(path: Path, port: int) -> Path:
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: hole\n"
+        f"clusters: [{{name: hole, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: hole, user: {token: not-a-secret}}]\n"
+        "contexts: [{name: hole, context: {cluster: hole, user: hole}}]\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("source", "marker", "count", "reason"),
+    [
+        ("prometheus", "promql", 5, "prometheus unavailable: no answer from http://127.0.0.1:{port}/api/v1/query within 1* s"),
+        ("redis", "redis", 2, "redis unavailable: no answer from 127.0.0.1:{port} within 1* s"),
+        ("kubernetes", "kube", 12, "kubernetes unavailable: GET http://127.0.0.1:{port}/api/v1/namespaces/production/pods: no answer within 1* s"),
+    ],
+)
+def test_a_source_that_never_answers_ends_each_item_within_the_timeout(
+    source: str, marker: str, count: int, reason: str,
+    blackhole: Blackhole, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hole = f"127.0.0.1:{blackhole.port}"
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(gitops / "kubeconfig", blackhole.port)))
+    env = gitops / "sites/production/config.env"
+    env.write_text(env.read_text() + "REDIS_CHECK_VIA=direct\n")
+    result = pytester.runpytest(
+        "--site", "production", "--live", "-m", f"{marker} or not live", f"--live-timeout={TIMEOUT}",
+        f"--prometheus-url=http://{hole}", f"--redis-url=redis://{hole}", "--junitxml=junit.xml",
+    )
+    assert_counts(result, errors=count)
+    text = result.stdout.str()
+    assert "Traceback" not in text and "INTERNALERROR" not in text
+    result.stdout.fnmatch_lines([reason.format(port=blackhole.port)])
+    assert blackhole.accepted >= 1  # it was reached, and it hung
+    cases = ET.parse(gitops / "junit.xml").iter("testcase")
+    times = [float(c.get("time", "0")) for c in cases if c.find("error") is not None]
+    assert len(times) == count
+    # the first item of a source waits out the timeout; the others learn the same answer at once
+    assert max(times) < TIMEOUT + SLACK, times
+    assert sum(times) < TIMEOUT + count * 0.5 + SLACK, times
