@@ -14,7 +14,7 @@ ENV = "sites/production/config.env"
 
 
 def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest("--site", "production", "--findings", "f.json", *args)
+    result = pytester.runpytest("--site", "production", "--findings=f.json", *args)
     text = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in text and "Traceback" not in text, text
     findings = json.loads((pytester.path / "f.json").read_text())
@@ -148,7 +148,7 @@ def test_secrets_are_redacted_everywhere(gitops: Path, pytester: pytest.Pytester
     set_line(env, "REDIS_PASSWORD", "hunter2-s3cr3t")
     set_line(env, "REDIS_API_TOKEN", "tok-hunter2-s3cr3t-x")
     set_line(env, "REDIS_EVICTION_POLICY", "hunter2-s3cr3t")
-    result, _findings = run(pytester, "--findings-md", "f.md", "--junitxml", "j.xml")
+    result, _findings = run(pytester, "--findings-md=f.md", "--junitxml", "j.xml")
     everything = result.stdout.str() + (pytester.path / "f.json").read_text() + (pytester.path / "f.md").read_text() + (pytester.path / "j.xml").read_text()
     assert "hunter2" not in everything
     assert "***" in everything

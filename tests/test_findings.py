@@ -12,7 +12,7 @@ from .conftest import ENV, assert_counts, incident_config
 
 def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    result = pytester.runpytest("--site", "production", "--findings", "out/findings.json")
+    result = pytester.runpytest("--site", "production", "--findings=out/findings.json")
     doc = json.loads((gitops / "out/findings.json").read_text())
     assert set(doc) == {"summary", "findings"}
     checks = [(f["check"], f["app"]) for f in doc["findings"]]
@@ -51,7 +51,7 @@ def test_failure_message_reads_like_a_review_comment(gitops: Path, pytester: pyt
 
 def test_markdown_groups_by_severity_with_runbook_links(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    pytester.runpytest("--site", "production", "--findings-md", "findings.md")
+    pytester.runpytest("--site", "production", "--findings-md=findings.md")
     md = (gitops / "findings.md").read_text()
     assert md.startswith("# pytest-slo findings: production")
     assert md.index("## P1") < md.index("## P2")
@@ -60,14 +60,14 @@ def test_markdown_groups_by_severity_with_runbook_links(gitops: Path, pytester: 
 
 
 def test_no_findings_still_writes_a_document(gitops: Path, pytester: pytest.Pytester) -> None:
-    assert_counts(pytester.runpytest("--site", "production", "--findings", "f.json", "--findings-md", "f.md"))
+    assert_counts(pytester.runpytest("--site", "production", "--findings=f.json", "--findings-md=f.md"))
     assert json.loads((gitops / "f.json").read_text())["findings"] == []
     assert "No findings." in (gitops / "f.md").read_text()
 
 
 def test_an_unwritable_report_path_is_one_line(gitops: Path, pytester: pytest.Pytester) -> None:
     (gitops / "blocker").write_text("a file, not a folder")
-    result = pytester.runpytest("--site", "production", "--findings", "blocker/f.json")
+    result = pytester.runpytest("--site", "production", "--findings=blocker/f.json")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["pytest-slo: cannot write findings to */blocker/f.json: *"])
     assert "Traceback" not in result.stdout.str()

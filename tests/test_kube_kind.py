@@ -33,7 +33,7 @@ def cluster(request: pytest.FixtureRequest, gitops: Path, monkeypatch: pytest.Mo
 
 
 def findings_of(pytester: pytest.Pytester, *args: str) -> list[dict]:
-    result = pytester.runpytest("--site", "production", "-m", "live", "-k", "kube", "--findings", "f.json", *args)
+    result = pytester.runpytest("--site", "production", "-m", "live", "-k", "kube", "--findings=f.json", *args)
     text = result.stdout.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text, text
     doc = json.loads((pytester.path / "f.json").read_text())
@@ -53,7 +53,7 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     paths = {r.path for r in api.requests}
     assert "/api/v1/namespaces/production/pods" in paths
     assert "/apis/apps/v1/namespaces/production/statefulsets" in paths
-    offline = findings_of(pytester, "--kube-snapshot", str(snapshot))
+    offline = findings_of(pytester, f"--kube-snapshot={snapshot}")
     assert [(f["check"], f["app"]) for f in live] == [(f["check"], f["app"]) for f in offline]
     if scenario == "fixed.json":
         assert live == []
@@ -79,14 +79,14 @@ def test_quantities_compare_by_value_not_spelling(gitops: Path, pytester: pytest
     snapshot = gitops / "fixed.json"
     snapshot.write_text((REPO / "examples/snapshots/fixed.json").read_text())
     assert '"memory": "2048Mi"' in snapshot.read_text()  # values.yaml says 2Gi
-    assert findings_of(pytester, "--kube-snapshot", str(snapshot), "-k", "resources-drift") == []
+    assert findings_of(pytester, f"--kube-snapshot={snapshot}", "-k", "resources-drift") == []
     env = gitops / "sites/production/config.env"
     env.write_text(env.read_text().replace("REDIS_MEMORY_REQUEST=2Gi", "REDIS_MEMORY_REQUEST=2G"))
     subprocess.run(
         [sys.executable, "releases/1.15/render_values.py", "--env-file", str(env), "--output", "sites/production/apps/redis-cluster/values.yaml"],
         cwd=gitops, check=True, capture_output=True,
     )
-    (finding,) = findings_of(pytester, "--kube-snapshot", str(snapshot), "-k", "resources-drift")
+    (finding,) = findings_of(pytester, f"--kube-snapshot={snapshot}", "-k", "resources-drift")
     assert "resources.requests.memory declared 2G, live 2048Mi" in finding["message"]
 
 
@@ -136,7 +136,7 @@ def test_no_matching_pods_is_a_finding(gitops: Path, pytester: pytest.Pytester) 
     env = gitops / "sites/production/config.env"
     env.write_text(env.read_text() + "KUBE_APP_SELECTOR=app={app}\n")
     (gitops / "fixed.json").write_text((REPO / "examples/snapshots/fixed.json").read_text())
-    result = pytester.runpytest("--site", "production", "-k", "kube-crashloop and redis-cluster", "--kube-snapshot", "fixed.json")
+    result = pytester.runpytest("--site", "production", "-k", "kube-crashloop and redis-cluster", "--kube-snapshot=fixed.json")
     result.stdout.fnmatch_lines(["*no pods match namespace production, selector app=redis-cluster*"])
     assert result.parseoutcomes()["failed"] == 1
 
@@ -151,7 +151,7 @@ def test_no_matching_pods_is_a_finding(gitops: Path, pytester: pytest.Pytester) 
 )
 def test_bad_snapshot_names_file_and_json_path(gitops: Path, pytester: pytest.Pytester, content: str, message: str) -> None:
     (gitops / "snapshot.json").write_text(content)
-    result = pytester.runpytest("--site", "production", "-k", "kube-crashloop", "--kube-snapshot", "snapshot.json")
+    result = pytester.runpytest("--site", "production", "-k", "kube-crashloop", "--kube-snapshot=snapshot.json")
     text = result.stdout.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text
     result.stdout.fnmatch_lines([f"*{message}*"])

@@ -25,7 +25,7 @@ def run_incident(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, sta
     snapshot = shift_snapshot(REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3))
     (pytester.path / "cluster.json").write_text(json.dumps(snapshot))
     return pytester.runpytest(
-        "--site", "production", "--live", "--kube-snapshot", "cluster.json", "--postmortem-dir", "pm", "--findings", "f.json", *args
+        "--site", "production", "--live", "--kube-snapshot=cluster.json", "--postmortem-dir=pm", "--findings=f.json", *args
     )
 
 
@@ -36,7 +36,7 @@ def draft(gitops: Path) -> tuple[Path, str]:
 
 def test_the_incident_produces_a_postmortem_draft(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     set_line(gitops / "sites/production/config.env", "REDIS_PASSWORD", SECRET)
-    result = run_incident(pytester, monkeypatch, incident, "--findings-md", "f.md", "--sarif", "f.sarif", "--junitxml", "j.xml")
+    result = run_incident(pytester, monkeypatch, incident, "--findings-md=f.md", "--sarif=f.sarif", "--junitxml", "j.xml")
     path, text = draft(gitops)
     today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     assert path.name == f"{today}-production-redis-eviction-policy-live.md"
@@ -80,7 +80,7 @@ def test_the_incident_produces_a_postmortem_draft(incident: Stack, gitops: Path,
 
 def test_no_postmortem_when_only_offline_checks_fail(gitops: Path, pytester: pytest.Pytester) -> None:
     set_line(gitops / "sites/production/config.env", "REDIS_EVICTION_POLICY", "noeviction")
-    pytester.runpytest("--site", "production", "--postmortem-dir", "pm")
+    pytester.runpytest("--site", "production", "--postmortem-dir=pm")
     assert not (gitops / "pm").exists() or not list((gitops / "pm").glob("*.md"))
 
 
@@ -95,6 +95,6 @@ def test_a_team_template_and_context_hook(incident: Stack, gitops: Path, pyteste
 
 def test_a_broken_team_template_is_one_line(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     (gitops / "pm.j2").write_text("{{ no_such_thing.x }}\n")
-    result = run_incident(pytester, monkeypatch, incident, "-k", "redis-oom", "--postmortem-template", "pm.j2")
+    result = run_incident(pytester, monkeypatch, incident, "-k", "redis-oom", "--postmortem-template=pm.j2")
     result.stdout.fnmatch_lines(["pytest-slo: cannot render the postmortem template: UndefinedError: *no_such_thing*"])
     assert "Traceback" not in result.stdout.str()
