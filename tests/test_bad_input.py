@@ -112,7 +112,7 @@ def test_a_committed_values_file_that_is_not_yaml(gitops: Path, pytester: pytest
     f = finding(findings, "values-schema", "redis-cluster")
     assert f["location"]["path"] == "sites/production/apps/redis-cluster/values.yaml"
     assert "not valid YAML" in f["message"] and f["location"]["line"] is not None
-    assert finding(findings, "values-in-sync", "redis-cluster")["location"]["line"] == 3
+    assert finding(findings, "values-in-sync", "redis-cluster")["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS")}
 
 
 def test_values_schema_failure_is_traced_to_the_config_line(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -124,7 +124,7 @@ def test_values_schema_failure_is_traced_to_the_config_line(gitops: Path, pytest
     f = finding(findings, "values-schema", "redis-cluster")
     line = line_of(gitops / ENV, "REDIS_REPLICAS")
     assert f["location"] == {"path": ENV, "line": line}
-    assert f"replicaCount: 3 is greater than the maximum of 2 (set by {ENV}:{line})" in f["message"]
+    assert f"replicaCount: 3 is greater than the maximum of 2 (set by REDIS_REPLICAS at {ENV}:{line})" in f["message"]
 
 
 @pytest.mark.parametrize(

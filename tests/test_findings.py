@@ -29,7 +29,8 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     assert f["nodeid"] == "sites/production/config.env::redis-cluster::redis-eviction-policy"
     assert f["evidence"]["REDIS_EVICTION_POLICY"] == "noeviction"
     assert doc["findings"][1]["location"]["line"] == next(i for i, line in enumerate(env_lines, 1) if line.startswith("REDIS_MAXMEMORY="))
-    assert doc["findings"][2]["location"]["path"] == "sites/production/apps/redis-cluster/values.yaml"
+    # values-in-sync points at the key that changed the render, never at the generated file
+    assert doc["findings"][2]["location"] == {"path": ENV, "line": env_lines.index("REDIS_MEMORY_REQUEST=512Mi") + 1}
     assert doc["summary"]["by_severity"] == {"P1": 1, "P2": 2, "P3": 0, "P4": 0}
     assert doc["summary"]["failed"] == 3 and doc["summary"]["errors"] == 0 and doc["summary"]["skipped"] > 0
     result.stdout.fnmatch_lines(["slo findings: 3 (1 P1, 2 P2)", f"slo findings written to {gitops}/out/findings.json"])
