@@ -175,3 +175,25 @@ def test_with_a_one_site_values_path_the_per_site_files_are_the_strays(gitops: P
     (f,) = findings_of(doc, "values-stray")
     assert f["evidence"]["stray"] == ["sites/production/apps/redis-cluster/values.yaml", "sites/staging/apps/redis-cluster/values.yaml"]
     assert f["message"].startswith(f"{VALUES}, sites/staging/apps/redis-cluster/values.yaml: rendered values of redis-cluster that no check reads")
+
+
+def test_a_template_with_blocks_still_blames_config_env_or_the_template(gitops: Path, pytester: pytest.Pytester) -> None:
+    # {% %} blocks shift lines: the blame goes by value, then to the template file
+    template = gitops / TEMPLATE
+    text = template.read_text().replace("metrics:\n", "{% if true %}\nmetrics:\n{% endif %}\n")
+    template.write_text(text.replace("  maxmemorySamples:", "  maxmemory: 1gb\n  maxmemorySamples:"))
+    schema = gitops / SCHEMA
+    data = json.loads(schema.read_text())
+    data["properties"]["replicaCount"]["maximum"] = 2
+    schema.write_text(json.dumps(data))
+    render(gitops)
+    _, doc = run(pytester)
+    (f,) = findings_of(doc, "values-schema")
+    assert f["location"] == {"path": TEMPLATE, "line": None}
+    assert "duplicate key 'redis.maxmemory' (first at line 15); the template writes it: fix " + TEMPLATE in f["message"]
+    template.write_text(text)
+    render(gitops)
+    _, doc = run(pytester)
+    (f,) = findings_of(doc, "values-schema")
+    assert f["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS=")}
+    assert f"replicaCount: 3 is greater than the maximum of 2 (set by REDIS_REPLICAS at {ENV}:" in f["message"]

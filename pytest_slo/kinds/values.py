@@ -80,23 +80,29 @@ def blame(target: Target, rendered_line: int | None, value: Any = _ANY) -> Blame
 
     The config.env key read on that template line, when the rendered value is that key's
     value as config.env types it (or when no ``value`` is given); otherwise the template
-    line, which turned a key into something else or wrote the text itself. None when the
-    template does not keep lines (``{% %}`` blocks) or cannot be read.
+    line, which turned a key into something else or wrote the text itself.
+
+    A template with ``{% %}`` blocks does not keep lines: then the one key the template
+    reads whose value the rendered value is, else the template file without a line; with
+    no ``value`` to go by, None. None too when the template cannot be read.
     """
     if rendered_line is None or target.app is None:
         return None
     site = target.site
     try:
         template = site.release.template(target.app)
+        config = site.config
     except SloError:
         return None
     if not template.line_preserving:
-        return None
+        if value is _ANY:
+            return None
+        read = sorted({n for names in template.names_by_line.values() for n in names if site.env.line_of(n)})
+        fed = [n for n in read if _same(config.get(n, _ANY), value)]
+        if len(fed) == 1:
+            return Blame(Location(site.env_display, site.env.line_of(fed[0])), fed[0])
+        return Blame(Location(template.display, None), note="the template writes it")
     names = [n for n in template.names_by_line.get(rendered_line, ()) if site.env.line_of(n)]
-    try:
-        config = site.config
-    except SloError:
-        config = {}
     for name in names:
         if value is _ANY or _same(config.get(name, _ANY), value):
             return Blame(Location(site.env_display, site.env.line_of(name)), name)
@@ -134,13 +140,17 @@ def _blame_committed(
     if fresh is not None and _line(committed, line) != _line(fresh, line):
         # the committed line is not what a render gives: a hand edit or a stale render
         return Location(display, line), f"not what a fresh render gives: re-render with {render_command(target)}"
+    if key:
+        try:
+            template = target.site.release.template(target.app or "")
+        except SloError:
+            return Location(display, line), ""
+        # output line N is template line N only in a template without {% %} blocks
+        here = Location(template.display, line if template.line_preserving else None)
+        return here, f"the template writes it: fix {here}"
     found = blame(target, line, value)
     if found is None:
         return Location(display, line), ""
-    if key:
-        # blame() found the template readable and line-keeping, so line N is its line N
-        here = Location(target.site.release.template(target.app or "").display, line)
-        return here, f"the template writes it: fix {here}"
     if found.key:
         return found.location, f"set by {found.key} at {found.location}"
     return found.location, f"{found.note}: fix {found.location}"
