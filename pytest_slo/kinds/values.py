@@ -98,9 +98,9 @@ def blame(target: Target, rendered_line: int | None, value: Any = _ANY) -> Blame
         if value is _ANY:
             return None
         read = sorted({n for names in template.names_by_line.values() for n in names if site.env.line_of(n)})
-        fed = [n for n in read if _same(config.get(n, _ANY), value)]
-        if len(fed) == 1:
-            return Blame(Location(site.env_display, site.env.line_of(fed[0])), fed[0])
+        matching = [n for n in read if _same(config.get(n, _ANY), value)]
+        if len(matching) == 1:
+            return Blame(Location(site.env_display, site.env.line_of(matching[0])), matching[0])
         return Blame(Location(template.display, None), note="the template writes it")
     names = [n for n in template.names_by_line.get(rendered_line, ()) if site.env.line_of(n)]
     for name in names:
