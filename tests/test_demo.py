@@ -30,7 +30,7 @@ def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> N
         ("kube-resources-drift", "redis-cluster"),
     } <= checks
     assert not [f for f in findings if f["outcome"] == "error"], [f["message"] for f in findings if f["outcome"] == "error"]
-    (draft,) = (tmp_path / "postmortems").glob("*-production-redis-eviction-policy-live.md")
+    (draft,) = (tmp_path / "postmortems").glob("*-production-redis-cluster-memory-limit-drift-oom-kills.md")
     assert f"postmortem:  {draft}" in done.stdout
     assert (tmp_path / "findings.sarif").is_file() and (tmp_path / "findings.md").is_file()
     # every server the demo started is gone: its ports refuse connections
