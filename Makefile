@@ -32,7 +32,7 @@ demo: system-deps setup
 	$(PY) -m teststack.demo --out $(OUT)
 
 demo-offline: setup
-	$(PY) -m pytest --site production --findings $(OUT)/findings.json --findings-md $(OUT)/findings.md
+	$(PY) -m pytest --site production --findings=$(OUT)/findings.json --findings-md=$(OUT)/findings.md
 
 test: system-deps setup
 	$(PY) -m pytest tests -p no:cacheprovider -n 2 $(PYTEST_ARGS)

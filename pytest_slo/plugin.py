@@ -14,7 +14,7 @@ from .kinds import KindRegistry, builtin_kinds
 from .run.context import RUN_KEY, RunContext
 from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem
 from .run.report import FindingStore, build_finding, item_meta
-from .settings import add_options, resolve
+from .settings import add_options, refuse_spaced_paths, resolve
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -23,6 +23,13 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # The earliest hook a plugin installed from its entry point gets, before any conftest or
+    # test is loaded: a path option written with a space has by now moved pytest's rootdir.
+    refuse_spaced_paths(args)
 
 
 @pytest.hookimpl(trylast=True)

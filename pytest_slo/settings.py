@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from .repo.site import DEFAULT_VALUES_PATH
 if TYPE_CHECKING:
     from .sources import LiveOptions
 
-__all__ = ["OPTIONS", "Option", "Settings", "add_options", "resolve"]
+__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "refuse_spaced_paths", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,33 @@ OPTIONS: tuple[Option, ...] = (
     Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
     Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
 )
+
+
+#: Options whose value is a path (or a path pattern). pytest picks its rootdir and ini file
+#: before any plugin's options are known, so in ``--findings /out/f.json`` it takes
+#: ``/out/f.json`` for a test path, and once that path exists the rootdir moves and the
+#: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
+#: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
+PATH_OPTIONS: frozenset[str] = frozenset(
+    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot"}
+)
+
+
+def refuse_spaced_paths(args: Sequence[str]) -> None:
+    """Raise a usage error naming every path option written ``--opt PATH`` in ``args``."""
+    problems = []
+    for flag, value in pairwise(args):
+        if flag == "--":
+            break
+        if flag in PATH_OPTIONS and not value.startswith("-"):
+            problems.append(f"{flag} {value}: write {flag}={value}")
+    if problems:
+        raise pytest.UsageError(
+            "\n".join(problems)
+            + "\npytest reads a path after a space as a test path while it picks its rootdir and ini file,"
+            " before pytest-slo's options are known, so the repository's ini settings"
+            " (slo_site, slo_live, ...) could be dropped"
+        )
 
 
 @dataclass(frozen=True)
@@ -155,9 +183,9 @@ def _snapshot_time(text: str, with_snapshot: bool) -> datetime:
 def _default_root(config: pytest.Config) -> Path:
     """pytest's rootdir, unless it holds no sites/ and the invocation folder does.
 
-    pytest picks its rootdir before plugins load, so ``--findings /out/findings.json``
-    (space, not ``=``) with an existing file looks like a test path and can move the rootdir
-    to ``/``; the folder pytest was started in is then the repository.
+    A test path outside the repository (``pytest /elsewhere/test_x.py``, no ini file) moves
+    pytest's rootdir away from it; the folder pytest was started in is then the repository.
+    Path options written with a space are refused earlier (:func:`refuse_spaced_paths`).
     """
     rootpath = Path(config.rootpath)
     invoked = Path(config.invocation_params.dir)

@@ -1,28 +1,104 @@
-"""YAML reading with the C loader when present, and line numbers for paths on demand."""
+"""YAML reading with the C loader when present, duplicate keys refused, and line numbers
+for paths on demand."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from .errors import ConfigError
 
-__all__ = ["Loader", "line_of_path", "load_yaml"]
+__all__ = ["Duplicate", "DuplicateKeyError", "Loader", "duplicate_keys", "line_of_path", "load_yaml"]
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A mapping key written twice: YAML loaders keep the last value and drop the first."""
+
+    path: tuple[str, ...]  # the keys leading to it, the repeated key last
+    line: int  # 1-based line of the repeated key
+    first: int  # 1-based line where it was first written
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+    def describe(self, display: str) -> str:
+        return f"{display}:{self.line}: duplicate key '{self.key}' (first at line {self.first})"
+
+
+class DuplicateKeyError(ConfigError):
+    """A YAML document repeats a mapping key. PyYAML, like Helm's own loader, silently keeps
+    the last value; newer ``helm lint`` parses values files strictly and rejects them
+    (helm/helm#32363: ``mapping key "x" already defined at line N``)."""
+
+    def __init__(self, duplicates: list[Duplicate], display: str) -> None:
+        first = duplicates[0]
+        more = f" and {len(duplicates) - 1} more" if len(duplicates) > 1 else ""
+        super().__init__(
+            f"duplicate key '{first.key}' (first at line {first.first}){more}",
+            path=display,
+            line=first.line,
+            hint="YAML keeps only the last value and helm lint rejects the file: remove one of them",
+        )
+        self.duplicates = duplicates
+        self.display = display
+
+
+def duplicate_keys(node: Any, path: tuple[str, ...] = ()) -> Iterator[Duplicate]:
+    """Every key repeated within one mapping of a composed node tree, in document order.
+
+    ``<<`` merge keys are YAML's sanctioned way to override, so they are not counted.
+    """
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[tuple[str, str], int] = {}
+        for key_node, value_node in node.value:
+            inner = path
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+                ident = (key_node.tag, key_node.value)
+                line = key_node.start_mark.line + 1
+                if ident in seen:
+                    yield Duplicate((*path, key_node.value), line, seen[ident])
+                else:
+                    seen[ident] = line
+                inner = (*path, key_node.value)
+            yield from duplicate_keys(value_node, inner)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from duplicate_keys(item, (*path, str(index)))
+
 
 def load_yaml(text: str, display: str) -> Any:
-    """Parse YAML; a syntax error becomes a ConfigError at the file and line."""
+    """Parse YAML; a syntax error becomes a ConfigError at the file and line, a repeated
+    key a :class:`DuplicateKeyError` naming both lines.
+
+    The document is composed once, checked for duplicates on the node tree (which keeps
+    every key and its line) and then constructed from the same tree.
+    """
+    loader = Loader(text)
     try:
-        return yaml.load(text, Loader=Loader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        duplicates = list(duplicate_keys(node))
+        if duplicates:
+            raise DuplicateKeyError(duplicates, display)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(f"not valid YAML: {exc.problem or exc}", path=display, line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", path=display) from exc
+    finally:
+        loader.dispose()
 
 
 def line_of_path(text: str, path: tuple[Any, ...]) -> int | None:

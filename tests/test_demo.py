@@ -38,7 +38,7 @@ def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> N
     golden = json.loads((REPO / "tests/data/demo-findings.json").read_text())["findings"]
     keys = ("check", "app", "outcome", "severity", "location")
     assert sorted(json.dumps({k: f[k] for k in keys}) for f in findings) == sorted(json.dumps(g) for g in golden)
-    (draft,) = (tmp_path / "postmortems").glob("*-production-redis-eviction-policy-live.md")
+    (draft,) = (tmp_path / "postmortems").glob("*-production-redis-cluster-memory-limit-drift-oom-kills.md")
     assert f"postmortem:  {draft}" in done.stdout
     assert (tmp_path / "findings.sarif").is_file() and (tmp_path / "findings.md").is_file()
     # every server the demo started is gone: its ports refuse connections

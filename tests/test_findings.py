@@ -12,7 +12,7 @@ from .conftest import ENV, assert_counts, incident_config
 
 def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    result = pytester.runpytest("--site", "production", "--findings", "out/findings.json")
+    result = pytester.runpytest("--site", "production", "--findings=out/findings.json")
     doc = json.loads((gitops / "out/findings.json").read_text())
     assert set(doc) == {"summary", "findings"}
     checks = [(f["check"], f["app"]) for f in doc["findings"]]
@@ -29,7 +29,8 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     assert f["nodeid"] == "sites/production/config.env::redis-cluster::redis-eviction-policy"
     assert f["evidence"]["REDIS_EVICTION_POLICY"] == "noeviction"
     assert doc["findings"][1]["location"]["line"] == next(i for i, line in enumerate(env_lines, 1) if line.startswith("REDIS_MAXMEMORY="))
-    assert doc["findings"][2]["location"]["path"] == "sites/production/apps/redis-cluster/values.yaml"
+    # values-in-sync points at the key that changed the render, never at the generated file
+    assert doc["findings"][2]["location"] == {"path": ENV, "line": env_lines.index("REDIS_MEMORY_REQUEST=512Mi") + 1}
     assert doc["summary"]["by_severity"] == {"P1": 1, "P2": 2, "P3": 0, "P4": 0}
     assert doc["summary"]["failed"] == 3 and doc["summary"]["errors"] == 0 and doc["summary"]["skipped"] > 0
     result.stdout.fnmatch_lines(["slo findings: 3 (1 P1, 2 P2)", f"slo findings written to {gitops}/out/findings.json"])
@@ -51,7 +52,7 @@ def test_failure_message_reads_like_a_review_comment(gitops: Path, pytester: pyt
 
 def test_markdown_groups_by_severity_with_runbook_links(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    pytester.runpytest("--site", "production", "--findings-md", "findings.md")
+    pytester.runpytest("--site", "production", "--findings-md=findings.md")
     md = (gitops / "findings.md").read_text()
     assert md.startswith("# pytest-slo findings: production")
     assert md.index("## P1") < md.index("## P2")
@@ -60,14 +61,14 @@ def test_markdown_groups_by_severity_with_runbook_links(gitops: Path, pytester: 
 
 
 def test_no_findings_still_writes_a_document(gitops: Path, pytester: pytest.Pytester) -> None:
-    assert_counts(pytester.runpytest("--site", "production", "--findings", "f.json", "--findings-md", "f.md"))
+    assert_counts(pytester.runpytest("--site", "production", "--findings=f.json", "--findings-md=f.md"))
     assert json.loads((gitops / "f.json").read_text())["findings"] == []
     assert "No findings." in (gitops / "f.md").read_text()
 
 
 def test_an_unwritable_report_path_is_one_line(gitops: Path, pytester: pytest.Pytester) -> None:
     (gitops / "blocker").write_text("a file, not a folder")
-    result = pytester.runpytest("--site", "production", "--findings", "blocker/f.json")
+    result = pytester.runpytest("--site", "production", "--findings=blocker/f.json")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["pytest-slo: cannot write findings to */blocker/f.json: *"])
     assert "Traceback" not in result.stdout.str()

@@ -34,7 +34,7 @@ def live_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: 
     if stack is not None:
         for key, value in stack.env().items():
             monkeypatch.setenv(key, value)
-    result = pytester.runpytest("--site", "production", "--live", "-m", "live and not kube", "--findings", "f.json", *args)
+    result = pytester.runpytest("--site", "production", "--live", "-m", "live and not kube", "--findings=f.json", *args)
     text = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text, text
     return result, json.loads((pytester.path / "f.json").read_text())
@@ -168,8 +168,8 @@ def test_live_findings_are_the_same_under_xdist(incident: Stack, gitops: Path, p
     for key, value in incident.env().items():
         monkeypatch.setenv(key, value)
     args = ("--site", "production", "--live", "-m", "live and not kube", "-p", "no:cacheprovider")
-    pytester.runpytest_subprocess(*args, "--findings", "serial.json")
-    result = pytester.runpytest_subprocess(*args, "--findings", "xdist.json", "-n", "2")
+    pytester.runpytest_subprocess(*args, "--findings=serial.json")
+    result = pytester.runpytest_subprocess(*args, "--findings=xdist.json", "-n", "2")
     result.stdout.fnmatch_lines(["*2 workers*"])
 
     def shape(name: str) -> list[tuple]:

@@ -126,12 +126,3 @@ def pytest_slo_kinds():
     result = pytester.runpytest("--site", "production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*plugin *conftest*: hook pytest_slo_kinds: kind 'config' is already registered by *"])
-
-
-def test_an_existing_report_path_outside_the_repo_keeps_the_repo_root(gitops: Path, pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> None:
-    # pytest chooses its rootdir before it knows --findings; an existing value looks like a test path
-    previous = tmp_path_factory.mktemp("artifacts") / "findings.json"
-    previous.write_text("{}")
-    result = pytester.runpytest_subprocess("--site", "production", "--findings", str(previous), "-p", "no:cacheprovider")
-    assert result.ret == 0, result.stdout.str()
-    assert '"summary"' in previous.read_text()

@@ -27,7 +27,7 @@ def run_incident(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, sta
     snapshot = shift_snapshot(REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3))
     (pytester.path / "cluster.json").write_text(json.dumps(snapshot))
     return pytester.runpytest(
-        "--site", "production", "--live", "--kube-snapshot", "cluster.json", "--postmortem-dir", "pm", "--findings", "f.json", *args
+        "--site", "production", "--live", "--kube-snapshot=cluster.json", "--postmortem-dir=pm", "--findings=f.json", *args
     )
 
 
@@ -38,21 +38,26 @@ def draft(gitops: Path) -> tuple[Path, str]:
 
 def test_the_incident_produces_a_postmortem_draft(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     set_line(gitops / "sites/production/config.env", "REDIS_PASSWORD", SECRET)
-    result = run_incident(pytester, monkeypatch, incident, "--findings-md", "f.md", "--sarif", "f.sarif", "--junitxml", "j.xml")
+    result = run_incident(pytester, monkeypatch, incident, "--findings-md=f.md", "--sarif=f.sarif", "--junitxml", "j.xml")
     path, text = draft(gitops)
     today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
-    assert path.name == f"{today}-production-redis-eviction-policy-live.md"
+    # named by what happened: the top-ranked cause and the worst symptom it explains
+    assert path.name == f"{today}-production-redis-cluster-memory-limit-drift-oom-kills.md"
+    assert text.splitlines()[0] == "# Postmortem (draft): production — redis-cluster: memory limit 512Mi live vs 2Gi declared, 2 OOM kills"
     result.stdout.fnmatch_lines([f"slo postmortem draft (production) written to {path}"])
     for heading in ("## Summary", "## Impact", "## Detection", "## Timeline (UTC, computed)", "## Root-cause candidates (ranked)", "## What went wrong", "## Action items", "## Supporting evidence"):
         assert heading in text
     assert re.search(r"\| \*\*Incident ID\*\* \| INC-\d{4}-\d\d-\d\d-001 \|", text)
     assert "| **Severity** | P1 |" in text and "| **Status** | Draft |" in text
 
-    # the first root-cause candidate is the eviction policy, at its config.env line
+    # the first root-cause candidate is the memory limit (it explains the OOM kills and the
+    # memory growth), then the eviction policy (the refused writes), each at its config.env line
     candidates = text.split("## Root-cause candidates (ranked)")[1].split("##")[0]
-    first = candidates.strip().splitlines()[0]
-    assert first.startswith("1. **redis-eviction-policy-live** (P1, redis-cluster)")
-    assert "`REDIS_EVICTION_POLICY` at `sites/production/config.env:" in first and "explains redis-oom-errors" in first
+    first, second = candidates.strip().splitlines()[:2]
+    assert first.startswith("1. **kube-resources-drift** (P2, redis-cluster)")
+    assert "`REDIS_MEMORY_LIMIT` at `sites/production/config.env:" in first and "explains kube-oomkilled, redis-memory-growth" in first
+    assert second.startswith("2. **redis-eviction-policy-live** (P1, redis-cluster)")
+    assert "`REDIS_EVICTION_POLICY` at `sites/production/config.env:" in second and "explains redis-oom-errors" in second
 
     # the timeline shows the breach time Prometheus holds (the scenario's breach start)
     breach = dt.datetime.fromtimestamp(incident.breach_started_at, dt.timezone.utc)
@@ -82,21 +87,25 @@ def test_the_incident_produces_a_postmortem_draft(incident: Stack, gitops: Path,
 
 def test_no_postmortem_when_only_offline_checks_fail(gitops: Path, pytester: pytest.Pytester) -> None:
     set_line(gitops / "sites/production/config.env", "REDIS_EVICTION_POLICY", "noeviction")
-    pytester.runpytest("--site", "production", "--postmortem-dir", "pm")
+    pytester.runpytest("--site", "production", "--postmortem-dir=pm")
     assert not (gitops / "pm").exists() or not list((gitops / "pm").glob("*.md"))
 
 
 def test_a_team_template_and_context_hook(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    (gitops / "pm.j2").write_text("{{ incident_id }} {{ severity }} ticket={{ ticket }} first={{ candidates[0].finding.check }}\n")
+    (gitops / "pm.j2").write_text("{{ incident_id }} {{ severity }} ticket={{ ticket }} first={{ candidates[0].finding.check }} title={{ title }}\n")
     pytester.makeini("[pytest]\nslo_postmortem_template = pm.j2\n")
     pytester.makeconftest("def pytest_slo_postmortem_context(config, context):\n    context['ticket'] = 'OPS-42'\n")
     run_incident(pytester, monkeypatch, incident, "-k", "redis-cluster")
     _, text = draft(gitops)
-    assert re.fullmatch(r"INC-\d{4}-\d\d-\d\d-001 P1 ticket=OPS-42 first=redis-eviction-policy-live\n", text)
+    assert re.fullmatch(
+        r"INC-\d{4}-\d\d-\d\d-001 P1 ticket=OPS-42 first=kube-resources-drift "
+        r"title=redis-cluster: memory limit 512Mi live vs 2Gi declared, 2 OOM kills\n",
+        text,
+    )
 
 
 def test_a_broken_team_template_is_one_line(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     (gitops / "pm.j2").write_text("{{ no_such_thing.x }}\n")
-    result = run_incident(pytester, monkeypatch, incident, "-k", "redis-oom", "--postmortem-template", "pm.j2")
+    result = run_incident(pytester, monkeypatch, incident, "-k", "redis-oom", "--postmortem-template=pm.j2")
     result.stdout.fnmatch_lines(["pytest-slo: cannot render the postmortem template: UndefinedError: *no_such_thing*"])
     assert "Traceback" not in result.stdout.str()

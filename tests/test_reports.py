@@ -22,7 +22,7 @@ def sarif_schema() -> dict:
 def test_sarif_validates_and_points_at_the_line_to_edit(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
     (gitops / "checks/team.yaml").write_text("checks:\n  - id: x\n    kind: nope\n")
-    pytester.runpytest("--site", "production", "--sarif", "out.sarif", "--runbook-base-url", "https://git.example.com/gitops/blob/main/")
+    pytester.runpytest("--site", "production", "--sarif=out.sarif", "--runbook-base-url", "https://git.example.com/gitops/blob/main/")
     doc = json.loads((gitops / "out.sarif").read_text())
     validator = jsonschema.validators.validator_for(sarif_schema())(sarif_schema())
     errors = list(validator.iter_errors(doc))
@@ -56,7 +56,7 @@ def test_junit_carries_check_severity_and_runbook(gitops: Path, pytester: pytest
 
 def test_terminal_summary_counts_by_severity_and_lists_reports(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    result = pytester.runpytest("--site", "production", "--findings", "a.json", "--findings-md", "a.md", "--sarif", "a.sarif")
+    result = pytester.runpytest("--site", "production", "--findings=a.json", "--findings-md=a.md", "--sarif=a.sarif")
     result.stdout.fnmatch_lines(
         [
             "slo findings: 3 (1 P1, 2 P2)",
@@ -77,7 +77,7 @@ def pytest_slo_finding(config, finding):
     finding["owner"] = OWNERS.get(finding["app"], "platform")
 """
     )
-    pytester.runpytest("--site", "production", "--findings", "f.json")
+    pytester.runpytest("--site", "production", "--findings=f.json")
     doc = json.loads((gitops / "f.json").read_text())
     assert {f["owner"] for f in doc["findings"]} == {"team-cache"}
 
@@ -85,8 +85,8 @@ def pytest_slo_finding(config, finding):
 def test_findings_are_identical_with_and_without_xdist(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
     (gitops / "sites/staging/config.env").write_text((gitops / "sites/staging/config.env").read_text().replace("allkeys-lru", "noeviction"))
-    pytester.runpytest_subprocess("--findings", "serial.json", "-p", "no:cacheprovider")
-    result = pytester.runpytest_subprocess("-n", "2", "--findings", "xdist.json", "-p", "no:cacheprovider")
+    pytester.runpytest_subprocess("--findings=serial.json", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-n", "2", "--findings=xdist.json", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*2 workers*"])
     serial = json.loads((gitops / "serial.json").read_text())
     parallel = json.loads((gitops / "xdist.json").read_text())
@@ -117,7 +117,7 @@ def pytest_slo_kinds():
     return [Interrupt()]
 """
     )
-    result = pytester.runpytest_subprocess("--findings", "f.json", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--findings=f.json", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     doc = json.loads((gitops / "f.json").read_text())
     assert {f["check"] for f in doc["findings"]} >= {"redis-eviction-policy"}

@@ -25,10 +25,10 @@ def _pytest_command(out: Path, site: str, extra: list[str]) -> list[str]:
     return [
         sys.executable, "-m", "pytest", "--site", site, "--live", "-p", "no:cacheprovider",
         "--kube-context", "fake-kube",
-        "--findings", str(out / "findings.json"),
-        "--findings-md", str(out / "findings.md"),
-        "--sarif", str(out / "findings.sarif"),
-        "--postmortem-dir", str(out / "postmortems"),
+        f"--findings={out / 'findings.json'}",
+        f"--findings-md={out / 'findings.md'}",
+        f"--sarif={out / 'findings.sarif'}",
+        f"--postmortem-dir={out / 'postmortems'}",
         *extra,
     ]
 

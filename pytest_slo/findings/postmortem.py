@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import SloError
 from ..expr import duration_seconds, expression_names
-from .rootcause import is_symptom, rank_candidates
+from .rootcause import headline, is_symptom, rank_candidates
 from .timeline import Event, breaches, kube_events
 
 if TYPE_CHECKING:
@@ -128,8 +128,10 @@ def postmortem_context(run: RunContext, site: str, findings: list[dict[str, Any]
         if check and not check.actions and f in symptoms and generic not in seen:
             seen.add(generic)
             actions.append({"action": generic, "owner": "", "priority": f["severity"], "runbook": _link(run, f.get("runbook"))})
-    lead = candidates[0] if candidates and candidates[0].explains else None
-    slug = (lead.finding["check"] if lead else (symptoms or findings)[0]["check"])
+    # named by what happened (top cause, worst symptom it explains), never by a check's title
+    title, slug = headline(candidates, symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks})
+    if not title:
+        title, slug = (symptoms or findings)[0]["check"], (symptoms or findings)[0]["check"]
     return {
         "incident_id": f"INC-{now:%Y-%m-%d}-{seq:03d}",
         "site": site,
@@ -138,6 +140,7 @@ def postmortem_context(run: RunContext, site: str, findings: list[dict[str, Any]
         "status": "Draft",
         "generated_at": now.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "window": run.settings.postmortem_window,
+        "title": title,
         "slug": slug,
         "symptoms": symptoms,
         "impact": impact,

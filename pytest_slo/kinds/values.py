@@ -1,10 +1,14 @@
 """``kind: values``: judge an app's rendered Helm values (offline).
 
 ``test: in-sync`` re-renders in memory and compares with the committed file byte for byte;
-``test: schema`` validates the committed file against the app's ``values.schema.json``;
-otherwise ``assert`` is an expression over ``values`` (the committed document) and the config.
-A failure is traced back to the config.env line that fed the value when the template
-makes that knowable (output line N comes from template line N).
+``test: schema`` validates the committed file against the app's ``values.schema.json`` (and
+refuses repeated keys, as newer ``helm lint`` does); ``test: stray`` fails while a rendered
+values file of the app sits outside ``slo_values_path``, where no check reads it; otherwise
+``assert`` is an expression over ``values`` (the committed document) and the config.
+
+The rendered file is generated, so a finding never asks to edit it: it points at the
+config.env line of the key that fed the value, or at the template line that wrote it
+(output line N comes from template line N when the template has no ``{% %}`` blocks).
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import difflib
 from typing import Any, ClassVar
 
 from ..catalog.model import Check
-from ..errors import ConfigError
+from ..errors import ConfigError, SloError
 from ..repo.schema import values_problems
-from ..yamlio import line_of_path, load_yaml
+from ..yamlio import DuplicateKeyError, line_of_path, load_yaml
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
 from .base import Kind, Location, Target, Verdict
 
-__all__ = ["ValuesKind", "render_command"]
+__all__ = ["Blame", "ValuesKind", "blame", "render_command"]
 
 
 def render_command(target: Target) -> str:
@@ -50,23 +54,113 @@ def _committed(target: Target) -> tuple[str, str]:
 
 def trace_to_config(target: Target, rendered_line: int | None) -> Location | None:
     """The config.env line that fed a rendered line, when the template makes it knowable."""
+    found = blame(target, rendered_line)
+    return found.location if found is not None and found.key else None
+
+
+class Blame:
+    """Who wrote a rendered line: a config.env key (``key`` set) or the template itself."""
+
+    def __init__(self, location: Location, key: str | None = None, note: str = "") -> None:
+        self.location = location
+        self.key = key
+        self.note = note
+
+
+_ANY = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 3 and "3" differ, and so do True and 1: the template's quoting is what made them differ
+    return type(a) is type(b) and a == b
+
+
+def blame(target: Target, rendered_line: int | None, value: Any = _ANY) -> Blame | None:
+    """Whom to ask to change rendered line ``rendered_line`` of the app's values.
+
+    The config.env key read on that template line, when the rendered value is that key's
+    value as config.env types it (or when no ``value`` is given); otherwise the template
+    line, which turned a key into something else or wrote the text itself.
+
+    A template with ``{% %}`` blocks does not keep lines: then the one key the template
+    reads whose value the rendered value is, else the template file without a line; with
+    no ``value`` to go by, None. None too when the template cannot be read.
+    """
     if rendered_line is None or target.app is None:
         return None
-    template = target.site.release.template(target.app)
-    if not template.line_preserving:
+    site = target.site
+    try:
+        template = site.release.template(target.app)
+        config = site.config
+    except SloError:
         return None
-    for name in template.names_by_line.get(rendered_line, ()):
-        line = target.site.env.line_of(name)
-        if line:
-            return Location(target.site.env_display, line)
-    return None
+    if not template.line_preserving:
+        if value is _ANY:
+            return None
+        read = sorted({n for names in template.names_by_line.values() for n in names if site.env.line_of(n)})
+        matching = [n for n in read if _same(config.get(n, _ANY), value)]
+        if len(matching) == 1:
+            return Blame(Location(site.env_display, site.env.line_of(matching[0])), matching[0])
+        return Blame(Location(template.display, None), note="the template writes it")
+    names = [n for n in template.names_by_line.get(rendered_line, ()) if site.env.line_of(n)]
+    for name in names:
+        if value is _ANY or _same(config.get(name, _ANY), value):
+            return Blame(Location(site.env_display, site.env.line_of(name)), name)
+    here = Location(template.display, rendered_line)
+    if names:
+        fed = ", ".join(f"{n}={config.get(n, '?')!r}" for n in names)
+        return Blame(here, note=f"the template turns {fed} into {value!r}")
+    return Blame(here, note="the template writes it")
+
+
+def _fresh(target: Target) -> str | None:
+    try:
+        return target.site.rendered(target.app or "")
+    except SloError:
+        return None
+
+
+def _line(text: str | None, number: int) -> str | None:
+    lines = (text or "").splitlines()
+    return lines[number - 1] if text is not None and 0 < number <= len(lines) else None
+
+
+def _blame_committed(
+    target: Target, committed: str, line: int | None, value: Any = _ANY, *, key: bool = False
+) -> tuple[Location | None, str]:
+    """Where to fix a problem found on ``line`` of the committed file, and how to say it.
+
+    ``key``: the problem is the key itself (a repeated key), which the template writes
+    whatever config.env says.
+    """
+    display = target.site.values_display(target.app or "")
+    if line is None:
+        return None, ""
+    fresh = _fresh(target)
+    if fresh is not None and _line(committed, line) != _line(fresh, line):
+        # the committed line is not what a render gives: a hand edit or a stale render
+        return Location(display, line), f"not what a fresh render gives: re-render with {render_command(target)}"
+    if key:
+        try:
+            template = target.site.release.template(target.app or "")
+        except SloError:
+            return Location(display, line), ""
+        # output line N is template line N only in a template without {% %} blocks
+        here = Location(template.display, line if template.line_preserving else None)
+        return here, f"the template writes it: fix {here}"
+    found = blame(target, line, value)
+    if found is None:
+        return Location(display, line), ""
+    if found.key:
+        return found.location, f"set by {found.key} at {found.location}"
+    return found.location, f"{found.note}: fix {found.location}"
 
 
 class ValuesKind(Kind):
     name = "values"
     scope = "app"
     spec_schema: ClassVar[dict[str, Any]] = {
-        "properties": {"test": {"enum": ["in-sync", "schema"]}, **EXPRESSION_SCHEMA},
+        "properties": {"test": {"enum": ["in-sync", "schema", "stray"]}, **EXPRESSION_SCHEMA},
     }
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
@@ -75,6 +169,8 @@ class ValuesKind(Kind):
             return self._in_sync(target)
         if test == "schema":
             return self._schema(target)
+        if test == "stray":
+            return self._stray(target)
         text, display = _committed(target)
         context = config_context(target)
         context["values"] = load_yaml(text, display) or {}
@@ -94,19 +190,31 @@ class ValuesKind(Kind):
         shown = diff[:40] + ([f"... {len(diff) - 40} more diff lines"] if len(diff) > 40 else [])
         was = old[first].strip() if first < len(old) else "<end of file>"
         now = new[first].strip() if first < len(new) else "<end of file>"
+        # the committed file is generated: point at what changed the render, never at it
+        found = blame(target, min(first + 1, len(new)) if new else None)
+        if found is None:
+            location, why = Location(target.site.env_display, None), ""
+        elif found.key:
+            location, why = found.location, f" ({found.key} at {found.location})"
+        else:
+            location, why = found.location, f" (from the template, {found.location})"
+        command = render_command(target)
         return Verdict(
             False,
             f"{display} is out of date with {target.site.env_display}: line {first + 1} is {was!r}, "
-            f"a fresh render gives {now!r}. Re-render and commit: {render_command(target)}",
-            {"diff": "\n".join(shown), "command": render_command(target)},
-            Location(display, first + 1),
+            f"a fresh render gives {now!r}{why}. Re-render and commit: {command}",
+            {"diff": "\n".join(shown), "command": command},
+            location,
         )
 
     def _schema(self, target: Target) -> Verdict:
         app = target.app or ""
         validator = target.site.release.values_validator(app)
         text, display = _committed(target)
-        values = load_yaml(text, display)
+        try:
+            values = load_yaml(text, display)
+        except DuplicateKeyError as exc:
+            return self._duplicates(target, text, exc)
         problems = values_problems(values, validator)
         schema = f"{target.site.release.display}/apps/{app}/values.schema.json"
         if not problems:
@@ -116,13 +224,43 @@ class ValuesKind(Kind):
         for problem in problems:
             path = ".".join(map(str, problem.path)) or "<document>"
             line = line_of_path(text, problem.path)
-            traced = trace_to_config(target, line)
-            fed_by = f" (set by {traced})" if traced else ""
-            lines.append(f"{display}:{line or '?'}: {path}: {problem.message}{fed_by}")
-            location = location or traced or Location(display, line)
+            edit, why = _blame_committed(target, text, line, problem.instance)
+            lines.append(f"{display}:{line or '?'}: {path}: {problem.message}" + (f" ({why})" if why else ""))
+            location = location or edit
         return Verdict(
             False,
             f"{display} does not match {schema} ({len(problems)} problem(s)):\n  " + "\n  ".join(lines),
             {"problems": lines, "schema": schema},
+            location or Location(display, None),
+        )
+
+    def _duplicates(self, target: Target, text: str, exc: DuplicateKeyError) -> Verdict:
+        lines = []
+        location: Location | None = None
+        for dup in exc.duplicates:
+            edit, why = _blame_committed(target, text, dup.line, key=True)
+            lines.append(dup.describe(exc.display) + (f"; {why}" if why else ""))
+            location = location or edit
+        what = "a key" if len(lines) == 1 else f"{len(lines)} keys"
+        return Verdict(
+            False,
+            f"{exc.display} repeats {what}: YAML keeps only the last value and helm lint rejects the file\n  "
+            + "\n  ".join(lines),
+            {"duplicates": [{"key": d.key, "line": d.line, "first": d.first} for d in exc.duplicates]},
             location,
+        )
+
+    def _stray(self, target: Target) -> Verdict:
+        repo, app = target.site.repo, target.app or ""
+        strays = repo.stray_values.get(app, [])
+        reads = target.site.values_display(app)
+        if not strays:
+            return Verdict.passed(reads=reads)
+        return Verdict(
+            False,
+            f"{', '.join(strays)}: rendered values of {app} that no check reads (the gate reads {reads}, "
+            f"slo_values_path {repo.values_path}); delete {'them' if len(strays) > 1 else 'it'}, and render with "
+            f"{render_command(target)}",
+            {"stray": strays, "reads": reads, "values_path": repo.values_path},
+            Location(strays[0], None),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import jinja2
 from ..errors import RenderError, SloError
 from ..expr import SloEnvironment
 
-__all__ = ["TEMPLATE_NAME", "Template", "load_template", "main", "render"]
+__all__ = ["TEMPLATE_NAME", "Template", "load_template", "main", "render", "unread_output_warning"]
 
 TEMPLATE_NAME = "values.yaml.j2"
 
@@ -40,7 +41,9 @@ class Template:
             self.template.filename = str(path)
             self._ast = env.parse(self.source)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"template syntax error: {exc.message}", path=display, line=exc.lineno) from exc
+            raise RenderError(
+                f"template syntax error: {exc.message}", path=display, line=exc.lineno, hint=_syntax_hint(self.source, exc.lineno)
+            ) from exc
 
     def render(self, context: Mapping[str, Any]) -> str:
         try:
@@ -78,6 +81,33 @@ class Template:
         return "{%" not in self.source and "{#" not in self.source
 
 
+#: ``{{`` opening what reads as Helm's Go template language rather than jinja2.
+_GO_TEMPLATE = re.compile(r"\{\{-?\s*(\.|\$|template\b|include\b|toYaml\b|tpl\b)")
+_ESCAPE = "escape it as {{ '{{' }} or wrap the lines in {% raw %} ... {% endraw %}"
+
+
+def _syntax_hint(source: str, lineno: int | None) -> str | None:
+    """What to do about a syntax error on a line copied from a Helm chart's values.yaml.
+
+    Helm charts document their values with examples in YAML comments, full of Go template
+    expressions (``{{ template "x" . }}``, ``{{ .Values.y }}``); jinja2 reads a comment's
+    ``{{`` like any other.
+    """
+    lines = source.splitlines()
+    if not lineno or lineno > len(lines):
+        return None
+    line = lines[lineno - 1]
+    opening = min((i for i in (line.find("{{"), line.find("{%")) if i >= 0), default=-1)
+    if opening < 0:
+        return None
+    before = line[:opening]
+    if before.lstrip().startswith("#") or " #" in before:
+        return f"line {lineno} is a YAML comment, but jinja2 reads {{{{ there too (copied from a Helm chart?): {_ESCAPE}"
+    if _GO_TEMPLATE.search(line):
+        return f"this is Helm's Go template syntax, not jinja2: write a config.env key ({{{{ KEY }}}}), or {_ESCAPE}"
+    return None
+
+
 def _template_line(tb: TracebackType | None, template: jinja2.Template) -> int | None:
     line = None
     while tb is not None:
@@ -104,16 +134,55 @@ def render(template: Template, config: Mapping[str, Any], *, site: str, app: str
     return template.render(context)
 
 
+def _repo_root(release_dir: Path) -> Path:
+    """The repository a release belongs to: ``<root>/releases/<release>/``."""
+    return release_dir.resolve().parents[1]
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as a person types it in the repository: repo-relative when it is inside."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _parser(release_dir: Path) -> argparse.ArgumentParser:
+    from .layout import configured_values_path
+
+    root = _repo_root(release_dir)
+    pattern, origin = configured_values_path(root)
     apps = sorted(p.name for p in (release_dir / "apps").iterdir() if p.is_dir()) if (release_dir / "apps").is_dir() else []
+    example = pattern.format(site="production", app=apps[0] if apps else "my-app")
     parser = argparse.ArgumentParser(
-        prog=f"python3 {release_dir.name}/render_values.py",
+        prog=f"python3 {_shown(release_dir, root)}/render_values.py",
         description=f"Render an app's Helm values.yaml from a site's config.env with release {release_dir.name}.",
+        epilog=f"The gate reads rendered values from {pattern} ({origin}): commit them there.",
     )
-    parser.add_argument("--env-file", required=True, type=Path, help="the site's config.env")
-    parser.add_argument("--output", required=True, type=Path, help="where to write values.yaml, e.g. apps/redis-cluster/values.yaml")
+    parser.add_argument("--env-file", required=True, type=Path, help="the site's config.env, e.g. sites/production/config.env")
+    parser.add_argument(
+        "--output", required=True, type=Path,
+        help=f"where to write the rendered values: the gate reads {pattern}, e.g. {example}",
+    )
     parser.add_argument("--app", choices=apps or None, help="the app to render (default: the output's parent folder name)")
     return parser
+
+
+def unread_output_warning(release_dir: Path, env_file: Path, output: Path, app: str) -> str | None:
+    """A warning when no check reads ``output``: the gate reads ``slo_values_path`` only."""
+    from .layout import configured_values_path
+
+    root = _repo_root(release_dir)
+    pattern, origin = configured_values_path(root)
+    site = env_file.resolve().parent.name
+    expected = root / pattern.format(site=site, app=app)
+    if output.resolve() == expected.resolve():
+        return None
+    command = f"python3 {_shown(release_dir, root)}/render_values.py --env-file {_shown(env_file, root)} --output {_shown(expected, root)}"
+    return (
+        f"warning: no check reads {_shown(output, root)}: the gate reads {_shown(expected, root)} ({origin}: {pattern}),"
+        f" and its values-stray check fails while a render sits elsewhere\n  render there: {command}"
+    )
 
 
 def main(argv: Sequence[str] | None = None, *, release_dir: Path) -> int:
@@ -141,4 +210,7 @@ def main(argv: Sequence[str] | None = None, *, release_dir: Path) -> int:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.output)
     print(f"rendered {app} for {args.env_file} -> {args.output}")
+    warning = unread_output_warning(release_dir, args.env_file, args.output, app)
+    if warning:
+        print(warning, file=sys.stderr)
     return 0

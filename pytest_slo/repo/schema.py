@@ -6,7 +6,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,14 @@ def _duration(value: object) -> bool:
 
 @dataclass(frozen=True)
 class Problem:
-    """One schema violation: what, and where (the key or the values path)."""
+    """One schema violation: what, and where (the key or the values path); for rendered
+    values also the offending value (``instance``), which tells a config.env value from
+    what the template made of it."""
 
     message: str
     key: str | None = None
     path: tuple[str | int, ...] = ()
+    instance: Any = field(default=None, compare=False)
 
 
 def load_validator(path: Path, display: str) -> Any:
@@ -166,4 +169,4 @@ def _message(error: Any) -> str:
 def values_problems(values: Any, validator: Any) -> list[Problem]:
     """Every schema error of a rendered values document, with its path."""
     errors = sorted(validator.iter_errors(values), key=lambda e: [str(p) for p in e.absolute_path])
-    return [Problem(_message(e), path=tuple(e.absolute_path)) for e in errors]
+    return [Problem(_message(e), path=tuple(e.absolute_path), instance=e.instance) for e in errors]

@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 from ..errors import ConfigError, SloError
 from ..redact import Redactor, is_secret_key
 from .envfile import EnvFile, read_env
+from .layout import DEFAULT_VALUES_PATH, stray_values
 from .render import TEMPLATE_NAME, Template, load_template, render
 from .schema import coerce_config, load_validator
 
 __all__ = ["DEFAULT_VALUES_PATH", "Release", "Repo", "Site"]
 
-DEFAULT_VALUES_PATH = "sites/{site}/apps/{app}/values.yaml"
 T = TypeVar("T")
 
 
@@ -129,6 +129,11 @@ class Repo(_Memo):
             if release:
                 names.update(release.apps)
         return sorted(names)
+
+    @property
+    def stray_values(self) -> dict[str, list[str]]:
+        """Rendered values files outside ``values_path``, by app (one walk of the tree per run)."""
+        return self.memo("strays", lambda: stray_values(self.root, self.values_path, self.site_names, self.app_names))
 
     def site(self, name: str) -> Site:
         if name not in self._sites:

@@ -2,9 +2,11 @@
 """Render an app's Helm values.yaml from a site's config.env with release 1.15.
 
     python3 releases/1.15/render_values.py --env-file sites/production/config.env \
-        --output apps/redis-cluster/values.yaml
+        --output sites/production/apps/redis-cluster/values.yaml
 
-The app is the output's parent folder name unless --app is given. The rendering is
+The gate reads rendered values from slo_values_path (default sites/<site>/apps/<app>/values.yaml);
+an --output elsewhere is written, with a warning that no check reads it. The app is the
+output's parent folder name unless --app is given. The rendering is
 pytest-slo's own (pytest_slo.repo.render), so these bytes are the ones the gate expects.
 """
 
