@@ -13,6 +13,7 @@ import difflib
 from typing import Any, ClassVar
 
 from ..catalog.model import Check
+from ..catalog.schema import test_or_assert
 from ..errors import ConfigError
 from ..repo.schema import values_problems
 from ..yamlio import line_of_path, load_yaml
@@ -65,9 +66,7 @@ def trace_to_config(target: Target, rendered_line: int | None) -> Location | Non
 class ValuesKind(Kind):
     name = "values"
     scope = "app"
-    spec_schema: ClassVar[dict[str, Any]] = {
-        "properties": {"test": {"enum": ["in-sync", "schema"]}, **EXPRESSION_SCHEMA},
-    }
+    spec_schema: ClassVar[dict[str, Any]] = test_or_assert("values", ["in-sync", "schema"], EXPRESSION_SCHEMA)
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         test = check.spec.get("test")
