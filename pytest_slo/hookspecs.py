@@ -11,8 +11,16 @@ __all__ = ["pytest_slo_finding", "pytest_slo_kinds", "pytest_slo_postmortem_cont
 
 @pytest.hookspec
 def pytest_slo_kinds() -> list[Any]:
-    """Return check kinds to register (objects with ``name``, ``live``, ``scope``,
-    ``spec_schema``, ``fetch`` and ``evaluate``; see ``pytest_slo.Kind``)."""
+    """Return a list of check kinds to register.
+
+    A kind implements the :class:`pytest_slo.Kind` protocol (``name``, ``live``, ``scope``,
+    ``spec_schema``, ``needs_live``, ``scope_of``, ``prefetch``, ``fetch``, ``evaluate``);
+    subclassing ``pytest_slo.Kind`` gives every member a default but ``name`` and
+    ``evaluate``. Every kind is checked in full when it registers: a missing or wrongly
+    typed member is a usage error naming the plugin. Called once, through pytest's hook
+    caller: a ``wrapper=True`` implementation receives the list of every implementation's
+    list and may change it.
+    """
     raise NotImplementedError
 
 

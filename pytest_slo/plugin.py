@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -45,15 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ):
         config.addinivalue_line("markers", line)
     settings = resolve(config)
-    registry = KindRegistry()
-    for impl in config.pluginmanager.hook.pytest_slo_kinds.get_hookimpls():
-        owner = impl.plugin_name
-        kinds: Any = impl.function()
-        for kind in kinds or ():
-            try:
-                registry.register(kind, owner)
-            except SloError as exc:
-                raise pytest.UsageError(str(exc)) from None
+    registry = _register_kinds(config)
     for name in sorted(registry.names):
         config.addinivalue_line("markers", f"{name}: a pytest-slo check of kind {name}")
     run = RunContext(config, settings, registry)
@@ -61,6 +54,45 @@ def pytest_configure(config: pytest.Config) -> None:
     _validate_selection(run)
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ControllerHooks(config, run), "slo-controller")
+
+
+def _register_kinds(config: pytest.Config) -> KindRegistry:
+    """Every kind the ``pytest_slo_kinds`` implementations return, through pytest's hook
+    caller (so ``tryfirst``/``trylast`` and ``wrapper=True`` implementations take part)."""
+    registry = KindRegistry()
+    # results come in call order, ``trylast`` (the built-in kinds) last: register in reverse,
+    # so a plugin that reuses a kind name is the one blamed
+    for returned in reversed(config.hook.pytest_slo_kinds()):
+        if returned is None:
+            continue
+        if isinstance(returned, (str, bytes, Mapping)) or not isinstance(returned, Iterable):
+            owner = _owner(config, returned)
+            raise pytest.UsageError(f"plugin {owner}: hook pytest_slo_kinds returned {returned!r}, not a list of kinds")
+        for kind in returned:
+            try:
+                registry.register(kind, _owner(config, kind))
+            except SloError as exc:
+                raise pytest.UsageError(str(exc)) from None
+    return registry
+
+
+def _owner(config: pytest.Config, obj: object) -> str:
+    """The registered plugin an object comes from: the hook caller returns only results,
+    so the plugin is found by the module that defines the object's class."""
+    module = type(obj).__module__
+    if module == __name__.rsplit(".", 1)[0] or module.startswith(__name__.rsplit(".", 1)[0] + "."):
+        return "pytest-slo"
+    best, length = None, -1
+    for name, plugin in config.pluginmanager.list_name_plugin():
+        home = getattr(plugin, "__name__", None) if isinstance(plugin, ModuleType) else type(plugin).__module__
+        if not isinstance(home, str) or not name:
+            continue
+        package = home.rsplit(".", 1)[0] if "." in home else home
+        if home == module:
+            return name
+        if module.startswith(package + ".") and len(package) > length:
+            best, length = name, len(package)
+    return best or f"(module {module})"
 
 
 def _validate_selection(run: RunContext) -> None:
@@ -138,8 +170,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if report.failed:
             exc = call.excinfo.value if call.excinfo else None
             if call.when != "call" and isinstance(exc, SloError) and isinstance(item, SloItem):
-                # setup errors would otherwise print a traceback of our own code
-                report.longrepr = item.redact(f"{exc}\nrunbook: {item.check.runbook}")
+                # an error is one line saying what is wrong and where, never a traceback
+                # of our own code (a defect keeps its traceback with --full-trace)
+                report.longrepr = item.redact(str(exc))
             report.slo_finding = build_finding(item, report, call.excinfo)
     return report
 

@@ -1,5 +1,7 @@
-"""Bad input in the repository: a failing item naming file:line, never a traceback,
-and every other item still runs."""
+"""Bad input in the repository names file:line, never with a traceback, and every other
+item still runs. A check that judged the input and found it wrong *fails* (config-parse,
+config-schema, values-schema, values-in-sync); a check that cannot judge because its input
+is broken (a template that does not render, a file that is not YAML) *errors*."""
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ def test_a_line_without_equals(gitops: Path, pytester: pytest.Pytester) -> None:
     line = env.read_text().splitlines().index("this is not a setting") + 1
     assert f["location"] == {"path": ENV, "line": line}
     assert f"{ENV}:{line}: line has no '='" in f["message"]
+    assert f["outcome"] == "failed"
     result.stdout.fnmatch_lines([f"*{ENV}:{line}: line has no '='*write KEY=VALUE*"])
     assert findings["summary"]["failed"] == 1 and findings["summary"]["errors"] == 0 and findings["summary"]["passed"] > 10
 
@@ -49,6 +52,7 @@ def test_a_duplicate_key(gitops: Path, pytester: pytest.Pytester) -> None:
     env.write_text(env.read_text() + "REDIS_EVICTION_POLICY=noeviction\n")
     _, findings = run(pytester)
     f = finding(findings, "config-parse")
+    assert f["outcome"] == "failed"
     assert f"duplicate key REDIS_EVICTION_POLICY (first set on line {first})" in f["message"]
     assert f["location"]["line"] == len(env.read_text().splitlines())
 
@@ -70,6 +74,7 @@ def test_schema_violations_point_at_the_key(gitops: Path, pytester: pytest.Pytes
     _, findings = run(pytester)
     f = finding(findings, "config-schema")
     assert f"{ENV}:{line}: {expected}" in f["message"]
+    assert f["outcome"] == "failed"
     assert f["location"] == {"path": ENV, "line": line}
     assert f["runbook"] == "checks/runbooks/config.md#config-schema"
 
@@ -79,6 +84,7 @@ def test_a_release_that_does_not_exist(gitops: Path, pytester: pytest.Pytester) 
     set_line(env, "RELEASE", "1.99")
     _result, findings = run(pytester)
     f = finding(findings, "config-schema")
+    assert f["outcome"] == "error"
     assert f["message"].startswith(f"{ENV}:{line_of(env, 'RELEASE')}: RELEASE=1.99 does not exist (no releases/1.99/) (known releases: 1.15)")
     # the parse item does not depend on the release and still passes
     assert "config-parse" not in {x["check"] for x in findings["findings"]}
@@ -92,7 +98,8 @@ def test_an_undefined_template_variable(gitops: Path, pytester: pytest.Pytester)
     f = finding(findings, "values-in-sync", "api-server")
     assert f["location"] == {"path": "releases/1.15/apps/api-server/values.yaml.j2", "line": line}
     assert "undefined variable: 'API_NOT_A_KEY' is undefined" in f["message"]
-    assert finding(findings, "values-in-sync", "redis-cluster") if False else True
+    assert f["outcome"] == "error"
+    # the other app renders from its own template and still passes
     assert {x["app"] for x in findings["findings"]} == {"api-server"}
 
 
@@ -103,6 +110,7 @@ def test_a_template_syntax_error(gitops: Path, pytester: pytest.Pytester) -> Non
     f = finding(findings, "values-in-sync", "redis-cluster")
     assert f["location"] == {"path": "releases/1.15/apps/redis-cluster/values.yaml.j2", "line": 3}
     assert "template syntax error" in f["message"]
+    assert f["outcome"] == "error" and "\n" not in f["message"]
 
 
 def test_a_committed_values_file_that_is_not_yaml(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -112,7 +120,9 @@ def test_a_committed_values_file_that_is_not_yaml(gitops: Path, pytester: pytest
     f = finding(findings, "values-schema", "redis-cluster")
     assert f["location"]["path"] == "sites/production/apps/redis-cluster/values.yaml"
     assert "not valid YAML" in f["message"] and f["location"]["line"] is not None
-    assert finding(findings, "values-in-sync", "redis-cluster")["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS")}
+    assert f["outcome"] == "error"
+    stale = finding(findings, "values-in-sync", "redis-cluster")
+    assert stale["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS")} and stale["outcome"] == "failed"
 
 
 def test_values_schema_failure_is_traced_to_the_config_line(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -125,6 +135,7 @@ def test_values_schema_failure_is_traced_to_the_config_line(gitops: Path, pytest
     line = line_of(gitops / ENV, "REDIS_REPLICAS")
     assert f["location"] == {"path": ENV, "line": line}
     assert f"replicaCount: 3 is greater than the maximum of 2 (set by REDIS_REPLICAS at {ENV}:{line})" in f["message"]
+    assert f["outcome"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -141,6 +152,7 @@ def test_a_schema_file_that_is_not_json_schema(gitops: Path, pytester: pytest.Py
     assert f["location"]["path"] == "releases/1.15/config.schema.json"
     assert f["location"]["line"] is not None
     assert expected in f["message"]
+    assert f["outcome"] == "error"
 
 
 def test_secrets_are_redacted_everywhere(gitops: Path, pytester: pytest.Pytester) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -143,8 +144,11 @@ def test_the_gate_gives_the_same_hint_at_the_template_line(gitops: Path, pyteste
     template = gitops / TEMPLATE
     template.write_text(template.read_text() + BITNAMI)
     line = next(i for i, text in enumerate(template.read_text().splitlines(), 1) if "{{ template " in text)
-    result = pytester.runpytest("--site", "production", "--app", "redis-cluster", "-k", "values-in-sync")
-    result.stdout.fnmatch_lines([f"{TEMPLATE}:{line}: template syntax error: * (line {line} {HINT}", f"edit: {TEMPLATE}:{line}"])
+    result = pytester.runpytest("--site", "production", "--app", "redis-cluster", "-k", "values-in-sync", "--findings=f.json")
+    result.stdout.fnmatch_lines([f"{TEMPLATE}:{line}: template syntax error: * (line {line} {HINT}"])
+    (finding,) = json.loads((gitops / "f.json").read_text())["findings"]
+    assert finding["outcome"] == "error"  # the template cannot be read: no verdict, an error at its line
+    assert finding["location"] == {"path": TEMPLATE, "line": line}
 
 
 def test_helm_go_template_syntax_outside_a_comment_is_named(repo_copy: Path) -> None:

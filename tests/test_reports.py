@@ -67,6 +67,21 @@ def test_terminal_summary_counts_by_severity_and_lists_reports(gitops: Path, pyt
     )
 
 
+def test_errors_are_counted_apart_from_findings(gitops: Path, pytester: pytest.Pytester) -> None:
+    incident_config(gitops)
+    (gitops / "sites/production/apps/api-server/values.yaml").unlink()  # nothing to judge: errors
+    result = pytester.runpytest("--site", "production", "--findings=f.json", "--findings-md=f.md")
+    result.stdout.fnmatch_lines(["slo findings: 3 (1 P1, 2 P2); 2 errors"])
+    doc = json.loads((gitops / "f.json").read_text())
+    assert {k: doc["summary"][k] for k in ("failed", "errors", "findings", "by_severity")} == {
+        "failed": 3, "errors": 2, "findings": 3, "by_severity": {"P1": 1, "P2": 2, "P3": 0, "P4": 0},
+    }
+    errors = [(f["check"], f["app"], f["location"]) for f in doc["findings"] if f["outcome"] == "error"]
+    missing = {"path": "sites/production/apps/api-server/values.yaml", "line": None}
+    assert errors == [("values-in-sync", "api-server", missing), ("values-schema", "api-server", missing)]
+    assert "3 failed, 2 errors" in (gitops / "f.md").read_text()
+
+
 def test_a_plugin_hook_routes_findings(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
     pytester.makeconftest(

@@ -1,62 +1,32 @@
-"""``checks/*.yaml`` → :class:`Check` specs, validated against a declarative schema.
+"""``checks/*.yaml`` → :class:`Check` specs, every field validated when the file is read.
 
-Each check kind contributes the JSON Schema of its own fields; the base fields below are
-common to all. A malformed check is reported with its file and line and left out, so the
-rest of the catalog still runs.
+Each check is validated against the JSON Schema of its kind (:mod:`.schema`). Every problem
+is reported by the file's ``catalog`` item at the line of the field to edit; a check with a
+problem still becomes items (when it has a usable id), and they *error* with that problem,
+so a typo in the catalog never turns into a verdict about production. The rest of the
+catalog still runs.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import yaml
 
 from ..errors import CatalogError, ConfigError
 from ..yamlio import Loader, load_yaml
+from .schema import BASE_SCHEMA, explain, validator_for
 
-__all__ = ["BASE_SCHEMA", "Catalog", "Check", "load_catalog", "runbook_problem"]
+__all__ = ["CATALOG_RUNBOOK", "Catalog", "Check", "load_catalog", "runbook_problem"]
 
-SEVERITIES = ("P1", "P2", "P3", "P4")
-
-BASE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "title", "kind", "severity", "runbook"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
-        "title": {"type": "string", "minLength": 1},
-        "kind": {"type": "string"},
-        "severity": {"enum": list(SEVERITIES)},
-        "runbook": {"type": "string", "minLength": 1},
-        "description": {"type": "string"},
-        "apps": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "when": {"type": "string"},
-        "keys": {"type": "array", "items": {"type": "string"}},
-        "markers": {"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}},
-        "actions": {
-            "type": "array",
-            "items": {
-                "oneOf": [
-                    {"type": "string"},
-                    {
-                        "type": "object",
-                        "required": ["action"],
-                        "properties": {
-                            "action": {"type": "string"},
-                            "owner": {"type": "string"},
-                            "priority": {"type": "string"},
-                        },
-                        "additionalProperties": False,
-                    },
-                ]
-            },
-        },
-    },
-}
+#: The runbook of a catalog problem, and of the items of a check that cannot run.
+CATALOG_RUNBOOK = "checks/runbooks/catalog.md#catalog"
 
 
 @dataclass(frozen=True)
@@ -77,6 +47,8 @@ class Check:
     markers: tuple[str, ...] = ()
     actions: tuple[Mapping[str, str], ...] = ()
     spec: Mapping[str, Any] = field(default_factory=dict)
+    #: Why the check cannot run (a field that is wrong): its items error with this.
+    problem: CatalogError | None = None
 
     def applies_to(self, app: str | None) -> bool:
         return self.apps is None or app in self.apps
@@ -84,9 +56,18 @@ class Check:
 
 @dataclass
 class Catalog:
+    #: The valid checks, by id.
     checks: list[Check] = field(default_factory=list)
+    #: Checks with a wrong field: their items error with the problem, at its line.
+    broken: list[Check] = field(default_factory=list)
+    #: Every problem of a file, by its repo-relative path: the file's ``catalog`` item fails.
     problems: dict[str, list[CatalogError]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+
+    @property
+    def declared(self) -> list[Check]:
+        """Every check that becomes items, valid or broken, by id."""
+        return sorted(self.checks + self.broken, key=lambda c: c.id)
 
 
 def runbook_problem(root: Path, runbook: str, *, anchors: bool = True) -> str | None:
@@ -119,60 +100,121 @@ def markdown_anchors(path: Path) -> set[str]:
     return found
 
 
-def _check_lines(text: str) -> list[int]:
-    node = yaml.compose(text, Loader=Loader)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "checks":
-                node = value
+def _line(node: yaml.Node, path: tuple[Any, ...]) -> int:
+    """The 1-based line of the deepest node of ``path`` that exists (a key's own line)."""
+    line = node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
                 break
-    if isinstance(node, yaml.SequenceNode):
-        return [item.start_mark.line + 1 for item in node.value]
-    return []
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
-def _schema_for(kind_schema: Mapping[str, Any]) -> dict[str, Any]:
-    schema = {**BASE_SCHEMA, "properties": {**BASE_SCHEMA["properties"], **kind_schema.get("properties", {})}}
-    schema["required"] = BASE_SCHEMA["required"] + list(kind_schema.get("required", []))
-    schema["additionalProperties"] = False
-    return schema
+def _label(item: Mapping[str, Any]) -> str:
+    ident = item.get("id")
+    return f"check {ident!r}" if isinstance(ident, str) and ident else "a check without an id"
 
 
-def _parse_file(path: Path, display: str, kinds: Mapping[str, Mapping[str, Any]], root: Path) -> tuple[list[Check], list[CatalogError]]:
-    problems: list[CatalogError] = []
+class _Validators:
+    """One compiled validator per kind, made on first use."""
+
+    def __init__(self, kinds: Mapping[str, Mapping[str, Any]]) -> None:
+        self.kinds = kinds
+        self._made: dict[str, Any] = {}
+
+    def problems(self, item: Mapping[str, Any], node: yaml.Node, display: str) -> list[CatalogError]:
+        kind = item.get("kind")
+        if not isinstance(kind, str) or kind not in self.kinds:
+            known = sorted(self.kinds)
+            close = difflib.get_close_matches(str(kind), known, n=1)
+            hint = (f"did you mean {close[0]}? " if close else "") + f"the installed kinds are: {', '.join(known)}"
+            what = "is missing" if kind is None else f"{kind!r} is not a kind any installed plugin provides"
+            return [CatalogError(f"{_label(item)}: kind: {what}", path=display, line=_line(node, ("kind",)), hint=hint)]
+        validator = self._made.get(kind)
+        if validator is None:
+            validator = self._made[kind] = validator_for(kind, self.kinds[kind])
+        schema = cast("Mapping[str, Any]", validator.schema)
+        found: dict[tuple[bool, int, str], CatalogError] = {}
+        for error in validator.iter_errors(item):
+            for field_path, message, advice in explain(error, schema, kind):
+                line = _line(node, field_path)
+                # a wrong field first, then what the check as a whole lacks: the first
+                # problem is the one its items error with
+                key = (not field_path, line, message)
+                found.setdefault(key, CatalogError(f"{_label(item)}: {message}", path=display, line=line, hint=advice))
+        return [found[k] for k in sorted(found)]
+
+
+def _usable(item: Mapping[str, Any], key: str, schema: Mapping[str, Any]) -> bool:
+    return key in item and jsonschema.Draft202012Validator(schema).is_valid(item[key])
+
+
+def _broken(item: Mapping[str, Any], display: str, line: int, problem: CatalogError) -> Check | None:
+    """A check that cannot run, as items that error with its first problem; None when it
+    has no usable id to name items by (then only the file's catalog item reports it)."""
+    props = BASE_SCHEMA["properties"]
+    if not _usable(item, "id", props["id"]):
+        return None
+    return Check(
+        id=item["id"],
+        title=item["title"] if _usable(item, "title", props["title"]) else item["id"],
+        kind=str(item.get("kind")),
+        severity=item["severity"] if _usable(item, "severity", props["severity"]) else "P3",
+        runbook=CATALOG_RUNBOOK,
+        source=display,
+        line=line,
+        apps=tuple(item["apps"]) if _usable(item, "apps", props["apps"]) else None,
+        markers=tuple(m for m in item.get("markers") or () if _usable({"m": [m]}, "m", props["markers"])),
+        problem=problem,
+    )
+
+
+def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -> tuple[list[Check], list[CatalogError]]:
     try:
         text = path.read_text(encoding="utf-8")
         data = load_yaml(text, display)
+        document = yaml.compose(text, Loader=Loader)
     except ConfigError as exc:
         return [], [CatalogError(exc.message, path=display, line=exc.line)]
     except (OSError, UnicodeDecodeError) as exc:
         return [], [CatalogError(f"cannot read: {exc}", path=display)]
-    items = data.get("checks") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        return [], [CatalogError("expected a list of checks under 'checks:'", path=display, line=1)]
-    lines = _check_lines(text)
+    problems: list[CatalogError] = []
+    items, nodes = data, document
+    if isinstance(data, dict) and isinstance(document, yaml.MappingNode):
+        items = data.get("checks")
+        for key, value in document.value:
+            if key.value == "checks":
+                nodes = value
+            else:
+                problems.append(
+                    CatalogError(f"{key.value}: is not a key of a check catalog", path=display, line=key.start_mark.line + 1, hint="a catalog file holds only checks:")
+                )
+    if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
+        problems.append(CatalogError("expected a list of checks under 'checks:'", path=display, line=1, hint="start the file with checks: and list the checks under it"))
+        return [], problems
     checks: list[Check] = []
-    for index, item in enumerate(items):
-        line = lines[index] if index < len(lines) else 1
-        where = {"path": display, "line": line}
+    for item, node in zip(items, nodes.value, strict=True):
+        line = node.start_mark.line + 1
         if not isinstance(item, dict):
-            problems.append(CatalogError("a check must be a mapping", **where))  # type: ignore[arg-type]
+            problems.append(CatalogError("a check must be a mapping of fields", path=display, line=line, hint="write - id: ... with title, kind, severity, runbook"))
             continue
-        kind = item.get("kind")
-        if not isinstance(kind, str) or kind not in kinds:
-            known = ", ".join(sorted(kinds))
-            problems.append(CatalogError(f"check {item.get('id', '?')!r}: unknown kind {kind!r} (known kinds: {known})", **where))  # type: ignore[arg-type]
-            continue
-        validator = jsonschema.Draft202012Validator(_schema_for(kinds[kind]))
-        errors = sorted(validator.iter_errors(item), key=lambda e: list(map(str, e.absolute_path)))
-        if errors:
-            first = errors[0]
-            at = "/".join(map(str, first.absolute_path)) or "check"
-            problems.append(CatalogError(f"check {item.get('id', '?')!r}: {at}: {first.message}", **where))  # type: ignore[arg-type]
-            continue
-        bad_runbook = runbook_problem(root, item["runbook"], anchors=False)
-        if bad_runbook:
-            problems.append(CatalogError(f"check {item['id']!r}: {bad_runbook}", hint="write the runbook or fix the path", **where))  # type: ignore[arg-type]
+        found = validators.problems(item, node, display)
+        if not found and (bad_runbook := runbook_problem(root, item["runbook"], anchors=False)):
+            found = [CatalogError(f"{_label(item)}: {bad_runbook}", path=display, line=_line(node, ("runbook",)), hint="write the runbook or fix the path")]
+        if found:
+            problems += found
+            broken = _broken(item, display, line, found[0])
+            if broken is not None:
+                checks.append(broken)
             continue
         base = set(BASE_SCHEMA["properties"])
         actions = tuple({"action": a} if isinstance(a, str) else dict(a) for a in item.get("actions", ()))
@@ -180,7 +222,7 @@ def _parse_file(path: Path, display: str, kinds: Mapping[str, Mapping[str, Any]]
             Check(
                 id=item["id"],
                 title=item["title"],
-                kind=kind,
+                kind=item["kind"],
                 severity=item["severity"],
                 runbook=item["runbook"],
                 source=display,
@@ -200,19 +242,20 @@ def _parse_file(path: Path, display: str, kinds: Mapping[str, Mapping[str, Any]]
 def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
     """Load every ``checks/*.yaml`` under ``root``; ``kinds`` maps kind name → its field schema."""
     catalog = Catalog()
+    validators = _Validators(kinds)
     checks_dir = root / "checks"
     files = sorted(checks_dir.glob("*.yaml")) + sorted(checks_dir.glob("*.yml")) if checks_dir.is_dir() else []
     first_seen: dict[str, Check] = {}
     for path in files:
         display = path.relative_to(root).as_posix()
         catalog.files.append(display)
-        checks, problems = _parse_file(path, display, kinds, root)
+        checks, problems = _parse_file(path, display, validators, root)
         for check in checks:
             if check.id in first_seen:
                 other = first_seen[check.id]
                 problems.append(
                     CatalogError(
-                        f"duplicate check id {check.id!r} (first declared at {other.source}:{other.line})",
+                        f"check {check.id!r}: id: duplicate check id (first declared at {other.source}:{other.line})",
                         path=display,
                         line=check.line,
                         hint="check ids are test names and finding keys: make them unique",
@@ -220,8 +263,9 @@ def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
                 )
                 continue
             first_seen[check.id] = check
-            catalog.checks.append(check)
+            (catalog.broken if check.problem else catalog.checks).append(check)
         if problems:
             catalog.problems[display] = problems
     catalog.checks.sort(key=lambda c: c.id)
+    catalog.broken.sort(key=lambda c: c.id)
     return catalog

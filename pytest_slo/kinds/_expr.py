@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from ..catalog.schema import EXPRESSION, TEMPLATE
 from ..errors import CatalogError, ConfigError
 from ..expr import compile_expression, expression_names, render_string
 
@@ -16,10 +17,20 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPRESSION_SCHEMA", "config_context", "evaluate", "judge", "render_text"]
 
+#: ``assert`` must compile as an expression, ``found``/``expect`` as templates, when the
+#: catalog is read (formats of :mod:`pytest_slo.catalog.schema`).
 EXPRESSION_SCHEMA: dict[str, Any] = {
-    "assert": {"type": "string", "minLength": 1},
-    "found": {"type": "string"},
-    "expect": {"type": "string"},
+    "assert": {**EXPRESSION, "description": "a jinja2 expression over the site's config, true when the check passes"},
+    "found": {
+        **TEMPLATE,
+        "description": "a jinja2 template saying what was found",
+        "examples": ["REDIS_EVICTION_POLICY={{ REDIS_EVICTION_POLICY }}"],
+    },
+    "expect": {
+        **TEMPLATE,
+        "description": "a jinja2 template saying what was expected",
+        "examples": ["an evicting policy such as allkeys-lru"],
+    },
 }
 
 

@@ -1,15 +1,19 @@
 """The one interface every check kind implements, and the registry of kinds.
 
 A kind reads (``fetch``, where a live source fails as an *error* of the item) and then
-judges (``evaluate``, which returns a :class:`Verdict`). Offline kinds read nothing in
-``fetch``. New kinds come from plugins through the ``pytest_slo_kinds`` hook.
+judges (``evaluate``, which returns a :class:`Verdict`). Only a negative verdict fails an
+item; anything ``fetch`` or ``evaluate`` raises makes it an error. Offline kinds read
+nothing in ``fetch``. New kinds come from plugins through the ``pytest_slo_kinds`` hook and
+are checked against the :class:`Kind` protocol in full when they register.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ..errors import SloError
 
@@ -18,7 +22,7 @@ if TYPE_CHECKING:
     from ..repo.site import Site
     from ..sources import LiveOptions, Sources
 
-__all__ = ["Kind", "KindRegistry", "Location", "Target", "Verdict"]
+__all__ = ["METHODS", "Kind", "KindRegistry", "Location", "Target", "Verdict", "kind_problems"]
 
 
 @dataclass(frozen=True)
@@ -69,15 +73,23 @@ class Verdict:
         return cls(True, skip=reason)
 
 
-class Kind:
-    """Base class of check kinds; subclasses set the class attributes and ``evaluate``."""
+@runtime_checkable
+class Kind(Protocol):
+    """The interface of a check kind, published for plugins (``pytest_slo_kinds``).
 
+    Every member is checked when a kind is registered; a missing or wrongly typed one is a
+    usage error naming the plugin. Subclass :class:`Kind` to inherit the defaults of every
+    member but ``name`` and ``evaluate``, or write any class with these members.
+    """
+
+    #: The ``kind:`` a check names; also a pytest marker: lower-case letters, digits, ``-``, ``_``.
     name: ClassVar[str]
     #: Live kinds talk to a source and only run with ``--live``.
     live: ClassVar[bool] = False
     #: ``site``: one item per site; ``app``: one per (site, app) the check applies to.
     scope: ClassVar[str] = "app"
-    #: JSON Schema (``properties``/``required``) of the kind's own check fields.
+    #: JSON Schema (``properties``, ``required`` and any other 2020-12 keyword) of the
+    #: kind's own check fields; joined with the common fields by ``catalog.kind_schema``.
     spec_schema: ClassVar[Mapping[str, Any]] = {"properties": {}}
 
     def needs_live(self, options: LiveOptions) -> bool:
@@ -89,13 +101,87 @@ class Kind:
 
     def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
         """Start every read a set of items will need, before the first one runs."""
+        return None
 
     def fetch(self, check: Check, target: Target) -> Any:
         """Read what the check needs; raise ``SourceUnavailable`` when a source is down."""
         return None
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
+        """Judge: a :class:`Verdict`. Raise only for input that cannot be judged (a
+        ``ConfigError`` naming file and line): the item then errors, it does not fail."""
         raise NotImplementedError
+
+
+#: The methods of :class:`Kind` and the arguments pytest-slo calls them with.
+METHODS: dict[str, tuple[str, ...]] = {
+    "needs_live": ("settings",),
+    "scope_of": ("check",),
+    "prefetch": ("run", "pairs"),
+    "fetch": ("check", "target"),
+    "evaluate": ("check", "target", "data"),
+}
+SCOPES = ("site", "app")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+# names that already mean something as markers or finding kinds
+_RESERVED = {"slo", "live", "drift", "catalog", "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
+
+
+def kind_problems(kind: object) -> list[str]:
+    """What is wrong with ``kind`` as a :class:`Kind`: every member, checked in full."""
+    problems: list[str] = []
+    name = getattr(kind, "name", None)
+    if not isinstance(name, str):
+        problems.append("has no 'name'" if name is None else f"name is {name!r}, not a string")
+    elif not _NAME.match(name) or name in _RESERVED:
+        problems.append(f"name {name!r} is not usable: write lower-case letters, digits, '-' and '_', not one of {', '.join(sorted(_RESERVED))}")
+    live = getattr(kind, "live", None)
+    if not isinstance(live, bool):
+        problems.append("has no 'live'" if live is None else f"live is {live!r}, not True or False")
+    scope = getattr(kind, "scope", None)
+    if scope not in SCOPES:
+        problems.append("has no 'scope'" if scope is None else f"scope is {scope!r}, not 'site' or 'app'")
+    problems += _schema_problems(name if isinstance(name, str) else "?", getattr(kind, "spec_schema", None))
+    for method, args in METHODS.items():
+        function = getattr(kind, method, None)
+        if not callable(function):
+            problems.append(f"has no {method}()" if function is None else f"{method} is {function!r}, not a method")
+            continue
+        if method == "evaluate" and getattr(type(kind), "evaluate", None) is Kind.evaluate:
+            problems.append("has no evaluate() of its own")
+            continue
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):  # a builtin without a signature: take it on trust
+            continue
+        try:
+            signature.bind(*args)
+        except TypeError:
+            problems.append(f"{method}{signature} cannot be called as {method}({', '.join(args)})")
+    return problems
+
+
+def _schema_problems(name: str, spec: object) -> list[str]:
+    if spec is None:
+        return ["has no 'spec_schema'"]
+    if not isinstance(spec, Mapping):
+        return [f"spec_schema is {type(spec).__name__}, not a mapping (a JSON Schema of the kind's fields)"]
+    from ..catalog.schema import BASE_SCHEMA, kind_schema
+
+    props = spec.get("properties", {})
+    if not isinstance(props, Mapping):
+        return ["spec_schema.properties is not a mapping of field names to schemas"]
+    clash = sorted(set(props) & set(BASE_SCHEMA["properties"]))
+    if clash:
+        return [f"spec_schema redefines the common field(s) {', '.join(clash)}"]
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(kind_schema(name, spec))
+    except jsonschema.SchemaError as exc:
+        where = "/".join(map(str, exc.absolute_path)) or "(top)"
+        return [f"spec_schema is not a valid JSON Schema at {where}: {exc.message}"]
+    return []
 
 
 class KindRegistry:
@@ -104,17 +190,23 @@ class KindRegistry:
         self._owners: dict[str, str] = {}
 
     def register(self, kind: Kind, owner: str = "pytest-slo") -> None:
+        """Add ``kind``; a kind that is not a complete :class:`Kind` is refused, naming
+        ``owner`` (the plugin), the hook and every member that is wrong."""
+        problems = kind_problems(kind)
         name = getattr(kind, "name", None)
-        if not isinstance(name, str) or not name:
-            raise SloError(f"plugin {owner}: hook pytest_slo_kinds returned {kind!r}, which has no 'name'")
-        if not callable(getattr(kind, "evaluate", None)):
-            raise SloError(f"plugin {owner}: hook pytest_slo_kinds: kind {name!r} has no evaluate()")
+        label = f"kind {name!r}" if isinstance(name, str) else f"{kind!r}"
+        where = f"plugin {owner}: hook pytest_slo_kinds: {label} ({type(kind).__module__}.{type(kind).__qualname__})"
+        if problems:
+            raise SloError(f"{where}: " + "; ".join(problems))
+        assert isinstance(name, str)
         if name in self._kinds:
-            raise SloError(
-                f"plugin {owner}: hook pytest_slo_kinds: kind {name!r} is already registered by {self._owners[name]}"
-            )
+            raise SloError(f"plugin {owner}: hook pytest_slo_kinds: kind {name!r} is already registered by {self._owners[name]}")
         self._kinds[name] = kind
         self._owners[name] = owner
+
+    def owner(self, name: str) -> str:
+        """The plugin that registered kind ``name``."""
+        return self._owners[name]
 
     def __getitem__(self, name: str) -> Kind:
         return self._kinds[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..catalog.model import Check
+from ..catalog.schema import test_or_assert
 from ..repo.schema import config_problems
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
 from .base import Kind, Location, Target, Verdict
@@ -20,9 +21,7 @@ __all__ = ["ConfigKind"]
 class ConfigKind(Kind):
     name = "config"
     scope = "site"
-    spec_schema: ClassVar[dict[str, Any]] = {
-        "properties": {"test": {"enum": ["parse", "schema"]}, **EXPRESSION_SCHEMA},
-    }
+    spec_schema: ClassVar[dict[str, Any]] = test_or_assert("config", ["parse", "schema"], EXPRESSION_SCHEMA)
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         test = check.spec.get("test")

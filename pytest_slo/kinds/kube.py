@@ -40,6 +40,7 @@ import datetime as _dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..catalog.schema import DURATION, field
 from ..errors import ConfigError
 from ..expr import duration_seconds
 from ..units import QuantityError, k8s_quantity
@@ -160,12 +161,30 @@ class KubeKind(Kind):
     scope = "app"
     spec_schema: ClassVar[dict[str, Any]] = {
         "properties": {
-            "test": {"enum": list(TESTS)},
-            "window": {"type": "string"},
-            "max_restarts": {"type": "integer", "minimum": 0},
-            "container": {"type": "string"},
+            "test": field("a test of kind kube", list(TESTS), enum=list(TESTS)),
+            "window": DURATION,  # how far back an OOM kill, or the last restart, counts
+            "max_restarts": field("a number of restarts, 0 or more", [5], type="integer", minimum=0),
+            "container": field("a container name", ["redis"], type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
         },
         "required": ["test"],
+        # a field no test reads is a mistake that would otherwise pass silently
+        "dependentSchemas": {
+            "window": {
+                "description": "only test: oomkilled and test: restarts read it",
+                "$comment": "remove window:, or set test: oomkilled or restarts",
+                "properties": {"test": {"enum": ["oomkilled", "restarts"]}},
+            },
+            "max_restarts": {
+                "description": "only test: restarts reads it",
+                "$comment": "remove max_restarts:, or set test: restarts",
+                "properties": {"test": {"const": "restarts"}},
+            },
+            "container": {
+                "description": "only test: resources-drift and test: image-drift read it",
+                "$comment": "remove container:",
+                "properties": {"test": {"enum": ["resources-drift", "image-drift"]}},
+            },
+        },
     }
 
     def __init__(self) -> None:

@@ -14,6 +14,7 @@ import operator
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..catalog.schema import TEMPLATE, field
 from ..errors import ConfigError, SloError
 from ._expr import config_context, evaluate, location_keys, render_text
 from .base import Kind, Target, Verdict
@@ -46,13 +47,35 @@ class PromqlKind(Kind):
     scope = "app"
     spec_schema: ClassVar[dict[str, Any]] = {
         "properties": {
-            "query": {"type": "string", "minLength": 1},
-            "op": {"enum": list(OPS)},
-            "threshold": {"type": ["string", "number"]},
-            "unit": {"type": "string"},
-            "no_data": {"enum": ["fail", "skip", "pass"]},
-            "found": {"type": "string"},
-            "expect": {"type": "string"},
+            "query": {
+                **TEMPLATE,
+                "minLength": 1,
+                "description": "a PromQL instant query, a jinja2 template over the config and {{ selector }}",
+                "examples": ["sum(rate(http_requests_total{ {{ selector }} }[5m]))"],
+            },
+            "op": field("a comparison operator", list(OPS), enum=list(OPS)),
+            "threshold": field(
+                "a number, or a jinja2 expression over the config",
+                [80, "SLO_API_LATENCY_P99_MS"],
+                type=["number", "string"],
+                minLength=1,
+                format="slo-expression",
+            ),
+            "unit": field(
+                "a short unit shown after each value",
+                ["%", " ms"],
+                type="string",
+                **{"$comment": "write at most 16 characters without braces or newlines, such as % or ' ms'"},
+                maxLength=16,
+                pattern="^[^{}\\n]*$",
+            ),
+            "no_data": field("what an empty result means", ["fail", "skip", "pass"], enum=["fail", "skip", "pass"]),
+            "found": {
+                **TEMPLATE,
+                "description": "a jinja2 template over value, labels, threshold and the config",
+                "examples": ["p99 {{ '%.0f' | format(value) }} ms"],
+            },
+            "expect": {**TEMPLATE, "description": "a jinja2 template saying what was expected", "examples": ["none"]},
         },
         "required": ["query", "op", "threshold"],
     }

@@ -17,6 +17,7 @@ import difflib
 from typing import Any, ClassVar
 
 from ..catalog.model import Check
+from ..catalog.schema import test_or_assert
 from ..errors import ConfigError, SloError
 from ..repo.schema import values_problems
 from ..yamlio import DuplicateKeyError, line_of_path, load_yaml
@@ -159,9 +160,7 @@ def _blame_committed(
 class ValuesKind(Kind):
     name = "values"
     scope = "app"
-    spec_schema: ClassVar[dict[str, Any]] = {
-        "properties": {"test": {"enum": ["in-sync", "schema", "stray"]}, **EXPRESSION_SCHEMA},
-    }
+    spec_schema: ClassVar[dict[str, Any]] = test_or_assert("values", ["in-sync", "schema", "stray"], EXPRESSION_SCHEMA)
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         test = check.spec.get("test")

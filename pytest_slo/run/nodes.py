@@ -12,70 +12,117 @@ from typing import Any
 import pytest
 
 from ..catalog.model import Check, runbook_problem
-from ..errors import ConfigError, SloError
+from ..errors import SloError
 from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
 
-__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "SiteFile", "SloItem"]
+__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "KindDefect", "SiteFile", "SloItem"]
 
 LIVE_SKIP = "live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"
 
 
 class CheckFailed(AssertionError):
-    """A check's verdict was negative: an assertion carrying the evidence, not a crash."""
+    """A check's verdict was negative: an assertion carrying the evidence, not a crash.
+    The only exception an slo item's call phase raises, so the only way it *fails*."""
 
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(verdict.message)
         self.verdict = verdict
 
 
+class KindDefect(SloError):
+    """A kind raised something other than an SloError, or returned no Verdict: a bug of
+    pytest-slo or of the plugin that provides the kind. The item errors; it is no finding
+    about the system."""
+
+
 def _run(node: pytest.Item | pytest.Collector) -> RunContext:
     return node.config.stash[RUN_KEY]
 
 
+_RUNNABLE = pytest.StashKey[list[pytest.Item]]()
+
+
+def _runnable(session: pytest.Session) -> list[pytest.Item]:
+    """The session's items a kind may batch reads for: not those of checks that cannot run
+    (their fields are not what the kind expects). Computed once per session."""
+    items = session.stash.get(_RUNNABLE, None)
+    if items is None:
+        items = session.stash[_RUNNABLE] = [i for i in session.items if not (isinstance(i, SloItem) and i.check.problem)]
+    return items
+
+
+def _bare(exc: SloError) -> SloError:
+    # pytest renders a setup error's traceback before any hook can replace it (through
+    # client libraries: seconds); the report shows one line anyway, so drop the traceback.
+    exc.__cause__ = exc.__context__ = None
+    exc.__suppress_context__ = True
+    return exc.with_traceback(None)
+
+
 class SloItem(pytest.Item):
-    """One check against one site (and app)."""
+    """One check against one site (and app).
+
+    Reading and judging happen in ``setup``, so that anything but a verdict (a source that
+    is down, input that cannot be judged, a broken catalog entry, a bug) is reported by
+    pytest as an *error*; ``runtest`` only raises the verdict, so only a verdict *fails*.
+    """
 
     def __init__(self, *, check: Check, target: Target, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.target = target
         self.verdict: Verdict | None = None
-        self._data: Any = None
         run = _run(self)
-        kind = run.registry[check.kind]
+        kind = run.registry[check.kind] if check.kind in run.registry else None
         self.kind = kind
-        skip = LIVE_SKIP if kind.live and kind.needs_live(run.sources.options) and not run.settings.live else None
-        for marker in run.item_marks(check, skip):
-            self.add_marker(marker)
+        if kind is None:
+            self.add_marker(pytest.mark.slo)
+        else:
+            # a check that cannot run errors with or without --live: the catalog is offline
+            live_skip = kind.live and kind.needs_live(run.sources.options) and not run.settings.live and check.problem is None
+            for marker in run.item_marks(check, LIVE_SKIP if live_skip else None):
+                self.add_marker(marker)
         self.user_properties.extend(run.properties(check))
 
     def setup(self) -> None:
-        if self.kind.live:
-            run = _run(self)
-            try:
-                run.prefetch_once(self.check.kind, self.session.items)
-                self._data = run.sources.read(self.kind.fetch, self.check, self.target)
-            except SloError as exc:
-                # A source that is down is an error with a one-line reason. pytest renders a
-                # setup error's whole traceback first (through client libraries: seconds),
-                # so the reason is raised bare.
-                exc.__cause__ = exc.__context__ = None
-                exc.__suppress_context__ = True
-                raise exc.with_traceback(None) from None
-
-    def runtest(self) -> None:
+        check, target = self.check, self.target
+        if check.problem is not None:
+            raise _bare(check.problem)
+        kind = self.kind
+        assert kind is not None  # only a broken check has an unknown kind
+        step = "reading for"
         try:
-            if self.check.when and not self._applies():
-                pytest.skip(f"not applicable: when: {self.check.when}")
-            verdict = self.kind.evaluate(self.check, self.target, self._data)
-        except ConfigError as exc:
-            location = Location(exc.path, exc.line) if exc.path else None
-            verdict = Verdict(False, str(exc), {}, location)
+            data = None
+            if kind.live:
+                run = _run(self)
+                run.prefetch_once(check.kind, _runnable(self.session))
+                data = run.sources.read(kind.fetch, check, target)
+            step = "judging"
+            if check.when and not self._applies():
+                pytest.skip(f"not applicable: when: {check.when}")
+            verdict = kind.evaluate(check, target, data)
+        except SloError as exc:
+            raise _bare(exc) from None
+        except Exception as exc:
+            if self.config.getoption("fulltrace", False):
+                raise
+            owner = _run(self).registry.owner(check.kind)
+            defect = KindDefect(
+                f"kind {check.kind} raised {type(exc).__name__}: {exc} while {step} {check.id}",
+                hint=f"a defect of {owner}, not a finding; run with --full-trace to see where",
+            )
+            raise _bare(defect) from None
+        if not isinstance(verdict, Verdict):
+            owner = _run(self).registry.owner(check.kind)
+            raise _bare(KindDefect(f"kind {check.kind} returned {verdict!r} for {check.id}, not a Verdict", hint=f"a defect of {owner}"))
         self.verdict = verdict
         if verdict.skip:
             pytest.skip(verdict.skip)
-        if not verdict.ok:
+
+    def runtest(self) -> None:
+        verdict = self.verdict
+        if verdict is not None and not verdict.ok:
             raise CheckFailed(verdict)
 
     def _applies(self) -> bool:
@@ -93,8 +140,6 @@ class SloItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, CheckFailed):
             return self.redact(format_verdict(self.check, excinfo.value.verdict))
-        if isinstance(excinfo.value, SloError):
-            return self.redact(f"{excinfo.value}\nrunbook: {self.check.runbook}")
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -110,6 +155,12 @@ def format_verdict(check: Check, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
+def _scope(run: RunContext, check: Check) -> str:
+    if check.kind in run.registry:
+        return run.registry[check.kind].scope_of(check)
+    return "app" if check.apps else "site"  # a check naming no installed kind still errors where it would run
+
+
 class AppNode(pytest.Collector):
     """The checks of one app at one site."""
 
@@ -121,9 +172,8 @@ class AppNode(pytest.Collector):
         run = _run(self)
         site = run.repo.site(self.site_name)
         target = Target(site, self.name, run.sources)
-        for check in run.catalog.checks:
-            kind = run.registry[check.kind]
-            if kind.scope_of(check) == "app" and check.applies_to(self.name):
+        for check in run.catalog.declared:
+            if _scope(run, check) == "app" and check.applies_to(self.name):
                 yield SloItem.from_parent(self, name=check.id, check=check, target=target)
 
 
@@ -135,8 +185,8 @@ class SiteFile(pytest.File):
         name = self.path.parent.name
         site = run.repo.site(name)
         target = Target(site, None, run.sources)
-        for check in run.catalog.checks:
-            if run.registry[check.kind].scope_of(check) == "site":
+        for check in run.catalog.declared:
+            if _scope(run, check) == "site":
                 yield SloItem.from_parent(self, name=check.id, check=check, target=target)
         selected = run.settings.app
         for app in site.apps:

@@ -67,7 +67,8 @@ def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.
     else:
         message = str(report.longrepr)
     finding.update(
-        outcome="failed" if report.when == "call" else "error",
+        # only a verdict fails: anything else an item raised is an error
+        outcome="failed" if report.when == "call" and isinstance(exc, CheckFailed) else "error",
         message=message,
         location=location.as_dict() if location else None,
         evidence=jsonable(evidence),
@@ -101,19 +102,28 @@ class FindingStore:
             self.sites.add(meta["site"])
         if meta.get("app"):
             self.apps.add(meta["app"])
+        finding = getattr(report, "slo_finding", None)
         if report.when == "call":
-            self.outcomes["passed" if report.passed else "failed" if report.failed else "skipped"] += 1
+            failed = "error" if finding is not None and finding["outcome"] == "error" else "failed"
+            self.outcomes["passed" if report.passed else failed if report.failed else "skipped"] += 1
         elif report.when == "setup" and not report.passed:
             self.outcomes["skipped" if report.skipped else "error"] += 1
-        finding = getattr(report, "slo_finding", None)
         if finding is not None and report.nodeid not in self.findings:
             self.findings[report.nodeid] = finding
 
     def sorted(self) -> list[dict[str, Any]]:
         return sort_findings(self.findings.values())
 
+    def failed(self) -> list[dict[str, Any]]:
+        """The findings of verdicts (outcome ``failed``), without the errored items."""
+        return [f for f in self.sorted() if f.get("outcome") == "failed"]
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [f for f in self.sorted() if f.get("outcome") != "failed"]
+
     def summary(self) -> dict[str, Any]:
-        return summarize(self.sorted(), self.outcomes, self.sites, self.apps)
+        # ``findings`` and ``by_severity`` count verdicts only: errors are counted apart
+        return summarize(self.failed(), self.outcomes, self.sites, self.apps)
 
     def write(self, label: str, path: Path | None, render: Any) -> None:
         if path is None:

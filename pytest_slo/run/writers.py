@@ -1,4 +1,8 @@
-"""Write every requested report once, at session end, and summarize in the terminal."""
+"""Write every requested report once, at session end, and summarize in the terminal.
+
+The summary line counts verdicts by severity and errors apart:
+``slo findings: 3 (1 P1, 2 P2); 2 errors``.
+"""
 
 from __future__ import annotations
 
@@ -34,18 +38,25 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
     if s.postmortem_dir:
         from ..findings.postmortem import write_postmortems
 
-        write_postmortems(config, run, store, findings)
+        # an errored item says nothing about the system: it never writes or feeds a postmortem
+        write_postmortems(config, run, store, store.failed())
 
 
 def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
     if not (store.outcomes or store.findings or store.failed_writes):
         return []
-    findings = store.sorted()
+    findings, errors = store.failed(), store.errors()
     counts = {sev: sum(1 for f in findings if f.get("severity") == sev) for sev in SEVERITIES}
     lines: list[tuple[str, dict[str, Any]]] = []
     text = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
-    markup = {"red": True, "bold": True} if counts["P1"] or counts["P2"] else ({"yellow": True} if findings else {"green": True})
-    lines.append((f"slo findings: {len(findings)} ({text})", markup))
+    line = f"slo findings: {len(findings)} ({text})"
+    if errors:
+        line += f"; {len(errors)} error{'s' if len(errors) > 1 else ''}"
+    if counts["P1"] or counts["P2"] or errors:
+        markup = {"red": True, "bold": True}
+    else:
+        markup = {"yellow": True} if findings else {"green": True}
+    lines.append((line, markup))
     for label, path in store.written:
         lines.append((f"slo {label} written to {path}", {}))
     for message in store.failed_writes:
