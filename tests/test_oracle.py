@@ -53,7 +53,7 @@ from tests.oracle.model import (
     rule_file,
     unit_test,
 )
-from teststack.servers import Prometheus, backfill
+from teststack.servers import Prometheus, RedisExporter, RedisServer, backfill
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_SITE = "production"
@@ -298,3 +298,45 @@ def test_promtool_agrees_with_the_live_run(live: LiveRun, tmp_path: Path) -> Non
         files += write_tests(tmp_path / check_id, ref, {at_ms: tests})
     result = run_promtool(tmp_path, files)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- the issue, on real parts
+
+
+def test_the_first_oom_burst_is_counted_on_real_redis(gitops: Path, pytester: pytest.Pytester,
+                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A real Redis refuses writes before Prometheus ever scraped its exporter: redis_exporter's
+    err="OOM" series appears at its first scrape already holding every refused write, and
+    stays flat. The finding counts them all (the query before the fix read 0: a missed P1)."""
+    import redis as redis_py
+
+    labels = {"namespace": "production", "service": "redis-cluster"}
+    with RedisServer(maxmemory="1mb", policy="noeviction", workdir=tmp_path) as server:
+        client = server.client()
+        for i in range(10_000):
+            try:
+                client.set(f"k{i}", b"v" * 4096)
+            except redis_py.OutOfMemoryError:
+                break
+        for i in range(50):  # and a few more, refused too
+            with pytest.raises(redis_py.OutOfMemoryError):
+                client.set(f"more{i}", b"v" * 4096)
+        refused = int(client.info("errorstats")["errorstat_OOM"]["count"])
+        assert refused >= 51
+        with RedisExporter(server.url, workdir=tmp_path) as exporter, \
+                Prometheus([("redis-cluster", exporter.address, labels)], tmp_path / "data", workdir=tmp_path) as prometheus:
+            prometheus.wait_for_scrapes()
+            deadline = time.monotonic() + 15
+            while not prometheus.query('count_over_time(redis_errors_total{err="OOM"}[1m]) >= 3'):
+                assert time.monotonic() < deadline, "three scrapes of the OOM series"
+                time.sleep(0.2)
+            history = prometheus.query('redis_errors_total{err="OOM"}[1m]')
+            assert {float(v) for s in history for _, v in s["values"]} == {refused}  # born with the whole burst, flat
+            monkeypatch.setenv("SLO_PROMETHEUS_URL", prometheus.url)
+            result = pytester.runpytest("--site", "production", "--live", "-k", "redis-oom-errors", "--findings", "f.json")
+    findings = json.loads((pytester.path / "f.json").read_text())["findings"]
+    assert len(findings) == 1, f"{refused} refused writes and no finding:\n{result.stdout.str()}"
+    (finding,) = findings
+    assert result.ret == 1 and finding["outcome"] == "failed"
+    assert finding["message"].startswith(f"instance=\"{exporter.address}\": {refused} writes refused with 'OOM command not allowed'")
+    assert finding["evidence"]["breaching"][0]["value"] == refused
