@@ -134,6 +134,16 @@ def designed_tests(ref: Reference, cases: tuple[Case, ...]) -> dict[int, list[di
     return out
 
 
+def test_without_promtool_ci_fails_and_elsewhere_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="promtool not found: apt-get install prometheus"):
+        promtool()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="^promtool not found: apt-get install prometheus$"):
+        promtool()
+
+
 # --------------------------------------------------------------------------- the table itself
 
 
