@@ -140,7 +140,7 @@ def test_without_promtool_ci_fails_and_elsewhere_skips(monkeypatch: pytest.Monke
     with pytest.raises(pytest.fail.Exception, match="promtool not found: apt-get install prometheus"):
         promtool()
     monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="^promtool not found: apt-get install prometheus$"):
+    with pytest.raises(pytest.skip.Exception, match=r"^promtool not found: apt-get install prometheus$"):
         promtool()
 
 
@@ -218,6 +218,7 @@ class LiveRun:
     outcomes: dict[str, dict[str, Any]]
     findings: dict[str, dict[str, Any]]
     output: str
+    prometheus: Prometheus
 
     def item(self, check_id: str, case: Case) -> tuple[dict[str, Any], dict[str, Any] | None]:
         nodeid = f"sites/{namespace(check_id, case)}/config.env::{references()[check_id].app}::{check_id}"
@@ -259,11 +260,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
              "--findings", "findings.json", "-p", "no:cacheprovider", "-q"],
             cwd=root, env=env, capture_output=True, text=True, timeout=300,
         )
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output and "INTERNALERROR" not in output, output
-    outcomes = json.loads((root / "outcomes.json").read_text())
-    findings = {f["nodeid"]: f for f in json.loads((root / "findings.json").read_text())["findings"]}
-    yield LiveRun(base, outcomes, findings, output)
+        output = result.stdout + result.stderr
+        assert "Traceback" not in output and "INTERNALERROR" not in output, output
+        outcomes = json.loads((root / "outcomes.json").read_text())
+        findings = {f["nodeid"]: f for f in json.loads((root / "findings.json").read_text())["findings"]}
+        yield LiveRun(base, outcomes, findings, output, prometheus)
 
 
 @pytest.mark.parametrize(("check_id", "case"), ALL_CASES, ids=[f"{k}-{c.name}" for k, c in ALL_CASES])
@@ -280,6 +281,20 @@ def test_live_verdict_is_the_tables(live: LiveRun, check_id: str, case: Case) ->
         assert case.message in (outcome["reason"] or ""), seen
     else:
         assert finding is None
+
+
+def test_the_evidence_query_at_the_evidence_time_gives_the_same_answer(live: LiveRun) -> None:
+    """Evidence times keep milliseconds: the finding's query, sent again at its ``time``, answers
+    exactly the values the finding holds."""
+    promql = [f for f in live.findings.values() if f["kind"] == "promql" and f["evidence"]["values"]]
+    assert len(promql) > 20
+    for finding in promql:
+        evidence = finding["evidence"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", evidence["time"])
+        again = live.prometheus.query(evidence["query"], evidence["time"])  # type: ignore[arg-type]
+        seen = sorted((json.dumps(s["metric"], sort_keys=True), repr(float(s["value"][1]))) for s in again)
+        reported = sorted((json.dumps(v["labels"], sort_keys=True), repr(_number(v["value"]))) for v in evidence["values"])
+        assert seen == reported, finding["nodeid"]  # repr: exact, and NaN equals NaN
 
 
 def _number(value: Any) -> float:
