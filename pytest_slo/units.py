@@ -119,6 +119,7 @@ def format_bytes(n: float) -> str:
     value = float(n)
     for unit in ("", "Ki", "Mi", "Gi", "Ti", "Pi"):
         if abs(value) < 1024 or unit == "Pi":
-            return f"{value:.0f}" if unit == "" else f"{value:.3g}{unit}"
+            # .3g would write 1000-1023 as 1e+03
+            return f"{value:.0f}" if unit == "" else f"{value:.3g}{unit}" if abs(value) < 1000 else f"{value:.0f}{unit}"
         value /= 1024
     return str(n)  # pragma: no cover

@@ -216,8 +216,8 @@ def test_diagnose_empty_names_a_stale_metric(source: PrometheusSource, real: Rea
     at = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
     assert source.diagnose_empty('slo_backfilled{namespace="production"}', at) == (
-        f"no series: metric slo_backfilled has no sample in the 5 minutes before {stamp} but had some in the hour"
-        " before (is its target down? check up{job=...})"
+        f'no series: slo_backfilled{{namespace="production"}} (1 series) had samples in the 1h before {stamp} but none'
+        ' in the last 5 minutes: their target is no longer scraped (no up{job="history"}: removed from service discovery?)'
     )
 
 

@@ -8,4 +8,7 @@ __all__ = ["iso"]
 
 
 def iso(at: float) -> str:
-    return _dt.datetime.fromtimestamp(at, _dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC to the millisecond: the run's evaluation time is one, so the same query
+    sent at this time gets the same answer."""
+    return _dt.datetime.fromtimestamp(at, _dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+

@@ -2,8 +2,17 @@
 
 The query is a jinja2 template over the site's config plus ``selector`` (the app's label
 matchers), ``namespace`` and ``app``. Each series is compared with ``op threshold``; the
-threshold is an expression over the config (``SLO_API_LATENCY_P99_MS``). An empty result
-fails by default with a diagnosis of why (``no_data: fail | skip | pass``).
+threshold is an expression over the config (``SLO_API_LATENCY_P99_MS``).
+
+A series *breaches* exactly when the alerting rule ``<query> <negated op> <threshold>`` would
+fire on it, PromQL's own comparison: so NaN (``histogram_quantile`` or a ratio over no
+requests) never breaches an ordering, as no alert fires on it. A result whose every series is
+NaN has no value to judge: the item is skipped with that reason (``no_data: pass`` passes it).
+An empty result fails by default with a diagnosis of why (``no_data: fail | skip | pass``).
+``tests/test_oracle.py`` holds every shipped check to ``promtool test rules`` this way.
+
+``details`` (name: query) are read along for the message: ``found`` sees each as the sample
+of the breaching series' labels (``used.value``, ``room.labels.limit``), or ``None``.
 Every query of the run is sent before the first promql item runs, concurrently and once.
 """
 
@@ -11,7 +20,9 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..catalog.schema import TEMPLATE, field
@@ -23,13 +34,19 @@ from .live import iso
 if TYPE_CHECKING:
     from ..catalog.model import Check
     from ..sources import Sources
+    from ..sources.prometheus import InstantResult, Sample
 
-__all__ = ["PromqlKind", "format_labels"]
+__all__ = ["BREACHES", "OPS", "PromqlFacts", "PromqlKind", "format_labels"]
 
+#: ``value op threshold`` holds: the series is fine.
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
+#: The negated comparison an alert on the check would use: the series breaches. Python's float
+#: comparisons are IEEE 754's, as PromQL's are, so NaN compares alike here and in Prometheus.
+BREACHES = {"<": operator.ge, "<=": operator.gt, ">": operator.le, ">=": operator.lt, "==": operator.ne, "!=": operator.eq}
+_WORST_FIRST = {"<": True, "<=": True, ">": False, ">=": False}  # sort breaching values descending?
 
 
-def format_labels(labels: dict[str, str]) -> str:
+def format_labels(labels: Mapping[str, str]) -> str:
     name = labels.get("__name__", "")
     inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
     return f"{name}{{{inner}}}" if inner or not name else name
@@ -39,6 +56,16 @@ def _number(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         return str(value)
     return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
+
+
+@dataclass(frozen=True)
+class PromqlFacts:
+    """What ``fetch`` read for one item: the query's result, why it is empty (when it is and
+    ``no_data`` is ``fail``), and the results of the check's ``details`` queries."""
+
+    result: InstantResult
+    diagnosis: str | None = None
+    details: Mapping[str, InstantResult] = dataclass_field(default_factory=dict)
 
 
 class PromqlKind(Kind):
@@ -76,32 +103,55 @@ class PromqlKind(Kind):
                 "examples": ["p99 {{ '%.0f' | format(value) }} ms"],
             },
             "expect": {**TEMPLATE, "description": "a jinja2 template saying what was expected", "examples": ["none"]},
+            "details": {
+                "type": "object",
+                "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
+                "additionalProperties": {"type": "string", "minLength": 1},
+            },
         },
         "required": ["query", "op", "threshold"],
     }
 
-    def query_text(self, check: Check, target: Target) -> str:
+    def _context(self, target: Target) -> dict[str, Any]:
         context = config_context(target)
-        context.update(
-            selector=target.sources.selector(target.site, target.app),
-            namespace=context.get("KUBE_NAMESPACE", target.site.name),
-        )
-        return " ".join(render_text(check.spec["query"], check, target, context).split())
+        context.update(selector=target.sources.selector(target.site, target.app), namespace=context.get("KUBE_NAMESPACE", target.site.name))
+        return context
+
+    def query_text(self, check: Check, target: Target) -> str:
+        """The check's query as sent to Prometheus for ``target`` (whitespace collapsed)."""
+        return " ".join(render_text(check.spec["query"], check, target, self._context(target)).split())
+
+    def detail_queries(self, check: Check, target: Target) -> dict[str, str]:
+        """The check's ``details`` queries for ``target``, by name."""
+        context = self._context(target)
+        return {
+            name: " ".join(render_text(text, check, target, context).split())
+            for name, text in (check.spec.get("details") or {}).items()
+        }
+
+    def threshold(self, check: Check, target: Target) -> float:
+        """The check's threshold for the target's site: a number, or an expression over its config."""
+        raw = check.spec["threshold"]
+        value = raw if isinstance(raw, (int, float)) else evaluate(str(raw), check, target, config_context(target))
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"check {check.id}: threshold {raw!r} is {value!r}, not a number", path=check.source, line=check.line) from None
 
     def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
         by_source: dict[int, tuple[Any, list[str]]] = {}
         for check, target in pairs:
             try:
                 source = sources.prometheus(target.site)
-                query = self.query_text(check, target)
+                queries = [self.query_text(check, target), *self.detail_queries(check, target).values()]
             except SloError:
                 continue  # the item reports it when it runs
-            by_source.setdefault(id(source), (source, []))[1].append(query)
+            by_source.setdefault(id(source), (source, []))[1].extend(queries)
         at = sources.eval_time
         for source, queries in by_source.values():
             source.query_many(queries, at)
 
-    def fetch(self, check: Check, target: Target) -> Any:
+    def fetch(self, check: Check, target: Target) -> PromqlFacts:
         source = target.sources.prometheus(target.site)
         query = self.query_text(check, target)
         at = target.sources.eval_time
@@ -109,22 +159,23 @@ class PromqlKind(Kind):
         diagnosis = None
         if not result.samples and check.spec.get("no_data", "fail") == "fail":
             diagnosis = source.diagnose_empty(query, at)
-        return result, diagnosis
+        details = self.detail_queries(check, target)
+        answers = source.query_many(details.values(), at) if details else {}
+        # A detail only words the message: one that fails leaves its part of the message out.
+        return PromqlFacts(result, diagnosis, {n: a for n, q in details.items() if not isinstance(a := answers[q], SloError)})
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
-        result, diagnosis = data
+        facts: PromqlFacts = data
+        result = facts.result
         context = config_context(target)
         op = check.spec["op"]
         raw = check.spec["threshold"]
-        threshold = raw if isinstance(raw, (int, float)) else evaluate(str(raw), check, target, context)
-        try:
-            threshold = float(threshold)
-        except (TypeError, ValueError):
-            raise ConfigError(f"check {check.id}: threshold {raw!r} is {threshold!r}, not a number", path=check.source, line=check.line) from None
+        threshold = self.threshold(check, target)
         unit = check.spec.get("unit", "")
+        at = iso(result.time)
         evidence: dict[str, Any] = {
             "query": result.query,
-            "time": iso(result.time),
+            "time": at,
             "op": op,
             "threshold": threshold,
             "unit": unit,
@@ -132,32 +183,68 @@ class PromqlKind(Kind):
         }
         keys = location_keys(check, context) or [n for n in _names(raw) if n in context]
         location = target.env_location(*keys) if keys else None
+        footer = f"\n  query: {result.query}\n  at: {at}"
+        policy = check.spec.get("no_data", "fail")
         if not result.samples:
-            policy = check.spec.get("no_data", "fail")
             if policy == "skip":
                 return Verdict.skipped(f"no data for {result.query}")
             if policy == "pass":
                 return Verdict(True, evidence=evidence)
-            evidence["diagnosis"] = diagnosis
-            return Verdict(False, f"{check.title}: {diagnosis}\n  query: {result.query}\n  at: {iso(result.time)}", evidence, location)
-        compare = OPS[op]
-        bad = [s for s in result.samples if math.isnan(s.value) or not compare(s.value, threshold)]
+            evidence["diagnosis"] = facts.diagnosis
+            return Verdict(False, f"{facts.diagnosis}{footer}", evidence, location)
+        bad = [s for s in result.samples if BREACHES[op](s.value, threshold)]
         if not bad:
+            if all(math.isnan(s.value) for s in result.samples):
+                if policy == "pass":
+                    return Verdict(True, evidence=evidence)
+                shown = "; ".join(w for w in (_where(s.labels, target) for s in result.samples[:3]) if w)
+                more = f" and {len(result.samples) - 3} more" if len(result.samples) > 3 else ""
+                return Verdict.skipped(
+                    f"no value to judge: the query is NaN{f' for {shown}{more}' if shown else ''} at {at} (a ratio "
+                    "or histogram_quantile over no requests in the window)"
+                )
             return Verdict(True, evidence=evidence)
+        if op in _WORST_FIRST:
+            bad.sort(key=lambda s: (math.isnan(s.value), -s.value if _WORST_FIRST[op] else s.value))
         lines = []
         for sample in bad:
             context.update(value=sample.value, labels=sample.labels, threshold=threshold)
+            context.update(_details(check, facts.details, sample))
             found = render_text(check.spec["found"], check, target, context) if "found" in check.spec else f"{_number(sample.value)}{unit}"
-            lines.append(f"{format_labels(sample.labels)}: {found}")
+            where = _where(sample.labels, target)
+            lines.append(f"{where}: {found}" if where else found)
         expect = render_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(threshold)}{unit}"
         threshold_note = f" ({raw})" if isinstance(raw, str) and raw.strip() != _number(threshold) else ""
-        message = (
-            f"{check.title}: {len(bad)} of {len(result.samples)} series breach; expected {expect}{threshold_note}\n  "
-            + "\n  ".join(lines)
-            + f"\n  query: {result.query}\n  at: {iso(result.time)}"
-        )
+        total = len(result.samples)
+        count = f" (and {len(bad) - 1} more of {total} series)" if len(bad) > 1 else f" (1 of {total} series)" if total > 1 else ""
+        message = f"{lines[0]}{count}; expected {expect}{threshold_note}"
+        if len(bad) > 1:
+            message += "\n  " + "\n  ".join(lines)
         evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
-        return Verdict(False, message, evidence, location)
+        return Verdict(False, message + footer, evidence, location)
+
+
+def _where(labels: Mapping[str, str], target: Target) -> str:
+    """The labels that say which series it is; those the app's selector fixes go without saying,
+    and so does a ``job`` named after the app (what a ServiceMonitor sets)."""
+    from ..sources.prometheus import vector_selectors
+
+    fixed = {m.label: m.value for s in vector_selectors("{" + target.sources.selector(target.site, target.app) + "}") for m in s.matchers if m.op == "="}
+    fixed.setdefault("job", target.app or "")
+    shown = {k: v for k, v in labels.items() if k != "__name__" and fixed.get(k) != v}
+    return format_labels(shown)[1:-1] if shown else ""
+
+
+def _details(check: Check, details: Mapping[str, InstantResult], sample: Sample) -> dict[str, Sample | None]:
+    """Each detail's sample whose labels agree with ``sample`` on every label both carry."""
+    out: dict[str, Sample | None] = dict.fromkeys(check.spec.get("details") or {})
+    for name, answer in details.items():
+        out[name] = next(
+            (d for d in answer.samples
+             if all(sample.labels[k] == v for k, v in d.labels.items() if k in sample.labels and k != "__name__")),
+            None,
+        )
+    return out
 
 
 def _names(raw: Any) -> list[str]:

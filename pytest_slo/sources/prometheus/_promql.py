@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
-__all__ = ["Matcher", "Selector", "vector_selectors"]
+__all__ = ["Matcher", "Selector", "call_arguments", "vector_selectors"]
 
 _TOKEN = re.compile(
     r"""(?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
@@ -105,6 +105,31 @@ def vector_selectors(promql: str) -> list[Selector]:
             found[Selector(names[0] if names else None, rest)] = None
         i += 1
     return list(found)
+
+
+def call_arguments(promql: str, function: str) -> list[tuple[str, ...]]:
+    """The argument texts of every call of ``function`` in ``promql``, outermost first: commas
+    inside strings, label matchers, ranges and nested calls do not split an argument."""
+    tokens = [m for m in _TOKEN.finditer(promql) if m.lastgroup != "comment"]
+    calls = []
+    for i, token in enumerate(tokens[:-1]):
+        if token.lastgroup != "ident" or token.group() != function or tokens[i + 1].group() != "(":
+            continue
+        depth, start, args = 0, tokens[i + 1].end(), []
+        for t in tokens[i + 1:]:
+            text = t.group()
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append(promql[start:t.start()].strip())
+                    break
+            elif text == "," and depth == 1:
+                args.append(promql[start:t.start()].strip())
+                start = t.end()
+        calls.append(tuple(a for a in args if a))
+    return calls
 
 
 def _matchers(braces: str) -> tuple[Matcher, ...]:
