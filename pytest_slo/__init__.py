@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .catalog.model import Check
 from .errors import CatalogError, ConfigError, QueryError, RenderError, SloError, SourceUnavailable
 from .kinds.base import Kind, Location, Target, Verdict
@@ -21,4 +22,3 @@ __all__ = [
     "__version__",
 ]
 
-__version__ = "0.1.0"

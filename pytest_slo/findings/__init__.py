@@ -1,4 +1,9 @@
-"""Findings and the reports written from them."""
+"""Findings and the reports written from them.
+
+Owns: the finding model (fields, severities, summaries, atomic writes) and every report made
+from findings: JSON, Markdown, SARIF, and postmortem drafts with their timeline and ranked
+root causes. Reads the run only through the interfaces of :mod:`._inputs`; imports no kind.
+"""
 
 from .model import FIELDS, SEVERITIES, atomic_write, sort_findings, summarize
 

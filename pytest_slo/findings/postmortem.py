@@ -24,8 +24,7 @@ from .timeline import Event, breaches, kube_events
 if TYPE_CHECKING:
     import pytest
 
-    from ..run.context import RunContext
-    from ..run.report import FindingStore
+    from ._inputs import RunView, StoreView
 
 __all__ = ["TODO", "postmortem_context", "render_postmortem", "write_postmortems"]
 
@@ -33,7 +32,7 @@ TODO = "_TODO: {}_"
 TEMPLATE = Path(__file__).with_name("templates") / "postmortem.md.j2"
 
 
-def _symptom_keys(run: RunContext) -> dict[str, list[str]]:
+def _symptom_keys(run: RunView) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = {}
     for check in run.catalog.checks:
         names = list(check.keys)
@@ -49,7 +48,7 @@ def _symptom_keys(run: RunContext) -> dict[str, list[str]]:
     return keys
 
 
-def _env_lines(run: RunContext, sites: set[str]) -> dict[str, dict[int, str]]:
+def _env_lines(run: RunView, sites: set[str]) -> dict[str, dict[int, str]]:
     lines: dict[str, dict[int, str]] = {}
     for name in sites:
         try:
@@ -60,7 +59,7 @@ def _env_lines(run: RunContext, sites: set[str]) -> dict[str, dict[int, str]]:
     return lines
 
 
-def _timeline(run: RunContext, site: str, findings: list[dict[str, Any]], now: _dt.datetime) -> tuple[list[Event], dict[str, Any], list[str]]:
+def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.datetime) -> tuple[list[Event], dict[str, Any], list[str]]:
     window = duration_seconds(run.settings.postmortem_window)
     end = now.timestamp()
     step = max(15.0, window / 240)
@@ -91,7 +90,7 @@ def _timeline(run: RunContext, site: str, findings: list[dict[str, Any]], now: _
     return events, per_check, gaps
 
 
-def postmortem_context(run: RunContext, site: str, findings: list[dict[str, Any]], now: _dt.datetime, seq: int) -> dict[str, Any]:
+def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.datetime, seq: int) -> dict[str, Any]:
     live_kinds = {name for name in run.registry.names if run.registry[name].live}
     drift = {c.id for c in run.catalog.checks if "drift" in c.markers}
     checks = {c.id: c for c in run.catalog.checks}
@@ -155,7 +154,7 @@ def postmortem_context(run: RunContext, site: str, findings: list[dict[str, Any]
     }
 
 
-def _link(run: RunContext, runbook: str | None) -> str:
+def _link(run: RunView, runbook: str | None) -> str:
     if not runbook:
         return ""
     base = run.settings.runbook_base_url
@@ -164,7 +163,7 @@ def _link(run: RunContext, runbook: str | None) -> str:
     return runbook
 
 
-def render_postmortem(run: RunContext, context: dict[str, Any]) -> str:
+def render_postmortem(run: RunView, context: dict[str, Any]) -> str:
     from ..expr import SloEnvironment
 
     path = run.settings.postmortem_template or TEMPLATE
@@ -172,7 +171,7 @@ def render_postmortem(run: RunContext, context: dict[str, Any]) -> str:
     return env.from_string(path.read_text(encoding="utf-8")).render(context)
 
 
-def write_postmortems(config: pytest.Config, run: RunContext, store: FindingStore, findings: list[dict[str, Any]]) -> None:
+def write_postmortems(config: pytest.Config, run: RunView, store: StoreView, findings: list[dict[str, Any]]) -> None:
     live_kinds = {name for name in run.registry.names if run.registry[name].live}
     by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in findings:

@@ -12,10 +12,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
+from .._version import __version__
 
 if TYPE_CHECKING:
-    from ..run.context import RunContext
+    from ._inputs import RunView
 
 __all__ = ["LEVELS", "render_sarif"]
 
@@ -29,7 +29,7 @@ def _help_uri(runbook: str, base: str | None) -> str:
     return base.rstrip("/") + "/" + runbook.lstrip("/")
 
 
-def _rules(run: RunContext, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     base = run.settings.runbook_base_url
     rules: dict[str, dict[str, Any]] = {}
     for check in run.catalog.checks:
@@ -82,7 +82,7 @@ def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def render_sarif(run: RunContext, findings: list[dict[str, Any]]) -> str:
+def render_sarif(run: RunView, findings: list[dict[str, Any]]) -> str:
     rules = _rules(run, findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     doc = {

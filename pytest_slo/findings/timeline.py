@@ -8,12 +8,11 @@ restarts. The run itself is the detection event.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..kinds.promql import OPS
+from ..compare import BREACHES
 
 __all__ = ["Event", "breaches", "kube_events", "parse_time"]
 
@@ -62,7 +61,7 @@ def _episodes(bad: list[bool], min_points: int = 2, max_gap: int = 2) -> list[tu
 def breaches(finding: dict[str, Any], series: Iterable[Any], max_episodes: int = 3) -> tuple[list[Event], dict[str, Any]]:
     """Events for one promql finding from its range-query series, and a summary of them."""
     evidence = finding.get("evidence") or {}
-    ok = OPS[evidence.get("op", "<=")]
+    breach = BREACHES[evidence.get("op", "<=")]
     threshold = float(evidence.get("threshold", 0))
     unit = evidence.get("unit", "")
     objective = f"objective {evidence.get('op')} {threshold:g}{unit}"
@@ -72,7 +71,7 @@ def breaches(finding: dict[str, Any], series: Iterable[Any], max_episodes: int =
     for s in series:
         label = ", ".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()) if k != "__name__") or "all series"
         points = list(s.points)
-        bad = [math.isnan(v) or not ok(v, threshold) for _, v in points]
+        bad = [breach(v, threshold) for _, v in points]  # NaN (no traffic) is no breach, as in the verdict
         episodes = _episodes(bad)
         if len(episodes) > max_episodes:
             ts = points[episodes[0][0]][0]

@@ -1,4 +1,9 @@
-"""The built-in check kinds. Live kinds import their clients only when an item runs."""
+"""Check kinds: judge facts and return a Verdict.
+
+Owns: the published :class:`Kind` interface and its registry, and the built-in kinds
+(config, values, promql, redis, kube). A kind reads through the run's Sources (``fetch``)
+and judges (``evaluate``); it never builds a client or reads the environment.
+"""
 
 from __future__ import annotations
 

@@ -19,13 +19,13 @@ Every query of the run is sent before the first promql item runs, concurrently a
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..catalog.schema import TEMPLATE, field
+from ..compare import BREACHES, OPS
 from ..errors import ConfigError, SloError
 from ._expr import config_context, evaluate, location_keys, render_text
 from .base import Kind, Target, Verdict
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["BREACHES", "OPS", "PromqlFacts", "PromqlKind", "format_labels"]
 
 #: ``value op threshold`` holds: the series is fine.
-OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
-#: The negated comparison an alert on the check would use: the series breaches. Python's float
-#: comparisons are IEEE 754's, as PromQL's are, so NaN compares alike here and in Prometheus.
-BREACHES = {"<": operator.ge, "<=": operator.gt, ">": operator.le, ">=": operator.lt, "==": operator.ne, "!=": operator.eq}
 _WORST_FIRST = {"<": True, "<=": True, ">": False, ">=": False}  # sort breaching values descending?
 
 

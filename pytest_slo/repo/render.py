@@ -6,21 +6,19 @@ person commits and the bytes the gate expects come from one function.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import re
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import jinja2
 
-from ..errors import RenderError, SloError
+from ..errors import RenderError
 from ..expr import SloEnvironment
 
-__all__ = ["TEMPLATE_NAME", "Template", "load_template", "main", "render", "unread_output_warning"]
+__all__ = ["TEMPLATE_NAME", "Template", "load_template", "render"]
 
 TEMPLATE_NAME = "values.yaml.j2"
 
@@ -132,85 +130,3 @@ def render(template: Template, config: Mapping[str, Any], *, site: str, app: str
     context.setdefault("site", site)
     context.setdefault("app", app)
     return template.render(context)
-
-
-def _repo_root(release_dir: Path) -> Path:
-    """The repository a release belongs to: ``<root>/releases/<release>/``."""
-    return release_dir.resolve().parents[1]
-
-
-def _shown(path: Path, root: Path) -> str:
-    """A path as a person types it in the repository: repo-relative when it is inside."""
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _parser(release_dir: Path) -> argparse.ArgumentParser:
-    from .layout import configured_values_path
-
-    root = _repo_root(release_dir)
-    pattern, origin = configured_values_path(root)
-    apps = sorted(p.name for p in (release_dir / "apps").iterdir() if p.is_dir()) if (release_dir / "apps").is_dir() else []
-    example = pattern.format(site="production", app=apps[0] if apps else "my-app")
-    parser = argparse.ArgumentParser(
-        prog=f"python3 {_shown(release_dir, root)}/render_values.py",
-        description=f"Render an app's Helm values.yaml from a site's config.env with release {release_dir.name}.",
-        epilog=f"The gate reads rendered values from {pattern} ({origin}): commit them there.",
-    )
-    parser.add_argument("--env-file", required=True, type=Path, help="the site's config.env, e.g. sites/production/config.env")
-    parser.add_argument(
-        "--output", required=True, type=Path,
-        help=f"where to write the rendered values: the gate reads {pattern}, e.g. {example}",
-    )
-    parser.add_argument("--app", choices=apps or None, help="the app to render (default: the output's parent folder name)")
-    return parser
-
-
-def unread_output_warning(release_dir: Path, env_file: Path, output: Path, app: str) -> str | None:
-    """A warning when no check reads ``output``: the gate reads ``slo_values_path`` only."""
-    from .layout import configured_values_path
-
-    root = _repo_root(release_dir)
-    pattern, origin = configured_values_path(root)
-    site = env_file.resolve().parent.name
-    expected = root / pattern.format(site=site, app=app)
-    if output.resolve() == expected.resolve():
-        return None
-    command = f"python3 {_shown(release_dir, root)}/render_values.py --env-file {_shown(env_file, root)} --output {_shown(expected, root)}"
-    return (
-        f"warning: no check reads {_shown(output, root)}: the gate reads {_shown(expected, root)} ({origin}: {pattern}),"
-        f" and its values-stray check fails while a render sits elsewhere\n  render there: {command}"
-    )
-
-
-def main(argv: Sequence[str] | None = None, *, release_dir: Path) -> int:
-    """The render CLI; exits 2 with a one-line ``file:line: message`` on bad input."""
-    from .site import Release
-
-    args = _parser(release_dir).parse_args(argv)
-    app = args.app or args.output.resolve().parent.name
-    try:
-        release = Release(release_dir, display=str(release_dir))
-        if app not in release.apps:
-            known = ", ".join(release.apps) or "none"
-            print(f"error: unknown app {app!r} in release {release_dir.name} (known: {known}); pass --app", file=sys.stderr)
-            return 2
-        from .envfile import read_env
-
-        env = read_env(args.env_file, str(args.env_file))
-        env.raise_first()
-        text = release.render(env, site=args.env_file.resolve().parent.name, app=app)
-    except SloError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(args.output)
-    print(f"rendered {app} for {args.env_file} -> {args.output}")
-    warning = unread_output_warning(release_dir, args.env_file, args.output, app)
-    if warning:
-        print(warning, file=sys.stderr)
-    return 0
