@@ -136,12 +136,14 @@ def test_unreachable_api_and_missing_namespace(gitops: Path, pytester: pytest.Py
     # stopped: the port refuses connections now
     result = pytester.runpytest("--site", "production", "--live", "-m", "live", "-k", "kube-crashloop and redis-cluster", "--live-timeout", "2")
     result.stdout.fnmatch_lines(["kubernetes unavailable: cannot connect to http://127.0.0.1:*: connection refused*"])
+    assert selected(result) == {"errors": 1}
     with FakeKubeAPI(shifted("incident.json", dt.datetime.now(dt.timezone.utc)), namespaces=["production"]) as api:
         monkeypatch.setenv("KUBECONFIG", str(api.kubeconfig(gitops / "kubeconfig")))
         env = gitops / "sites/production/config.env"
         env.write_text(env.read_text().replace("KUBE_NAMESPACE=production", "KUBE_NAMESPACE=prod"))
         result = pytester.runpytest("--site", "production", "--live", "-m", "live", "-k", "kube-crashloop and redis-cluster", "--live-timeout", "2")
     result.stdout.fnmatch_lines(["kubernetes unavailable: namespace 'prod' not found*"])
+    assert selected(result) == {"errors": 1}
 
 
 def test_an_app_that_is_not_there_is_one_finding(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
