@@ -4,7 +4,8 @@ The query is a jinja2 template over the site's config plus ``selector`` (the app
 matchers), ``namespace`` and ``app``. Each series is compared with ``op threshold``; the
 threshold is an expression over the config (``SLO_API_LATENCY_P99_MS``). An empty result
 fails by default with a diagnosis of why (``no_data: fail | skip | pass``).
-Every query of the run is sent before the first promql item runs, concurrently and once.
+Every query of the run is sent when the first promql item starts, concurrently and once;
+items are judged as their answers arrive.
 """
 
 from __future__ import annotations
@@ -66,17 +67,16 @@ class PromqlKind(Kind):
         return " ".join(render_text(check.spec["query"], check, target, context).split())
 
     def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
-        by_source: dict[int, tuple[Any, list[str]]] = {}
+        # Each query leaves as soon as it is rendered, in the items' order, and the items run
+        # while later ones are on the wire: the run waits for the network, not for itself.
+        at = sources.eval_time
         for check, target in pairs:
             try:
                 source = sources.prometheus(target.site)
                 query = self.query_text(check, target)
             except SloError:
                 continue  # the item reports it when it runs
-            by_source.setdefault(id(source), (source, []))[1].append(query)
-        at = sources.eval_time
-        for source, queries in by_source.values():
-            source.query_many(queries, at)
+            source.send([query], at)
 
     def fetch(self, check: Check, target: Target) -> Any:
         source = target.sources.prometheus(target.site)
