@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -59,8 +60,20 @@ class Side:
     ok_codes: tuple[int, ...] = (0,)
     #: Raises AssertionError when a run's output shows it measured the wrong thing.
     check: Callable[[str], None] | None = None
+    #: Called before every run (e.g. to reset a server's counters that ``check`` reads).
+    before: Callable[[], object] | None = None
+    #: Seconds added to every run: a computed part of a floor that no command pays
+    #: (round trips of a network the benchmark only simulates).
+    plus: float = 0.0
+    #: Commands (by index) that time their own work and print ``seconds: N`` as their last
+    #: line: that work counts, not the interpreter's start-up and imports around it.
+    self_timed: tuple[int, ...] = ()
+    #: Every run's wall time of each command, whatever counted (context for notes).
+    walls: list[list[float]] = field(default_factory=list)
 
     def once(self) -> Run:
+        if self.before is not None:
+            self.before()
         runs = [run_timed(cmd, self.cwd, self.env) for cmd in self.cmds]
         for cmd, run in zip(self.cmds, runs, strict=True):
             if run.returncode not in self.ok_codes:
@@ -70,10 +83,20 @@ class Side:
                     self.check(run.output)
                 except AssertionError as exc:
                     raise RuntimeError(f"{self.label}: {exc}\n{run.output[-3000:]}") from None
+        self.walls.append([r.seconds for r in runs])
+        seconds = [_own_seconds(r, cmd) if i in self.self_timed else r.seconds
+                   for i, (cmd, r) in enumerate(zip(self.cmds, runs, strict=True))]
         return Run(
-            sum(r.seconds for r in runs), max(r.max_rss_kb for r in runs), runs[-1].returncode,
+            sum(seconds) + self.plus, max(r.max_rss_kb for r in runs), runs[-1].returncode,
             runs[-1].output, sum(r.cpu_seconds for r in runs),
         )
+
+
+def _own_seconds(run: Run, cmd: Sequence[str]) -> float:
+    last = run.output.strip().splitlines()[-1] if run.output.strip() else ""
+    if not last.startswith("seconds: "):
+        raise RuntimeError(f"{' '.join(cmd)} did not print its time ('seconds: N') last:\n{run.output[-3000:]}")
+    return float(last.split()[1])
 
 
 @dataclass
@@ -89,6 +112,8 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     #: Context for another figure, not a target of its own (shown, never judged).
     informational: bool = False
+    #: What the sides saw besides time (connection counts, request logs), filled as they run.
+    observed: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,6 +130,7 @@ class Outcome:
     max_rss_kb: int
     notes: list[str]
     informational: bool = False
+    observed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def median_ratio(self) -> float:
@@ -125,7 +151,7 @@ class Outcome:
             "num_seconds": self.num_seconds, "den_seconds": self.den_seconds, "ratios": self.ratios,
             "median_ratio": self.median_ratio, "target": list(self.target), "unit": self.unit,
             "holds": self.holds, "max_rss_kb": self.max_rss_kb, "notes": self.notes,
-            "informational": self.informational,
+            "informational": self.informational, "observed": self.observed,
         }
 
 
@@ -165,7 +191,7 @@ def measure_many(comps: Sequence[Comparison], repeats: int, *, warmup: bool = Tr
     for j, comp in enumerate(comps):
         outcome = Outcome(comp.key, comp.title, comp.numerator.label, comp.denominator.label, nums[j], dens[j],
                           [n / d for n, d in zip(nums[j], dens[j], strict=True)], comp.target, comp.unit, rss[j],
-                          comp.notes, comp.informational)
+                          comp.notes, comp.informational, comp.observed)
         log(f"{comp.key}: median {statistics.median(nums[j]):.3f}s vs {statistics.median(dens[j]):.3f}s, "
             f"median ratio {outcome.median_ratio:.2f}{comp.unit} (target {comp.target[0]} {comp.target[1]}) "
             f"{'(context)' if comp.informational else 'HOLDS' if outcome.holds else 'MISSES'}")
@@ -209,12 +235,14 @@ def _fmt(outcome: Mapping[str, Any]) -> str:
     return f"{outcome['median_ratio']:.2f}{outcome['unit']} ({'holds' if outcome['holds'] else 'misses'} {op} {value:g})"
 
 
-def write_results(path: Path, env: Mapping[str, str], outcomes: Sequence[Outcome], extra: Sequence[str],
-                  settings: Mapping[str, Any], before: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-    """RESULTS.md: the environment, one row per comparison, then the notes; a ``before`` run
-    (the JSON of an earlier run, e.g. on the code before a change) adds a column."""
-    lines = ["# Benchmark results", "", "Written by `benchmarks/run.py` (`make bench`). Every figure is a ratio of two sides",
-             "measured alternately in this run; seconds are medians, shown for context only.", ""]
+INTRO = ["# Benchmark results", "", "Written by `benchmarks/run.py` (`make bench`). Every figure is a ratio of two sides",
+         "measured alternately in this run; seconds are medians, shown for context only.", ""]
+MAIN = "main"
+
+
+def _section_text(env: Mapping[str, str], outcomes: Sequence[Outcome], extra: Sequence[str], settings: Mapping[str, Any],
+                  before: Mapping[str, Mapping[str, Any]] | None, heading: str | None) -> list[str]:
+    lines = [f"## {heading}", ""] if heading else []
     lines += [f"- {k}: {v}" for k, v in env.items()]
     lines += [f"- {k}: {v}" for k, v in settings.items()]
     lines += ["", "| comparison | numerator (median s) | denominator (median s) | median ratio (target) |"
@@ -230,7 +258,40 @@ def write_results(path: Path, env: Mapping[str, str], outcomes: Sequence[Outcome
     for o in outcomes:
         if o.notes:
             lines += [f"Notes on {o.key}:", *[f"- {n}" for n in o.notes], ""]
+    return lines
+
+
+def _sections(text: str) -> dict[str, str]:
+    """The sections of an earlier RESULTS.md, by name; a file from before sections is all ``main``."""
+    found = dict(re.findall(r"(?ms)^<!-- section: (\S+) -->\n(.*?)^<!-- end: \1 -->\n", text))
+    if not found and "\n- date: " in text:
+        found[MAIN] = text[text.index("\n- date: ") + 1:].rstrip("\n") + "\n"
+    return found
+
+
+def write_results(path: Path, env: Mapping[str, str], outcomes: Sequence[Outcome], extra: Sequence[str],
+                  settings: Mapping[str, Any], before: Mapping[str, Mapping[str, Any]] | None = None, *,
+                  section: str = MAIN, heading: str | None = None) -> None:
+    """RESULTS.md: per section, the environment, one row per comparison, then the notes; a
+    ``before`` run (the JSON of an earlier run, e.g. on the code before a change) adds a column.
+
+    Only ``section`` is rewritten: the others (runs of other comparisons, on other days)
+    stay as they were, in RESULTS.md and in RESULTS.json (``main`` at the top level, as
+    ``--before`` reads it; the others under ``sections``).
+    """
+    json_path = path.with_suffix(".json")
+    old_md = _sections(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    old_json: dict[str, Any] = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else {}
+    body = "\n".join(_section_text(env, outcomes, extra, settings, before, heading)).rstrip("\n") + "\n"
+    texts = {**old_md, section: body}
+    lines = list(INTRO)
+    for name in sorted(texts, key=lambda n: (n != MAIN, n)):  # main first
+        lines += [f"<!-- section: {name} -->", texts[name].rstrip("\n"), f"<!-- end: {name} -->", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
-    path.with_suffix(".json").write_text(
-        json.dumps({"environment": dict(env), "settings": dict(settings), "outcomes": [o.as_dict() for o in outcomes],
-                    "extra": list(extra)}, indent=2) + "\n", encoding="utf-8")
+    doc = {"environment": dict(env), "settings": dict(settings), "outcomes": [o.as_dict() for o in outcomes],
+           "extra": list(extra)}
+    if section == MAIN:
+        merged = {**doc, "sections": old_json.get("sections", {})}
+    else:
+        merged = {**old_json, "sections": {**old_json.get("sections", {}), section: doc}}
+    json_path.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")

@@ -14,6 +14,15 @@ Targets (median ratios on a 2-core machine):
   scale      per-item cost at 10, 30, 100 sites: max / min                                 <= 1.2
 plus the peak RSS of the large gate (< 300 MB).
 
+The live sources (benchmarks/live.py; their own section of RESULTS.md, kept when only the
+others run, and the other way round):
+  live-latency  200 promql checks through a latency proxy (20 ms each way), concurrency 8 and
+                16 / `--co` + ceil(queries / concurrency) x 40 ms                         <= 1.15
+                and TCP connections the proxy accepted per run                  <= concurrency
+  kube-scale    the kube checks of 20 apps on a namespace of 5,000 pods (loopback API) /
+                `--co` + one pods LIST with the kubernetes client                           <= 2
+                and one LIST per (namespace, resource) per run, from the server's request log
+
 Every pytest run gets ``-q -p no:cacheprovider`` and, when installed, ``-p no:hypothesispytest``:
 hypothesis is a test dependency of this repository, not of a gate, and its plugin alone adds
 ~0.6 s to every start-up (both sides), which would flatter every ratio.
@@ -42,6 +51,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 from harness import Comparison, Outcome, Side, environment, measure, measure_many, run_timed, write_results  # noqa: E402
 from latency_proxy import LatencyProxy  # noqa: E402
+from live import PROXY_DELAY, kube_scale, live_latency  # noqa: E402
 from make_repo import make_repo  # noqa: E402
 
 
@@ -52,12 +62,18 @@ class Sizes:
     scale_sites: tuple[int, ...]
     promql: int
     repeats: int
+    concurrencies: tuple[int, ...]  # live-latency
+    kube_apps: int  # kube-scale
+    kube_pods: int
 
 
-FULL = Sizes(sites=100, apps=10, scale_sites=(10, 30, 100), promql=200, repeats=5)
-QUICK = Sizes(sites=20, apps=4, scale_sites=(5, 10, 20), promql=40, repeats=2)
+FULL = Sizes(sites=100, apps=10, scale_sites=(10, 30, 100), promql=200, repeats=5, concurrencies=(8, 16),
+             kube_apps=20, kube_pods=5000)
+QUICK = Sizes(sites=20, apps=4, scale_sites=(5, 10, 20), promql=40, repeats=2, concurrencies=(4,),
+              kube_apps=4, kube_pods=400)
 RSS_LIMIT_MB = 300
-PROXY_DELAY = 0.02  # seconds added to each Prometheus request: a round trip across a network
+MAIN = ("gate", "startup", "schema", "promql", "xdist", "scale")
+LIVE = ("live-latency", "kube-scale")
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed)")
 
 
@@ -277,7 +293,7 @@ class Bench:
         with Stack("incident") as stack:
             outcomes = self._promql_sides(path, k, stack.prometheus_url, "")
             with LatencyProxy(stack.prometheus_url, PROXY_DELAY) as proxy:
-                outcomes += self._promql_sides(path, k, proxy.url, f" through a {PROXY_DELAY * 1000:.0f} ms latency proxy")
+                outcomes += self._promql_sides(path, k, proxy.url, f" through a latency proxy ({PROXY_DELAY * 1000:.0f} ms each way)")
         return outcomes
 
     def _promql_sides(self, path: Path, k: int, url: str, how: str) -> list[Outcome]:
@@ -300,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: small repos, 2 repeats")
     parser.add_argument("--repeats", type=int, help="runs of each side (default 5, quick 2)")
-    parser.add_argument("--only", help="comma-separated subset: gate,startup,schema,promql,xdist,scale")
+    parser.add_argument("--only", help=f"comma-separated subset: {','.join(MAIN + LIVE)}")
     parser.add_argument("--python", default=sys.executable, help="the interpreter whose pytest is measured")
     parser.add_argument("--code", help="a folder holding another pytest_slo package to measure (put first on PYTHONPATH)")
     parser.add_argument("--keep-plugins", action="store_true", help="do not disable the hypothesis pytest plugin")
@@ -310,9 +326,13 @@ def main(argv: list[str] | None = None) -> int:
                              "the code before the performance changes; --before '' for none)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repos")
     args = parser.parse_args(argv)
-    wanted = set((args.only or "gate,startup,schema,promql,xdist,scale").split(","))
+    wanted = set(args.only.split(",")) if args.only else set(MAIN + LIVE)
+    if wanted - set(MAIN + LIVE):
+        parser.error(f"--only: unknown {', '.join(sorted(wanted - set(MAIN + LIVE)))} (choose from {', '.join(MAIN + LIVE)})")
     bench = Bench(args)
     outcomes: list[Outcome] = []
+    live: list[Outcome] = []
+    live_extra_from = 0
     try:
         gate = bench.gate() if "gate" in wanted else None
         outcomes += [gate] if gate else []
@@ -322,13 +342,22 @@ def main(argv: list[str] | None = None) -> int:
         outcomes += bench.promql() if "promql" in wanted else []
         outcomes += bench.xdist() if "xdist" in wanted else []
         outcomes += bench.scale() if "scale" in wanted else []
+        live_extra_from = len(bench.extra)
+        s = bench.sizes
+        live += live_latency(bench, s.promql, s.concurrencies) if "live-latency" in wanted else []
+        live += kube_scale(bench, s.kube_apps, s.kube_pods) if "kube-scale" in wanted else []
     finally:
         if not args.keep:
             shutil.rmtree(bench.work, ignore_errors=True)
     settings = {"sizes": "quick" if args.quick else "full", "repeats": bench.repeats,
-                "pytest flags": " ".join(bench.flags), "code": args.code or "the installed pytest_slo",
-                "before column": bench.before_label}
-    write_results(args.results, environment(bench.python), outcomes, bench.extra, settings, bench.before)
+                "pytest flags": " ".join(bench.flags), "code": args.code or "the installed pytest_slo"}
+    env = environment(bench.python)
+    if wanted & set(MAIN):
+        write_results(args.results, env, outcomes, bench.extra[:live_extra_from],
+                      {**settings, "before column": bench.before_label}, bench.before)
+    if wanted & set(LIVE):
+        write_results(args.results, env, live, bench.extra[live_extra_from:], settings, section="live",
+                      heading="Live sources: Prometheus under latency, Kubernetes at scale")
     print()
     print(args.results.read_text(encoding="utf-8"))
     return 0

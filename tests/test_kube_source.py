@@ -711,3 +711,10 @@ def test_snapshot_ignores_kinds_it_does_not_serve(tmp_path: Path) -> None:
 def test_answers_are_copies(snapshot: KubeSource) -> None:
     snapshot.pods("production", REDIS)[0]["metadata"]["name"] = "mutated"
     assert names(snapshot.pods("production", REDIS))[0] == "redis-cluster-0"
+
+
+def test_shared_answers_are_the_runs_own_objects(snapshot: KubeSource) -> None:
+    shared = snapshot.pods("production", REDIS, shared=True)
+    assert snapshot.pods("production", REDIS, shared=True)[0] is shared[0]  # no copy of thousands of pods
+    assert snapshot.pods("production", REDIS)[0] is not shared[0]
+    assert snapshot.workloads("production", REDIS, shared=True)[0] is snapshot.statefulsets("production", REDIS, shared=True)[0]

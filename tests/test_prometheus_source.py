@@ -376,6 +376,20 @@ def test_query_many_dedupes_and_caches(fake: FakePrometheus) -> None:
     assert len(fake.seen) == 4
 
 
+def test_send_returns_before_the_answers_and_a_query_waits_for_its_own(fake: FakePrometheus) -> None:
+    fake.hang()  # every answer held until released
+    source, at = make(fake, concurrency=2), time.time()
+    source.send(["q0", "q1", "q2", "q1"], at)
+    with fake._lock:
+        assert len(fake.seen) - fake.inflight == 0  # nothing answered yet: send() did not wait
+    fake.release.set()
+    assert source.query("q2", at).samples[0].value == 1.0
+    source.query_many(["q0", "q1"], at)
+    assert sorted(s.params["query"][0] for s in fake.seen) == ["q0", "q1", "q2"]  # each sent once, by send()
+    assert fake.max_inflight <= 2
+    source.close()
+
+
 def test_concurrent_callers_of_one_query_share_one_request(fake: FakePrometheus) -> None:
     fake.delay = 0.3
     source, at = make(fake), time.time()

@@ -78,8 +78,9 @@ def _state(target: Target) -> dict[str, Any]:
     namespace, selector = target.sources.namespace(target.site), app_selector(target)
 
     def read() -> dict[str, Any]:
-        pods = source.pods(namespace, selector)
-        workloads = source.workloads(namespace, selector)
+        # shared, not copied: evaluate() only reads, and the state is shared by the app's checks anyway
+        pods = source.pods(namespace, selector, shared=True)
+        workloads = source.workloads(namespace, selector, shared=True)
         return {
             "origin": source.origin,
             "namespace": namespace,
@@ -89,7 +90,7 @@ def _state(target: Target) -> dict[str, Any]:
             "pods": pods,
             "workloads": workloads,
             # only when nothing matches: what the namespace does hold, to say what is wrong
-            "namespace_pods": None if pods or workloads else source.pods(namespace),
+            "namespace_pods": None if pods or workloads else source.pods(namespace, shared=True),
         }
 
     return target.sources.once(("kube-state", namespace, selector), read)

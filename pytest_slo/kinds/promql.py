@@ -13,7 +13,8 @@ An empty result fails by default with a diagnosis of why (``no_data: fail | skip
 
 ``details`` (name: query) are read along for the message: ``found`` sees each as the sample
 of the breaching series' labels (``used.value``, ``room.labels.limit``), or ``None``.
-Every query of the run is sent before the first promql item runs, concurrently and once.
+Every query of the run is sent when the first promql item starts, concurrently and once;
+items are judged as their answers arrive.
 """
 
 from __future__ import annotations
@@ -135,17 +136,16 @@ class PromqlKind(Kind):
             raise ConfigError(f"check {check.id}: threshold {raw!r} is {value!r}, not a number", path=check.source, line=check.line) from None
 
     def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
-        by_source: dict[int, tuple[Any, list[str]]] = {}
+        # Each query leaves as soon as it is rendered, in the items' order, and the items run
+        # while later ones are on the wire: the run waits for the network, not for itself.
+        at = sources.eval_time
         for check, target in pairs:
             try:
                 source = sources.prometheus(target.site)
                 queries = [self.query_text(check, target), *self.detail_queries(check, target).values()]
             except SloError:
                 continue  # the item reports it when it runs
-            by_source.setdefault(id(source), (source, []))[1].extend(queries)
-        at = sources.eval_time
-        for source, queries in by_source.values():
-            source.query_many(queries, at)
+            source.send(queries, at)
 
     def fetch(self, check: Check, target: Target) -> PromqlFacts:
         source = target.sources.prometheus(target.site)

@@ -140,20 +140,23 @@ class KubeSource:
 
     # ----------------------------------------------------------------- queries
 
-    def pods(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
+    def pods(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
         """The namespace's pods (``GET /api/v1/namespaces/{namespace}/pods``, once per run) that
-        ``label_selector`` selects."""
-        return self._selected(PODS, namespace, label_selector)
+        ``label_selector`` selects.
 
-    def statefulsets(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
-        """The namespace's StatefulSets (one LIST per run) that ``label_selector`` selects."""
-        return self._selected(STATEFULSETS, namespace, label_selector)
+        Copies, unless ``shared``: then the run's own objects, for a caller that only reads
+        them (a deep copy of thousands of pods costs seconds)."""
+        return self._selected(PODS, namespace, label_selector, shared)
 
-    def deployments(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
-        """The namespace's Deployments (one LIST per run) that ``label_selector`` selects."""
-        return self._selected(DEPLOYMENTS, namespace, label_selector)
+    def statefulsets(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
+        """The namespace's StatefulSets (one LIST per run) that ``label_selector`` selects (``shared``: see :meth:`pods`)."""
+        return self._selected(STATEFULSETS, namespace, label_selector, shared)
 
-    def _selected(self, resource: Resource, namespace: str, label_selector: str | None) -> list[KubeObject]:
+    def deployments(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
+        """The namespace's Deployments (one LIST per run) that ``label_selector`` selects (``shared``: see :meth:`pods`)."""
+        return self._selected(DEPLOYMENTS, namespace, label_selector, shared)
+
+    def _selected(self, resource: Resource, namespace: str, label_selector: str | None, shared: bool) -> list[KubeObject]:
         with self._lock:
             listed = self._lists.get((resource.kind, namespace))
             if listed is None:
@@ -166,7 +169,8 @@ class KubeSource:
                 raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
         items = listed.get(lambda: self._backend.list(resource, namespace, None, None))
         chosen = [i for i in items if requirements is None or label_selector_matches(requirements, _labels(i))]
-        return copy.deepcopy(chosen)  # callers may change their answer; the run's list stays as listed
+        # callers may change a copy; the run's list stays as listed
+        return chosen if shared else copy.deepcopy(chosen)
 
     def events(
         self, namespace: str, field_selector: str | None = None, label_selector: str | None = None
@@ -178,9 +182,11 @@ class KubeSource:
         """
         return self._backend.list(EVENTS, namespace, label_selector, field_selector)
 
-    def workloads(self, namespace: str, label_selector: str | None = None) -> list[KubeObject]:
+    def workloads(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
         """StatefulSets then Deployments matching ``label_selector`` (two requests); tell them apart by ``kind``."""
-        return self.statefulsets(namespace, label_selector) + self.deployments(namespace, label_selector)
+        return self.statefulsets(namespace, label_selector, shared=shared) + self.deployments(
+            namespace, label_selector, shared=shared
+        )
 
     def now(self) -> datetime:
         """The moment windows end at (UTC): the wall clock, or a snapshot's ``as_of``."""

@@ -63,6 +63,7 @@ class PrometheusSource:
         self._clients = build_clients(config)
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float], _Pending] = {}
+        self._pool: ThreadPoolExecutor | None = None  # the workers of send(), made on first use
 
     def __repr__(self) -> str:
         return f"PrometheusSource({self.config!r})"
@@ -76,6 +77,26 @@ class PrometheusSource:
         if isinstance(outcome, SloError):
             raise outcome
         return outcome
+
+    def send(self, queries: Iterable[str], at: float) -> None:
+        """Send every query not asked yet, ``concurrency`` at a time in the order given, and return
+        at once: a later :meth:`query` of one waits for its answer (within its own deadline)
+        instead of asking again. The run's prefetch, so that items are judged while the
+        queries of later items are still on the wire."""
+        with self._lock:
+            todo = []
+            for promql in dict.fromkeys(queries):
+                key = (promql, float(at))
+                if key not in self._cache:
+                    self._cache[key] = pending = _Pending()
+                    todo.append((promql, pending))
+            if not todo:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="slo-prometheus")
+            pool = self._pool
+        for promql, pending in todo:  # each query gets the whole budget from the moment it is sent
+            pool.submit(self._fill, promql, at, pending, None)
 
     def query_many(self, queries: Iterable[str], at: float) -> dict[str, InstantResult | SloError]:
         """Every distinct query once, ``concurrency`` at a time; each value is its result or its error."""
@@ -113,6 +134,10 @@ class PrometheusSource:
             return sorted(str(n) for n in names if n != "__name__")
 
     def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:  # queries nobody waits for any more are not sent
+            pool.shutdown(wait=False, cancel_futures=True)
         self._clients.close()
 
     def clear_cache(self) -> None:
@@ -126,18 +151,21 @@ class PrometheusSource:
             if pending is not None:
                 return pending
             pending = self._cache[key] = _Pending()
+        self._fill(promql, at, pending, deadline)
+        return pending
+
+    def _fill(self, promql: str, at: float, pending: _Pending, deadline: Deadline | None) -> None:
         try:
             pending.result = self._instant(promql, at, deadline)
         except SloError as exc:
             pending.error = exc
         except BaseException as exc:  # a defect or Ctrl-C: wake the waiters, but remember nothing
             with self._lock:
-                self._cache.pop(key, None)
+                self._cache.pop((promql, float(at)), None)
             pending.error = exc
             raise
         finally:
             pending.done.set()
-        return pending
 
     def _instant(self, promql: str, at: float, deadline: Deadline | None) -> InstantResult:
         from ._http import last_response
