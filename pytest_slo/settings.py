@@ -152,10 +152,31 @@ def _convert(opt: Option, raw: Any) -> Any:
             value = int(text) if opt.kind == "int" else float(text)
         except ValueError:
             raise pytest.UsageError(f"{opt.flag} / {opt.ini}: {text!r} is not a number") from None
-        if value <= 0:
-            raise pytest.UsageError(f"{opt.flag} / {opt.ini}: must be greater than 0, got {text}")
+        if value < 0 or (value == 0 and opt.dest not in _ZERO_ALLOWED):
+            least = "0 or more" if opt.dest in _ZERO_ALLOWED else "greater than 0"
+            raise pytest.UsageError(f"{opt.flag} / {opt.ini}: must be {least}, got {text}")
         return value
     return text
+
+
+_ZERO_ALLOWED = {"live_retries"}  # no retry at all is a choice; no time or no concurrency is not
+
+
+def _template_problem(path: Path) -> str | None:
+    """Why a postmortem template cannot be used, found before the run instead of on the night."""
+    import jinja2
+
+    from .expr import SloEnvironment
+
+    try:
+        SloEnvironment().parse(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    except UnicodeDecodeError:
+        return f"{path} is not UTF-8 text"
+    except jinja2.TemplateSyntaxError as exc:
+        return f"{path}:{exc.lineno}: template syntax error: {exc.message}"
+    return None
 
 
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)")
@@ -234,6 +255,8 @@ def resolve(config: pytest.Config) -> Settings:
             duration_seconds(values["postmortem_window"])
         except QuantityError as exc:
             raise pytest.UsageError(f"--postmortem-window / slo_postmortem_window: {exc}") from None
+    if "postmortem_template" in values and (problem := _template_problem(values["postmortem_template"])):
+        raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
     if "kube_snapshot_time" in values:
         values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
     known = {f.name for f in fields(Settings)}

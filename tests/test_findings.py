@@ -42,7 +42,7 @@ def test_failure_message_reads_like_a_review_comment(gitops: Path, pytester: pyt
     result.stdout.fnmatch_lines(
         [
             "*production/redis-cluster: redis-maxmemory-headroom [[]P2[]]*",
-            "Redis maxmemory leaves headroom under the container memory limit: found REDIS_MAXMEMORY=1536mb (1610612736 bytes), 300% of the 512Mi limit; expected at most 80% of the limit, 429496729 bytes*",
+            "REDIS_MAXMEMORY=1536mb (1.5Gi) is 300% of the 512Mi limit; expected at most 80% of the limit, 410Mi*",
             f"edit: {ENV}:*",
             "runbook: checks/runbooks/redis.md#redis-maxmemory-headroom",
         ]

@@ -346,6 +346,34 @@ def test_a_missing_values_file_is_an_error_naming_the_render_command(tmp_path: P
     )
 
 
+@pytest.mark.parametrize(
+    ("content", "outcome"),
+    [
+        ("- a\n", "rendered values are a YAML list, not a mapping of Helm values"),
+        ("", "pins nothing this check compares"),  # an empty render proves nothing: a skip, never a pass
+    ],
+)
+def test_values_that_are_no_mapping_are_an_error_and_empty_ones_prove_nothing(tmp_path: Path, content: str, outcome: str) -> None:
+    for name in ("sites", "releases", "checks"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    (tmp_path / "sites/production/apps/redis-cluster/values.yaml").write_text(content)
+    tgt = target(root=tmp_path)
+    if content:
+        with pytest.raises(ConfigError, match=outcome):
+            judge("kube-resources-drift", state([HEALTHY], [sts(memory="512Mi")]), tgt)
+        return
+    for check in ("kube-resources-drift", "kube-image-drift"):
+        verdict = judge(check, state([HEALTHY], [sts(memory="512Mi")]), tgt)
+        assert verdict.skip is not None and outcome in verdict.skip
+
+
+def test_an_oom_kill_without_a_readable_time_is_not_waved_through() -> None:
+    kill = terminated("OOMKilled", 137, timedelta(minutes=3)) | {"finishedAt": "yesterday"}
+    verdict = judge("kube-oomkilled", state([pod("redis-cluster-2", status(restarts=1, last=kill))], [sts()]))
+    assert not verdict.ok
+    assert verdict.message.splitlines()[0] == "redis-cluster-2/redis: OOMKilled (exit 137), no readable time recorded ('yesterday')"
+
+
 # --------------------------------------------------------------------------- real-world pods (is-healthy)
 
 

@@ -58,7 +58,7 @@ def test_the_incident_fails_every_live_check_with_evidence(incident: Stack, gito
     errors = found[("slo-error-rate", "api-server")]["evidence"]["values"][0]["value"]
     assert 8 < errors < 16
     policy = found[("redis-eviction-policy-live", "redis-cluster")]
-    assert "live maxmemory-policy noeviction" in policy["message"]
+    assert ": maxmemory-policy noeviction live (read via redis)" in policy["message"] and "expected allkeys-lru" in policy["message"]
     env = (gitops / "sites/production/config.env").read_text().splitlines()
     assert policy["location"]["line"] == next(i for i, line in enumerate(env, 1) if line.startswith("REDIS_EVICTION_POLICY="))
     oom = found[("redis-oom-errors", "redis-cluster")]
@@ -84,7 +84,7 @@ def test_redis_through_the_exporter_gives_the_same_verdict(incident: Stack, gito
     env.write_text(env.read_text() + "REDIS_CHECK_VIA=exporter\n")
     _, doc = live_run(pytester, monkeypatch, incident, "-k", "eviction-policy-live")
     (finding,) = doc["findings"]
-    assert "(via prometheus): live maxmemory-policy noeviction" in finding["message"]
+    assert ": maxmemory-policy noeviction live (read via prometheus)" in finding["message"]
 
 
 def test_config_disabled_falls_back_to_info(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -307,3 +307,23 @@ def pytest_slo_kinds():
     result = pytester.runpytest("--site", "production", "-k", "buggy", "--full-trace")
     result.stdout.fnmatch_lines(["*return {}[[]\"missing\"[]]*", "E*KeyError: 'missing'"])
     assert result.parseoutcomes()["errors"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--postmortem-template=missing.j2"], "--postmortem-template / slo_postmortem_template: cannot read */missing.j2: No such file or directory"),
+        (["--postmortem-template=bad.j2"], "--postmortem-template / slo_postmortem_template: */bad.j2:2: template syntax error: *"),
+        (["--live-timeout=0"], "--live-timeout / slo_live_timeout: must be greater than 0, got 0"),
+        (["--live-retries=-1"], "--live-retries / slo_live_retries: must be 0 or more, got -1"),
+    ],
+)
+def test_flag_mistakes_are_usage_errors_before_anything_runs(gitops: Path, pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    (gitops / "bad.j2").write_text("# {{ title }}\n{% if %}\n")
+    result = pytester.runpytest("--site", "production", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def test_no_retries_is_a_choice(gitops: Path, pytester: pytest.Pytester) -> None:
+    assert_counts(pytester.runpytest("--site", "production", "--live-retries=0"))

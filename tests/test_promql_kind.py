@@ -213,8 +213,8 @@ def test_growth_says_when_memory_runs_out(target: Target) -> None:
         "room": [({"instance": "r1", "limit": "container"}, 2.0 * GIB)],
     })
     assert verdict.message.splitlines()[0] == (
-        'instance="r1": reaches the 2Gi container limit in about 4.6 days; 1.2Gi used, +180Mi/day; expected no limit '
-        "within 30 days (80% of maxmemory under noeviction, else the container limit)"
+        'instance="r1": reaches the 2Gi container limit in about 4.6 days; 1.2Gi used, +180Mi/day; expected to stay '
+        "under its limit for the next 30 days (80% of maxmemory under noeviction, else the container limit)"
     )
     assert "e+0" not in verdict.message
 
@@ -223,7 +223,7 @@ def test_growth_says_when_memory_runs_out(target: Target) -> None:
     ("used", "per_day", "words"),
     [(1.9 * GIB, 180 * MIB, "reaches the 2Gi container limit in about 14 hours; 1.9Gi used, +180Mi/day"),
      (1.0 * GIB, 40 * MIB, "reaches the 2Gi container limit in about 26 days; 1Gi used, +40Mi/day"),
-     (2.5 * GIB, -10 * MIB, "already at the 2Gi container limit; 2.5Gi used, -10Mi/day")],
+     (2.5 * GIB, -10 * MIB, "already past the 2Gi container limit; 2.5Gi used, -10Mi/day")],
 )
 def test_growth_wording(target: Target, used: float, per_day: float, words: str) -> None:
     c, _ = growth_check()

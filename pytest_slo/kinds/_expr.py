@@ -91,7 +91,8 @@ def judge(check: Check, target: Target, context: Mapping[str, Any]) -> tuple[boo
     )
     expect = render_text(check.spec["expect"], check, target, context) if "expect" in check.spec else source
     evidence.update({"found": found, "expected": expect})
-    return False, f"{check.title}: found {found}; expected {expect}", evidence
+    # what is wrong first; the check's title is the item's heading, not the message's
+    return False, f"{found}; expected {expect}", evidence
 
 
 def location_keys(check: Check, context: Mapping[str, Any]) -> list[str]:

@@ -150,7 +150,15 @@ def _values(target: Target) -> tuple[str, dict[str, Any], str]:
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read the rendered values: {exc}", path=display) from None
-        return text, load_yaml(text, display) or {}
+        values = load_yaml(text, display)
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"rendered values are a YAML {type(values).__name__}, not a mapping of Helm values",
+                path=display, hint=f"render them again: {render_command(target)}",
+            )
+        return text, values
 
     text, values = site.memo(("kube-values", app), read)
     return text, values, display
@@ -243,10 +251,14 @@ class KubeKind(Kind):
                     for which in ("state", "lastState"):
                         term = ((cs.get(which) or {}).get("terminated")) or {}
                         finished = _time(term.get("finishedAt"))
-                        if term.get("reason") == "OOMKilled" and finished and _within(now, finished, window):
+                        if term.get("reason") != "OOMKilled" or (finished and not _within(now, finished, window)):
+                            continue
+                        if finished is None:  # a kill whose time cannot be read is not waved through
+                            problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}), no readable time recorded ({term.get('finishedAt')!r})")
+                        else:
                             age = ago((now - finished).total_seconds())
                             problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}) {age}, at {term.get('finishedAt')}")
-                            evidence.append({"pod": _name(pod), "container": cs.get("name"), "finishedAt": term.get("finishedAt"), "exitCode": term.get("exitCode"), "restartCount": cs.get("restartCount")})
+                        evidence.append({"pod": _name(pod), "container": cs.get("name"), "finishedAt": term.get("finishedAt"), "exitCode": term.get("exitCode"), "restartCount": cs.get("restartCount")})
         elif test == "restarts":
             problems, evidence = self._restarted(check, state)
         else:  # rollout
@@ -326,7 +338,8 @@ class KubeKind(Kind):
         differ = [r for r in rows if not r["same"]]
         evidence = {**context(state), "values": display, "fields": rows}
         if not rows:
-            return Verdict.skipped(f"{display} pins nothing this check compares") if test == "image-drift" else Verdict(True, evidence=evidence)
+            # nothing declared is nothing proven: never a pass
+            return Verdict.skipped(f"{display} pins nothing this check compares")
         if not differ:
             return Verdict(True, evidence=evidence, location=location)
         width = max(len(r["field"]) for r in differ)

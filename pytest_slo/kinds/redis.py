@@ -46,11 +46,13 @@ class RedisKind(Kind):
             context["live"] = live
             ok, message, detail = judge(check, target, context)
             if not ok:
-                failures.append(f"{live['instance']} (via {live['via']}): {detail['found']}")
+                failures.append(f"{live['instance']}: {detail['found']} (read via {live['via']})")
                 evidence.update({k: v for k, v in detail.items() if k not in ("found",)})
         location = target.env_location(*location_keys(check, context))
         if not failures:
             return Verdict(True, evidence=evidence, location=location)
         expect = evidence.get("expected", check.spec["assert"])
-        message = f"{check.title}: {len(failures)} of {len(instances)} instance(s) differ; expected {expect}\n  " + "\n  ".join(failures)
+        # what is wrong first, one line per instance; then what was expected
+        of = f" ({len(failures)} of {len(instances)} instances)" if len(instances) > 1 else ""
+        message = "\n".join(failures) + f"\n  expected {expect}{of}"
         return Verdict(False, message, evidence, location)
