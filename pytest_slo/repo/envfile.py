@@ -126,11 +126,19 @@ def read_env(path: Path, display: str | None = None) -> EnvFile:
     """Read and parse a file; an unreadable or non-UTF-8 file is one problem, not a crash."""
     shown = display or str(path)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        env = EnvFile(path=shown)
-        env.problems.append(EnvFileError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=shown))
-        return env
+        data = path.read_bytes()
     except OSError as exc:
         raise EnvFileError(f"cannot read: {exc.strerror}", path=shown) from exc
-    return parse_env(text, shown)
+    try:
+        return parse_env(data.decode("utf-8"), shown)
+    except UnicodeDecodeError as exc:
+        # the other lines are still read (RELEASE among them); the bad one is named
+        lineno = data.count(b"\n", 0, exc.start) + 1
+        lines = data.split(b"\n")
+        lines[lineno - 1] = b"# (not UTF-8)"
+        env = parse_env(b"\n".join(lines).decode("utf-8", "replace"), shown)
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        env.problems.insert(0, EnvFileError(
+            f"not UTF-8 text ({exc.reason} at byte {column} of the line)", path=shown, line=lineno, hint="save the file as UTF-8",
+        ))
+        return env

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import SloError, SourceUnavailable
-from ._deadline import Deadline, ItemBudget, budget
+from ._deadline import Deadline, ItemBudget, acquire, budget
 
 if TYPE_CHECKING:
     from ..repo.site import Site
@@ -238,13 +238,16 @@ class _Slot:
         self.done = False
 
     def get(self, make: Callable[[], T]) -> T:
-        with self._lock:
+        acquire(self._lock, "live source", "a read another item started")
+        try:
             if not self.done:
                 try:
                     self.value = make()
                 except SloError as exc:
                     self.error = exc
                 self.done = True
+        finally:
+            self._lock.release()
         if self.error is not None:
             raise self.error
         return self.value  # type: ignore[no-any-return]

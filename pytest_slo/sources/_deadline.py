@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-__all__ = ["Deadline", "ItemBudget", "budget", "current", "waiting_on"]
+__all__ = ["Deadline", "ItemBudget", "acquire", "budget", "current", "waiting_on"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,17 @@ def budget(seconds: float) -> Iterator[ItemBudget]:
         yield item
     finally:
         _BUDGET.reset(token)
+
+
+def acquire(lock: threading.Lock, source: str, what: str) -> None:
+    """Take ``lock``, which another item holds while it reads ``what``: waiting for that read is
+    waiting for facts, so it counts against the item's deadline (unbounded outside an item)."""
+    item = _BUDGET.get()
+    if item is None:
+        lock.acquire()
+        return
+    deadline = item.start()
+    if not lock.acquire(timeout=deadline.remaining()):
+        from ..errors import SourceUnavailable
+
+        raise SourceUnavailable(source, f"no answer to {what} within {item.seconds:g} s")

@@ -54,6 +54,8 @@ from pathlib import Path
 
 from pytest_slo.errors import QueryError, SloError
 
+from .._deadline import acquire
+
 # The backends and the selector grammar live in private modules. Every name this module
 # offered before the split stays importable from here; `X as X` re-exports those not in __all__.
 from ._live import RBAC_FILE as RBAC_FILE
@@ -167,7 +169,7 @@ class KubeSource:
                 requirements = parse_label_selector(label_selector)
             except ValueError as exc:
                 raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
-        items = listed.get(lambda: self._backend.list(resource, namespace, None, None))
+        items = listed.get(lambda: self._backend.list(resource, namespace, None, None), f"the LIST of {resource.kind}s in {namespace}")
         chosen = [i for i in items if requirements is None or label_selector_matches(requirements, _labels(i))]
         # callers may change a copy; the run's list stays as listed
         return chosen if shared else copy.deepcopy(chosen)
@@ -226,13 +228,16 @@ class _Listed:
         self._items: list[KubeObject] | None = None
         self._error: SloError | None = None
 
-    def get(self, read: Callable[[], list[KubeObject]]) -> list[KubeObject]:
-        with self._lock:
+    def get(self, read: Callable[[], list[KubeObject]], what: str) -> list[KubeObject]:
+        acquire(self._lock, SOURCE, what)
+        try:
             if self._items is None and self._error is None:
                 try:
                     self._items = read()
                 except SloError as exc:
                     self._error = exc
+        finally:
+            self._lock.release()
         if self._error is not None:
             raise self._error
         return self._items or []

@@ -9,7 +9,6 @@ import ssl
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from http.client import responses
 from typing import Any
 
@@ -17,6 +16,7 @@ from pytest_slo.errors import QueryError, SloError, SourceUnavailable
 
 from .._deadline import Deadline, current, waiting_on
 from .._text import one_line
+from .._workers import Workers
 from ._answers import (
     SOURCE,
     InstantResult,
@@ -63,7 +63,7 @@ class PrometheusSource:
         self._clients = build_clients(config)
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float], _Pending] = {}
-        self._pool: ThreadPoolExecutor | None = None  # the workers of send(), made on first use
+        self._workers = Workers(config.concurrency, "slo-prometheus")  # requests sent ahead of their items
 
     def __repr__(self) -> str:
         return f"PrometheusSource({self.config!r})"
@@ -90,25 +90,18 @@ class PrometheusSource:
                 if key not in self._cache:
                     self._cache[key] = pending = _Pending()
                     todo.append((promql, pending))
-            if not todo:
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="slo-prometheus")
-            pool = self._pool
         for promql, pending in todo:  # each query gets the whole budget from the moment it is sent
-            pool.submit(self._fill, promql, at, pending, None)
+            self._workers.submit(self._fill, promql, at, pending, None)
 
     def query_many(self, queries: Iterable[str], at: float) -> dict[str, InstantResult | SloError]:
         """Every distinct query once, ``concurrency`` at a time; each value is its result or its error."""
         distinct = list(dict.fromkeys(queries))
+        deadline = current(self.config.timeout)
+        self.send(distinct, at)
+        url = self._endpoint("query")
         with self._lock:
-            todo = [q for q in distinct if (q, float(at)) not in self._cache]
-        if todo:
-            workers = min(self.config.concurrency, len(todo))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slo-prometheus") as pool:
-                # each query gets the whole budget from the moment it is sent
-                list(pool.map(lambda q: self._pending(q, at, None).outcome(), todo))
-        return {q: self._pending(q, at, None).outcome() for q in distinct}
+            pendings = {q: self._cache[(q, float(at))] for q in distinct}
+        return {q: pending.outcome(deadline, url) for q, pending in pendings.items()}
 
     def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]:
         """The range query ``promql`` from ``start`` to ``end`` every ``step`` seconds (not cached)."""
@@ -134,10 +127,10 @@ class PrometheusSource:
             return sorted(str(n) for n in names if n != "__name__")
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:  # queries nobody waits for any more are not sent
-            pool.shutdown(wait=False, cancel_futures=True)
+        # queries nobody waits for any more are not sent; one still on the wire is abandoned
+        for promql, _at, pending, _deadline in self._workers.close():
+            pending.error = SourceUnavailable(SOURCE, f"the run ended before {one_line(promql, 80)} was sent")
+            pending.done.set()
         self._clients.close()
 
     def clear_cache(self) -> None:

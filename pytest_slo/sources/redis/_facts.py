@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
 from pytest_slo.errors import SloError, SourceUnavailable
 
+from .._deadline import acquire
+
 if TYPE_CHECKING:
     from ..prometheus import PrometheusSource
     from ._client import RedisSource
@@ -47,12 +49,15 @@ class _Once:
         self._error: SloError | None = None
 
     def get(self, read: Callable[[], list[Instance]]) -> list[Instance]:
-        with self._lock:
+        acquire(self._lock, "redis", "the read of the instances' facts another item started")
+        try:
             if self._value is None and self._error is None:
                 try:
                     self._value = read()
                 except SloError as exc:
                     self._error = exc
+        finally:
+            self._lock.release()
         if self._error is not None:
             raise self._error
         return list(self._value or [])
