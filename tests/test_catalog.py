@@ -166,10 +166,13 @@ def test_a_typo_in_a_kube_check_is_no_p1_and_no_postmortem(gitops: Path, pyteste
     line = kube.read_text().splitlines().index("    window: 1day") + 1
     healthy = shift_snapshot(REPO / "examples/snapshots/fixed.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
     (gitops / "cluster.json").write_text(json.dumps(healthy))
-    result = pytester.runpytest("--site", "production", "--kube-snapshot=cluster.json", "--postmortem-dir=pm", "--findings=f.json", "-rE")
+    result = pytester.runpytest("--site", "production", "--kube-snapshot=cluster.json", "--postmortem-dir=pm", "--findings=f.json", "--findings-md=f.md", "-rE")
     out = result.stdout.str()
     assert "Traceback" not in out and "QuantityError" not in out
     assert_counts(result, failed=1, errors=2)
+    md = (gitops / "f.md").read_text()
+    assert "**0 findings** (P1: 0 · P2: 0 · P3: 0 · P4: 0); 1 catalog problems; 2 errors" in md
+    assert "## The check catalog (1)" in md and "## Errors (2)" in md and "## P1" not in md
     where = f"checks/kube.yaml:{line}: check 'kube-oomkilled': window: '1day' is not a Prometheus duration (write an integer and a unit"
     result.stdout.fnmatch_lines(
         [
@@ -180,12 +183,13 @@ def test_a_typo_in_a_kube_check_is_no_p1_and_no_postmortem(gitops: Path, pyteste
             "*_ catalog of kube.yaml _*",
             "kube.yaml is not a valid check catalog:",
             f"  {where}*",
-            "slo findings: 1 (1 P3); 2 errors",
+            "slo findings: 0 (none); 1 catalog problem; 2 errors",
         ]
     )
     doc = json.loads((gitops / "f.json").read_text())
     assert [(f["check"], f["outcome"]) for f in doc["findings"] if f["severity"] == "P1"] == [("kube-oomkilled", "error")] * 2
-    assert doc["summary"]["by_severity"] == {"P1": 0, "P2": 0, "P3": 1, "P4": 0}
+    assert doc["summary"]["by_severity"] == {"P1": 0, "P2": 0, "P3": 0, "P4": 0}  # a catalog mistake is no production finding
+    assert doc["summary"]["catalog_problems"] == 1 and doc["summary"]["findings"] == 0
     assert not (gitops / "pm").exists()
 
 

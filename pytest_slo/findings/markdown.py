@@ -32,12 +32,18 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]]) -> 
         lines += ["No findings.", ""]
         return "\n".join(lines)
     counts = " · ".join(f"{s}: {summary['by_severity'].get(s, 0)}" for s in SEVERITIES)
-    lines += [f"**{len(findings)} findings** ({counts})", ""]
-    for severity in SEVERITIES:
-        group = [f for f in findings if f.get("severity") == severity]
-        if not group:
-            continue
-        lines += [f"## {_LABEL[severity]} ({len(group)})", ""]
+    verdicts = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") != "catalog"]
+    catalog = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") == "catalog"]
+    errors = [f for f in findings if f.get("outcome") != "failed"]
+    lines += [f"**{len(verdicts)} findings** ({counts}); {len(catalog)} catalog problems; {len(errors)} errors", ""]
+    # the system's findings by severity; then what kept a check from judging at all
+    groups = [(f"{_LABEL[sev]} ({n})", g) for sev in SEVERITIES if (n := len(g := [f for f in verdicts if f.get("severity") == sev]))]
+    if catalog:
+        groups.append((f"The check catalog ({len(catalog)}): fix these first, their checks did not run", catalog))
+    if errors:
+        groups.append((f"Errors ({len(errors)}): no verdict, an input or a source to fix", errors))
+    for title, group in groups:
+        lines += [f"## {title}", ""]
         lines += ["| check | site / app | outcome | what is wrong | edit | runbook |", "|---|---|---|---|---|---|"]
         for f in group:
             loc = f.get("location")

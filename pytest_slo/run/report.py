@@ -115,15 +115,22 @@ class FindingStore:
         return sort_findings(self.findings.values())
 
     def failed(self) -> list[dict[str, Any]]:
-        """The findings of verdicts (outcome ``failed``), without the errored items."""
-        return [f for f in self.sorted() if f.get("outcome") == "failed"]
+        """The findings of verdicts on the system (outcome ``failed``): not the errored items,
+        not the problems of the catalog itself."""
+        return [f for f in self.sorted() if f.get("outcome") == "failed" and f.get("kind") != "catalog"]
+
+    def catalog_problems(self) -> list[dict[str, Any]]:
+        """Failed catalog items: a mistake in checks/*.yaml, never a finding about production."""
+        return [f for f in self.sorted() if f.get("outcome") == "failed" and f.get("kind") == "catalog"]
 
     def errors(self) -> list[dict[str, Any]]:
         return [f for f in self.sorted() if f.get("outcome") != "failed"]
 
     def summary(self) -> dict[str, Any]:
         # ``findings`` and ``by_severity`` count verdicts only: errors are counted apart
-        return summarize(self.failed(), self.outcomes, self.sites, self.apps)
+        summary = summarize(self.failed(), self.outcomes, self.sites, self.apps)
+        summary["catalog_problems"] = len(self.catalog_problems())
+        return summary
 
     def write(self, label: str, path: Path | None, render: Any) -> None:
         if path is None:

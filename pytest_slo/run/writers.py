@@ -45,14 +45,16 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
 def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
     if not (store.outcomes or store.findings or store.failed_writes):
         return []
-    findings, errors = store.failed(), store.errors()
+    findings, errors, catalog = store.failed(), store.errors(), store.catalog_problems()
     counts = {sev: sum(1 for f in findings if f.get("severity") == sev) for sev in SEVERITIES}
     lines: list[tuple[str, dict[str, Any]]] = []
     text = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
     line = f"slo findings: {len(findings)} ({text})"
+    if catalog:
+        line += f"; {len(catalog)} catalog problem{'s' if len(catalog) > 1 else ''}"
     if errors:
         line += f"; {len(errors)} error{'s' if len(errors) > 1 else ''}"
-    if counts["P1"] or counts["P2"] or errors:
+    if counts["P1"] or counts["P2"] or errors or catalog:
         markup = {"red": True, "bold": True}
     else:
         markup = {"yellow": True} if findings else {"green": True}
