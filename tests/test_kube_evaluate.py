@@ -157,11 +157,12 @@ def test_oomkilled_message_gives_age_time_and_the_time_judged_at() -> None:
     killed = pod("redis-cluster-1", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(hours=16, minutes=21))))
     verdict = judge("kube-oomkilled", state([killed, CRASHING], [sts()]))
     lines = verdict.message.splitlines()
-    assert lines[0] == "redis-cluster-1/redis: OOMKilled (exit 137) 16.4h ago, at 2026-11-26T21:37:00Z (and 1 more)"
+    # the latest kill first: what is happening now
+    assert lines[0] == "redis-cluster-2/redis: OOMKilled (exit 137) 2 min ago, at 2026-11-27T13:55:47Z (and 1 more)"
     assert lines[1] == WHERE + ", judged at 2026-11-27T13:58:00Z (--kube-snapshot-time)"
-    assert lines[3] == "  redis-cluster-2/redis: OOMKilled (exit 137) 2 min ago, at 2026-11-27T13:55:47Z"
+    assert lines[3] == "  redis-cluster-1/redis: OOMKilled (exit 137) 16.4h ago, at 2026-11-26T21:37:00Z"
     assert str(verdict.location) == "sites/production/config.env:13"  # REDIS_MEMORY_LIMIT, the check's key
-    assert [i["finishedAt"] for i in verdict.evidence["items"]] == ["2026-11-26T21:37:00Z", "2026-11-27T13:55:47Z"]
+    assert [i["finishedAt"] for i in verdict.evidence["items"]] == ["2026-11-27T13:55:47Z", "2026-11-26T21:37:00Z"]
 
 
 def test_a_snapshot_judged_at_the_current_time_says_how_to_judge_it_as_of_the_dump() -> None:

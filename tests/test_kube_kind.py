@@ -73,7 +73,7 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     assert crash["title"] == "no container of the app is in CrashLoopBackOff"
     assert crash["evidence"]["time_from"] == "current time"
     oom = by[("kube-oomkilled", "redis-cluster")]
-    assert [i["pod"] for i in oom["evidence"]["items"]] == ["redis-cluster-1", "redis-cluster-2"]
+    assert [i["pod"] for i in oom["evidence"]["items"]] == ["redis-cluster-2", "redis-cluster-1"]  # latest first
     assert all(i["exitCode"] == 137 for i in oom["evidence"]["items"])
     drift = by[("kube-resources-drift", "redis-cluster")]
     env = (pytester.path / "sites/production/config.env").read_text().splitlines()
@@ -218,7 +218,7 @@ def test_the_shipped_snapshots_with_their_time(gitops: Path, pytester: pytest.Py
     (gitops / "incident.json").write_text((REPO / "examples/snapshots/incident.json").read_text())
     pytester.makeini("[pytest]\nslo_kube_snapshot = incident.json\nslo_kube_snapshot_time = 2026-11-27T14:58:00+01:00\n")
     found = findings_of(pytester, "-k", "kube-oomkilled and redis-cluster")
-    assert [f["message"].splitlines()[0] for f in found] == ["redis-cluster-1/redis: OOMKilled (exit 137) 16.3h ago, at 2026-11-26T21:37:09Z (and 1 more)"]
+    assert [f["message"].splitlines()[0] for f in found] == ["redis-cluster-2/redis: OOMKilled (exit 137) 2 min ago, at 2026-11-27T13:55:47Z (and 1 more)"]
     assert found[0]["evidence"]["time"] == "2026-11-27T13:58:00Z"
 
 

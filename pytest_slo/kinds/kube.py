@@ -259,6 +259,9 @@ class KubeKind(Kind):
                             age = ago((now - finished).total_seconds())
                             problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}) {age}, at {term.get('finishedAt')}")
                         evidence.append({"pod": _name(pod), "container": cs.get("name"), "finishedAt": term.get("finishedAt"), "exitCode": term.get("exitCode"), "restartCount": cs.get("restartCount")})
+            # the latest kill first: it is what is happening now (unreadable times lead)
+            order = sorted(range(len(problems)), key=lambda i: _time(evidence[i]["finishedAt"]) or now, reverse=True)
+            problems, evidence = [problems[i] for i in order], [evidence[i] for i in order]
         elif test == "restarts":
             problems, evidence = self._restarted(check, state)
         else:  # rollout
