@@ -735,3 +735,8 @@ def test_selectors_round_trip(name: str, matchers: list[Matcher]) -> None:
     selector = Selector(name, tuple(matchers))
     query = f"histogram_quantile(0.9, sum by (le) (rate({selector}[5m])))"
     assert vector_selectors(query) == [selector]
+
+
+def test_warnings_come_back_with_the_answer(fake: FakePrometheus) -> None:
+    fake.script((200, {}, {**vector(1.0), "warnings": ["partial response: store s3 unavailable"]}))
+    assert make(fake).query("up", time.time()).warnings == ("partial response: store s3 unavailable",)

@@ -255,3 +255,11 @@ def test_details_are_queries_rendered_for_the_site(target: Target) -> None:
     assert sorted(queries) == ["per_day", "room", "used"]
     assert queries["used"] == 'redis_memory_used_bytes{ namespace="production", service="redis-cluster" }'
     assert '+ 2147483648, "limit", "container", "", "")' in queries["room"]
+
+
+def test_warnings_of_prometheus_reach_the_evidence_and_the_message(target: Target) -> None:
+    result = InstantResult("q", AT, (Sample({}, 9.0),), "vector", ("partial response: store s3 unavailable",))
+    verdict = PromqlKind().evaluate(check(op="<=", threshold=5), target, PromqlFacts(result, None, {}))
+    assert not verdict.ok
+    assert verdict.evidence["warnings"] == ["partial response: store s3 unavailable"]
+    assert "  prometheus warned: partial response: store s3 unavailable" in verdict.message.splitlines()

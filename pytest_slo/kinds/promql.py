@@ -180,6 +180,9 @@ class PromqlKind(Kind):
         keys = location_keys(check, context) or [n for n in _names(raw) if n in context]
         location = target.env_location(*keys) if keys else None
         footer = f"\n  query: {result.query}\n  at: {at}"
+        if result.warnings:  # partial data, a limit hit: the verdict may rest on less than it seems
+            evidence["warnings"] = list(result.warnings)
+            footer += "".join(f"\n  prometheus warned: {w}" for w in result.warnings)
         policy = check.spec.get("no_data", "fail")
         if not result.samples:
             if policy == "skip":
