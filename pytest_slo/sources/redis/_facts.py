@@ -119,6 +119,13 @@ class ExporterRedisFacts:
             return {s.labels.get("instance", ""): s.value for s in answers[query].samples}  # type: ignore[union-attr]
 
         maxmem, used = by_instance(max_q), by_instance(used_q)
+        for sample in info:  # a missing series is no fact: reading it as 0 would be a false "no limit"
+            instance = sample.labels.get("instance", "")
+            for name, values in (("redis_memory_max_bytes", maxmem), ("redis_memory_used_bytes", used)):
+                if instance not in values:
+                    raise SourceUnavailable(
+                        "prometheus", f"redis_exporter shows {instance} in redis_instance_info but has no {name} for it at {_iso(at)}"
+                    )
         return [
             Instance(
                 instance=s.labels.get("instance", ""),
