@@ -22,8 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import SloError, SourceUnavailable
-from ._deadline import Deadline, ItemBudget, acquire, budget
+from ..errors import SourceUnavailable
+from ._deadline import Deadline, ItemBudget, budget
+from ._once import Once
 
 if TYPE_CHECKING:
     from ..repo.site import Site
@@ -67,7 +68,7 @@ class Sources:
     def __init__(self, options: LiveOptions) -> None:
         self.options = options
         self._lock = threading.Lock()
-        self._made: dict[Any, Any] = {}
+        self._made: dict[Any, Once[Any]] = {}
         self._eval_time: float | None = None
 
     # ----------------------------------------------------------------- time
@@ -216,7 +217,7 @@ class Sources:
         with self._lock:
             slot = self._made.get(key)
             if slot is None:
-                slot = self._made[key] = _Slot()
+                slot = self._made[key] = Once("live source", "a read another item started")
         return slot.get(make)
 
     def close(self) -> None:
@@ -226,28 +227,3 @@ class Sources:
             closer = getattr(slot.value, "close", None)
             if callable(closer):
                 closer()
-
-
-class _Slot:
-    """One value made once; concurrent callers wait for the first (a client, or facts)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value: Any = None
-        self.error: SloError | None = None
-        self.done = False
-
-    def get(self, make: Callable[[], T]) -> T:
-        acquire(self._lock, "live source", "a read another item started")
-        try:
-            if not self.done:
-                try:
-                    self.value = make()
-                except SloError as exc:
-                    self.error = exc
-                self.done = True
-        finally:
-            self._lock.release()
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[no-any-return]

@@ -48,13 +48,13 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from pytest_slo.errors import QueryError, SloError
+from pytest_slo.errors import QueryError
 
-from .._deadline import acquire
+from .._once import Once
 
 # The backends and the selector grammar live in private modules. Every name this module
 # offered before the split stays importable from here; `X as X` re-exports those not in __all__.
@@ -95,7 +95,7 @@ class KubeSource:
         self._backend = backend
         # One LIST per (resource, namespace) per run, whatever the number of apps and checks:
         # label selectors are applied here, exactly as the API server applies them.
-        self._lists: dict[tuple[str, str], _Listed] = {}
+        self._lists: dict[tuple[str, str], Once[list[KubeObject]]] = {}
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- constructors
@@ -162,14 +162,14 @@ class KubeSource:
         with self._lock:
             listed = self._lists.get((resource.kind, namespace))
             if listed is None:
-                listed = self._lists[(resource.kind, namespace)] = _Listed()
+                listed = self._lists[(resource.kind, namespace)] = Once(SOURCE, f"the LIST of {resource.kind}s in {namespace}")
         requirements = None
         if label_selector:
             try:
                 requirements = parse_label_selector(label_selector)
             except ValueError as exc:
                 raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
-        items = listed.get(lambda: self._backend.list(resource, namespace, None, None), f"the LIST of {resource.kind}s in {namespace}")
+        items = listed.get(lambda: self._backend.list(resource, namespace, None, None))
         chosen = [i for i in items if requirements is None or label_selector_matches(requirements, _labels(i))]
         # callers may change a copy; the run's list stays as listed
         return chosen if shared else copy.deepcopy(chosen)
@@ -218,26 +218,3 @@ class KubeSource:
 
 def _labels(obj: KubeObject) -> dict[str, str]:
     return dict((obj.get("metadata") or {}).get("labels") or {})
-
-
-class _Listed:
-    """One LIST's answer (or its error), shared by every caller after the first."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[KubeObject] | None = None
-        self._error: SloError | None = None
-
-    def get(self, read: Callable[[], list[KubeObject]], what: str) -> list[KubeObject]:
-        acquire(self._lock, SOURCE, what)
-        try:
-            if self._items is None and self._error is None:
-                try:
-                    self._items = read()
-                except SloError as exc:
-                    self._error = exc
-        finally:
-            self._lock.release()
-        if self._error is not None:
-            raise self._error
-        return self._items or []

@@ -9,13 +9,12 @@ Both give one :class:`Instance` dict per Redis instance with the same keys, read
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
 from pytest_slo.errors import SloError, SourceUnavailable
 
-from .._deadline import acquire
+from .._once import Once
 
 if TYPE_CHECKING:
     from ..prometheus import PrometheusSource
@@ -42,36 +41,15 @@ class RedisFacts(Protocol):
     def close(self) -> None: ...
 
 
-class _Once:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value: list[Instance] | None = None
-        self._error: SloError | None = None
-
-    def get(self, read: Callable[[], list[Instance]]) -> list[Instance]:
-        acquire(self._lock, "redis", "the read of the instances' facts another item started")
-        try:
-            if self._value is None and self._error is None:
-                try:
-                    self._value = read()
-                except SloError as exc:
-                    self._error = exc
-        finally:
-            self._lock.release()
-        if self._error is not None:
-            raise self._error
-        return list(self._value or [])
-
-
 class DirectRedisFacts:
     """One Redis server, asked ``CONFIG GET maxmemory*`` and ``INFO memory``."""
 
     def __init__(self, source: RedisSource) -> None:
         self.source = source
-        self._once = _Once()
+        self._once: Once[list[Instance]] = Once("redis", "the read of the instances' facts another item started")
 
     def instances(self) -> list[Instance]:
-        return self._once.get(self._read)
+        return list(self._once.get(self._read))
 
     def _read(self) -> list[Instance]:
         settings = self.source.memory_settings()
@@ -96,10 +74,10 @@ class ExporterRedisFacts:
 
     def __init__(self, prometheus: PrometheusSource, selector: str, at: Callable[[], float]) -> None:
         self.prometheus, self.selector, self._at = prometheus, selector, at
-        self._once = _Once()
+        self._once: Once[list[Instance]] = Once("redis", "the read of the instances' facts another item started")
 
     def instances(self) -> list[Instance]:
-        return self._once.get(self._read)
+        return list(self._once.get(self._read))
 
     def _read(self) -> list[Instance]:
         sel, at = self.selector, self._at()
