@@ -255,3 +255,14 @@ def test_bad_snapshot_names_file_and_json_path(gitops: Path, pytester: pytest.Py
     assert "Traceback" not in text and "INTERNALERROR" not in text
     result.stdout.fnmatch_lines([f"*{message}*"])
     assert selected(result) == {"errors": 2}  # one per app, never a finding
+
+
+def test_a_postmortem_from_a_snapshot_is_detected_at_the_snapshot_time(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "incident.json").write_text((REPO / "examples/snapshots/incident.json").read_text())
+    result = pytester.runpytest("--site", "production", "--kube-snapshot=incident.json",
+                                "--kube-snapshot-time=2026-11-27T13:58:00Z", "--postmortem-dir=pm")
+    assert selected(result)["failed"] >= 1
+    (draft,) = (gitops / "pm").glob("*.md")
+    text = draft.read_text()
+    assert "Detected by pytest-slo (judging the kube snapshot as of --kube-snapshot-time) at 2026-11-27 13:58:00 UTC." in text
+    assert "| 2026-11-27 13:58:00 | pytest-slo judging the kube snapshot" in text

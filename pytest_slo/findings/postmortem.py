@@ -85,9 +85,20 @@ def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.
         per_check[finding["check"]] = summary
         if summary["first_breach"] is None:
             gaps.append(f"{finding['check']}: no breach inside the {run.settings.postmortem_window} window; it started earlier")
-    events.append(Event(now, "pytest-slo live run detected the failing checks (this draft)", "pytest-slo"))
+    detected, how = _detected(run, findings, now)
+    events.append(Event(detected, f"pytest-slo {how} detected the failing checks (this draft)", "pytest-slo"))
     events.sort(key=lambda e: (e.at, e.what))
     return events, per_check, gaps
+
+
+def _detected(run: RunView, findings: list[dict[str, Any]], now: _dt.datetime) -> tuple[_dt.datetime, str]:
+    """When the failure was seen: now for a live run; a snapshot's own time when only kube
+    findings from ``--kube-snapshot`` with ``--kube-snapshot-time`` are the live ones behind it."""
+    options = run.sources.options
+    live = [f for f in findings if f.get("kind") in run.registry.names and run.registry[f["kind"]].live]
+    if options.kube_snapshot is not None and options.kube_snapshot_time and all(f.get("kind") == "kube" for f in live):
+        return options.kube_snapshot_time.replace(microsecond=0), "judging the kube snapshot as of --kube-snapshot-time"
+    return now, "live run"
 
 
 def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.datetime, seq: int) -> dict[str, Any]:
@@ -138,6 +149,8 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
         "severity": severity,
         "status": "Draft",
         "generated_at": now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "detected_at": (detected := _detected(run, findings, now))[0].strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "detected_by": detected[1],
         "window": run.settings.postmortem_window,
         "title": title,
         "slug": slug,
