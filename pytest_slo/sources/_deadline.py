@@ -35,10 +35,6 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
 
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() >= self.at
-
 
 class ItemBudget:
     """One item's ``--live-timeout``: its deadline starts with the item's first source call,
