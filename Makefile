@@ -45,7 +45,7 @@ test-app: setup
 	$(PY) -m pytest --app $(APP) $(if $(SITE),--site $(SITE)) -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check pytest_slo tests benchmarks
+	$(VENV)/bin/ruff check pytest_slo tests benchmarks teststack
 	$(VENV)/bin/mypy
 
 bench: system-deps setup
