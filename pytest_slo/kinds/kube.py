@@ -47,7 +47,7 @@ from ..units import QuantityError, k8s_quantity
 from ..yamlio import line_of_path, load_yaml
 from ._kube_text import Absent, absent_message, ago, context, iso, listing, missing, shown, where
 from .base import Kind, Location, Target, Verdict
-from .values import render_command, trace_to_config
+from .values import committed_values, render_command, trace_to_config
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
@@ -137,31 +137,22 @@ def _window(check: Check) -> tuple[str, float]:
 
 
 def _values(target: Target) -> tuple[str, dict[str, Any], str]:
-    """The committed values of the app (text, parsed, display path), read once per run."""
-    site, app = target.site, target.app or ""
-    display = site.values_display(app)
+    """The committed values of the app (text, parsed, display path): the file the values
+    kind reads, parsed once per run."""
+    text, display = committed_values(target)
 
-    def read() -> tuple[str, dict[str, Any]]:
-        try:
-            text = site.values_file(app).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(
-                "rendered values are missing", path=display, hint=f"render them: {render_command(target)}"
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the rendered values: {exc}", path=display) from None
+    def parse() -> dict[str, Any]:
         values = load_yaml(text, display)
         if values is None:
-            values = {}
+            return {}
         if not isinstance(values, dict):
             raise ConfigError(
                 f"rendered values are a YAML {type(values).__name__}, not a mapping of Helm values",
                 path=display, hint=f"render them again: {render_command(target)}",
             )
-        return text, values
+        return values
 
-    text, values = site.memo(("kube-values", app), read)
-    return text, values, display
+    return text, target.site.memo(("kube-values", target.app or ""), parse), display
 
 
 class KubeKind(Kind):

@@ -24,7 +24,7 @@ from ..yamlio import DuplicateKeyError, line_of_path, load_yaml
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
 from .base import Kind, Location, Target, Verdict
 
-__all__ = ["Blame", "ValuesKind", "blame", "render_command"]
+__all__ = ["Blame", "ValuesKind", "blame", "committed_values", "render_command", "trace_to_config"]
 
 
 def render_command(target: Target) -> str:
@@ -34,9 +34,9 @@ def render_command(target: Target) -> str:
     return f"python3 {release}/render_values.py --env-file {site.env_display} --output {out}"
 
 
-def _committed(target: Target) -> tuple[str, str]:
-    """The committed values text and its display path, read once per run (in-sync and
-    schema items of one (site, app) share it); a missing file fails each of them."""
+def committed_values(target: Target) -> tuple[str, str]:
+    """The committed values text and its display path, read once per run (in-sync, schema and
+    the kube drift items of one (site, app) share it); a missing file errors each of them."""
     site, app = target.site, target.app or ""
     display = site.values_display(app)
 
@@ -49,6 +49,8 @@ def _committed(target: Target) -> tuple[str, str]:
                 path=display,
                 hint=f"render them: {render_command(target)}",
             ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the rendered values: {exc}", path=display) from None
 
     return site.memo(("committed", app), read), display
 
@@ -170,7 +172,7 @@ class ValuesKind(Kind):
             return self._schema(target)
         if test == "stray":
             return self._stray(target)
-        text, display = _committed(target)
+        text, display = committed_values(target)
         context = config_context(target)
         context["values"] = load_yaml(text, display) or {}
         ok, message, evidence = judge(check, target, context)
@@ -180,7 +182,7 @@ class ValuesKind(Kind):
 
     def _in_sync(self, target: Target) -> Verdict:
         fresh = target.site.rendered(target.app or "")
-        committed, display = _committed(target)
+        committed, display = committed_values(target)
         if committed == fresh:
             return Verdict.passed(file=display, bytes=len(fresh))
         old, new = committed.splitlines(), fresh.splitlines()
@@ -209,7 +211,7 @@ class ValuesKind(Kind):
     def _schema(self, target: Target) -> Verdict:
         app = target.app or ""
         validator = target.site.release.values_validator(app)
-        text, display = _committed(target)
+        text, display = committed_values(target)
         try:
             values = load_yaml(text, display)
         except DuplicateKeyError as exc:
