@@ -61,6 +61,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
     Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
     Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
+    Option("--baseline", "baseline", "An earlier run's findings.json (from --findings=PATH): each finding is then new or unchanged, the baseline's fixed ones are listed as absent, and checks with a regression: criterion compare with its values.", metavar="PATH"),
+    Option("--fail-on", "fail_on", "Which findings fail the run: all (default), or new (with --baseline: unchanged findings are reported and their items xfail with the reason).", default="all", metavar="all|new"),
+    Option("--waiver-max-days", "waiver_max_days", "The furthest ahead a waiver's until: may be, in days; a waiver further out is an error at its line.", "int", 90, metavar="DAYS"),
 )
 
 
@@ -70,7 +73,7 @@ OPTIONS: tuple[Option, ...] = (
 #: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
 #: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
 PATH_OPTIONS: frozenset[str] = frozenset(
-    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot"}
+    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--baseline"}
 )
 
 
@@ -113,6 +116,9 @@ class Settings:
     kube_context: str | None = None
     kube_snapshot: Path | None = None
     kube_snapshot_time: datetime | None = None
+    baseline: Path | None = None
+    fail_on: str = "all"
+    waiver_max_days: int = 90
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -237,7 +243,7 @@ def resolve(config: pytest.Config) -> Settings:
     else:
         root = _default_root(config)
     values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot"):
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline"):
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
@@ -259,6 +265,10 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
     if "kube_snapshot_time" in values:
         values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
+    if values.get("fail_on", "all") not in ("all", "new"):
+        raise pytest.UsageError(f"--fail-on / slo_fail_on: {values['fail_on']!r} is not all or new")
+    if values.get("fail_on") == "new" and "baseline" not in values:
+        raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
 
