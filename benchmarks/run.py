@@ -91,12 +91,22 @@ def counts(output: str) -> dict[str, int]:
     return found
 
 
-def expect_items(total: int, *, keys: tuple[str, ...] = ("passed", "failed", "skipped", "error")) -> Callable[[str], None]:
+#: Where REDIS_MEMORY_LIMIT=2GB is planted these checks cannot judge their expression: they
+#: error (config-schema fails, saying what is wrong with the value); tests/test_benchmarks.py.
+UNJUDGEABLE = ("redis-memory-limit", "redis-maxmemory-headroom")
+
+
+def planted_errors(manifest: dict[str, Any]) -> int:
+    site = manifest["plants"].get("bad-quantity")
+    return sum(1 for f in manifest["expected_findings"] if f[1] == site and f[0] in UNJUDGEABLE)
+
+
+def expect_items(total: int, *, keys: tuple[str, ...] = ("passed", "failed", "skipped", "error", "xfailed"), errors: int = 0) -> Callable[[str], None]:
     def check(output: str) -> None:
         got = counts(output)
         ran = sum(got.get(k, 0) for k in keys)
         assert ran == total, f"expected {total} items to run, got {got}"
-        assert not got.get("error"), f"errors: {got}"
+        assert got.get("error", 0) == errors, f"expected {errors} errors (the planted ones), got {got}"
 
     return check
 
@@ -188,7 +198,7 @@ class Bench:
 
     def gate_side(self, sites: int, apps: int, *extra: str, label: str = "gate") -> Side:
         path, manifest = self.repo(sites, apps)
-        return Side(label, [self.pytest(*extra)], path, self.env, (0, 1), expect_items(manifest["expected_items"]))
+        return Side(label, [self.pytest(*extra)], path, self.env, (0, 1), expect_items(manifest["expected_items"], errors=planted_errors(manifest)))
 
     def bare_side(self, items: int) -> Side:
         return Side("bare pytest", [self.pytest()], self.bare(items), self.env, (0,), expect_items(items))
@@ -277,14 +287,14 @@ class Bench:
         earlier = self.work / "baseline.json"
         run_timed(self.pytest(f"--findings={earlier}"), path, self.env)
         found = len(json.loads(earlier.read_text(encoding="utf-8"))["findings"])
-        out = self.work / "findings-bench.json"
-        check = expect_items(manifest["expected_items"])
+        out, plain = self.work / "findings-baseline.json", self.work / "findings-plain.json"
+        check = expect_items(manifest["expected_items"], errors=planted_errors(manifest))
         outcome = measure(Comparison(
             "baseline", f"the {s.sites} x {s.apps} gate writing findings with `--baseline=` (a findings.json of {found} findings) / without",
             Side("--baseline", [self.pytest(f"--findings={out}", f"--baseline={earlier}")], path, self.env, (0, 1), check),
-            Side("no baseline", [self.pytest(f"--findings={out}")], path, self.env, (0, 1), check), ("<=", 1.05)), self.repeats)
-        states = {f["baseline_state"] for f in json.loads(out.read_text(encoding="utf-8"))["findings"]}
-        outcome.notes.append(f"states of the last --baseline run's findings: {', '.join(sorted(map(str, states)))}")
+            Side("no baseline", [self.pytest(f"--findings={plain}")], path, self.env, (0, 1), check), ("<=", 1.05)), self.repeats)
+        states = [str(f["baseline_state"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"]]
+        outcome.notes.append(f"baseline states of the --baseline side's findings: {', '.join(f'{states.count(x)} {x}' for x in sorted(set(states)))}")
         return outcome
 
     def scale(self) -> list[Outcome]:
