@@ -61,6 +61,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
     Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
     Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
+    Option("--metrics-file", "metrics_file", "Write the run's outcome in the Prometheus text format to PATH (for node_exporter's textfile collector: a *.prom file in its directory).", metavar="PATH"),
+    Option("--pushgateway", "pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site. Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", metavar="URL"),
+    Option("--html", "html", "Write one self-contained HTML report to PATH: summary by severity, a row per finding with its runbook and the line to edit, filters, and charts of failing live checks.", metavar="PATH"),
 )
 
 
@@ -70,7 +73,8 @@ OPTIONS: tuple[Option, ...] = (
 #: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
 #: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
 PATH_OPTIONS: frozenset[str] = frozenset(
-    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot"}
+    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot",
+     "--metrics-file", "--html"}
 )
 
 
@@ -113,6 +117,9 @@ class Settings:
     kube_context: str | None = None
     kube_snapshot: Path | None = None
     kube_snapshot_time: datetime | None = None
+    metrics_file: Path | None = None
+    pushgateway: str | None = None
+    html: Path | None = None
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -237,7 +244,7 @@ def resolve(config: pytest.Config) -> Settings:
     else:
         root = _default_root(config)
     values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot"):
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "metrics_file", "html"):
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path

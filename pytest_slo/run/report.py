@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,9 @@ class FindingStore:
         self.apps: set[str] = set()
         self.written: list[tuple[str, Path]] = []
         self.failed_writes: list[str] = []
+        self.started = time.time()
+        #: nodeid -> (item meta, passed) of every item that ran (a call, or a setup that errored)
+        self.ran: dict[str, tuple[dict[str, Any], bool]] = {}
 
     def add(self, report: pytest.TestReport) -> None:
         meta = getattr(report, "slo", None)
@@ -106,8 +110,12 @@ class FindingStore:
         if report.when == "call":
             failed = "error" if finding is not None and finding["outcome"] == "error" else "failed"
             self.outcomes["passed" if report.passed else failed if report.failed else "skipped"] += 1
+            if not report.skipped:
+                self.ran[report.nodeid] = (meta, report.passed)
         elif report.when == "setup" and not report.passed:
             self.outcomes["skipped" if report.skipped else "error"] += 1
+            if not report.skipped:
+                self.ran[report.nodeid] = (meta, False)
         if finding is not None and report.nodeid not in self.findings:
             self.findings[report.nodeid] = finding
 

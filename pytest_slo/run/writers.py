@@ -23,6 +23,10 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         config.hook.pytest_slo_finding(config=config, finding=finding)
     summary = store.summary()
     s = run.settings
+    if s.findings or s.html:
+        from .fleet import provenance
+
+        summary.update(provenance(run))
     if s.findings:
         from ..findings.json import render_json
 
@@ -40,6 +44,14 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
 
         # an errored item says nothing about the system: it never writes or feeds a postmortem
         write_postmortems(config, run, store, store.failed())
+    if s.metrics_file or s.pushgateway:
+        from .fleet import write_metrics
+
+        write_metrics(run, store, findings)
+    if s.html:
+        from .fleet import write_html
+
+        write_html(run, store, summary, findings)
 
 
 def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
