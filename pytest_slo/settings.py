@@ -266,8 +266,24 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
     if "kube_snapshot_time" in values:
         values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
+    if "pushgateway" in values:
+        values["pushgateway"] = _pushgateway_url(values["pushgateway"])
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _pushgateway_url(url: str) -> str:
+    """An http(s) URL without credentials (those come from the environment, never a flag)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    name = "--pushgateway / slo_pushgateway"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"{name}: {url!r} is not an http(s) URL such as http://pushgateway.monitoring:9091")
+    if parts.username or parts.password:
+        raise pytest.UsageError(f"{name}: the URL carries credentials; set SLO_PUSHGATEWAY_USER and SLO_PUSHGATEWAY_PASSWORD"
+                                " (or SLO_PUSHGATEWAY_TOKEN) in the environment instead")
+    return url
 
 
 #: The variables a live source may use: ours, the proxy settings, and where the cluster is.

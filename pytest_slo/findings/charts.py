@@ -5,13 +5,14 @@ The history is read through the run's :class:`~pytest_slo.sources.Sources` (the 
 query the postmortem timeline makes). Charts are drawn with pygal, a library made for SVG
 charts: pure Python, a few hundred KB, no numpy, and SVG out without a rendering backend.
 It is imported only when a chart is drawn, so the offline gate never pays for it. Charts
-carry no script and no external reference (pygal's tooltip script is switched off), so a
+carry no script and no external reference (pygal's tooltip script is switched off and its inline config dropped), so a
 page or a Markdown file that embeds them works offline.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_SERIES", "history", "live_charts", "render_chart"]
 
 MAX_SERIES = 8  # more lines than this is a tangle; the worst ones are kept
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
 
 
 def history(run: RunView, site: str, query: str, end: float) -> list[Any]:
@@ -74,7 +76,9 @@ def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _
         at = first_breach.astimezone(_dt.timezone.utc).replace(tzinfo=None)
         chart.add(f"breach started {at:%H:%M} UTC", [(at, min(values)), (at, max(values))],
                   stroke_style={"width": 2, "dasharray": "2, 3"})
-    return str(chart.render(is_unicode=True))
+    # pygal inlines its config for the tooltip script even when that script is off: a chart
+    # without a script is plain drawing, safe to embed in a page and a Markdown viewer
+    return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
 
 
 def live_charts(run: RunView, findings: Sequence[dict[str, Any]], end: float | None = None) -> dict[str, str]:
