@@ -328,7 +328,7 @@ class Prometheus(ProcessServer):
 
 
 class Pushgateway(_MetricsEndpoint, ProcessServer):
-    """prometheus-pushgateway (Debian package, 1.5) on loopback, without persistence; ready
+    """prometheus-pushgateway (Debian package, 1.5) on loopback, in memory only; ready
     once it answers ``/-/ready``. Prometheus scrapes it with ``honor_labels: true``."""
 
     name = "pushgateway"
@@ -342,7 +342,9 @@ class Pushgateway(_MetricsEndpoint, ProcessServer):
 
     def start(self) -> Pushgateway:
         binary = require_binary("prometheus-pushgateway", "prometheus-pushgateway")
-        argv = [binary, f"--web.listen-address={self.address}"]
+        # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: a test
+        # gateway would then start with every earlier run's groups. In memory only.
+        argv = [binary, f"--web.listen-address={self.address}", "--persistence.file="]
         self._launch(argv, lambda: http_get(f"{self.base_url}/-/ready")[0] == 200, "answering /-/ready")
         return self
 

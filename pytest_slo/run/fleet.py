@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 from .context import RunContext
@@ -53,14 +52,11 @@ def write_metrics(run: RunContext, store: FindingStore, findings: list[dict[str,
 
         store.write("metrics", s.metrics_file, lambda: render_metrics(metrics))
     if s.pushgateway:
-        from ..findings.metrics import push, shown_url
+        from ..findings.metrics import push
 
         if not metrics.sites:
             return
-        problems = push(metrics, s.pushgateway, s.environ)
-        store.failed_writes.extend(problems)
-        if not problems:
-            store.written.append(("metrics pushed", Path(shown_url(s.pushgateway))))
+        store.failed_writes.extend(push(metrics, s.pushgateway, s.environ))
 
 
 def write_html(run: RunContext, store: FindingStore, summary: dict[str, Any], findings: list[dict[str, Any]]) -> None:
