@@ -52,11 +52,12 @@ class RowParser(HTMLParser):
         self.shown = ""
         self._in_shown = False
         self.ready_ms: int | None = None
+        self.loaded_ms: int | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         classes = (a.get("class") or "").split()
-        if tag == "tr" and "finding" in classes:
+        if "finding" in classes:
             self.rows.append({**{k[5:]: v for k, v in a.items() if k.startswith("data-")}, "hidden": "hidden" in classes})
         if tag == "a" and "runbook" in classes and a.get("href"):
             self.runbooks.append(str(a["href"]))
@@ -64,6 +65,8 @@ class RowParser(HTMLParser):
             self._in_shown = True
         if tag == "body" and a.get("data-ready-ms"):
             self.ready_ms = int(str(a["data-ready-ms"]))
+        if tag == "body" and a.get("data-loaded-ms"):
+            self.loaded_ms = int(str(a["data-loaded-ms"]))
 
     def handle_endtag(self, tag: str) -> None:
         self._in_shown = False if tag == "span" else self._in_shown

@@ -293,6 +293,7 @@ def test_rbac_role_covers_every_request_and_grants_only_get_list(live: KubeSourc
     assert container["command"] + container["args"] == [
         "pytest", "--site", "production", "--live", "-m", "drift",
         "--findings=/out/findings.json", "--findings-md=/out/findings.md",
+        "--pushgateway=http://prometheus-pushgateway.monitoring.svc:9091",
     ]  # fmt: skip
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True

@@ -83,12 +83,16 @@ def render_html(
 
     charts = charts or {}
     cache: dict[str, list[str]] = {}
+    hrefs: dict[str | None, str] = {}  # a fleet has thousands of findings and a few dozen runbooks
     rows: list[dict[str, Any]] = []
     for f in findings:
+        runbook = f.get("runbook")
+        if runbook not in hrefs:
+            hrefs[runbook] = runbook_href(runbook, base, root, runbook_base_url)
         rows.append({
             "f": f,
             "first": (str(f.get("message") or f.get("title") or "")).splitlines()[0] if (f.get("message") or f.get("title")) else "",
-            "href": runbook_href(f.get("runbook"), base, root, runbook_base_url),
+            "href": hrefs[runbook],
             "edit": _edit_line(f.get("location"), root, cache),
             "sites": [str(s) for s in f.get("sites") or ([f["site"]] if f.get("site") else [])],
             "chart": charts.get(f"{f.get('site')}::{f.get('nodeid')}") or charts.get(str(f.get("nodeid"))),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -138,6 +139,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _write(outputs: Sequence[tuple[str, Path, Any]]) -> bool:
+    ok = True
+    for _, path, render in outputs:
+        try:
+            atomic_write(path, render())
+        except OSError as exc:
+            print(f"pytest-slo merge: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            ok = False
+        else:
+            print(f"pytest-slo merge: {path} written")
+    return ok
+
+
+def _write_all(outputs: Sequence[tuple[str, Path, Any]]) -> bool:
+    """Render and write every report. Rendering thousands of findings is CPU work (the JSON
+    encoder with indentation is pure Python): with more than one CPU, a forked child renders
+    the SARIF and HTML while this process renders the JSON and Markdown."""
+    apart = [o for o in outputs if o[0] in ("sarif", "html")]
+    here = [o for o in outputs if o[0] not in ("sarif", "html")]
+    if not (apart and here) or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return _write(outputs)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: write its reports, say so, and leave without running atexit hooks
+        ok = _write(apart)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0 if ok else 1)
+    ok = _write(here)
+    _, status = os.waitpid(pid, 0)
+    return ok and os.waitstatus_to_exitcode(status) == 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -150,35 +185,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pytest-slo merge: no input could be read; nothing written", file=sys.stderr)
         return EXIT_USAGE
     summary, findings = result.summary, result.findings
-    outputs: list[tuple[Path, Any]] = []
+    outputs: list[tuple[str, Path, Any]] = []
     if args.findings:
         from .json import render_json
 
-        outputs.append((args.findings, lambda: render_json(summary, findings)))
+        outputs.append(("json", args.findings, lambda: render_json(summary, findings)))
     if args.findings_md:
         from .markdown import render_markdown
 
-        outputs.append((args.findings_md, lambda: render_markdown(summary, findings)))
+        outputs.append(("markdown", args.findings_md, lambda: render_markdown(summary, findings)))
     if args.sarif:
         from .sarif import render_sarif
 
-        outputs.append((args.sarif, lambda: render_sarif(_sarif_run(args.runbook_base_url), findings)))
+        outputs.append(("sarif", args.sarif, lambda: render_sarif(_sarif_run(args.runbook_base_url), findings)))
     if args.html:
         from .html import render_html
 
         sources = [{"site": ", ".join(i["sites"]), "generated_at": i["generated_at"], "commit": i["commit"], "file": i["file"]}
                    for i in summary["inputs"]]
-        outputs.append((args.html, lambda: render_html(summary, findings, sources=sources, base=args.html.resolve().parent,
+        outputs.append(("html", args.html, lambda: render_html(summary, findings, sources=sources, base=args.html.resolve().parent,
                                                        root=args.root.resolve(), runbook_base_url=args.runbook_base_url)))
     code = EXIT_SKIPPED if result.skipped else EXIT_OK
-    for path, render in outputs:
-        try:
-            atomic_write(path, render())
-        except OSError as exc:
-            print(f"pytest-slo merge: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
-            code = EXIT_USAGE
-        else:
-            print(f"pytest-slo merge: {path} written")
+    if not _write_all(outputs):
+        code = EXIT_USAGE
     print(f"pytest-slo merge: {len(summary['inputs'])} inputs, {len(summary['sites'])} sites, {summary['findings']} findings"
           + (f"; {len(result.skipped)} inputs skipped" if result.skipped else ""))
     return code
