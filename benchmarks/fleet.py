@@ -172,11 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         wall = statistics.median(o[0] for o in opens)
         html_mb = (work / "all.html").stat().st_size / 1e6
         lines = [
-            f"Merge of {sites} findings files ({size / 1e6:.1f} MB, {findings_in} findings, every tenth site a re-run) into JSON, "
+            f"- merge of {sites} findings files ({size / 1e6:.1f} MB, {findings_in} findings, every tenth site a re-run) into JSON, "
             f"Markdown, SARIF and HTML: {merge_s:.2f} s median wall over {repeats} runs "
             f"({'holds' if merge_s <= 2 else 'misses'} <= 2 s), peak RSS {rss_mb:.0f} MB "
             f"({'holds' if rss_mb <= 300 else 'misses'} <= 300 MB); {merged['summary']['findings']} findings after collapsing duplicates.",
-            f"HTML of the merge ({html_mb:.1f} MB, {len(merged['findings'])} rows) in headless Chromium: load event at {loaded:.2f} s "
+            f"- HTML of the merge ({html_mb:.1f} MB, {len(merged['findings'])} rows) in headless Chromium: load event at {loaded:.2f} s "
             f"after navigation start, median of {repeats} ({'holds' if loaded <= 2 else 'misses'} <= 2 s); filters ready at "
             f"{ready:.2f} s; the whole `chromium --headless --dump-dom` process, browser start-up included, {wall:.2f} s (context).",
         ]

@@ -324,3 +324,20 @@ def test_html_report_opens_filters_and_links_runbooks_in_chromium(gitops: Path, 
         assert filtered.shown == f"{len(visible)} of {len(filtered.rows)} shown"
     shot = screenshot(merged, tmp_path / "report.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_fleet_benchmark_inputs_merge_and_collapse_the_re_runs(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from fleet import make_findings
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    paths = make_findings(tmp_path / "out", 20)
+    done = merge(*(str(p) for p in paths), "--findings=all.json", "--html=all.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    merged = json.loads((tmp_path / "all.json").read_text())
+    sent = sum(len(json.loads(p.read_text())["findings"]) for p in paths)
+    # sites 9 and 19 re-report the findings of sites 8 and 18: they collapse
+    reruns = sum(len(json.loads(paths[i].read_text())["findings"]) for i in (9, 19))
+    assert len(merged["findings"]) == sent - reruns
+    assert len(merged["summary"]["inputs"]) == 20 and len(merged["summary"]["sites"]) == 18
