@@ -88,10 +88,13 @@ def test_three_site_jobs_push_the_fleet_alert_fires_and_the_merge_validates(
     assert findings[FAILING]["summary"]["by_severity"]["P1"] > 0
     assert all(findings[s]["summary"]["by_severity"]["P1"] == 0 for s in HEALTHY), {s: findings[s]["summary"] for s in HEALTHY}
 
-    # the fleet alert, as Prometheus evaluates the shipped rules over what the sites pushed
+    # every site's push scraped (a scrape a second), then the fleet alert, as Prometheus
+    # evaluates the shipped rules over what the sites pushed
+    deadline = time.monotonic() + 30
+    while (reporting := {s["metric"]["site"] for s in prometheus.query('slo_run_timestamp_seconds{job="pytest-slo"}')}) != {FAILING, *HEALTHY}:
+        assert time.monotonic() < deadline, f"only {reporting} reached Prometheus"
+        time.sleep(0.5)
     assert _firing(prometheus, "SloSiteP1Finding") == {FAILING}
-    reporting = {s["metric"]["site"] for s in prometheus.query('slo_run_timestamp_seconds{job="pytest-slo"}')}
-    assert reporting == {FAILING, *HEALTHY}
     assert not prometheus.query('ALERTS{alertname="SloSiteNotReporting"}')
     failing_checks = {s["metric"]["check"] for s in prometheus.query(f'slo_check_ok{{site="{FAILING}", severity="P1"}} == 0')}
     assert {"redis-eviction-policy", "slo-latency-p99"} <= failing_checks
