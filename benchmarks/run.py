@@ -14,6 +14,10 @@ Targets (median ratios on a 2-core machine):
   scale      per-item cost at 10, 30, 100 sites: max / min                                 <= 1.2
 plus the peak RSS of the large gate (< 300 MB).
 
+Living with findings (its own section of RESULTS.md):
+  baseline   the 100 x 10 gate writing findings with `--baseline=` last run's findings.json /
+             the same without a baseline                                                   <= 1.05
+
 The live sources (benchmarks/live.py; their own section of RESULTS.md, kept when only the
 others run, and the other way round):
   live-latency  200 promql checks through a latency proxy (20 ms each way), concurrency 8 and
@@ -74,6 +78,7 @@ QUICK = Sizes(sites=20, apps=4, scale_sites=(5, 10, 20), promql=40, repeats=2, c
 RSS_LIMIT_MB = 300
 MAIN = ("gate", "startup", "schema", "promql", "xdist", "scale")
 LIVE = ("live-latency", "kube-scale")
+FINDINGS = ("baseline",)
 SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|deselected|errors?|xfailed|xpassed)")
 
 
@@ -264,6 +269,24 @@ class Bench:
         outcome.notes.append(f"findings identical: {'yes' if same else 'NO'} ({len(found[0])} findings)")
         return [outcome, floor]
 
+    def baseline(self) -> Outcome:
+        """What ``--baseline`` adds: loading last run's findings, matching every finding,
+        listing the fixed ones, the states in every report. Both sides write findings."""
+        s = self.sizes
+        path, manifest = self.repo(s.sites, s.apps)
+        earlier = self.work / "baseline.json"
+        run_timed(self.pytest(f"--findings={earlier}"), path, self.env)
+        found = len(json.loads(earlier.read_text(encoding="utf-8"))["findings"])
+        out = self.work / "findings-bench.json"
+        check = expect_items(manifest["expected_items"])
+        outcome = measure(Comparison(
+            "baseline", f"the {s.sites} x {s.apps} gate writing findings with `--baseline=` (a findings.json of {found} findings) / without",
+            Side("--baseline", [self.pytest(f"--findings={out}", f"--baseline={earlier}")], path, self.env, (0, 1), check),
+            Side("no baseline", [self.pytest(f"--findings={out}")], path, self.env, (0, 1), check), ("<=", 1.05)), self.repeats)
+        states = {f["baseline_state"] for f in json.loads(out.read_text(encoding="utf-8"))["findings"]}
+        outcome.notes.append(f"states of the last --baseline run's findings: {', '.join(sorted(map(str, states)))}")
+        return outcome
+
     def scale(self) -> list[Outcome]:
         s = self.sizes
         sizes = [(sites, self.repo(sites, s.apps)[1]["expected_items"]) for sites in s.scale_sites]
@@ -316,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: small repos, 2 repeats")
     parser.add_argument("--repeats", type=int, help="runs of each side (default 5, quick 2)")
-    parser.add_argument("--only", help=f"comma-separated subset: {','.join(MAIN + LIVE)}")
+    parser.add_argument("--only", help=f"comma-separated subset: {','.join(MAIN + LIVE + FINDINGS)}")
     parser.add_argument("--python", default=sys.executable, help="the interpreter whose pytest is measured")
     parser.add_argument("--code", help="a folder holding another pytest_slo package to measure (put first on PYTHONPATH)")
     parser.add_argument("--keep-plugins", action="store_true", help="do not disable the hypothesis pytest plugin")
@@ -326,12 +349,14 @@ def main(argv: list[str] | None = None) -> int:
                              "the code before the performance changes; --before '' for none)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary repos")
     args = parser.parse_args(argv)
-    wanted = set(args.only.split(",")) if args.only else set(MAIN + LIVE)
-    if wanted - set(MAIN + LIVE):
-        parser.error(f"--only: unknown {', '.join(sorted(wanted - set(MAIN + LIVE)))} (choose from {', '.join(MAIN + LIVE)})")
+    every = MAIN + LIVE + FINDINGS
+    wanted = set(args.only.split(",")) if args.only else set(every)
+    if wanted - set(every):
+        parser.error(f"--only: unknown {', '.join(sorted(wanted - set(every)))} (choose from {', '.join(every)})")
     bench = Bench(args)
     outcomes: list[Outcome] = []
     live: list[Outcome] = []
+    living: list[Outcome] = []
     live_extra_from = 0
     try:
         gate = bench.gate() if "gate" in wanted else None
@@ -346,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         s = bench.sizes
         live += live_latency(bench, s.promql, s.concurrencies) if "live-latency" in wanted else []
         live += kube_scale(bench, s.kube_apps, s.kube_pods) if "kube-scale" in wanted else []
+        living_extra_from = len(bench.extra)
+        living += [bench.baseline()] if "baseline" in wanted else []
     finally:
         if not args.keep:
             shutil.rmtree(bench.work, ignore_errors=True)
@@ -356,8 +383,11 @@ def main(argv: list[str] | None = None) -> int:
         write_results(args.results, env, outcomes, bench.extra[:live_extra_from],
                       {**settings, "before column": bench.before_label}, bench.before)
     if wanted & set(LIVE):
-        write_results(args.results, env, live, bench.extra[live_extra_from:], settings, section="live",
+        write_results(args.results, env, live, bench.extra[live_extra_from:living_extra_from], settings, section="live",
                       heading="Live sources: Prometheus under latency, Kubernetes at scale")
+    if wanted & set(FINDINGS):
+        write_results(args.results, env, living, bench.extra[living_extra_from:], settings, section="findings",
+                      heading="Living with findings: what --baseline adds to the gate")
     print()
     print(args.results.read_text(encoding="utf-8"))
     return 0

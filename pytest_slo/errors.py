@@ -4,6 +4,8 @@ Everything the plugin raises on purpose derives from :class:`SloError`, so a cal
 tell a user's mistake (a bad ``config.env``, a broken template) or an unreachable live
 source from a defect in pytest-slo itself.
 
+``SloWarning`` (a ``UserWarning``): something to tidy that fails nothing, e.g. a stale waiver
+
 ``SloError``
     ``ConfigError``        bad input in the GitOps repository; names file and line
         ``CatalogError``   a ``checks/*.yaml`` problem
@@ -22,6 +24,7 @@ __all__ = [
     "QueryError",
     "RenderError",
     "SloError",
+    "SloWarning",
     "SourceUnavailable",
 ]
 
@@ -79,3 +82,8 @@ class SourceUnavailable(SloError):
 
 class QueryError(SloError):
     """A live source answered but rejected the request (bad PromQL, unknown command)."""
+
+
+class SloWarning(UserWarning):
+    """Something to tidy that fails nothing (a waiver that matched no finding): pytest lists it
+    in its warnings summary."""

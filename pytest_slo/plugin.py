@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from . import hookspecs
+from .catalog.waivers import WAIVERS_FILE
 from .errors import SloError
 from .kinds import KindRegistry, builtin_kinds
 from .run.context import RUN_KEY, RunContext
-from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem
-from .run.report import FindingStore, build_finding, item_meta
+from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem, WaiverFile, WaiverItem
+from .run.report import FindingStore, build_finding, item_meta, observed, settle
 from .settings import add_options, refuse_spaced_paths, resolve
 
 
@@ -52,6 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
     run = RunContext(config, settings, registry)
     config.stash[RUN_KEY] = run
     _validate_selection(run)
+    try:
+        run.load_baseline()
+    except SloError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ControllerHooks(config, run), "slo-controller")
 
@@ -149,6 +154,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         if run.settings.app and not set(run.settings.app) & set(run.repo.site(file_path.parent.name).apps):
             return None
         return SiteFile.from_parent(parent, path=file_path)
+    if file_path == root / WAIVERS_FILE:
+        return WaiverFile.from_parent(parent, path=file_path)
     if file_path.parent == root / "checks" and file_path.suffix in (".yaml", ".yml"):
         return CatalogFile.from_parent(parent, path=file_path)
     return None
@@ -163,17 +170,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    if isinstance(item, (SloItem, CatalogItem)) and (report.when == "call" or not report.passed):
+    if isinstance(item, (SloItem, CatalogItem, WaiverItem)) and (report.when == "call" or not report.passed):
         # A passed setup or teardown tells the findings nothing (its call report, or its
         # skip, carries the item): under xdist every report attribute is serialized.
         report.slo = item_meta(item)
         if report.failed:
             exc = call.excinfo.value if call.excinfo else None
-            if call.when != "call" and isinstance(exc, SloError) and isinstance(item, SloItem):
+            if call.when != "call" and isinstance(exc, SloError) and isinstance(item, (SloItem, WaiverItem)):
                 # an error is one line saying what is wrong and where, never a traceback
                 # of our own code (a defect keeps its traceback with --full-trace)
-                report.longrepr = item.redact(str(exc))
-            report.slo_finding = build_finding(item, report, call.excinfo)
+                report.longrepr = item.redact(str(exc)) if isinstance(item, SloItem) else str(exc)
+            report.slo_finding = finding = build_finding(item, report, call.excinfo)
+            # the baseline and the waivers decide whether this finding fails the run
+            settle(item.config.stash[RUN_KEY], item, report, finding)
+        if report.when == "call" and isinstance(item, SloItem) and (seen := observed(item)) is not None:
+            report.slo_observed = seen
     return report
 
 

@@ -61,8 +61,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
     Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
     Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
+    Option("--baseline", "baseline", "An earlier run's findings.json (from --findings=PATH): each finding is then new or unchanged, the baseline's fixed ones are listed as absent, and checks with a regression: criterion compare with its values.", metavar="PATH"),
+    Option("--fail-on", "fail_on", "Which findings fail the run: all (default), or new (with --baseline: unchanged findings are reported and their items xfail with the reason).", default="all", metavar="all|new"),
+    Option("--waiver-max-days", "waiver_max_days", "The furthest ahead a waiver's until: may be, in days; a waiver further out is an error at its line.", "int", 90, metavar="DAYS"),
     Option("--metrics-file", "metrics_file", "Write the run's outcome in the Prometheus text format to PATH (for node_exporter's textfile collector: a *.prom file in its directory).", metavar="PATH"),
-    Option("--pushgateway", "pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site. Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", metavar="URL"),
+    Option("--pushgateway", "pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site (or set SLO_PUSHGATEWAY_URL). Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", metavar="URL"),
     Option("--html", "html", "Write one self-contained HTML report to PATH: summary by severity, a row per finding with its runbook and the line to edit, filters, and charts of failing live checks.", metavar="PATH"),
 )
 
@@ -73,7 +76,7 @@ OPTIONS: tuple[Option, ...] = (
 #: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
 #: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
 PATH_OPTIONS: frozenset[str] = frozenset(
-    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot",
+    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--baseline",
      "--metrics-file", "--html"}
 )
 
@@ -117,6 +120,9 @@ class Settings:
     kube_context: str | None = None
     kube_snapshot: Path | None = None
     kube_snapshot_time: datetime | None = None
+    baseline: Path | None = None
+    fail_on: str = "all"
+    waiver_max_days: int = 90
     metrics_file: Path | None = None
     pushgateway: str | None = None
     html: Path | None = None
@@ -244,13 +250,15 @@ def resolve(config: pytest.Config) -> Settings:
     else:
         root = _default_root(config)
     values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "metrics_file", "html"):
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline", "metrics_file", "html"):
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
     environ = live_environ(os.environ)
     if "prometheus_url" not in values and environ.get("SLO_PROMETHEUS_URL"):
         values["prometheus_url"] = environ["SLO_PROMETHEUS_URL"]
+    if "pushgateway" not in values and environ.get("SLO_PUSHGATEWAY_URL"):
+        values["pushgateway"] = environ["SLO_PUSHGATEWAY_URL"]
     if "redis_url" not in values and environ.get("SLO_REDIS_URL"):
         values["redis_url"] = environ["SLO_REDIS_URL"]
     values["environ"] = environ
@@ -266,6 +274,10 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
     if "kube_snapshot_time" in values:
         values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
+    if values.get("fail_on", "all") not in ("all", "new"):
+        raise pytest.UsageError(f"--fail-on / slo_fail_on: {values['fail_on']!r} is not all or new")
+    if values.get("fail_on") == "new" and "baseline" not in values:
+        raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
     if "pushgateway" in values:
         values["pushgateway"] = _pushgateway_url(values["pushgateway"])
     known = {f.name for f in fields(Settings)}

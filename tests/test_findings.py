@@ -14,7 +14,7 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     incident_config(gitops)
     result = pytester.runpytest("--site", "production", "--findings=out/findings.json")
     doc = json.loads((gitops / "out/findings.json").read_text())
-    assert set(doc) == {"summary", "findings"}
+    assert set(doc) == {"summary", "findings", "waivers", "observations"}  # "absent" only with --baseline
     checks = [(f["check"], f["app"]) for f in doc["findings"]]
     assert checks == [
         ("redis-eviction-policy", "redis-cluster"),
@@ -22,7 +22,11 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
         ("values-in-sync", "redis-cluster"),
     ]
     f = doc["findings"][0]
-    assert list(f) == ["check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid"]
+    assert list(f) == [
+        "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
+        "fingerprint", "objects", "baseline_state", "waiver",
+    ]
+    assert len(f["fingerprint"]) == 24 and f["baseline_state"] is None and f["waiver"] is None
     env_lines = (gitops / ENV).read_text().splitlines()
     assert f["location"] == {"path": ENV, "line": env_lines.index("REDIS_EVICTION_POLICY=noeviction") + 1}
     assert f["severity"] == "P1" and f["outcome"] == "failed" and f["site"] == "production"

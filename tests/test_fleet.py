@@ -90,6 +90,28 @@ def test_waivers_and_baseline_states_become_metrics_promtool_accepts() -> None:
     assert [v for n, _, v in samples if n == "slo_run_duration_seconds"] == [3.5]
 
 
+@pytest.mark.servers("promtool")
+def test_a_waiver_of_checks_waivers_yaml_shows_in_the_metrics(gitops: Path, pytester: pytest.Pytester) -> None:
+    import datetime as dt
+
+    from .test_waivers import day, policy_waiver, write_waivers
+
+    incident_config(gitops)
+    write_waivers(gitops, policy_waiver(day(10)))
+    run_site(pytester, "production", "--metrics-file=out/slo.prom")
+    text = (gitops / "out/slo.prom").read_text()
+    assert promtool("check", "metrics", stdin=text).returncode == 0
+    samples = parse_exposition(text)
+    states = {(lb["severity"], lb["state"]): v for n, lb, v in samples if n == "slo_findings"}
+    assert states[("P1", "waived")] == 1 and states[("P1", "none")] == 0  # no P1 page for an accepted finding
+    ok = {lb["check"]: v for n, lb, v in samples if n == "slo_check_ok" and lb["app"] == "redis-cluster"}
+    assert ok["redis-eviction-policy"] == 0  # the check still fails: the waiver is a state, not a pass
+    [(labels, until)] = [(lb, v) for n, lb, v in samples if n == "slo_waivers_expiring_seconds"]
+    assert labels == {"site": "production", "app": "redis-cluster", "check": "redis-eviction-policy"}
+    end = dt.datetime.combine(dt.date.fromisoformat(day(10)), dt.time.max, dt.timezone.utc).timestamp()
+    assert until == pytest.approx(end)
+
+
 @pytest.mark.servers("prometheus-pushgateway")
 def test_metrics_are_pushed_under_job_and_site(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)

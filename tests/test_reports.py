@@ -46,12 +46,18 @@ def test_sarif_validates_and_points_at_the_line_to_edit(gitops: Path, pytester: 
 
 def test_junit_carries_check_severity_and_runbook(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    pytester.runpytest("--site", "production", "--junitxml", "j.xml")
+    pytester.runpytest("--site", "production", "--junitxml", "j.xml", "--findings=f.json")
     root = ElementTree.parse(gitops / "j.xml").getroot()
     case = next(c for c in root.iter("testcase") if c.get("name") == "redis-eviction-policy")
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
-    assert props == {"slo_check": "redis-eviction-policy", "slo_severity": "P1", "slo_runbook": "checks/runbooks/redis.md#redis-eviction-policy", "slo_kind": "config"}
+    [finding] = [f for f in json.loads((gitops / "f.json").read_text())["findings"] if f["check"] == "redis-eviction-policy"]
+    assert props == {
+        "slo_check": "redis-eviction-policy", "slo_severity": "P1", "slo_runbook": "checks/runbooks/redis.md#redis-eviction-policy",
+        "slo_kind": "config", "slo_fingerprint": finding["fingerprint"],
+    }
     assert case.find("failure") is not None
+    passing = next(c for c in root.iter("testcase") if c.get("name") == "redis-maxmemory-samples")
+    assert "slo_fingerprint" not in {p.get("name") for p in passing.iter("property")}  # a passing item is no finding
 
 
 def test_terminal_summary_counts_by_severity_and_lists_reports(gitops: Path, pytester: pytest.Pytester) -> None:

@@ -178,15 +178,23 @@ def _broken(item: Mapping[str, Any], display: str, line: int, problem: CatalogEr
     )
 
 
-def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -> tuple[list[Check], list[CatalogError]]:
+def read_document(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
+    """A ``checks/`` file's data and its node tree (for lines); a file that cannot be read or
+    parsed (duplicate keys included) raises a :class:`CatalogError` at its line."""
     try:
         text = path.read_text(encoding="utf-8")
-        data = load_yaml(text, display)
-        document = yaml.compose(text, Loader=Loader)
+        return load_yaml(text, display), yaml.compose(text, Loader=Loader)
     except ConfigError as exc:
-        return [], [CatalogError(exc.message, path=display, line=exc.line)]
+        raise CatalogError(exc.message, path=display, line=exc.line) from None
     except (OSError, UnicodeDecodeError) as exc:
-        return [], [CatalogError(f"cannot read: {exc}", path=display)]
+        raise CatalogError(f"cannot read: {exc}", path=display) from None
+
+
+def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -> tuple[list[Check], list[CatalogError]]:
+    try:
+        data, document = read_document(path, display)
+    except CatalogError as exc:
+        return [], [exc]
     problems: list[CatalogError] = []
     items, nodes = data, document
     if isinstance(data, dict) and isinstance(document, yaml.MappingNode):
@@ -239,12 +247,18 @@ def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -
     return checks, problems
 
 
+#: ``checks/`` files that are not check catalogs.
+WAIVER_FILES = frozenset({"waivers.yaml"})
+
+
 def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
     """Load every ``checks/*.yaml`` under ``root``; ``kinds`` maps kind name → its field schema."""
     catalog = Catalog()
     validators = _Validators(kinds)
     checks_dir = root / "checks"
     files = sorted(checks_dir.glob("*.yaml")) + sorted(checks_dir.glob("*.yml")) if checks_dir.is_dir() else []
+    # the waivers file sits with the catalog it refers to, but it is not a catalog
+    files = [f for f in files if f.name not in WAIVER_FILES]
     first_seen: dict[str, Check] = {}
     for path in files:
         display = path.relative_to(root).as_posix()

@@ -9,7 +9,7 @@ site's next run replaces only its own series.
 Metrics (every label value is bounded: site, app, check ids, severities and kinds come from
 the repository and the catalog; messages, values and URLs are never labels):
 
-- ``slo_check_ok{site,app,check,severity,kind}``: 1 an item that ran passed, 0 it failed or
+- ``slo_check_ok{site,app,check,severity,kind}``: 1 an item that ran passed, 0 it failed, was waived or
   errored (no verdict is not a pass). Skipped items (live checks without ``--live``) are absent.
   Catalog items (``kind="catalog"``) belong to every site of the run, with ``app=""``.
 - ``slo_findings{site,severity,state}``: failed verdicts per site and severity. ``state`` is
@@ -98,7 +98,8 @@ def waivers_of(findings: Iterable[Mapping[str, Any]], extra: Iterable[Mapping[st
 
 
 def _state(finding: Mapping[str, Any]) -> str:
-    if finding.get("waiver"):
+    waiver = finding.get("waiver") or {}
+    if waiver and waiver.get("complete", True):  # a waiver covering only part of a finding leaves it failing
         return "waived"
     return str(finding.get("baseline_state") or "none")
 
@@ -109,7 +110,7 @@ def _registry(metrics: RunMetrics, site: str | None) -> Any:
 
     registry = CollectorRegistry(auto_describe=True)
     sites = [site] if site is not None else list(metrics.sites)
-    ok = Gauge("slo_check_ok", "1 when a pytest-slo check passed, 0 when it failed or errored (items that ran).",
+    ok = Gauge("slo_check_ok", "1 when a pytest-slo check passed, 0 when it failed, errored or was waived (items that ran).",
                ["site", "app", "check", "severity", "kind"], registry=registry)
     for o in metrics.outcomes:
         for s in [o.site] if o.site else sites:  # a catalog item concerns every site of the run

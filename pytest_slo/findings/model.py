@@ -2,7 +2,9 @@
 
 Findings are plain JSON-ready dicts so they travel on pytest-xdist test reports unchanged
 and every writer reads the same fields (DESIGN.md: check, title, severity, site, app, kind,
-outcome, message, runbook, location, evidence, nodeid).
+outcome, message, runbook, location, evidence, nodeid; then ``fingerprint`` and the failing
+``objects`` it is made of, ``baseline_state`` (new, unchanged, absent; None without
+``--baseline``) and ``waiver`` (the waiver that covers it, or None)).
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from typing import Any
 
 __all__ = ["FIELDS", "SEVERITIES", "atomic_write", "jsonable", "sort_findings", "summarize"]
 
-FIELDS = ("check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid")
+FIELDS = (
+    "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
+    # what makes the finding the same problem on the next run, and what the run made of it
+    "fingerprint", "objects", "baseline_state", "waiver",
+)
 SEVERITIES = ("P1", "P2", "P3", "P4")
 
 
@@ -66,6 +72,8 @@ def summarize(findings: list[dict[str, Any]], outcomes: Counter[str], sites: Ite
         "failed": outcomes.get("failed", 0),
         "errors": outcomes.get("error", 0),
         "skipped": outcomes.get("skipped", 0),
+        # items whose finding did not fail the run: unchanged under --fail-on=new
+        "accepted": outcomes.get("accepted", 0),
         "findings": len(findings),
         "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
     }

@@ -2,7 +2,9 @@
 
 One rule per check id (helpUri = the runbook, level from the severity), one result per
 finding, located at the config.env (or values.yaml) line to edit. ``partialFingerprints``
-keep a finding the same alert across runs, so code scanning can close it when it is fixed.
+carry the finding's fingerprint, so code scanning keeps it the same alert across runs; with
+``--baseline`` every result has a ``baselineState`` (the fixed ones are ``absent`` results);
+a waived finding is a result with an accepted ``suppressions`` entry justified by its waiver.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+from .fingerprint import VERSION
 
 if TYPE_CHECKING:
     from ._inputs import RunView
@@ -56,14 +60,14 @@ def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]
     return [rules[k] for k in sorted(rules)]
 
 
-def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
-    key = f"{finding['check']}|{finding.get('site')}|{finding.get('app')}"
+def _result(finding: dict[str, Any], index: dict[str, int], baselined: bool) -> dict[str, Any]:
+    fingerprint = finding.get("fingerprint") or _legacy_fingerprint(finding)
     result: dict[str, Any] = {
         "ruleId": finding["check"],
         "ruleIndex": index[finding["check"]],
         "level": LEVELS.get(finding["severity"], "warning"),
         "message": {"text": finding["message"] or finding["title"]},
-        "partialFingerprints": {"pytestSloFinding/v1": hashlib.sha256(key.encode()).hexdigest()[:32]},
+        "partialFingerprints": {f"pytestSloFinding/{VERSION}": fingerprint},
         "properties": {
             "site": finding.get("site"),
             "app": finding.get("app"),
@@ -73,6 +77,20 @@ def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
             "runbook": finding.get("runbook"),
         },
     }
+    if baselined:
+        result["baselineState"] = finding.get("baseline_state") or "new"
+    waiver = finding.get("waiver")
+    if waiver and waiver.get("complete"):
+        # an accepted finding is a suppressed result, justified by its waiver (SARIF §3.35)
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{waiver['reason']} (owner {waiver['owner']}, until {waiver['until']})",
+                "location": {"physicalLocation": {"artifactLocation": {"uri": waiver["location"]["path"], "uriBaseId": "%SRCROOT%"}, "region": {"startLine": int(waiver["location"]["line"])}}},
+                "properties": {"owner": waiver["owner"], "until": waiver["until"]},
+            }
+        ]
     location = finding.get("location")
     if location:
         physical: dict[str, Any] = {"artifactLocation": {"uri": location["path"], "uriBaseId": "%SRCROOT%"}}
@@ -82,8 +100,16 @@ def _result(finding: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
-def render_sarif(run: RunView, findings: list[dict[str, Any]]) -> str:
-    rules = _rules(run, findings)
+def _legacy_fingerprint(finding: dict[str, Any]) -> str:
+    key = f"{finding['check']}|{finding.get('site')}|{finding.get('app')}"
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def render_sarif(run: RunView, findings: list[dict[str, Any]], absent: Sequence[dict[str, Any]] | None = None) -> str:
+    """``absent``: with ``--baseline``, the baseline's findings fixed in this run (results with
+    ``baselineState: absent``); None without a baseline, when no result carries a state."""
+    everything = [*findings, *(absent or ())]
+    rules = _rules(run, everything)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     doc = {
         "$schema": SCHEMA,
@@ -99,7 +125,7 @@ def render_sarif(run: RunView, findings: list[dict[str, Any]]) -> str:
                     }
                 },
                 "automationDetails": {"id": "pytest-slo/" + ",".join(sorted({f["site"] for f in findings if f.get("site")})) },
-                "results": [_result(f, index) for f in findings],
+                "results": [_result(f, index, absent is not None) for f in everything],
                 "columnKind": "unicodeCodePoints",
             }
         ],

@@ -19,6 +19,7 @@ from ..errors import SloError
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
+    from ..findings.baseline import Baseline
     from ..repo.site import Site
     from ..sources import LiveOptions, Sources
 
@@ -46,6 +47,8 @@ class Target:
     site: Site
     app: str | None
     sources: Sources
+    #: The previous run's evaluated values (``--baseline``), for checks that judge a change.
+    baseline: Baseline | None = None
 
     def env_location(self, *keys: str) -> Location:
         """The config.env line of the first of ``keys`` the site sets, else the file itself."""
@@ -63,6 +66,11 @@ class Verdict:
     evidence: dict[str, Any] = field(default_factory=dict)
     location: Location | None = None
     skip: str | None = None
+    #: What failed, one identity per object (``{"instance": "10.0.3.7:6379"}``,
+    #: ``{"pod": "redis-cluster-2", "container": "redis"}``, a series' labels): the finding's
+    #: fingerprint and the waivers' ``match`` read these, never values or times. Empty: the
+    #: finding is about the check at its site and app as a whole.
+    objects: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def passed(cls, **evidence: Any) -> Verdict:

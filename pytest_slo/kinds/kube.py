@@ -267,7 +267,11 @@ class KubeKind(Kind):
             return Verdict(True, evidence=detail)
         location = target.env_location(*check.keys) if check.keys else None
         timed = test in ("oomkilled", "restarts")
-        return Verdict(False, listing(problems, where(state, timed, snapshot=target.sources.options.kube_snapshot is not None)), detail, location)
+        objects = [{k: str(e[k]) for k in ("workload", "pod", "container") if e.get(k)} for e in evidence]
+        if test == "rollout":
+            objects = [o for o, e in zip(objects, evidence, strict=True) if e["ready"] != e["desired"]]
+        message = listing(problems, where(state, timed, snapshot=target.sources.options.kube_snapshot is not None))
+        return Verdict(False, message, detail, location, objects=objects)
 
     @staticmethod
     def _restarted(check: Check, state: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -347,7 +351,8 @@ class KubeKind(Kind):
         message = f"{head}\n  {display} vs {state['origin']}"
         if len(lines) > 1:
             message += "".join(f"\n  {line}" for line in lines)
-        return Verdict(False, message, evidence, location)
+        objects = [{"workload": r["workload"], "container": str(r["container"]), "field": r["field"]} for r in differ]
+        return Verdict(False, message, evidence, location, objects=objects)
 
     @staticmethod
     def _pairs(test: str, values: dict[str, Any], container: dict[str, Any]) -> list[tuple[tuple[str, ...], Any, Any]]:

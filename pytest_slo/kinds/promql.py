@@ -29,6 +29,7 @@ from ..catalog.schema import TEMPLATE, field
 from ..compare import BREACHES, OPS
 from ..errors import ConfigError, SloError
 from ._expr import config_context, evaluate, location_keys, render_text
+from ._regression import REGRESSION_SCHEMA, regressions
 from .base import Kind, Target, Verdict
 from .live import iso
 
@@ -100,6 +101,7 @@ class PromqlKind(Kind):
                 "examples": ["p99 {{ '%.0f' | format(value) }} ms"],
             },
             "expect": {**TEMPLATE, "description": "a jinja2 template saying what was expected", "examples": ["none"]},
+            "regression": REGRESSION_SCHEMA,
             "details": {
                 "type": "object",
                 "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},
@@ -202,7 +204,7 @@ class PromqlKind(Kind):
                     f"no value to judge: the query is NaN{f' for {shown}{more}' if shown else ''} at {at} (a ratio "
                     "or histogram_quantile over no requests in the window)"
                 )
-            return Verdict(True, evidence=evidence)
+            return self._regression(check, target, result, evidence, location, footer)
         if op in _WORST_FIRST:
             bad.sort(key=lambda s: (math.isnan(s.value), -s.value if _WORST_FIRST[op] else s.value))
         lines = []
@@ -220,7 +222,32 @@ class PromqlKind(Kind):
         if len(bad) > 1:
             message += "\n  " + "\n  ".join(lines)
         evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
-        return Verdict(False, message + footer, evidence, location)
+        return Verdict(False, message + footer, evidence, location, objects=[dict(s.labels) for s in bad])
+
+
+    def _regression(self, check: Check, target: Target, result: InstantResult, evidence: dict[str, Any], location: Any, footer: str) -> Verdict:
+        """Within the threshold: with ``regression:`` and a baseline, not much worse than then."""
+        spec = check.spec.get("regression")
+        before = target.baseline.observed(check.id, target.site.name, target.app) if spec and target.baseline else None
+        if not spec or before is None:
+            return Verdict(True, evidence=evidence)
+        unit = check.spec.get("unit", "")
+        worse, rows = regressions(spec, [(s.labels, s.value) for s in result.samples], before, unit)
+        evidence["regression"] = {"baseline_time": before.get("time"), "series": rows}
+        if not worse:
+            return Verdict(True, evidence=evidence)
+        lines = []
+        for r in worse:
+            where = _where(r.labels, target)
+            text = (
+                f"{_number(r.value)}{unit} now, {_number(r.baseline)}{unit} at {before.get('time')} ({r.change} since the baseline, "
+                f"more than the {r.allowed} allowed); still within {evidence['op']} {_number(evidence['threshold'])}{unit}"
+            )
+            lines.append(f"{where}: {text}" if where else text)
+        message = lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "")
+        if len(lines) > 1:
+            message += "\n  " + "\n  ".join(lines)
+        return Verdict(False, message + footer, evidence, location, objects=[dict(r.labels) for r in worse])
 
 
 def _where(labels: Mapping[str, str], target: Target) -> str:

@@ -41,12 +41,14 @@ class RedisKind(Kind):
         instances: list[dict[str, Any]] = data
         context = config_context(target)
         failures: list[str] = []
+        failing: list[dict[str, str]] = []
         evidence: dict[str, Any] = {"instances": instances}
         for live in instances:
             context["live"] = live
             ok, message, detail = judge(check, target, context)
             if not ok:
                 failures.append(f"{live['instance']}: {detail['found']} (read via {live['via']})")
+                failing.append({"instance": str(live["instance"])})
                 evidence.update({k: v for k, v in detail.items() if k not in ("found",)})
         location = target.env_location(*location_keys(check, context))
         if not failures:
@@ -55,4 +57,4 @@ class RedisKind(Kind):
         # what is wrong first, one line per instance; then what was expected
         of = f" ({len(failures)} of {len(instances)} instances)" if len(instances) > 1 else ""
         message = "\n".join(failures) + f"\n  expected {expect}{of}"
-        return Verdict(False, message, evidence, location)
+        return Verdict(False, message, evidence, location, objects=failing)

@@ -206,6 +206,7 @@ class ValuesKind(Kind):
             f"a fresh render gives {now!r}{why}. Re-render and commit: {command}",
             {"diff": "\n".join(shown), "command": command},
             location,
+            objects=_drifted(target, old, new),
         )
 
     def _schema(self, target: Target) -> Verdict:
@@ -233,6 +234,7 @@ class ValuesKind(Kind):
             f"{display} does not match {schema} ({len(problems)} problem(s)):\n  " + "\n  ".join(lines),
             {"problems": lines, "schema": schema},
             location or Location(display, None),
+            objects=[{"path": ".".join(map(str, p.path)) or "<document>"} for p in problems],
         )
 
     def _duplicates(self, target: Target, text: str, exc: DuplicateKeyError) -> Verdict:
@@ -249,6 +251,7 @@ class ValuesKind(Kind):
             + "\n  ".join(lines),
             {"duplicates": [{"key": d.key, "line": d.line, "first": d.first} for d in exc.duplicates]},
             location,
+            objects=[{"path": d.key} for d in exc.duplicates],
         )
 
     def _stray(self, target: Target) -> Verdict:
@@ -264,4 +267,20 @@ class ValuesKind(Kind):
             f"{render_command(target)}",
             {"stray": strays, "reads": reads, "values_path": repo.values_path},
             Location(strays[0], None),
+            objects=[{"file": f} for f in strays],
         )
+
+
+def _drifted(target: Target, old: list[str], new: list[str]) -> list[dict[str, str]]:
+    """What drifted, for the fingerprint: the config.env key behind each changed line of the
+    fresh render (or the line's text when the template, not a key, made it)."""
+    changed: list[int] = []
+    for tag, _, _, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            changed += range(j1, max(j2, j1 + 1))
+    objects: dict[str, dict[str, str]] = {}
+    for index in changed[:50]:
+        found = blame(target, min(index + 1, len(new))) if new else None
+        ident = {"key": found.key} if found is not None and found.key else {"line": new[index].strip() if index < len(new) else "<end of file>"}
+        objects[str(sorted(ident.items()))] = ident
+    return list(objects.values())

@@ -9,6 +9,7 @@ that needs it, so one broken file fails the items that depend on it and nothing 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,6 +96,13 @@ class Repo(_Memo):
             return path.resolve().relative_to(self._resolved_root).as_posix()
         except ValueError:
             return str(path)
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """Which repository this is, the same on every clone: the ``origin`` remote's URL
+        (credentials and ``.git`` dropped) when the root is a git checkout, else the root
+        folder's name. Baselines written for another repository are refused by it."""
+        return remote_identity(self.root) or self.root.resolve().name
 
     @functools.cached_property
     def _resolved_root(self) -> Path:
@@ -205,3 +213,33 @@ class Site(_Memo):
 
     def rendered(self, app: str) -> str:
         return self.memo(("render", app), lambda: self.release.render(self.env, site=self.name, app=app))
+
+
+_REMOTE = re.compile(r'^\[remote "origin"\]\s*$')
+
+
+def remote_identity(root: Path) -> str | None:
+    """``github.com/org/gitops`` from ``.git/config``'s origin (https, ssh or scp-like URL)."""
+    git = root / ".git"
+    if git.is_file():  # a worktree: ``gitdir: /main/.git/worktrees/x``; the config is the main one's
+        try:
+            pointer = git.read_text(encoding="utf-8").split(":", 1)[1].strip()
+        except (OSError, IndexError, UnicodeDecodeError):
+            return None
+        git = Path(pointer).parent.parent if "/worktrees/" in pointer else Path(pointer)
+    try:
+        lines = (git / "config").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    inside = False
+    for line in lines:
+        if line.strip().startswith("["):
+            inside = bool(_REMOTE.match(line.strip()))
+        elif inside and line.strip().startswith("url"):
+            url = line.split("=", 1)[1].strip()
+            url = re.sub(r"^[a-z+]+://", "", url)  # scheme
+            url = re.sub(r"^[^@/]*@", "", url)  # user:password@ or git@
+            url = re.sub(r"^([^/:]+):(?!\d+/)", r"\1/", url)  # scp-like host:path
+            url = re.sub(r"^([^/:]+):\d+/", r"\1/", url)  # a port
+            return re.sub(r"(\.git)?/*$", "", url) or None
+    return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import gc
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -14,6 +15,10 @@ from ..kinds.base import KindRegistry
 from ..repo.site import Repo
 from ..settings import Settings
 from ..sources import Sources
+
+if TYPE_CHECKING:
+    from ..catalog.waivers import Waiver
+    from ..findings.baseline import Baseline
 
 __all__ = ["RUN_KEY", "RunContext"]
 
@@ -35,6 +40,36 @@ class RunContext:
         self._marks: dict[Any, tuple[pytest.MarkDecorator, ...]] = {}
         self._properties: dict[str, tuple[tuple[str, str], ...]] = {}
         self._frozen = False
+        #: The day waivers are judged on (UTC), fixed when the run starts.
+        self.today = _dt.datetime.now(_dt.timezone.utc).date()
+        #: ``--baseline``: read when the run is configured (a bad one is a usage error then).
+        self.baseline: Baseline | None = None
+
+    def load_baseline(self) -> None:
+        """Read ``--baseline``; raises :class:`~pytest_slo.findings.baseline.BaselineError`."""
+        if self.settings.baseline is None:
+            return
+        from ..findings.baseline import load_baseline
+
+        sites = self.settings.site or tuple(self.repo.site_names)
+        self.baseline = load_baseline(self.settings.baseline, repo=self.repo.identity, sites=sites)
+
+    @functools.cached_property
+    def waivers(self) -> list[Waiver]:
+        """``checks/waivers.yaml``'s entries, each validated (a bad entry carries its problem)."""
+        return self._waivers[0]
+
+    @functools.cached_property
+    def _waivers(self) -> tuple[list[Waiver], list[Any]]:
+        from ..catalog.waivers import load_waivers
+
+        checks = [c.id for c in (*self.catalog.checks, *self.catalog.broken)]
+        return load_waivers(self.settings.root, checks=checks, sites=self.repo.site_names, today=self.today, max_days=self.settings.waiver_max_days)
+
+    @property
+    def waiver_file_problems(self) -> list[Any]:
+        """Problems of checks/waivers.yaml as a whole (not of one entry)."""
+        return self._waivers[1]
 
     @functools.cached_property
     def catalog(self) -> Catalog:

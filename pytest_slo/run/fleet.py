@@ -33,15 +33,18 @@ def provenance(run: RunContext) -> dict[str, Any]:
 def run_metrics(run: RunContext, store: FindingStore, findings: list[dict[str, Any]]) -> Any:
     from ..findings.metrics import Outcome, RunMetrics, waivers_of
 
-    outcomes = [
-        Outcome(meta.get("site"), meta.get("app"), meta["check"], meta.get("severity") or "P3", meta.get("kind") or "", ok)
-        for meta, ok in store.ran.values()
-    ]
-    verdicts = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") != "catalog"]
+    outcomes = []
+    for key, outcome in store.ran.items():
+        if outcome == "skipped":
+            continue  # never ran: no verdict either way
+        meta = store.metas.get(key, {})
+        check, site, app = key
+        # waived and accepted items failed their check: the waiver shows in slo_findings' state
+        outcomes.append(Outcome(site, app, check, meta.get("severity") or "P3", meta.get("kind") or "", outcome == "passed"))
     sites = sorted(store.sites) or sorted({o.site for o in outcomes if o.site})
-    # a store that lists waivers apart (not only on findings) hands them over as ``waivers``
-    waivers = waivers_of(findings, getattr(store, "waivers", None) or ())
-    return RunMetrics(sites, outcomes, verdicts, store.started, time.time(), waivers)
+    # every valid waiver of checks/waivers.yaml, used by a finding or not
+    waivers = waivers_of(findings, [w.as_dict() for w in run.waivers if w.problem is None])
+    return RunMetrics(sites, outcomes, store.failed(), store.started, time.time(), waivers)
 
 
 def write_metrics(run: RunContext, store: FindingStore, findings: list[dict[str, Any]]) -> None:

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from ..catalog.model import Check, runbook_problem
-from ..errors import SloError
+from ..catalog.waivers import Waiver
+from ..errors import CatalogError, SloError
 from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
 
-__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "KindDefect", "SiteFile", "SloItem"]
+__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "KindDefect", "SiteFile", "SloItem", "WaiverFile", "WaiverItem"]
 
 LIVE_SKIP = "live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"
 
@@ -171,7 +172,7 @@ class AppNode(pytest.Collector):
     def collect(self) -> Iterator[SloItem]:
         run = _run(self)
         site = run.repo.site(self.site_name)
-        target = Target(site, self.name, run.sources)
+        target = Target(site, self.name, run.sources, run.baseline)
         for check in run.catalog.declared:
             if _scope(run, check) == "app" and check.applies_to(self.name):
                 yield SloItem.from_parent(self, name=check.id, check=check, target=target)
@@ -184,7 +185,7 @@ class SiteFile(pytest.File):
         run = _run(self)
         name = self.path.parent.name
         site = run.repo.site(name)
-        target = Target(site, None, run.sources)
+        target = Target(site, None, run.sources, run.baseline)
         for check in run.catalog.declared:
             if _scope(run, check) == "site":
                 yield SloItem.from_parent(self, name=check.id, check=check, target=target)
@@ -242,3 +243,71 @@ class CatalogFile(pytest.File):
                 if target and runbook_problem(run.settings.root, target):
                     links.append(f"{display}:{check.line}: check {check.id}: action runbook {target} does not exist")
         yield CatalogItem.from_parent(self, name="runbook-links", problems=links, location=link_loc)
+
+
+WAIVER_RUNBOOK = "checks/runbooks/catalog.md#waivers"
+
+
+class WaiverItem(pytest.Item):
+    """``checks/waivers.yaml::<check>@<site>``: one waiver. A malformed entry errors at its
+    line; an expired one fails (the day after ``until``); an active one passes."""
+
+    def __init__(self, *, waiver: Waiver | None, problems: list[CatalogError], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.waiver = waiver
+        self.problems = problems
+        self.add_marker("slo")
+
+    def meta(self) -> dict[str, Any]:
+        w = self.waiver
+        return {
+            "check": "waiver",
+            "title": f"waiver for {w.check} is current" if w else "waivers file is valid",
+            "severity": "P3",
+            "site": w.site if w else None,
+            "app": w.app if w else None,
+            "kind": "waiver",
+            "runbook": WAIVER_RUNBOOK,
+        }
+
+    def setup(self) -> None:
+        problems = self.problems or ([self.waiver.problem] if self.waiver and self.waiver.problem else [])
+        if problems:
+            first = problems[0]
+            more = "".join(f"\n  {p}" for p in problems[1:])
+            raise _bare(CatalogError(first.message + more, path=first.path, line=first.line, hint=first.hint))
+
+    def runtest(self) -> None:
+        w = self.waiver
+        if w is None or not w.expired(_run(self).today):
+            return
+        at = f" at {w.site}" if w.site else ""
+        message = f"{w.where}: waiver for {w.check}{at} expired on {w.until.isoformat()} (owner {w.owner})"
+        message += f"\n  reason was: {w.reason}\n  renew it with a new until: (at most {_run(self).settings.waiver_max_days} days ahead), or fix the finding and remove it"
+        raise CheckFailed(Verdict(False, message, w.as_dict(), Location(w.path, w.line)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CheckFailed):
+            return excinfo.value.verdict.message
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Any, int, str]:
+        w = self.waiver
+        what = f"waiver for {w.check} {w.scope} until {w.until.isoformat()}" if w else "waivers file"
+        return self.path, (w.line - 1 if w else 0), what
+
+
+class WaiverFile(pytest.File):
+    """``checks/waivers.yaml``: one item per waiver, in file order."""
+
+    def collect(self) -> Iterator[WaiverItem]:
+        run = _run(self)
+        if run.waiver_file_problems:
+            yield WaiverItem.from_parent(self, name="waivers", waiver=None, problems=list(run.waiver_file_problems))
+        seen: dict[str, int] = {}
+        for waiver in run.waivers:
+            name = f"{waiver.check}@{waiver.site or 'every-site'}" + (f"/{waiver.app}" if waiver.app else "")
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                name += f"#{seen[name]}"
+            yield WaiverItem.from_parent(self, name=name, waiver=waiver, problems=[])

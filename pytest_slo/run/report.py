@@ -10,11 +10,17 @@ from typing import Any
 import pytest
 
 from ..errors import SloError
-from ..findings.model import atomic_write, jsonable, sort_findings, summarize
+from ..findings.baseline import judged
+from ..findings.fingerprint import fingerprint, identity
+from ..findings.model import FIELDS, atomic_write, jsonable, sort_findings, summarize
+from ..findings.waived import waived
 from ..kinds.base import Location
-from .nodes import CatalogItem, CheckFailed, SloItem
+from .context import RunContext
+from .nodes import CatalogItem, CheckFailed, SloItem, WaiverItem
 
-__all__ = ["FindingStore", "build_finding", "item_meta"]
+__all__ = ["FindingStore", "build_finding", "item_meta", "observed", "settle"]
+
+Key = tuple[str, "str | None", "str | None"]
 
 
 def item_meta(item: pytest.Item) -> dict[str, Any]:
@@ -39,6 +45,8 @@ def _meta(item: pytest.Item) -> dict[str, Any]:
             "kind": check.kind,
             "runbook": check.runbook,
         }
+    if isinstance(item, WaiverItem):
+        return item.meta()
     assert isinstance(item, CatalogItem)
     return {
         "check": item.name,
@@ -56,10 +64,12 @@ def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.
     exc = excinfo.value if excinfo else None
     location: Location | None = None
     evidence: dict[str, Any] = {}
+    objects: list[dict[str, str]] = []
     if isinstance(exc, CheckFailed):
         message = exc.verdict.message
         location = exc.verdict.location
         evidence = exc.verdict.evidence
+        objects = [identity(o) for o in exc.verdict.objects]
     elif isinstance(exc, SloError):
         message = str(exc)
         location = Location(exc.path, exc.line) if exc.path else None
@@ -74,14 +84,69 @@ def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.
         location=location.as_dict() if location else None,
         evidence=jsonable(evidence),
         nodeid=report.nodeid,
+        objects=objects,
     )
     if isinstance(item, SloItem):
         try:
             finding = item.target.site.redactor.data(finding)
         except SloError:
             pass
-    order = ("check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid")
-    return {k: finding.get(k) for k in order}
+    finding["fingerprint"] = fingerprint(finding["check"], finding.get("site"), finding.get("app"), finding["objects"])
+    return {k: finding.get(k) for k in FIELDS}
+
+
+def settle(run: RunContext, item: pytest.Item, report: pytest.TestReport, finding: dict[str, Any]) -> None:
+    """Give a verdict's finding its baseline state and waiver; a finding the run accepts (a
+    complete, unexpired waiver; or unchanged under ``--fail-on=new``) no longer fails its item:
+    the report becomes an xfail with the reason, as pytest reports an expected failure."""
+    baseline = run.baseline
+    if baseline is not None:
+        finding["baseline_state"] = baseline.state(finding)
+    if not judged(finding):
+        # an error or a problem of the repository's files fails whatever the baseline says
+        _properties(item, report, [("slo_fingerprint", finding["fingerprint"])])
+        return
+    cover = waived(finding, run.waivers, run.today)
+    reason = None
+    if cover is not None:
+        finding["waiver"] = cover.as_dict()
+        if cover.complete:
+            reason = cover.reason()
+    if reason is None and baseline is not None and run.settings.fail_on == "new" and finding.get("baseline_state") == "unchanged":
+        reason = f"unchanged since the baseline {baseline.path.name} ({baseline.generated_at}); --fail-on=new fails only new findings"
+    props = [("slo_fingerprint", finding["fingerprint"])]
+    if finding.get("baseline_state"):
+        props.append(("slo_baseline_state", finding["baseline_state"]))
+    if cover is not None:
+        props.append(("slo_waiver", cover.reason()))
+    _properties(item, report, props)
+    if reason is not None:
+        report.outcome = "skipped"
+        report.wasxfail = reason  # type: ignore[attr-defined]
+
+
+def _properties(item: pytest.Item, report: pytest.TestReport, props: list[tuple[str, str]]) -> None:
+    # junitxml writes the properties of the item's teardown report, made from the item's
+    # ``user_properties``: add them there (once), and to this report for other readers
+    new = [p for p in props if p not in item.user_properties]
+    item.user_properties.extend(new)
+    report.user_properties = [*report.user_properties, *new]
+
+
+def observed(item: SloItem) -> dict[str, Any] | None:
+    """What a live check evaluated (time and series values), kept in findings.json so the next
+    run can judge a regression against it, passing or not."""
+    verdict = item.verdict
+    if verdict is None or item.kind is None or not item.kind.live:
+        return None
+    evidence = verdict.evidence
+    if not isinstance(evidence.get("values"), list) or not evidence.get("time"):
+        return None
+    entry = {"check": item.check.id, "site": item.target.site.name, "app": item.target.app, "time": evidence["time"], "values": evidence["values"]}
+    try:
+        return jsonable(item.target.site.redactor.data(entry))
+    except SloError:
+        return None
 
 
 class FindingStore:
@@ -94,9 +159,15 @@ class FindingStore:
         self.apps: set[str] = set()
         self.written: list[tuple[str, Path]] = []
         self.failed_writes: list[str] = []
-        self.started = time.time()
-        #: nodeid -> (item meta, passed) of every item that ran (a call, or a setup that errored)
-        self.ran: dict[str, tuple[dict[str, Any], bool]] = {}
+        #: The outcome of each slo item's call (or its setup when it never got to one), by
+        #: (check, site, app): what "fixed since the baseline" and "stale waiver" rest on.
+        self.ran: dict[Key, str] = {}
+        self.observations: dict[Key, dict[str, Any]] = {}
+        #: Set at session end: the baseline's findings fixed in this run, and stale waivers.
+        self.absent: list[dict[str, Any]] = []
+        self.stale: list[Any] = []
+        self.started = time.time()  # the metrics' run duration
+        self.metas: dict[Key, dict[str, Any]] = {}  # severity and kind of each key in ``ran``, for the metrics
 
     def add(self, report: pytest.TestReport) -> None:
         meta = getattr(report, "slo", None)
@@ -107,36 +178,53 @@ class FindingStore:
         if meta.get("app"):
             self.apps.add(meta["app"])
         finding = getattr(report, "slo_finding", None)
+        key: Key = (meta["check"], meta.get("site"), meta.get("app"))
+        self.metas.setdefault(key, meta)
         if report.when == "call":
             failed = "error" if finding is not None and finding["outcome"] == "error" else "failed"
-            self.outcomes["passed" if report.passed else failed if report.failed else "skipped"] += 1
-            if not report.skipped:
-                self.ran[report.nodeid] = (meta, report.passed)
+            if hasattr(report, "wasxfail") and finding is not None:
+                outcome = "waived" if (finding.get("waiver") or {}).get("complete") else "accepted"
+            else:
+                outcome = "passed" if report.passed else failed if report.failed else "skipped"
+            self.outcomes[outcome] += 1
+            self.ran[key] = outcome
         elif report.when == "setup" and not report.passed:
             self.outcomes["skipped" if report.skipped else "error"] += 1
-            if not report.skipped:
-                self.ran[report.nodeid] = (meta, False)
+            self.ran.setdefault(key, "skipped" if report.skipped else "error")
         if finding is not None and report.nodeid not in self.findings:
             self.findings[report.nodeid] = finding
+        seen = getattr(report, "slo_observed", None)
+        if seen is not None:
+            self.observations[key] = seen
 
     def sorted(self) -> list[dict[str, Any]]:
         return sort_findings(self.findings.values())
 
     def failed(self) -> list[dict[str, Any]]:
-        """The findings of verdicts on the system (outcome ``failed``): not the errored items,
-        not the problems of the catalog itself."""
-        return [f for f in self.sorted() if f.get("outcome") == "failed" and f.get("kind") != "catalog"]
+        """The findings of verdicts on the system (outcome ``failed``), waived or not: not the
+        errored items, not the problems of the repository's own files."""
+        return [f for f in self.sorted() if judged(f)]
+
+    def waived(self) -> list[dict[str, Any]]:
+        """Findings an unexpired waiver covers in full: reported, not failing."""
+        return [f for f in self.failed() if (f.get("waiver") or {}).get("complete")]
+
+    def verdicts(self) -> list[dict[str, Any]]:
+        """The findings on the system no waiver covers in full."""
+        return [f for f in self.failed() if not (f.get("waiver") or {}).get("complete")]
 
     def catalog_problems(self) -> list[dict[str, Any]]:
-        """Failed catalog items: a mistake in checks/*.yaml, never a finding about production."""
-        return [f for f in self.sorted() if f.get("outcome") == "failed" and f.get("kind") == "catalog"]
+        """Failed catalog and waiver items: a mistake in checks/*.yaml or an expired waiver,
+        never a finding about production."""
+        return [f for f in self.sorted() if f.get("outcome") == "failed" and f.get("kind") in ("catalog", "waiver")]
 
     def errors(self) -> list[dict[str, Any]]:
         return [f for f in self.sorted() if f.get("outcome") != "failed"]
 
     def summary(self) -> dict[str, Any]:
         # ``findings`` and ``by_severity`` count verdicts only: errors are counted apart
-        summary = summarize(self.failed(), self.outcomes, self.sites, self.apps)
+        summary = summarize(self.verdicts(), self.outcomes, self.sites, self.apps)
+        summary["waived"] = len(self.waived())
         summary["catalog_problems"] = len(self.catalog_problems())
         return summary
 

@@ -1,27 +1,99 @@
 """Write every requested report once, at session end, and summarize in the terminal.
 
 The summary line counts verdicts by severity and errors apart:
-``slo findings: 3 (1 P1, 2 P2); 2 errors``.
+``slo findings: 3 (1 P1, 2 P2); 2 errors``; with ``--baseline`` by state:
+``slo findings: 5 (1 new, 4 unchanged; 2 fixed since baseline); 1 P1, 4 P2; 2 waived``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..errors import SloWarning
+from ..findings.fingerprint import VERSION
 from ..findings.model import SEVERITIES
 from .context import RunContext
 from .report import FindingStore
 
-__all__ = ["summary_lines", "write_all"]
+if TYPE_CHECKING:
+    from ..catalog.waivers import Waiver
+
+__all__ = ["finish", "summary_lines", "write_all"]
+
+
+def finish(config: pytest.Config, run: RunContext, store: FindingStore) -> None:
+    """What is known only once every item reported: the baseline's fixed findings and the
+    waivers that matched nothing."""
+    if run.baseline is not None:
+        passed = [key for key, outcome in store.ran.items() if outcome == "passed"]
+        store.absent = run.baseline.absent(store.failed(), passed)
+    store.stale = _stale(config, run, store)
+    for waiver in store.stale:
+        # a warning, not a failure: pytest lists it in its warnings summary, at the waiver's line
+        warnings.warn_explicit(
+            SloWarning(
+                f"stale waiver: waiver for {waiver.check} {waiver.scope} matched no finding in this run: "
+                f"remove it if the problem is fixed (owner {waiver.owner})"
+            ),
+            SloWarning,
+            filename=waiver.path,
+            lineno=waiver.line,
+        )
+
+
+def _stale(config: pytest.Config, run: RunContext, store: FindingStore) -> list[Waiver]:
+    """Unexpired waivers whose checks all ran (none deselected, skipped or errored) without
+    one finding for the waiver to cover: only a full run of their scope can say so."""
+    if config.getoption("keyword", "") or config.getoption("markexpr", "") or not run.waivers:
+        return []
+    s = run.settings
+    used = {(f["waiver"]["location"]["line"]) for f in store.failed() if f.get("waiver")}
+    used |= {loc["line"] for f in store.failed() if f.get("waiver") for loc in f["waiver"].get("also", ())}
+    stale = []
+    for waiver in run.waivers:
+        if waiver.problem is not None or waiver.expired(run.today) or waiver.line in used:
+            continue
+        if s.site and (waiver.site is None or waiver.site not in s.site):
+            continue  # the waiver reaches sites this run did not check
+        if s.app and (waiver.app is None or waiver.app not in s.app):
+            continue
+        outcomes = [o for (check, site, app), o in store.ran.items() if check == waiver.check and waiver.site in (None, site) and waiver.app in (None, app)]
+        if outcomes and all(o in ("passed", "failed", "accepted", "waived") for o in outcomes):
+            stale.append(waiver)
+    return stale
+
+
+def report_summary(run: RunContext, store: FindingStore) -> dict[str, Any]:
+    summary = store.summary()
+    summary["repo"] = run.repo.identity
+    summary["fingerprints"] = VERSION
+    summary["fail_on"] = run.settings.fail_on
+    if run.baseline is not None:
+        states = [f.get("baseline_state") for f in store.verdicts()]
+        summary["baseline"] = {
+            "path": str(run.baseline.path),
+            "generated_at": run.baseline.generated_at,
+            "new": states.count("new"),
+            "unchanged": states.count("unchanged"),
+            "absent": len(store.absent),
+        }
+    return summary
 
 
 def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> None:
+    finish(config, run, store)
     findings = store.sorted()
     for finding in findings:
         config.hook.pytest_slo_finding(config=config, finding=finding)
-    summary = store.summary()
+    summary = report_summary(run, store)
+    extra: dict[str, Any] = {
+        "absent": store.absent if run.baseline is not None else None,
+        "waivers": [dict(w.as_dict(), state=_state(run, store, w)) for w in run.waivers if w.problem is None],
+        "observations": [store.observations[k] for k in sorted(store.observations, key=lambda k: tuple(map(str, k)))],
+    }
     s = run.settings
     if s.findings or s.html:
         from .fleet import provenance
@@ -30,20 +102,21 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
     if s.findings:
         from ..findings.json import render_json
 
-        store.write("findings", s.findings, lambda: render_json(summary, findings))
+        store.write("findings", s.findings, lambda: render_json(summary, findings, extra))
     if s.findings_md:
         from ..findings.markdown import render_markdown
 
-        store.write("findings (Markdown)", s.findings_md, lambda: render_markdown(summary, findings))
+        store.write("findings (Markdown)", s.findings_md, lambda: render_markdown(summary, findings, extra))
     if s.sarif:
         from ..findings.sarif import render_sarif
 
-        store.write("SARIF", s.sarif, lambda: render_sarif(run, findings))
+        store.write("SARIF", s.sarif, lambda: render_sarif(run, findings, store.absent if run.baseline is not None else None))
     if s.postmortem_dir:
         from ..findings.postmortem import write_postmortems
 
-        # an errored item says nothing about the system: it never writes or feeds a postmortem
-        write_postmortems(config, run, store, store.failed())
+        # an errored item says nothing about the system: it never writes or feeds a postmortem;
+        # a waived finding is accepted for now: it does not page anyone either
+        write_postmortems(config, run, store, [f for f in store.failed() if not (f.get("waiver") or {}).get("complete")])
     if s.metrics_file or s.pushgateway:
         from .fleet import write_metrics
 
@@ -54,23 +127,44 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         write_html(run, store, summary, findings)
 
 
+def _state(run: RunContext, store: FindingStore, waiver: Waiver) -> str:
+    if waiver.expired(run.today):
+        return "expired"
+    if waiver in store.stale:
+        return "stale"
+    used = any(f.get("waiver") and f["waiver"]["location"]["line"] == waiver.line for f in store.failed())
+    return "used" if used else "active"
+
+
 def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
     if not (store.outcomes or store.findings or store.failed_writes):
         return []
-    findings, errors, catalog = store.failed(), store.errors(), store.catalog_problems()
-    counts = {sev: sum(1 for f in findings if f.get("severity") == sev) for sev in SEVERITIES}
+    verdicts, waived, errors, catalog = store.verdicts(), store.waived(), store.errors(), store.catalog_problems()
+    counts = {sev: sum(1 for f in verdicts if f.get("severity") == sev) for sev in SEVERITIES}
     lines: list[tuple[str, dict[str, Any]]] = []
-    text = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
-    line = f"slo findings: {len(findings)} ({text})"
+    severities = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
+    if run.baseline is not None:
+        states = [f.get("baseline_state") for f in verdicts]
+        fixed = len(store.absent)
+        line = f"slo findings: {len(verdicts)} ({states.count('new')} new, {states.count('unchanged')} unchanged; {fixed} fixed since baseline)"
+        if verdicts:
+            line += f"; {severities}"
+    else:
+        line = f"slo findings: {len(verdicts)} ({severities})"
+    if waived:
+        line += f"; {len(waived)} waived"
     if catalog:
         line += f"; {len(catalog)} catalog problem{'s' if len(catalog) > 1 else ''}"
     if errors:
         line += f"; {len(errors)} error{'s' if len(errors) > 1 else ''}"
-    if counts["P1"] or counts["P2"] or errors or catalog:
+    failing = [f for f in verdicts if run.settings.fail_on == "all" or f.get("baseline_state") == "new"]
+    if any(f.get("severity") in ("P1", "P2") for f in failing) or errors or catalog:
         markup = {"red": True, "bold": True}
     else:
-        markup = {"yellow": True} if findings else {"green": True}
+        markup = {"yellow": True} if verdicts or waived else {"green": True}
     lines.append((line, markup))
+    if run.settings.fail_on == "new" and len(failing) < len(verdicts):
+        lines.append((f"slo --fail-on=new: {len(verdicts) - len(failing)} unchanged finding(s) reported, not failing", {}))
     for label, path in store.written:
         lines.append((f"slo {label} written to {path}", {}))
     for message in store.failed_writes:

@@ -1,0 +1,202 @@
+"""``checks/waivers.yaml``: accepted findings, each for a while, owned and explained.
+
+A waiver lives only in the repository (no annotation on a workload can waive a check) and
+always ends: ``until`` is a date at most ``slo_waiver_max_days`` ahead. Each entry is checked
+against a declarative schema and the catalog; a malformed entry is a problem at its line and
+waives nothing. Which findings a waiver covers is decided in ``findings.waived``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import CatalogError
+from .model import read_document
+
+__all__ = ["WAIVERS_FILE", "WAIVER_SCHEMA", "Waiver", "load_waivers"]
+
+WAIVERS_FILE = "checks/waivers.yaml"
+
+_TEXT = {"type": "string", "minLength": 1}
+WAIVER_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "pytest-slo waivers (checks/waivers.yaml)",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["waivers"],
+    "properties": {
+        "waivers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["check", "until", "owner", "reason"],
+                "properties": {
+                    "check": {**_TEXT, "description": "the id of the waived check"},
+                    "site": {**_TEXT, "description": "only at this site (default: every site)"},
+                    "app": {**_TEXT, "description": "only for this app (default: every app)"},
+                    "match": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": {"type": ["string", "number"]},
+                        "description": "labels of the failing objects it covers: instance, pod, container, series labels",
+                    },
+                    "until": {"description": "the last day the waiver holds (YYYY-MM-DD)"},
+                    "owner": {**_TEXT, "description": "who answers for it"},
+                    "reason": {**_TEXT, "description": "why, with a ticket"},
+                },
+            },
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    check: str
+    until: _dt.date
+    owner: str
+    reason: str
+    line: int
+    site: str | None = None
+    app: str | None = None
+    match: Mapping[str, str] = field(default_factory=dict)
+    path: str = WAIVERS_FILE
+    #: What is wrong with the entry; a waiver with a problem waives nothing.
+    problem: CatalogError | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def scope(self) -> str:
+        parts = [f"at {self.site}" if self.site else "at every site"]
+        if self.app:
+            parts.append(f"for {self.app}")
+        if self.match:
+            parts.append("where " + ", ".join(f"{k}={v}" for k, v in sorted(self.match.items())))
+        return " ".join(parts)
+
+    def expired(self, today: _dt.date) -> bool:
+        """From the day after ``until`` on."""
+        return today > self.until
+
+    def applies(self, check: str, site: str | None, app: str | None) -> bool:
+        return (
+            self.problem is None
+            and self.check == check
+            and (self.site is None or self.site == site)
+            and (self.app is None or self.app == app)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check, "site": self.site, "app": self.app, "match": dict(self.match) or None,
+            "until": self.until.isoformat(), "owner": self.owner, "reason": self.reason,
+            "location": {"path": self.path, "line": self.line},
+        }
+
+
+def _date(value: Any) -> _dt.date | None:
+    if isinstance(value, _dt.datetime):
+        return None  # a time of day is not what `until` means
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _line_of(node: yaml.Node, key: str) -> int:
+    if isinstance(node, yaml.MappingNode):
+        for k, _ in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return k.start_mark.line + 1
+    return node.start_mark.line + 1
+
+
+def load_waivers(
+    root: Path, *, checks: Iterable[str], sites: Iterable[str], today: _dt.date, max_days: int
+) -> tuple[list[Waiver], list[CatalogError]]:
+    """The waivers of ``checks/waivers.yaml`` (none when it does not exist) and the problems
+    of the file as a whole. Entries with a problem are returned too, carrying it."""
+    path = root / WAIVERS_FILE
+    if not path.is_file():
+        return [], []
+    display = WAIVERS_FILE
+    try:
+        data, document = read_document(path, display)
+    except CatalogError as exc:
+        return [], [exc]
+    hint = "write waivers: and list entries with check, until, owner and reason"
+    if data is None:
+        return [], []
+    if not isinstance(data, dict) or not isinstance(document, yaml.MappingNode) or not isinstance(data.get("waivers"), list):
+        return [], [CatalogError("expected a list of waivers under 'waivers:'", path=display, line=1, hint=hint)]
+    problems = [
+        CatalogError(f"{key.value}: is not a key of the waivers file", path=display, line=key.start_mark.line + 1, hint=hint)
+        for key, _ in document.value
+        if key.value != "waivers"
+    ]
+    nodes = next(v for k, v in document.value if k.value == "waivers")
+    known_checks, known_sites = set(checks), set(sites)
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(WAIVER_SCHEMA["properties"]["waivers"]["items"])
+    waivers: list[Waiver] = []
+    for entry, node in zip(data["waivers"], nodes.value, strict=True):
+        line = node.start_mark.line + 1
+        problem: CatalogError | None = None
+        label = f"waiver for {entry.get('check')}" if isinstance(entry, dict) and isinstance(entry.get("check"), str) else "waiver"
+        if not isinstance(entry, dict):
+            waivers.append(Waiver("?", today, "?", "?", line, problem=CatalogError("a waiver must be a mapping", path=display, line=line, hint=hint)))
+            continue
+        errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.absolute_path))
+        until = _date(entry.get("until"))
+        if errors:
+            error = errors[0]
+            name = str(error.absolute_path[0]) if error.absolute_path else None
+            if error.validator == "additionalProperties" and not error.absolute_path:
+                extra = sorted(set(entry) - set(WAIVER_SCHEMA["properties"]["waivers"]["items"]["properties"]))
+                name = extra[0] if extra else None
+                what = f"{name}: is not a field of a waiver (fields: check, site, app, match, until, owner, reason)"
+            elif error.validator == "required":
+                what = f"{error.message.split()[0].strip(chr(39))}: missing; a waiver needs check, until, owner and reason"
+            else:
+                what = f"{name or 'entry'}: {error.message}"
+            problem = CatalogError(f"{label}: {what}", path=display, line=_line_of(node, name) if name else line, hint=hint)
+        elif until is None:
+            problem = CatalogError(
+                f"{label}: until: {entry['until']!r} is not a date", path=display, line=_line_of(node, "until"), hint="write the last day it holds, e.g. until: 2026-12-15"
+            )
+        elif (until - today).days > max_days:
+            problem = CatalogError(
+                f"{label}: until: {until.isoformat()} is {(until - today).days} days ahead, more than slo_waiver_max_days ({max_days})",
+                path=display, line=_line_of(node, "until"), hint="waive for a shorter time and renew it when it ends",
+            )
+        elif entry["check"] not in known_checks:
+            problem = CatalogError(f"{label}: check: no check {entry['check']!r} in checks/*.yaml", path=display, line=_line_of(node, "check"), hint="write the id of a check of the catalog")
+        elif "site" in entry and entry["site"] not in known_sites:
+            problem = CatalogError(
+                f"{label}: site: no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known_sites)) or 'none'})",
+                path=display, line=_line_of(node, "site"), hint="write a site's folder name, or leave site out for every site",
+            )
+        waivers.append(
+            Waiver(
+                check=str(entry.get("check", "?")), until=until or today, owner=str(entry.get("owner", "?")), reason=str(entry.get("reason", "?")),
+                line=line, site=entry.get("site"), app=entry.get("app"),
+                match={str(k): str(v) for k, v in (entry.get("match") or {}).items()} if isinstance(entry.get("match"), dict) else {},
+                problem=problem,
+            )
+        )
+    return waivers, problems
