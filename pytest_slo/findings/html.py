@@ -97,7 +97,9 @@ def render_html(
             "sites": [str(s) for s in f.get("sites") or ([f["site"]] if f.get("site") else [])],
             "chart": charts.get(f"{f.get('site')}::{f.get('nodeid')}") or charts.get(str(f.get("nodeid"))),
         })
-    verdicts = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") != "catalog"]
+    # the cards count what summary.findings counts: failed checks no waiver covers in full
+    verdicts = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") not in ("catalog", "waiver")
+                and not (f.get("waiver") or {}).get("complete")]
     counts = Counter(f.get("severity") for f in verdicts)
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))

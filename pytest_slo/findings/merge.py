@@ -31,7 +31,7 @@ __all__ = ["EXIT_OK", "EXIT_SKIPPED", "EXIT_USAGE", "MergeResult", "main", "merg
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
 _REQUIRED = ("check", "severity", "outcome", "nodeid")
-_COUNTS = ("items", "passed", "failed", "errors", "skipped", "catalog_problems")
+_COUNTS = ("items", "passed", "failed", "errors", "skipped", "waived", "catalog_problems")
 
 
 class BadInput(Exception):
@@ -63,6 +63,12 @@ def _key(f: dict[str, Any]) -> tuple[str, ...]:
     if f.get("fingerprint"):
         return ("fp", str(f["fingerprint"]))
     return ("id", str(f.get("check")), str(f.get("site")), str(f.get("app")), str(f.get("message")))
+
+
+def _verdict(f: dict[str, Any]) -> bool:
+    """A failed check on the system that no waiver covers in full (what ``summary.findings`` counts)."""
+    return (f.get("outcome") == "failed" and f.get("kind") not in ("catalog", "waiver")
+            and not (f.get("waiver") or {}).get("complete"))
 
 
 class MergeResult:
@@ -100,7 +106,7 @@ def merge(paths: Sequence[Path]) -> MergeResult:
         for f in doc["findings"]:
             merged[_key(f)] = {**f, "source": str(path)}
     findings = sort_findings(merged.values())
-    verdicts = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") != "catalog"]
+    verdicts = [f for f in findings if _verdict(f)]
     by_severity = Counter(f.get("severity") for f in verdicts)
     summary = {
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
