@@ -64,6 +64,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--baseline", "baseline", "An earlier run's findings.json (from --findings=PATH): each finding is then new or unchanged, the baseline's fixed ones are listed as absent, and checks with a regression: criterion compare with its values.", metavar="PATH"),
     Option("--fail-on", "fail_on", "Which findings fail the run: all (default), or new (with --baseline: unchanged findings are reported and their items xfail with the reason).", default="all", metavar="all|new"),
     Option("--waiver-max-days", "waiver_max_days", "The furthest ahead a waiver's until: may be, in days; a waiver further out is an error at its line.", "int", 90, metavar="DAYS"),
+    Option("--metrics-file", "metrics_file", "Write the run's outcome in the Prometheus text format to PATH (for node_exporter's textfile collector: a *.prom file in its directory).", metavar="PATH"),
+    Option("--pushgateway", "pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site (or set SLO_PUSHGATEWAY_URL). Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", metavar="URL"),
+    Option("--html", "html", "Write one self-contained HTML report to PATH: summary by severity, a row per finding with its runbook and the line to edit, filters, and charts of failing live checks.", metavar="PATH"),
 )
 
 
@@ -73,7 +76,8 @@ OPTIONS: tuple[Option, ...] = (
 #: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
 #: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
 PATH_OPTIONS: frozenset[str] = frozenset(
-    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--baseline"}
+    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--baseline",
+     "--metrics-file", "--html"}
 )
 
 
@@ -119,6 +123,9 @@ class Settings:
     baseline: Path | None = None
     fail_on: str = "all"
     waiver_max_days: int = 90
+    metrics_file: Path | None = None
+    pushgateway: str | None = None
+    html: Path | None = None
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -243,13 +250,15 @@ def resolve(config: pytest.Config) -> Settings:
     else:
         root = _default_root(config)
     values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline"):
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline", "metrics_file", "html"):
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
     environ = live_environ(os.environ)
     if "prometheus_url" not in values and environ.get("SLO_PROMETHEUS_URL"):
         values["prometheus_url"] = environ["SLO_PROMETHEUS_URL"]
+    if "pushgateway" not in values and environ.get("SLO_PUSHGATEWAY_URL"):
+        values["pushgateway"] = environ["SLO_PUSHGATEWAY_URL"]
     if "redis_url" not in values and environ.get("SLO_REDIS_URL"):
         values["redis_url"] = environ["SLO_REDIS_URL"]
     values["environ"] = environ
@@ -269,8 +278,24 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"--fail-on / slo_fail_on: {values['fail_on']!r} is not all or new")
     if values.get("fail_on") == "new" and "baseline" not in values:
         raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
+    if "pushgateway" in values:
+        values["pushgateway"] = _pushgateway_url(values["pushgateway"])
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _pushgateway_url(url: str) -> str:
+    """An http(s) URL without credentials (those come from the environment, never a flag)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    name = "--pushgateway / slo_pushgateway"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise pytest.UsageError(f"{name}: {url!r} is not an http(s) URL such as http://pushgateway.monitoring:9091")
+    if parts.username or parts.password:
+        raise pytest.UsageError(f"{name}: the URL carries credentials; set SLO_PUSHGATEWAY_USER and SLO_PUSHGATEWAY_PASSWORD"
+                                " (or SLO_PUSHGATEWAY_TOKEN) in the environment instead")
+    return url
 
 
 #: The variables a live source may use: ours, the proxy settings, and where the cluster is.

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian packages the live checks are tested against, when any is missing.
-# redis-server, prometheus (with promtool) and prometheus-redis-exporter: real servers on
-# loopback, never mocks. Needs root (or sudo) on Debian/Ubuntu.
+# redis-server, prometheus (with promtool), prometheus-redis-exporter and
+# prometheus-pushgateway: real servers on loopback, never mocks; chromium: the headless
+# browser the HTML report is tested in. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 declare -A need=(
   [redis-server]=redis-server
   [prometheus]=prometheus
   [promtool]=prometheus
   [prometheus-redis-exporter]=prometheus-redis-exporter
+  [prometheus-pushgateway]=prometheus-pushgateway
+  [chromium]=chromium
 )
 missing=()
 for bin in "${!need[@]}"; do

@@ -11,6 +11,12 @@ from pathlib import Path
 # during a run; a client imported anew by every run would then mix classes of two imports
 # (requests checks its cookie jar's class). The live clients are imported once, here.
 import prometheus_api_client.prometheus_connect  # noqa: F401
+
+# pygal imports the importlib_metadata backport, which hands the discovery of installed
+# packages from the stdlib's finder to its own finder on sys.meta_path. pytester restores
+# sys.meta_path after a run, so a chart drawn inside one run would leave the next run unable
+# to find any plugin's entry point: import it once, before any pytester snapshot.
+import pygal  # noqa: F401
 import pytest
 import requests  # noqa: F401
 

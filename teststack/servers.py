@@ -56,6 +56,7 @@ from teststack._process import (
 __all__ = [
     "MetricsServer",
     "Prometheus",
+    "Pushgateway",
     "RedisExporter",
     "RedisServer",
     "ScrapeTarget",
@@ -257,11 +258,14 @@ class Prometheus(ProcessServer):
     name = "prometheus"
 
     def __init__(self, scrape_targets: Sequence[ScrapeTarget], data_dir: str | Path, *,
-                 scrape_interval: str = "1s", workdir: str | Path | None = None) -> None:
+                 scrape_interval: str = "1s", workdir: str | Path | None = None,
+                 rule_files: Sequence[str | Path] = (), honor_labels: Sequence[str] = ()) -> None:
         super().__init__(workdir)
         self.targets = [(job, address, dict(labels)) for job, address, labels in scrape_targets]
         self.data_dir = Path(data_dir)
         self.scrape_interval = scrape_interval
+        self.rule_files = [str(Path(f).resolve()) for f in rule_files]
+        self.honor_labels = set(honor_labels)  # jobs whose labels win (a Pushgateway's job/site)
 
     @property
     def url(self) -> str:
@@ -270,9 +274,12 @@ class Prometheus(ProcessServer):
     def config(self) -> dict[str, Any]:
         return {
             "global": {"scrape_interval": self.scrape_interval,
-                       "scrape_timeout": self.scrape_interval},
+                       "scrape_timeout": self.scrape_interval,
+                       "evaluation_interval": self.scrape_interval},
+            "rule_files": self.rule_files,
             "scrape_configs": [
-                {"job_name": job, "static_configs": [{"targets": [address], "labels": labels}]}
+                {"job_name": job, "honor_labels": job in self.honor_labels,
+                 "static_configs": [{"targets": [address], "labels": labels}]}
                 for job, address, labels in self.targets
             ],
         }
@@ -318,6 +325,28 @@ class Prometheus(ProcessServer):
         self.process.wait_ready(
             lambda: {s["metric"]["job"] for s in self.query("up == 1")} >= jobs,
             "a successful scrape of every target", timeout)
+
+
+class Pushgateway(_MetricsEndpoint, ProcessServer):
+    """prometheus-pushgateway (Debian package, 1.5) on loopback, in memory only; ready
+    once it answers ``/-/ready``. Prometheus scrapes it with ``honor_labels: true``."""
+
+    name = "pushgateway"
+
+    def __init__(self, *, workdir: str | Path | None = None) -> None:
+        super().__init__(workdir)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.address}"
+
+    def start(self) -> Pushgateway:
+        binary = require_binary("prometheus-pushgateway", "prometheus-pushgateway")
+        # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: a test
+        # gateway would then start with every earlier run's groups. In memory only.
+        argv = [binary, f"--web.listen-address={self.address}", "--persistence.file="]
+        self._launch(argv, lambda: http_get(f"{self.base_url}/-/ready")[0] == 200, "answering /-/ready")
+        return self
 
 
 def backfill(openmetrics_text: str, data_dir: str | Path) -> Path:

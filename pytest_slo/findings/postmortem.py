@@ -66,6 +66,7 @@ def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.
     events: list[Event] = []
     per_check: dict[str, Any] = {}
     gaps: list[str] = []
+    charts: list[tuple[dict[str, Any], Any, Any]] = []
     for finding in findings:
         if finding.get("kind") == "kube":
             events += kube_events(finding)
@@ -83,11 +84,13 @@ def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.
         found, summary = breaches(finding, series)
         events += found
         per_check[finding["check"]] = summary
+        charts.append((finding, series, summary["first_breach"]))
         if summary["first_breach"] is None:
             gaps.append(f"{finding['check']}: no breach inside the {run.settings.postmortem_window} window; it started earlier")
     detected, how = _detected(run, findings, now)
     events.append(Event(detected, f"pytest-slo {how} detected the failing checks (this draft)", "pytest-slo"))
     events.sort(key=lambda e: (e.at, e.what))
+    per_check["_charts"] = charts
     return events, per_check, gaps
 
 
@@ -110,6 +113,7 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
         findings, live_kinds=live_kinds, drift=drift, symptom_keys=_symptom_keys(run), env_lines=_env_lines(run, {site})
     )
     events, per_check, gaps = _timeline(run, site, findings, now)
+    charted = per_check.pop("_charts")
     severity = min(f["severity"] for f in findings if f.get("kind") in live_kinds)
     impact = []
     for f in symptoms:
@@ -142,7 +146,11 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
     title, slug = headline(candidates, symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks})
     if not title:
         title, slug = (symptoms or findings)[0]["check"], (symptoms or findings)[0]["check"]
+    stem = f"{now:%Y-%m-%d}-{site}-{slug}"
     return {
+        # SVG files written next to the draft (findings/charts.py): name, and what draws it
+        "charts": [{"check": f["check"], "app": f.get("app"), "file": f"{stem}.{f['check']}.{f.get('app') or 'site'}.svg",
+                    "draw": (f, series, first)} for f, series, first in charted],
         "incident_id": f"INC-{now:%Y-%m-%d}-{seq:03d}",
         "site": site,
         "apps": sorted({f.get("app") for f in findings if f.get("app")}),
@@ -207,3 +215,17 @@ def write_postmortems(config: pytest.Config, run: RunView, store: StoreView, fin
             continue
         text = run.repo.site(site).redactor.text(text)
         store.write(f"postmortem draft ({site})", path, lambda t=text: t)
+        _write_charts(run, store, site, out, context.get("charts") or [])
+
+
+def _write_charts(run: RunView, store: StoreView, site: str, out: Path, charts: list[dict[str, Any]]) -> None:
+    """The draft's charts as SVG files next to it (the draft links them by file name)."""
+    if not charts:
+        return
+    from .charts import render_chart
+
+    redactor = run.repo.site(site).redactor
+    for chart in charts:
+        finding, series, first = chart["draw"]
+        store.write(f"postmortem chart ({site}, {chart['check']})", out / chart["file"],
+                    lambda f=finding, s=series, b=first: redactor.text(render_chart(f, s, b)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,8 @@ class FindingStore:
         #: Set at session end: the baseline's findings fixed in this run, and stale waivers.
         self.absent: list[dict[str, Any]] = []
         self.stale: list[Any] = []
+        self.started = time.time()  # the metrics' run duration
+        self.metas: dict[Key, dict[str, Any]] = {}  # severity and kind of each key in ``ran``, for the metrics
 
     def add(self, report: pytest.TestReport) -> None:
         meta = getattr(report, "slo", None)
@@ -176,6 +179,7 @@ class FindingStore:
             self.apps.add(meta["app"])
         finding = getattr(report, "slo_finding", None)
         key: Key = (meta["check"], meta.get("site"), meta.get("app"))
+        self.metas.setdefault(key, meta)
         if report.when == "call":
             failed = "error" if finding is not None and finding["outcome"] == "error" else "failed"
             if hasattr(report, "wasxfail") and finding is not None:

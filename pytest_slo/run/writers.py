@@ -95,6 +95,10 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         "observations": [store.observations[k] for k in sorted(store.observations, key=lambda k: tuple(map(str, k)))],
     }
     s = run.settings
+    if s.findings or s.html:
+        from .fleet import provenance
+
+        summary.update(provenance(run))
     if s.findings:
         from ..findings.json import render_json
 
@@ -113,6 +117,14 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         # an errored item says nothing about the system: it never writes or feeds a postmortem;
         # a waived finding is accepted for now: it does not page anyone either
         write_postmortems(config, run, store, [f for f in store.failed() if not (f.get("waiver") or {}).get("complete")])
+    if s.metrics_file or s.pushgateway:
+        from .fleet import write_metrics
+
+        write_metrics(run, store, findings)
+    if s.html:
+        from .fleet import write_html
+
+        write_html(run, store, summary, findings)
 
 
 def _state(run: RunContext, store: FindingStore, waiver: Waiver) -> str:

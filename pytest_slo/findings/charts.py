@@ -1,0 +1,99 @@
+"""Charts of failing live checks: each series over the postmortem window, the objective as a
+line, and the start of the breach marked.
+
+The history is read through the run's :class:`~pytest_slo.sources.Sources` (the same range
+query the postmortem timeline makes). Charts are drawn with pygal, a library made for SVG
+charts: pure Python, a few hundred KB, no numpy, and SVG out without a rendering backend.
+It is imported only when a chart is drawn, so the offline gate never pays for it. Charts
+carry no script and no external reference (pygal's tooltip script is switched off and its inline config dropped), so a
+page or a Markdown file that embeds them works offline.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SloError
+from ..expr import duration_seconds
+from .timeline import breaches
+
+if TYPE_CHECKING:
+    from ._inputs import RunView
+
+__all__ = ["MAX_SERIES", "history", "live_charts", "render_chart"]
+
+MAX_SERIES = 8  # more lines than this is a tangle; the worst ones are kept
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+
+
+def history(run: RunView, site: str, query: str, end: float) -> list[Any]:
+    """The range series of ``query`` at ``site`` over ``--postmortem-window`` up to ``end``."""
+    window = duration_seconds(run.settings.postmortem_window)
+    source = run.sources.prometheus(run.repo.site(site))
+    with run.sources.budget():
+        return list(source.query_range(query, end - window, end, max(15.0, window / 240)))
+
+
+def _label(labels: dict[str, str]) -> str:
+    shown = [f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("__name__", "namespace", "job")]
+    return ", ".join(shown)[:60] or "value"
+
+
+def _utc(ts: float) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).replace(tzinfo=None)
+
+
+def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _dt.datetime | None = None) -> str:
+    """One SVG chart (no XML declaration, no script) of ``series`` for a promql ``finding``."""
+    import pygal
+    from pygal.style import CleanStyle
+
+    evidence = finding.get("evidence") or {}
+    unit = str(evidence.get("unit", ""))
+    threshold = evidence.get("threshold")
+    chart = pygal.DateTimeLine(
+        width=760, height=280, explicit_size=True, js=[], disable_xml_declaration=True,
+        show_dots=False, stroke_style={"width": 1.5}, legend_at_bottom=True, legend_font_size=10,
+        truncate_legend=60, x_label_rotation=0, style=CleanStyle, show_x_guides=False,
+        title=f"{finding['check']} at {finding.get('site')} / {finding.get('app') or '-'}",
+        x_value_formatter=lambda d: d.strftime("%H:%M"), value_formatter=lambda v: f"{v:.4g}{unit}",
+        print_values=False, no_data_text="no data in the window",
+    )
+    kept = sorted(series, key=lambda s: -max((v for _, v in s.points if v == v), default=0.0))[:MAX_SERIES]
+    times = [t for s in kept for t, _ in s.points]
+    values = [v for s in kept for _, v in s.points if v == v and abs(v) != float("inf")]
+    for s in kept:
+        chart.add(_label(s.labels), [(_utc(t), v) for t, v in s.points if v == v and abs(v) != float("inf")])
+    if times and isinstance(threshold, (int, float)):
+        chart.add(f"objective {evidence.get('op', '')} {threshold:g}{unit}",
+                  [(_utc(min(times)), threshold), (_utc(max(times)), threshold)],
+                  stroke_style={"width": 2, "dasharray": "6, 4"})
+        values.append(float(threshold))
+    if first_breach is not None and values:
+        at = first_breach.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        chart.add(f"breach started {at:%H:%M} UTC", [(at, min(values)), (at, max(values))],
+                  stroke_style={"width": 2, "dasharray": "2, 3"})
+    # pygal inlines its config for the tooltip script even when that script is off: a chart
+    # without a script is plain drawing, safe to embed in a page and a Markdown viewer
+    return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
+
+
+def live_charts(run: RunView, findings: Sequence[dict[str, Any]], end: float | None = None) -> dict[str, str]:
+    """nodeid -> SVG for every failed promql finding whose history Prometheus holds; a check
+    whose history cannot be read gets no chart (the report says so, the run goes on)."""
+    end = end if end is not None else run.sources.eval_time
+    charts: dict[str, str] = {}
+    for finding in findings:
+        query = (finding.get("evidence") or {}).get("query")
+        if finding.get("kind") != "promql" or finding.get("outcome") != "failed" or not query or not finding.get("site"):
+            continue
+        try:
+            series = history(run, finding["site"], query, end)
+        except SloError:
+            continue
+        _, summary = breaches(finding, series)
+        charts[finding["nodeid"]] = render_chart(finding, series, summary["first_breach"])
+    return charts
