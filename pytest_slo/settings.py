@@ -61,6 +61,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
     Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
     Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
+    Option("--slos-path", "slos_path", "The folder of OpenSLO v1 documents (*.yaml), relative to the root. Default: slos.", default="slos", metavar="PATH"),
+    Option("--export-rules", "export_rules", "Write one Prometheus rule file per site into the folder PATH: SLI recording rules, multi-window burn-rate alerts of every SLO and the alerts of promql checks that declare alert: {for: ...}.", metavar="PATH"),
 )
 
 
@@ -70,7 +72,7 @@ OPTIONS: tuple[Option, ...] = (
 #: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
 #: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
 PATH_OPTIONS: frozenset[str] = frozenset(
-    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot"}
+    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--slos-path", "--export-rules"}
 )
 
 
@@ -113,6 +115,8 @@ class Settings:
     kube_context: str | None = None
     kube_snapshot: Path | None = None
     kube_snapshot_time: datetime | None = None
+    slos_path: str = "slos"
+    export_rules: Path | None = None
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -237,7 +241,7 @@ def resolve(config: pytest.Config) -> Settings:
     else:
         root = _default_root(config)
     values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot"):
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "export_rules"):
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
