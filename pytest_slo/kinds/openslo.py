@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..catalog.model import NOT_IN_CHECKS
 from ..catalog.openslo import Objective, Slo
 from ..errors import CatalogError, ConfigError, SloError
 from ..expr import expression_names
@@ -102,7 +103,8 @@ class OpenSloKind(Kind):
     name = "openslo"
     live = True
     scope = "app"
-    spec_schema: ClassVar[dict[str, Any]] = {"properties": {}}
+    #: no check of checks/ names this kind: its items are made from slos/*.yaml
+    spec_schema: ClassVar[dict[str, Any]] = {"properties": {}, NOT_IN_CHECKS: True}
 
     def _all_reads(self, check: Check, target: Target) -> tuple[SliQueries, float, list[str], list[str]]:
         queries, value, keys = render_queries(check, target)
