@@ -19,6 +19,7 @@ and maps ``spec.service`` to an app by name, or by the label ``pytest-slo/app``.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import re
@@ -141,17 +142,56 @@ def _for_schema(doc: Any) -> Any:
     return {**doc, "spec": spec}
 
 
-def _schema_problems(doc: Any, node: yaml.Node, display: str) -> list[CatalogError]:
-    import jsonschema
+def _dotted(path: Iterable[Any]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(document)"
 
-    found = []
-    for error in sorted(openslo_validator().iter_errors(_for_schema(doc)), key=lambda e: list(map(str, e.absolute_path))):
-        best = jsonschema.exceptions.best_match([error])
-        path = tuple(best.absolute_path)
-        where = ".".join(map(str, path)) or "(document)"
-        message = best.message if len(best.message) < 160 else best.message[:157] + "..."
-        found.append(CatalogError(f"{where}: {message} (OpenSLO v1 schema)", path=display, line=_line(node, path)))
-    return found
+
+def _plain(value: Any) -> Any:
+    """YAML timestamps as the text they were written as (OpenSLO's calendar startTime is a string)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return str(value)
+    return value
+
+
+def _branches(error: Any) -> list[Any]:
+    """The errors of a oneOf/anyOf's branches, leaving out every branch written for another
+    ``kind`` (the schema's top level has one branch per kind)."""
+    groups: dict[Any, list[Any]] = {}
+    for child in error.context:
+        groups.setdefault(child.relative_schema_path[0] if child.relative_schema_path else None, []).append(child)
+    kept = [g for g in groups.values() if not any(c.validator == "const" and list(c.absolute_path) == ["kind"] for c in g)]
+    return [c for g in kept for c in g]
+
+
+def _explain(error: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """What a schema error says at which path: a oneOf of required fields as "needs one of",
+    any other one/anyOf as the problems of its branches."""
+    if not error.context:
+        return [(tuple(error.absolute_path), error.message)]
+    children = _branches(error)
+    paths = {tuple(e.absolute_path) for e in children}
+    if len(children) > 1 and all(e.validator == "required" and not e.context for e in children) and len(paths) == 1:
+        names = list(dict.fromkeys("/".join(map(str, e.validator_value)) for e in children))
+        return [(paths.pop(), f"needs one of {', '.join(names)}")]
+    out: list[tuple[tuple[Any, ...], str]] = []
+    for child in children:
+        out += _explain(child)
+    return out or [(tuple(error.absolute_path), error.message)]
+
+
+def _schema_problems(doc: Any, node: yaml.Node, display: str) -> list[CatalogError]:
+    found: dict[tuple[int, str], CatalogError] = {}
+    for error in openslo_validator().iter_errors(_for_schema(_plain(doc))):
+        for path, message in _explain(error):
+            if len(message) > 160:
+                message = message[:157] + "..."
+            line = _line(node, path)
+            found.setdefault((line, message), CatalogError(f"{_dotted(path)}: {message} (OpenSLO v1 schema)", path=display, line=line))
+    return [found[k] for k in sorted(found)]
 
 
 def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, problems: list[CatalogError]) -> str | None:
@@ -163,12 +203,12 @@ def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, 
     if kind != "Prometheus":
         what = f"type {kind!r}" if kind else "no type (a metricSourceRef to a DataSource is not read)"
         problems.append(CatalogError(
-            f"{'.'.join(map(str, (*where, 'metricSource', 'type')))}: {what} is not supported: pytest-slo reads type: Prometheus with spec.query",
+            f"{_dotted((*where, 'metricSource', 'type'))}: {what} is not supported: pytest-slo reads type: Prometheus with spec.query",
             path=display, line=_line(node, (*where, "metricSource", "type" if kind else "metricSourceRef"))))
         return None
     query = (ms.get("spec") or {}).get("query")
     if not isinstance(query, str) or not query.strip():
-        problems.append(CatalogError(f"{'.'.join(map(str, (*where, 'metricSource', 'spec', 'query')))}: missing: write the PromQL query",
+        problems.append(CatalogError(f"{_dotted((*where, 'metricSource', 'spec', 'query'))}: missing: write the PromQL query",
                                      path=display, line=_line(node, (*where, "metricSource", "spec"))))
         return None
     return query
@@ -188,7 +228,7 @@ def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: _Doc, problems:
         ratio = spec["ratioMetric"]
         where = (*base, "ratioMetric")
         if "raw" in ratio or "rawType" in ratio:
-            problems.append(CatalogError(f"{'.'.join(map(str, where))}.raw: a precomputed ratio is not supported: write good (or bad) and total",
+            problems.append(CatalogError(f"{_dotted(where)}.raw: a precomputed ratio is not supported: write good (or bad) and total",
                                          path=display, line=_line(node, (*where, "raw" if "raw" in ratio else "rawType"))))
             return {}
         out: dict[str, Any] = {"indicator": "ratio", "counter": bool(ratio.get("counter", True))}
@@ -198,7 +238,7 @@ def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: _Doc, problems:
         return out
     if "thresholdMetric" in spec:
         return {"indicator": "threshold", "query": _metric(spec["thresholdMetric"], (*base, "thresholdMetric"), node, display, problems)}
-    problems.append(CatalogError(f"{'.'.join(map(str, base))}: the indicator has neither ratioMetric nor thresholdMetric",
+    problems.append(CatalogError(f"{_dotted(base)}: the indicator has neither ratioMetric nor thresholdMetric",
                                  path=display, line=_line(node, base)))
     return {}
 
@@ -228,13 +268,13 @@ def _objectives(spec: dict[str, Any], doc: _Doc, indicator: str, problems: list[
 def _fixed(text: str, path: tuple[Any, ...], doc: _Doc, problems: list[CatalogError]) -> float | None:
     unit = text[-1:]
     if unit not in _FIXED_UNITS:
-        problems.append(CatalogError(f"{'.'.join(map(str, path))}: {text!r} is a calendar length (months, quarters, years vary): write it in m, h, d or w",
+        problems.append(CatalogError(f"{_dotted(path)}: {text!r} is a calendar length (months, quarters, years vary): write it in m, h, d or w",
                                      path=doc.display, line=_line(doc.node, path)))
         return None
     return float(text[:-1]) * _FIXED_UNITS[unit]
 
 
-def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str]) -> tuple[Slo | None, list[CatalogError]]:
+def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str], bad_slis: Mapping[str, _Doc]) -> tuple[Slo | None, list[CatalogError]]:
     data, node, display = doc.data, doc.node, doc.display
     spec, meta = data["spec"], data["metadata"]
     problems: list[CatalogError] = []
@@ -250,7 +290,12 @@ def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str]) -> tuple[Slo 
     else:
         ref = spec["indicatorRef"]
         sli = slis.get(ref)
-        if sli is None:
+        if ref in bad_slis:
+            other = bad_slis[ref]
+            problems.append(CatalogError(f"spec.indicatorRef: the SLI {ref!r} cannot be judged (see {other.display}:{other.node.start_mark.line + 1})",
+                                         path=display, line=_line(node, ("spec", "indicatorRef"))))
+            fields = {}
+        elif sli is None:
             problems.append(CatalogError(f"spec.indicatorRef: no SLI named {ref!r} in the slos files", path=display, line=_line(node, ("spec", "indicatorRef"))))
             fields = {}
         else:
@@ -339,6 +384,7 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
     files = sorted([*base.glob("*.yaml"), *base.glob("*.yml")]) if base.is_dir() else []
     apps = list(apps)
     documents: list[_Doc] = []
+    bad_slis: dict[str, _Doc] = {}
     for path in files:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         catalog.files.append(display)
@@ -358,12 +404,22 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
                 catalog.broken.append((name, app, display, doc.node.start_mark.line + 1, found[0]))
         if problems:
             catalog.problems[display] = problems
-    slis = {d.data["metadata"]["name"]: d for d in documents if d.data["kind"] == "SLI"}
+    slis: dict[str, _Doc] = {}
+    for doc in documents:
+        if doc.data["kind"] == "SLI":
+            # an SLI is judged on its own too: one that no SLO uses yet is still an error
+            sli_problems: list[CatalogError] = []
+            _indicator(doc.data["spec"], ("spec",), doc, sli_problems)
+            if sli_problems:
+                catalog.problems.setdefault(doc.display, []).extend(sli_problems)
+                bad_slis[doc.data["metadata"]["name"]] = doc
+            else:
+                slis[doc.data["metadata"]["name"]] = doc
     seen: dict[str, Slo] = {}
     for doc in documents:
         if doc.data["kind"] != "SLO":
             continue
-        slo, problems = _slo(doc, slis, apps)
+        slo, problems = _slo(doc, slis, apps, bad_slis)
         name = doc.data["metadata"]["name"]
         if slo is not None and name in seen:
             other = seen[name]
