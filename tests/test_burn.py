@@ -6,7 +6,16 @@ import math
 
 import pytest
 
-from pytest_slo.kinds.burn import PAGE_PAIRS, TICKET_PAIRS, BurnPair, WindowCount, budget, burn_rate, error_ratio, judge_pair
+from pytest_slo.kinds.burn import (
+    PAGE_PAIRS,
+    TICKET_PAIRS,
+    BurnPair,
+    WindowCount,
+    budget,
+    burn_rate,
+    error_ratio,
+    judge_pair,
+)
 
 HOUR = 3600.0
 TARGET = 0.999  # 99.9%: a budget of 0.1%

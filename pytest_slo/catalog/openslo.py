@@ -19,9 +19,6 @@ and maps ``spec.service`` to an app by name, or by the label ``pytest-slo/app``.
 
 from __future__ import annotations
 
-import datetime
-import functools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,12 +31,13 @@ from ..errors import CatalogError
 from ..expr import duration_seconds
 from ..yamlio import Loader, duplicate_keys
 from .model import Check, _line
+from .openslo_validate import dotted as _dotted
+from .openslo_validate import openslo_validator, schema_problems
 
-__all__ = ["BURN_RUNBOOK", "BUDGET_RUNBOOK", "Objective", "Slo", "SloCatalog", "load_slos", "openslo_validator", "parse_pairs", "slo_checks", "with_slos"]
+__all__ = ["BUDGET_RUNBOOK", "BURN_RUNBOOK", "Objective", "Slo", "SloCatalog", "load_slos", "openslo_validator", "parse_pairs", "slo_checks", "with_slos"]
 
 BUDGET_RUNBOOK = "checks/runbooks/slo.md#error-budget"
 BURN_RUNBOOK = "checks/runbooks/slo.md#burn-rate"
-_SCHEMA_DIR = Path(__file__).with_name("openslo_schema")
 _OPS = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
 _PAIR = re.compile(r"^\s*(\w+)\s*/\s*(\w+)\s*:\s*([0-9]*\.?[0-9]+)\s*$")
 #: The OpenSLO duration shorthand units pytest-slo can turn into a fixed length of time.
@@ -94,21 +92,6 @@ class SloCatalog:
     files: list[str] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=1)
-def openslo_validator() -> Any:
-    """The vendored OpenSLO v1 JSON Schema (draft-07, ``$ref`` by its published URLs)."""
-    import jsonschema
-    from referencing import Registry, Resource
-
-    resources = []
-    for path in sorted(_SCHEMA_DIR.rglob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((schema["$id"], Resource.from_contents(schema)))
-    registry: Registry[Any] = Registry().with_resources(resources)
-    root = json.loads((_SCHEMA_DIR / "openslo.schema.json").read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(root, registry=registry)
-
-
 def parse_pairs(text: str) -> tuple[tuple[float, float, float], ...]:
     """``1h/5m:14.4, 6h/30m:6`` → ((3600, 300, 14.4), (21600, 1800, 6.0)); ValueError says why."""
     pairs = []
@@ -121,77 +104,6 @@ def parse_pairs(text: str) -> tuple[tuple[float, float, float], ...]:
             raise ValueError(f"{part.strip()!r}: the short window must be shorter than the long one")
         pairs.append((long, short, float(match[3])))
     return tuple(pairs)
-
-
-def _templated(value: Any) -> bool:
-    return isinstance(value, str) and "{{" in value
-
-
-def _for_schema(doc: Any) -> Any:
-    """The document with templated targets replaced by a number the schema accepts."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
-        return doc
-    spec = dict(doc["spec"])
-    objectives = spec.get("objectives")
-    if isinstance(objectives, list):
-        stand_in = {"target": 0.5, "value": 0.0, "timeSliceTarget": 0.5}
-        spec["objectives"] = [
-            {k: (stand_in[k] if k in stand_in and _templated(v) else v) for k, v in o.items()} if isinstance(o, dict) else o
-            for o in objectives
-        ]
-    return {**doc, "spec": spec}
-
-
-def _dotted(path: Iterable[Any]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".") or "(document)"
-
-
-def _plain(value: Any) -> Any:
-    """YAML timestamps as the text they were written as (OpenSLO's calendar startTime is a string)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return str(value)
-    return value
-
-
-def _branches(error: Any) -> list[Any]:
-    """The errors of a oneOf/anyOf's branches, leaving out every branch written for another
-    ``kind`` (the schema's top level has one branch per kind)."""
-    groups: dict[Any, list[Any]] = {}
-    for child in error.context:
-        groups.setdefault(child.relative_schema_path[0] if child.relative_schema_path else None, []).append(child)
-    kept = [g for g in groups.values() if not any(c.validator == "const" and list(c.absolute_path) == ["kind"] for c in g)]
-    return [c for g in kept for c in g]
-
-
-def _explain(error: Any) -> list[tuple[tuple[Any, ...], str]]:
-    """What a schema error says at which path: a oneOf of required fields as "needs one of",
-    any other one/anyOf as the problems of its branches."""
-    if not error.context:
-        return [(tuple(error.absolute_path), error.message)]
-    children = _branches(error)
-    paths = {tuple(e.absolute_path) for e in children}
-    if len(children) > 1 and all(e.validator == "required" and not e.context for e in children) and len(paths) == 1:
-        names = list(dict.fromkeys("/".join(map(str, e.validator_value)) for e in children))
-        return [(paths.pop(), f"needs one of {', '.join(names)}")]
-    out: list[tuple[tuple[Any, ...], str]] = []
-    for child in children:
-        out += _explain(child)
-    return out or [(tuple(error.absolute_path), error.message)]
-
-
-def _schema_problems(doc: Any, node: yaml.Node, display: str) -> list[CatalogError]:
-    found: dict[tuple[int, str], CatalogError] = {}
-    for error in openslo_validator().iter_errors(_for_schema(_plain(doc))):
-        for path, message in _explain(error):
-            if len(message) > 160:
-                message = message[:157] + "..."
-            line = _line(node, path)
-            found.setdefault((line, message), CatalogError(f"{_dotted(path)}: {message} (OpenSLO v1 schema)", path=display, line=line))
-    return [found[k] for k in sorted(found)]
 
 
 def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, problems: list[CatalogError]) -> str | None:
@@ -377,6 +289,19 @@ def _documents(path: Path, display: str) -> tuple[list[_Doc], list[CatalogError]
     return docs, problems
 
 
+def _name_and_app(data: dict[str, Any]) -> tuple[str, str] | None:
+    """An invalid SLO's name and app, when it has them: its items can still say what is wrong."""
+    def mapping(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    meta, spec = mapping(data.get("metadata")), mapping(data.get("spec"))
+    labels = mapping(meta.get("labels"))
+    name = meta.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+        return None
+    return name, str(labels.get("pytest-slo/app") or spec.get("service") or "")
+
+
 def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
     """Every OpenSLO document of ``root/folder/*.yaml``; ``apps`` are the repository's apps."""
     catalog = SloCatalog()
@@ -390,7 +315,7 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
         catalog.files.append(display)
         docs, problems = _documents(path, display)
         for doc in docs:
-            found = _schema_problems(doc.data, doc.node, display)
+            found = schema_problems(doc.data, doc.node, display)
             kind = doc.data.get("kind")
             if not found and kind not in ("SLO", "SLI", "Service"):
                 found = [CatalogError(f"kind: {kind} is not read by pytest-slo (it judges SLO and SLI documents; Service is accepted and names a service)",
@@ -398,10 +323,8 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
             problems += found
             if not found:
                 documents.append(doc)
-            elif kind == "SLO" and isinstance(name := (doc.data.get("metadata") or {}).get("name"), str) and name:
-                spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
-                app = str(((doc.data.get("metadata") or {}).get("labels") or {}).get("pytest-slo/app") or spec.get("service") or "")
-                catalog.broken.append((name, app, display, doc.node.start_mark.line + 1, found[0]))
+            elif kind == "SLO" and (named := _name_and_app(doc.data)):
+                catalog.broken.append((*named, display, doc.node.start_mark.line + 1, found[0]))
         if problems:
             catalog.problems[display] = problems
     slis: dict[str, _Doc] = {}

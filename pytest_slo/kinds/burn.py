@@ -27,8 +27,8 @@ from dataclasses import dataclass
 __all__ = [
     "PAGE_PAIRS",
     "TICKET_PAIRS",
-    "BurnPair",
     "Budget",
+    "BurnPair",
     "PairVerdict",
     "WindowCount",
     "budget",

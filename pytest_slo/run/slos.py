@@ -17,7 +17,7 @@ from ..kinds.base import Location, Verdict
 from .context import RUN_KEY, RunContext
 from .nodes import CatalogItem, CheckFailed
 
-__all__ = ["SloFile", "SloHooks", "SloFileItem"]
+__all__ = ["SloFile", "SloFileItem", "SloHooks"]
 
 
 class SloFileItem(CatalogItem):
