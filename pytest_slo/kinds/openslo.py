@@ -224,7 +224,13 @@ class OpenSloKind(Kind):
 
 
 def _held(facts: SloFacts) -> str:
-    return duration(max(60, (facts.at - facts.held_since) // 60 * 60)) if facts.held_since is not None else "none"
+    """How much of the SLI's data Prometheus holds, to the minute: ``about 5h51m``."""
+    if facts.held_since is None:
+        return "none"
+    minutes = int(max(60, facts.at - facts.held_since) // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    return "about " + "".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (mins, "m")) if n)
 
 
 def _pct(ratio: float) -> str:

@@ -88,7 +88,8 @@ def _check_alert(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         "expr": f"({query}) {_NEGATED[check.spec['op']]} {threshold:.10g}",
         "for": check.spec["alert"]["for"],
         "labels": {"severity": "page" if check.severity in ("P1", "P2") else "ticket", "priority": check.severity, **labels},
-        "annotations": {"summary": check.title, "runbook_url": _link(run, check.runbook)},
+        "annotations": {"summary": f"check {check.id} fails at {target.site.name}/{target.app}: expected {check.spec['op']} {threshold:g} ({check.title})",
+                        "runbook_url": _link(run, check.runbook)},
     }
 
 
