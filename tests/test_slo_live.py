@@ -85,7 +85,7 @@ def test_an_slo_over_series_nobody_serves_fails_saying_so(incident: Stack, repo:
     # no data at all is a failure that says so (as a promql check without data fails), never a pass
     slos = repo / "slos/api-server.yaml"
     slos.write_text(slos.read_text().replace('default("http_requests_total")', 'default("http_requests_never_served_total")'))
-    result, doc = slo_run(pytester, monkeypatch, incident)
+    _, doc = slo_run(pytester, monkeypatch, incident)
     found = {f["check"]: f for f in doc["findings"]}
     assert found["api-availability::burn-rate"]["message"].startswith(
         'no data: Prometheus holds no samples of http_requests_never_served_total{ namespace="production", service="api-server" } in the last 6h'
