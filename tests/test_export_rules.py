@@ -147,3 +147,86 @@ def test_promtool_agrees_with_the_recorded_error_ratios(pytester: pytest.Pyteste
     ]}]
     done = run_tests(tmp_path, path, tests)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+OTHER_SLOS = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: api-p99
+spec:
+  service: api-server
+  indicator:
+    metadata:
+      name: api-p99-seconds
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Prometheus
+          spec:
+            query: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{ {{ selector }} }[5m])))
+  timeWindow:
+    - duration: 6h
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: p99 within 500 ms
+      op: lte
+      value: "{{ SLO_API_LATENCY_P99_MS / 1000 }}"
+      target: 0.99
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: api-good-slices
+spec:
+  service: api-server
+  indicator:
+    metadata:
+      name: api-non-5xx
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{ {{ selector }}, status=~"5.." }
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{ {{ selector }} }
+  timeWindow:
+    - duration: 6h
+      isRolling: true
+  budgetingMethod: Timeslices
+  objectives:
+    - displayName: 5-minute slices with 99% good requests
+      target: 0.95
+      timeSliceTarget: 0.99
+      timeSliceWindow: 5m
+"""
+
+
+@pytest.mark.parametrize("case", ["incident", "fixed"])
+def test_threshold_and_timeslice_slos_become_rules_promtool_evaluates(pytester: pytest.Pytester, tmp_path: Path, case: str) -> None:
+    export(pytester, "--site", "production")
+    (pytester.path / "slos/api-server.yaml").write_text(OTHER_SLOS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--site", "production", "--export-rules=rules")
+    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (22 rules)"])  # + 2 good-slice records
+    path = pytester.path / "rules/production.rules.yaml"
+    checked = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    page = [a for a in alerts_of(yaml.safe_load(path.read_text()), {"SloBurnRatePage"})]
+    assert {a["labels"]["slo"] for a in page} == {"api-p99", "api-good-slices"}
+    make, fires = CASES[case]
+    labels = 'slo:sli_error:ratio_rate1h{app="api-server",site="production",slo="api-p99"}'
+    tests = [{"interval": "1m", "input_series": make(), "alert_rule_test": [
+        {"eval_time": f"{HOURS}h", "alertname": "SloBurnRatePage", "exp_alerts": [expected(a) for a in page] if fires else []},
+    ], "promql_expr_test": [
+        # every minute of the last hour of the incident is over 500 ms; none once fixed
+        {"expr": 'slo:sli_error:ratio_rate1h{slo="api-p99"}', "eval_time": f"{HOURS}h", "exp_samples": [{"labels": labels, "value": 1 if fires else 0}]},
+    ]}]
+    done = run_tests(tmp_path, path, tests)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

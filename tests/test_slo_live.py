@@ -91,3 +91,19 @@ def test_an_slo_over_series_nobody_serves_fails_saying_so(incident: Stack, repo:
         'no data: Prometheus holds no samples of http_requests_never_served_total{ namespace="production", service="api-server" } in the last 6h'
     )
     assert found["api-availability::burn-rate"]["location"]["path"] == "slos/api-server.yaml"
+
+
+def test_threshold_and_timeslice_slos_are_judged_in_minutes_and_slices(incident: Stack, repo: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_export_rules import OTHER_SLOS
+
+    (repo / "slos/api-server.yaml").write_text(OTHER_SLOS)
+    result, doc = slo_run(pytester, monkeypatch, incident)
+    found = {f["check"]: f for f in doc["findings"]}
+    assert set(found) == {"api-p99::burn-rate", "api-good-slices::burn-rate", "api-good-slices::error-budget"}, result.stdout.str()
+    # rate(...[5m]) has no value in the first minutes of the 6h of history: the 6h budget of
+    # the p99 SLI is not judged, and the run says how much data there is
+    result.stdout.fnmatch_lines(["SKIPPED*api-p99::error-budget: the SLO window is 6h but Prometheus holds about 5h5*m of its data: the budget over 6h is not judged"])
+    # p99 has been 8.4 s for two hours: every minute of the last hour is bad, 100x a 1% budget
+    assert found["api-p99::burn-rate"]["message"].startswith("burning the error budget 100.0× as fast as allowed over 1h and 100.0× over 5m (limit 14.4× on both): 100% of minutes were bad")
+    assert found["api-p99::burn-rate"]["evidence"]["unit"] == "minutes"
+    assert "bad 5m slices over 6h" in found["api-good-slices::error-budget"]["message"]

@@ -77,7 +77,7 @@ class SliQueries:
         assert self.good and self.total
         return f"({self._counted(self.total, w)} - ({self._counted(self.good, w)} or vector(0)))"
 
-    def _good_slice(self) -> str:
+    def good_slice(self) -> str:
         """1 for a good slice ending at each step, 0 for a bad one."""
         s = self.slice
         if self.slo.indicator == "threshold":
@@ -91,7 +91,7 @@ class SliQueries:
 
     def good_share(self, w: float) -> str:
         """The share of good slices in window ``w`` (the worst series', if several)."""
-        return f"min(avg_over_time({self._good_slice()}[{duration(w)}:{duration(self.slice)}]))"
+        return f"min(avg_over_time({self.good_slice()}[{duration(w)}:{duration(self.slice)}]))"
 
     def bad_count(self, w: float) -> str:
         return self._bad(w)

@@ -2,7 +2,8 @@
 
 For every SLO objective whose app runs at the site: a recording rule of the error ratio over
 each window of its page and ticket pairs (``slo:sli_error:ratio_rate<window>``, labels
-``site``, ``app``, ``slo``), and two multi-window burn-rate alerts, ``SloBurnRatePage`` (the
+``site``, ``app``, ``slo``; for minutes and time slices, averaged from a recorded
+``slo:sli_good_slice``), and two multi-window burn-rate alerts, ``SloBurnRatePage`` (the
 SLO's pairs, default 1h & 5m at 14.4×, 6h & 30m at 6×) and ``SloBurnRateTicket`` (1d & 2h at
 3×, 3d & 6h at 1×): each fires when both windows of a pair burn faster than its factor, the
 gate's own rule. The expressions come from :class:`~pytest_slo.kinds.slo_queries.SliQueries`,
@@ -28,9 +29,10 @@ from ..kinds.openslo import pairs_of, render_queries
 from ..kinds.slo_queries import duration
 from .context import RunContext
 
-__all__ = ["RECORD", "rule_groups", "write_rules"]
+__all__ = ["GOOD_SLICE", "RECORD", "rule_groups", "write_rules"]
 
 RECORD = "slo:sli_error:ratio_rate{window}"
+GOOD_SLICE = "slo:sli_good_slice"
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 assert set(_NEGATED) == set(BREACHES)
 
@@ -66,9 +68,16 @@ def _slo_group(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
     labels = {"site": target.site.name, "app": target.app or "", "slo": slo_name}
     page, ticket = pairs_of(queries.slo), TICKET_PAIRS
     windows = sorted({w for p in (*page, *ticket) for w in (p.long, p.short)})
-    rules: list[dict[str, Any]] = [
-        {"record": RECORD.format(window=duration(w)), "expr": queries.error_ratio(w), "labels": dict(labels)} for w in windows
-    ]
+    if queries.by_slices:
+        # a subquery over 3 days of minutes is more than Prometheus loads for one rule: the good
+        # slice is recorded at each evaluation, and the windows average the recorded series
+        good = {"record": GOOD_SLICE, "expr": queries.good_slice(), "labels": dict(labels)}
+        rules: list[dict[str, Any]] = [good] + [
+            {"record": RECORD.format(window=duration(w)), "expr": f"1 - avg_over_time({GOOD_SLICE}{_matchers(labels)}[{duration(w)}])", "labels": dict(labels)}
+            for w in windows
+        ]
+    else:
+        rules = [{"record": RECORD.format(window=duration(w)), "expr": queries.error_ratio(w), "labels": dict(labels)} for w in windows]
     runbook = _link(run, check.runbook)
     what = f"{queries.slo.display} ({target.site.name}/{target.app}) is spending its error budget"
     rules.append(_alert("SloBurnRatePage", "page", page, 1 - value, labels, f"{what} fast: {', '.join(p.label for p in page)}", runbook))
