@@ -75,4 +75,4 @@ class SloHooks:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for note in self.notes:
-            terminalreporter.write_line(f"export-rules: {note}")
+            terminalreporter.write_line(f"export-rules: {note}", red=not note.startswith("wrote "))
