@@ -47,7 +47,9 @@ def test_the_demo_catches_the_incident_and_stops_everything(tmp_path: Path) -> N
     }
     (draft,) = (tmp_path / "postmortems").glob("*-production-redis-cluster-memory-limit-drift-oom-kills.md")
     assert f"postmortem:  {draft}" in done.stdout
-    assert re.search(r"\| api-availability::burn-rate: burn rate above 14\.4× since \d\d:\d\d UTC", draft.read_text())
+    text = draft.read_text()
+    assert re.search(r"\| api-availability::burn-rate: burn rate above 14\.4× since \d\d:\d\d UTC", text)
+    assert re.search(r"\| api-availability::burn-rate \| api-server \| burn rate under 14\.4× over 1h & 5m \(99\.9% over 6h\) \| 120\.0× & 120\.0× \| \d{4}-", text)
     assert (tmp_path / "findings.sarif").is_file() and (tmp_path / "findings.md").is_file()
     # every server the demo started is gone: its ports refuse connections
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", done.stdout.split("pytest-slo demo: every process")[0].split("collected")[0])]

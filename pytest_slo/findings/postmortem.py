@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SloError
 from ..expr import duration_seconds, expression_names
 from .rootcause import headline, is_symptom, rank_candidates
-from .timeline import Event, breaches, burn_events, kube_events
+from .timeline import Event, breaches, burn_events, kube_events, slo_impact
 
 if TYPE_CHECKING:
     import pytest
@@ -128,6 +128,8 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
                     "recovered": summary.get("recovered"),
                 }
             )
+        elif f.get("kind") == "openslo" and (row := slo_impact(f, per_check.get(f["check"], {}))):
+            impact.append(row)
     actions: list[dict[str, str]] = []
     seen: set[str] = set()
     for f in findings:

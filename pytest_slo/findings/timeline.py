@@ -14,7 +14,7 @@ from typing import Any
 
 from ..compare import BREACHES
 
-__all__ = ["Event", "breaches", "burn_events", "kube_events", "parse_time"]
+__all__ = ["Event", "breaches", "burn_events", "kube_events", "parse_time", "slo_impact"]
 
 
 
@@ -127,3 +127,20 @@ def burn_events(finding: dict[str, Any], series: Iterable[Any]) -> tuple[list[Ev
             events.append(Event(_utc(points[recovered][0]), f"{finding['check']}: burn rate back under {factor:g}×", finding["check"]))
         since = _utc(at) if since is None or _utc(at) < since else since
     return events, {"first_breach": since, "recovered": None}
+
+
+def slo_impact(finding: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The postmortem's impact row of a burn-rate finding: the pair that fired, since when.
+    A spent budget has no "since" of its own: it is listed with the findings, not here."""
+    ev = finding.get("evidence") or {}
+    firing = [p for p in ev.get("pairs", []) if p.get("firing")]
+    target = ev.get("target")
+    if not firing or not isinstance(target, (int, float)):
+        return None
+    pair = firing[0]
+    return {
+        "check": finding["check"], "title": finding["title"], "app": finding.get("app"),
+        "objective": f"burn rate under {pair['factor']:g}× over {pair['long']} & {pair['short']} ({target * 100:g}% over {ev.get('window')})",
+        "measured": f"{pair['long_burn_rate']:.1f}× & {pair['short_burn_rate']:.1f}×",
+        "since": summary.get("first_breach"), "recovered": None,
+    }
