@@ -190,3 +190,12 @@ def test_pytest_reports_each_problem_at_its_line(pytester: pytest.Pytester) -> N
     assert f"ERROR at setup of production/api-server: checkout-availability::burn-rate [P3] checkout-availability: burn-rate _\n{where}" in out
     result.assert_outcomes(failed=1, errors=2, passed=24, skipped=19)
     assert "Traceback" not in result.stdout.str() and "INTERNALERROR" not in result.stdout.str()
+
+
+def test_one_slo_item_is_selected_by_its_node_id(pytester: pytest.Pytester) -> None:
+    for folder in ("sites", "releases", "checks", "slos"):
+        shutil.copytree(REPO / folder, pytester.path / folder)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--collect-only", "-q", "sites/production/config.env::api-server::api-availability::burn-rate")
+    result.stdout.fnmatch_lines(["sites/production/config.env::api-server::api-availability::burn-rate", "1 test collected*"])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--collect-only", "-q", "sites/staging/config.env::api-server::api-latency")
+    result.stdout.fnmatch_lines(["sites/staging/config.env::api-server::api-latency::burn-rate", "sites/staging/config.env::api-server::api-latency::error-budget", "2 tests collected*"])
