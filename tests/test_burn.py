@@ -91,3 +91,59 @@ def test_a_target_of_one_leaves_no_budget_to_burn() -> None:
     with pytest.raises(ValueError, match="no error budget"):
         burn_rate(0.1, 1.0)
     assert math.isinf(budget(WindowCount(HOUR, 1, 100), 1.0).left_ratio)  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- the items' verdicts
+
+
+def _verdict(item: str, counts: list[WindowCount], held_since: float | None = 0.0):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from pytest_slo.catalog.openslo import load_slos, slo_checks
+    from pytest_slo.kinds.openslo import OpenSloKind, SloFacts
+    from pytest_slo.kinds.slo_queries import SliQueries
+
+    repo = Path(__file__).resolve().parents[1]
+    check = next(c for c in slo_checks(load_slos(repo, "slos", ["api-server"]))[0] if c.id == f"api-availability::{item}")
+    slo, objective = check.spec["slo"], check.spec["objective"]
+    queries = SliQueries(slo, objective, None, None, bad="b", total="t")
+    facts = SloFacts(tuple(counts), held_since, 6 * HOUR, TARGET, queries, ())
+    return OpenSloKind().evaluate(check, None, facts)  # type: ignore[arg-type]
+
+
+def burn_counts(bad: dict[float, float | None], total: float = 1000, covered: float = 6 * HOUR) -> list[WindowCount]:
+    return [WindowCount(w, b, None if b is None else total, w <= covered) for w, b in bad.items()]
+
+
+def test_no_traffic_passes_the_burn_rate_item() -> None:
+    verdict = _verdict("burn-rate", [WindowCount(w, 0, 0) for w in (6 * HOUR, HOUR, 1800, 300)])
+    assert verdict.ok and verdict.skip is None
+    assert [p["long_burn_rate"] for p in verdict.evidence["pairs"]] == [0.0, 0.0]
+
+
+def test_a_window_without_samples_is_not_judged_and_says_so() -> None:
+    # the app stopped being scraped 3 minutes ago: the 5m window has no samples
+    verdict = _verdict("burn-rate", burn_counts({6 * HOUR: 1, HOUR: 1, 1800: 1, 300: None}))
+    assert verdict.ok
+    assert verdict.evidence["not_judged"] == ["1h & 5m at 14.4×: no samples of the SLI in the last 5m"]
+
+
+def test_less_data_than_every_pair_needs_is_a_skip_naming_how_much() -> None:
+    verdict = _verdict("burn-rate", burn_counts({6 * HOUR: 500, HOUR: 500, 1800: 500, 300: 500}, covered=1800), held_since=6 * HOUR - 2400)
+    assert verdict.skip == (
+        "api-availability::burn-rate: no burn-rate pair can be judged: "
+        "1h & 5m at 14.4×: Prometheus holds about 40m of the SLI's data, less than 1h; "
+        "6h & 30m at 6×: Prometheus holds about 40m of the SLI's data, less than 6h"
+    )
+
+
+def test_a_spent_budget_says_what_is_wrong_first_in_requests_and_minutes() -> None:
+    verdict = _verdict("error-budget", [WindowCount(6 * HOUR, 30, 10_000)])
+    assert not verdict.ok
+    assert verdict.message.startswith(
+        "error budget exhausted: 30 bad requests over 6h against 10 allowed (budget left -200.0%, -0.7 min of full outage); SLI 99.7%, target 99.9%"
+    )
+    assert verdict.evidence["budget_left_percent"] == pytest.approx(-200)
+    assert verdict.location is not None and str(verdict.location) == "slos/api-server.yaml:22"
+    kept = _verdict("error-budget", [WindowCount(6 * HOUR, 5, 10_000)])
+    assert kept.ok and kept.evidence["budget_left_percent"] == pytest.approx(50)

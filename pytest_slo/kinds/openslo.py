@@ -203,12 +203,11 @@ class OpenSloKind(Kind):
         evidence["pairs"] = [_pair_evidence(v) for v in verdicts]
         judged = [v for v in verdicts if v.judged]
         if not judged:
-            return Verdict.skipped(f"{check.id}: Prometheus holds {held} of the SLI's data, less than every burn-rate window pair needs")
+            return Verdict.skipped(f"{check.id}: no burn-rate pair can be judged: " + "; ".join(_why_not(v, facts, held) for v in verdicts))
         firing = [v for v in judged if v.firing]
         if not firing:
-            unjudged = [v.pair.label for v in verdicts if not v.judged]
-            if unjudged:
-                evidence["not_judged"] = [f"{label}: Prometheus holds {held} of data" for label in unjudged]
+            if any(not v.judged for v in verdicts):
+                evidence["not_judged"] = [_why_not(v, facts, held) for v in verdicts if not v.judged]
             return Verdict(True, evidence=evidence)
         worst = firing[0]
         ratio = error_ratio(next(c for c in facts.counts if c.window == worst.pair.long)) or 0.0
@@ -221,6 +220,18 @@ class OpenSloKind(Kind):
             f"{_pct(ratio)} of {facts.queries.unit} were bad in the last {duration(worst.pair.long)}, {_pct(1 - facts.target)} allowed{rest}"
         )
         return Verdict(False, message + footer, evidence, location)
+
+
+def _why_not(verdict: PairVerdict, facts: SloFacts, held: str) -> str:
+    """Why a pair was not judged: the data does not reach back far enough, or a window has no samples."""
+    counts = {c.window: c for c in facts.counts}
+    for window in (verdict.pair.long, verdict.pair.short):
+        count = counts.get(window)
+        if count is not None and not count.covered:
+            return f"{verdict.pair.label}: Prometheus holds {held} of the SLI's data, less than {duration(window)}"
+        if count is not None and (count.bad is None or count.total is None):
+            return f"{verdict.pair.label}: no samples of the SLI in the last {duration(window)}"
+    return f"{verdict.pair.label}: not judged"
 
 
 def _held(facts: SloFacts) -> str:
