@@ -134,6 +134,7 @@ BAD = [
     pytest.param(("target: 0.999", "target: 1.5"), 29, "spec.objectives[0].target: 1.5 is greater than or equal to the maximum of 1 (OpenSLO v1 schema)", id="target-above-1"),
     pytest.param(("duration: 28d", "duration: 1Q"), 24, "spec.timeWindow[0].duration: '1Q' is a calendar length (months, quarters, years vary): write it in m, h, d or w", id="quarter"),
     pytest.param(("  name: checkout-availability\n", "  name: checkout-availability\n  annotations:\n    pytest-slo.org/burn-rate-pairs: 5m/1h:14\n"), 6, "metadata.annotations.pytest-slo.org/burn-rate-pairs: '5m/1h:14': the short window must be shorter", id="pairs"),
+    pytest.param(("      target: 0.999\n", "      target: 0.999\n      indicatorRef: checkout-latency\n"), 30, "spec.objectives[0].indicatorRef: a composite SLO (an indicator per objective) is not supported", id="composite"),
     pytest.param(("budgetingMethod: Occurrences", "budgetingMethod: Occurrences\n  budgetingMethod: Timeslices"), 27, "duplicate key 'spec.budgetingMethod' (first at line 26)", id="duplicate-key"),
 ]
 

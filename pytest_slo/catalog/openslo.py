@@ -164,6 +164,11 @@ def _objectives(spec: dict[str, Any], doc: _Doc, indicator: str, problems: list[
         display = str(item.get("displayName") or "")
         label = "" if len(items) == 1 else re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-") or str(index)
         op = item.get("op")
+        composite = [k for k in ("indicator", "indicatorRef", "compositeWeight", "targetPercent") if k in item]
+        if composite:
+            what = "targetPercent: write target as a ratio (0.999)" if composite == ["targetPercent"] else "a composite SLO (an indicator per objective) is not supported: write one SLO per indicator"
+            problems.append(CatalogError(f"spec.objectives[{index}].{composite[0]}: {what}", path=doc.display, line=_line(doc.node, (*base, composite[0]))))
+            continue
         if indicator == "threshold" and (op is None or "value" not in item):
             problems.append(CatalogError(f"spec.objectives[{index}]: a thresholdMetric objective needs op and value (the SLI is good when it is op value)",
                                          path=doc.display, line=_line(doc.node, base)))
