@@ -59,6 +59,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ControllerHooks(config, run), "slo-controller")
+    _register_slo_hooks(config, run)
+
+
+def _register_slo_hooks(config: pytest.Config, run: RunContext) -> None:
+    """``slos/*.yaml`` (OpenSLO) collection and ``--export-rules``: their own plugin object."""
+    from .run.slos import SloHooks
+
+    config.pluginmanager.register(SloHooks(run, controller=not hasattr(config, "workerinput")), "slo-openslo")
 
 
 def _register_kinds(config: pytest.Config) -> KindRegistry:

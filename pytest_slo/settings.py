@@ -67,6 +67,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--metrics-file", "metrics_file", "Write the run's outcome in the Prometheus text format to PATH (for node_exporter's textfile collector: a *.prom file in its directory).", metavar="PATH"),
     Option("--pushgateway", "pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site (or set SLO_PUSHGATEWAY_URL). Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", metavar="URL"),
     Option("--html", "html", "Write one self-contained HTML report to PATH: summary by severity, a row per finding with its runbook and the line to edit, filters, and charts of failing live checks.", metavar="PATH"),
+    Option("--slos-path", "slos_path", "The folder of OpenSLO v1 documents (*.yaml), relative to the root. Default: slos.", default="slos", metavar="PATH"),
+    Option("--export-rules", "export_rules", "Write one Prometheus rule file per site into the folder PATH: SLI recording rules, multi-window burn-rate alerts of every SLO and the alerts of promql checks that declare alert: {for: ...}.", metavar="PATH"),
 )
 
 
@@ -77,7 +79,7 @@ OPTIONS: tuple[Option, ...] = (
 #: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
 PATH_OPTIONS: frozenset[str] = frozenset(
     {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--baseline",
-     "--metrics-file", "--html"}
+     "--metrics-file", "--html", "--slos-path", "--export-rules"}
 )
 
 
@@ -126,6 +128,8 @@ class Settings:
     metrics_file: Path | None = None
     pushgateway: str | None = None
     html: Path | None = None
+    slos_path: str = "slos"
+    export_rules: Path | None = None
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -250,7 +254,7 @@ def resolve(config: pytest.Config) -> Settings:
     else:
         root = _default_root(config)
     values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline", "metrics_file", "html"):
+    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline", "metrics_file", "html", "export_rules"):
         if name in values:
             path = Path(values[name]).expanduser()
             values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path

@@ -168,7 +168,7 @@ def test_a_wrapper_hookimpl_in_conftest_sees_and_extends_the_kinds(gitops: Path,
         [
             "*checks/team.yaml::catalog FAILED*",  # expect_ok is no field of the kind's schema
             "*expect_ok is not a field of a team check*",
-            "kinds seen by the wrapper: config,kube,promql,redis,values",
+            "kinds seen by the wrapper: config,kube,openslo,promql,redis,values",
         ]
     )
     pytester.makeconftest(WRAPPER.replace('    scope = "site"', '    scope = "site"\n    spec_schema = {"properties": {"expect_ok": {"type": "boolean"}}, "required": ["expect_ok"]}'))
@@ -178,7 +178,7 @@ def test_a_wrapper_hookimpl_in_conftest_sees_and_extends_the_kinds(gitops: Path,
             "*sites/production/config.env::team-no FAILED*",
             "*sites/production/config.env::team-yes PASSED*",
             "the team check says no",
-            "kinds seen by the wrapper: config,kube,promql,redis,values",
+            "kinds seen by the wrapper: config,kube,openslo,promql,redis,values",
         ]
     )
     assert_counts(result, failed=1)

@@ -23,7 +23,10 @@ from ..errors import CatalogError, ConfigError
 from ..yamlio import Loader, load_yaml
 from .schema import BASE_SCHEMA, explain, validator_for
 
-__all__ = ["CATALOG_RUNBOOK", "Catalog", "Check", "load_catalog", "runbook_problem"]
+__all__ = ["CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "load_catalog", "runbook_problem"]
+
+#: Set to True in a kind's ``spec_schema`` when its items are made from files other than checks/.
+NOT_IN_CHECKS = "x-pytest-slo-not-in-checks"
 
 #: The runbook of a catalog problem, and of the items of a check that cannot run.
 CATALOG_RUNBOOK = "checks/runbooks/catalog.md#catalog"
@@ -254,7 +257,8 @@ WAIVER_FILES = frozenset({"waivers.yaml"})
 def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
     """Load every ``checks/*.yaml`` under ``root``; ``kinds`` maps kind name → its field schema."""
     catalog = Catalog()
-    validators = _Validators(kinds)
+    # a kind whose items come from elsewhere (openslo: slos/*.yaml) is no kind a check may name
+    validators = _Validators({name: schema for name, schema in kinds.items() if not schema.get(NOT_IN_CHECKS)})
     checks_dir = root / "checks"
     files = sorted(checks_dir.glob("*.yaml")) + sorted(checks_dir.glob("*.yml")) if checks_dir.is_dir() else []
     # the waivers file sits with the catalog it refers to, but it is not a catalog

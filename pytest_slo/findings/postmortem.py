@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SloError
 from ..expr import duration_seconds, expression_names
 from .rootcause import headline, is_symptom, rank_candidates
-from .timeline import Event, breaches, kube_events
+from .timeline import Event, breaches, burn_events, kube_events, slo_impact
 
 if TYPE_CHECKING:
     import pytest
@@ -71,8 +71,10 @@ def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.
         if finding.get("kind") == "kube":
             events += kube_events(finding)
             continue
-        query = (finding.get("evidence") or {}).get("query")
-        if finding.get("kind") != "promql" or not query:
+        evidence = finding.get("evidence") or {}
+        burn = finding.get("kind") == "openslo" and evidence.get("burn_query")
+        query = evidence.get("burn_query") if burn else evidence.get("query")
+        if not (burn or finding.get("kind") == "promql") or not query:
             continue
         try:
             source = run.sources.prometheus(run.repo.site(site))
@@ -81,7 +83,7 @@ def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.
         except SloError as exc:
             gaps.append(f"{finding['check']}: history unavailable ({exc})")
             continue
-        found, summary = breaches(finding, series)
+        found, summary = burn_events(finding, series) if burn else breaches(finding, series)
         events += found
         per_check[finding["check"]] = summary
         charts.append((finding, series, summary["first_breach"]))
@@ -130,6 +132,8 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
                     "recovered": summary.get("recovered"),
                 }
             )
+        elif f.get("kind") == "openslo" and (row := slo_impact(f, per_check.get(f["check"], {}))):
+            impact.append(row)
     actions: list[dict[str, str]] = []
     seen: set[str] = set()
     for f in findings:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..compare import BREACHES
 
-__all__ = ["Event", "breaches", "kube_events", "parse_time"]
+__all__ = ["Event", "breaches", "burn_events", "kube_events", "parse_time", "slo_impact"]
 
 
 
@@ -103,3 +103,44 @@ def kube_events(finding: dict[str, Any]) -> list[Event]:
         if at and finding["check"] != "kube-oomkilled":
             events.append(Event(at, f"{item['pod']}/{item['container']} last terminated: {last.get('reason')} (exit {last.get('exitCode')}), now in CrashLoopBackOff after {item.get('restartCount')} restarts", finding["check"]))
     return events
+
+
+def burn_events(finding: dict[str, Any], series: Iterable[Any]) -> tuple[list[Event], dict[str, Any]]:
+    """When an SLO's burn rate (its ``burn_query``, the long window of the pair that fired)
+    rose above the pair's factor and stayed there: "burn rate above 14.4× since ..."."""
+    evidence = finding.get("evidence") or {}
+    factor = float(evidence.get("factor", 0))
+    events: list[Event] = []
+    since: _dt.datetime | None = None
+    for s in series:
+        points = list(s.points)
+        bad = [v > factor for _, v in points]  # NaN (no traffic) burns nothing
+        episodes = _episodes(bad)
+        if not episodes:
+            continue
+        first, recovered = episodes[-1]
+        at, value = points[first]
+        pair = next((p["pair"] for p in evidence.get("pairs", []) if p.get("firing")), f"{factor:g}×")
+        events.append(Event(_utc(at), f"{finding['check']}: burn rate above {factor:g}× since {_utc(at).strftime('%H:%M UTC')} "
+                                      f"({value:.1f}× at first; page pair {pair})", finding["check"]))
+        if recovered is not None:
+            events.append(Event(_utc(points[recovered][0]), f"{finding['check']}: burn rate back under {factor:g}×", finding["check"]))
+        since = _utc(at) if since is None or _utc(at) < since else since
+    return events, {"first_breach": since, "recovered": None}
+
+
+def slo_impact(finding: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The postmortem's impact row of a burn-rate finding: the pair that fired, since when.
+    A spent budget has no "since" of its own: it is listed with the findings, not here."""
+    ev = finding.get("evidence") or {}
+    firing = [p for p in ev.get("pairs", []) if p.get("firing")]
+    target = ev.get("target")
+    if not firing or not isinstance(target, (int, float)):
+        return None
+    pair = firing[0]
+    return {
+        "check": finding["check"], "title": finding["title"], "app": finding.get("app"),
+        "objective": f"burn rate under {pair['factor']:g}× over {pair['long']} & {pair['short']} ({target * 100:g}% over {ev.get('window')})",
+        "measured": f"{pair['long_burn_rate']:.1f}× & {pair['short_burn_rate']:.1f}×",
+        "since": summary.get("first_breach"), "recovered": None,
+    }

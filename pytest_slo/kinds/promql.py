@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..catalog.schema import TEMPLATE, field
+from ..catalog.schema import DURATION, TEMPLATE, field
 from ..compare import BREACHES, OPS
 from ..errors import ConfigError, SloError
 from ._expr import config_context, evaluate, location_keys, render_text
@@ -102,6 +102,14 @@ class PromqlKind(Kind):
             },
             "expect": {**TEMPLATE, "description": "a jinja2 template saying what was expected", "examples": ["none"]},
             "regression": REGRESSION_SCHEMA,
+            "alert": {
+                "type": "object",
+                "description": "export this check as a Prometheus alert (--export-rules) that fires after the breach lasts 'for'",
+                "examples": [{"for": "10m"}],
+                "properties": {"for": DURATION},
+                "required": ["for"],
+                "additionalProperties": False,
+            },
             "details": {
                 "type": "object",
                 "propertyNames": {"pattern": "^[a-z_][a-z0-9_]*$"},

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ..catalog.model import Catalog, load_catalog
+from ..catalog.openslo import SloCatalog, load_slos, with_slos
 from ..kinds.base import KindRegistry
 from ..repo.site import Repo
 from ..settings import Settings
@@ -72,8 +73,14 @@ class RunContext:
         return self._waivers[1]
 
     @functools.cached_property
+    def slos(self) -> SloCatalog:
+        """The OpenSLO documents of ``slos/`` (``--slos-path``)."""
+        return load_slos(self.settings.root, self.settings.slos_path, self.repo.app_names)
+
+    @functools.cached_property
     def catalog(self) -> Catalog:
-        return load_catalog(self.settings.root, self.registry.schemas)
+        """The checks of ``checks/*.yaml`` and the items of every SLO."""
+        return with_slos(load_catalog(self.settings.root, self.registry.schemas), self.slos)
 
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:
         """Let a live kind batch every read of this session's items, before the first runs."""

@@ -6,6 +6,7 @@ site-wide checks sit directly under the file (``sites/production/config.env::con
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..errors import CatalogError, SloError
 from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
 
-__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "KindDefect", "SiteFile", "SloItem", "WaiverFile", "WaiverItem"]
+__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "CheckGroup", "KindDefect", "SiteFile", "SloItem", "WaiverFile", "WaiverItem"]
 
 LIVE_SKIP = "live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"
 
@@ -169,13 +170,31 @@ class AppNode(pytest.Collector):
         super().__init__(**kwargs)
         self.site_name = site_name
 
-    def collect(self) -> Iterator[SloItem]:
+    def collect(self) -> Iterator[SloItem | CheckGroup]:
         run = _run(self)
         site = run.repo.site(self.site_name)
         target = Target(site, self.name, run.sources, run.baseline)
-        for check in run.catalog.declared:
-            if _scope(run, check) == "app" and check.applies_to(self.name):
-                yield SloItem.from_parent(self, name=check.id, check=check, target=target)
+        selected = [c for c in run.catalog.declared if _scope(run, c) == "app" and c.applies_to(self.name)]
+        for group, members in itertools.groupby(selected, key=lambda c: c.id.rpartition("::")[0]):
+            if group:
+                yield CheckGroup.from_parent(self, name=group, checks=list(members), target=target)
+            else:
+                for check in members:
+                    yield SloItem.from_parent(self, name=check.id, check=check, target=target)
+
+
+class CheckGroup(pytest.Collector):
+    """Checks whose ids read ``<group>::<name>`` (an SLO's ``error-budget`` and ``burn-rate``):
+    a node of their own, so ``...::api-server::api-availability::burn-rate`` selects one."""
+
+    def __init__(self, *, checks: list[Check], target: Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.checks = checks
+        self.target = target
+
+    def collect(self) -> Iterator[SloItem]:
+        for check in self.checks:
+            yield SloItem.from_parent(self, name=check.id.rpartition("::")[2], check=check, target=self.target)
 
 
 class SiteFile(pytest.File):
@@ -306,7 +325,8 @@ class WaiverFile(pytest.File):
             yield WaiverItem.from_parent(self, name="waivers", waiver=None, problems=list(run.waiver_file_problems))
         seen: dict[str, int] = {}
         for waiver in run.waivers:
-            name = f"{waiver.check}@{waiver.site or 'every-site'}" + (f"/{waiver.app}" if waiver.app else "")
+            # an SLO item's id holds "::", which would read as a node boundary in the node id
+            name = f"{waiver.check.replace('::', '.')}@{waiver.site or 'every-site'}" + (f"/{waiver.app}" if waiver.app else "")
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:
                 name += f"#{seen[name]}"

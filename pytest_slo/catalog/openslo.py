@@ -1,0 +1,400 @@
+"""``slos/*.yaml``: OpenSLO v1 documents (``SLO``, ``SLI``) read into :class:`Slo` specs.
+
+Every document is validated against the published OpenSLO v1 JSON Schema (vendored in
+``openslo_schema/``, see its README for the source), then against what pytest-slo can judge:
+Prometheus ratio and threshold indicators, rolling windows, ``Occurrences`` and
+``Timeslices``. Anything else is a :class:`CatalogError` at the file, line and field, never
+skipped. Targets (``target``, ``value``, ``timeSliceTarget``) may be jinja2 expressions over
+the site's config (``"{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}"``): the schema sees a
+number in their place and each site's value is checked when its items run.
+
+pytest-slo reads these annotations of an SLO (``metadata.annotations``):
+
+* ``pytest-slo.org/error-budget-floor``: the least budget left, in percent (default ``0``);
+* ``pytest-slo.org/burn-rate-pairs``: ``1h/5m:14.4, 6h/30m:6`` (long/short window: factor);
+* ``pytest-slo.org/runbook``, ``pytest-slo.org/severity`` (P1..P4, default P1 for burn, P2 for budget);
+
+and maps ``spec.service`` to an app by name, or by the label ``pytest-slo/app``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import CatalogError
+from ..expr import duration_seconds
+from ..yamlio import Loader, duplicate_keys
+from .model import Check, _line
+from .openslo_validate import dotted as _dotted
+from .openslo_validate import openslo_validator, schema_problems
+
+__all__ = ["BUDGET_RUNBOOK", "BURN_RUNBOOK", "Objective", "Slo", "SloCatalog", "load_slos", "openslo_validator", "parse_pairs", "slo_checks", "with_slos"]
+
+BUDGET_RUNBOOK = "checks/runbooks/slo.md#error-budget"
+BURN_RUNBOOK = "checks/runbooks/slo.md#burn-rate"
+_OPS = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
+_PAIR = re.compile(r"^\s*(\w+)\s*/\s*(\w+)\s*:\s*([0-9]*\.?[0-9]+)\s*$")
+#: The OpenSLO duration shorthand units pytest-slo can turn into a fixed length of time.
+_FIXED_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+@dataclass(frozen=True)
+class Objective:
+    display: str
+    label: str  # "" for an SLO's only objective, else its name in the item id
+    target: float | str  # a number, or a jinja2 expression over the config
+    line: int
+    op: str | None = None  # PromQL comparison of a threshold SLI
+    value: float | str | None = None
+    slice_target: float | str | None = None
+    slice_window: float | None = None  # seconds
+
+
+@dataclass(frozen=True)
+class Slo:
+    """One OpenSLO ``SLO``, with its indicator resolved."""
+
+    name: str
+    display: str
+    service: str
+    app: str
+    source: str
+    line: int
+    indicator: str  # "ratio" or "threshold"
+    window: float  # seconds
+    window_text: str
+    method: str  # Occurrences | Timeslices
+    objectives: tuple[Objective, ...]
+    good: str | None = None
+    bad: str | None = None
+    total: str | None = None
+    counter: bool = True
+    query: str | None = None  # the threshold SLI's query
+    budget_floor: float = 0.0  # percent
+    pairs: tuple[tuple[float, float, float], ...] = ()  # (long s, short s, factor)
+    runbook: str | None = None
+    severity: str | None = None
+    description: str = ""
+
+
+@dataclass
+class SloCatalog:
+    slos: list[Slo] = field(default_factory=list)
+    #: SLOs that cannot be judged (by name, when they have one): their items error with it.
+    broken: list[tuple[str, str, str, int, CatalogError]] = field(default_factory=list)  # name, app, file, line, problem
+    problems: dict[str, list[CatalogError]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def parse_pairs(text: str) -> tuple[tuple[float, float, float], ...]:
+    """``1h/5m:14.4, 6h/30m:6`` → ((3600, 300, 14.4), (21600, 1800, 6.0)); ValueError says why."""
+    pairs = []
+    for part in text.split(","):
+        match = _PAIR.match(part)
+        if not match:
+            raise ValueError(f"{part.strip()!r} is not LONG/SHORT:FACTOR such as 1h/5m:14.4")
+        long, short = duration_seconds(match[1]), duration_seconds(match[2])
+        if short >= long:
+            raise ValueError(f"{part.strip()!r}: the short window must be shorter than the long one")
+        pairs.append((long, short, float(match[3])))
+    return tuple(pairs)
+
+
+def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, problems: list[CatalogError]) -> str | None:
+    """The PromQL query of a ``metricSource``; anything but Prometheus is a problem."""
+    ms = source.get("metricSource") if isinstance(source, dict) else None
+    if not isinstance(ms, dict):
+        return None
+    kind = ms.get("type")
+    if kind != "Prometheus":
+        what = f"type {kind!r}" if kind else "no type (a metricSourceRef to a DataSource is not read)"
+        problems.append(CatalogError(
+            f"{_dotted((*where, 'metricSource', 'type'))}: {what} is not supported: pytest-slo reads type: Prometheus with spec.query",
+            path=display, line=_line(node, (*where, "metricSource", "type" if kind else "metricSourceRef"))))
+        return None
+    query = (ms.get("spec") or {}).get("query")
+    if not isinstance(query, str) or not query.strip():
+        problems.append(CatalogError(f"{_dotted((*where, 'metricSource', 'spec', 'query'))}: missing: write the PromQL query",
+                                     path=display, line=_line(node, (*where, "metricSource", "spec"))))
+        return None
+    return query
+
+
+@dataclass
+class _Doc:
+    data: dict[str, Any]
+    node: yaml.Node
+    display: str
+
+
+def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: _Doc, problems: list[CatalogError]) -> dict[str, Any]:
+    """The fields of an SLI spec pytest-slo judges (queries, counter), or {} with problems."""
+    node, display = doc.node, doc.display
+    if "ratioMetric" in spec:
+        ratio = spec["ratioMetric"]
+        where = (*base, "ratioMetric")
+        if "raw" in ratio or "rawType" in ratio:
+            problems.append(CatalogError(f"{_dotted(where)}.raw: a precomputed ratio is not supported: write good (or bad) and total",
+                                         path=display, line=_line(node, (*where, "raw" if "raw" in ratio else "rawType"))))
+            return {}
+        out: dict[str, Any] = {"indicator": "ratio", "counter": bool(ratio.get("counter", True))}
+        for part in ("good", "bad", "total"):
+            if part in ratio:
+                out[part] = _metric(ratio[part], (*where, part), node, display, problems)
+        return out
+    if "thresholdMetric" in spec:
+        return {"indicator": "threshold", "query": _metric(spec["thresholdMetric"], (*base, "thresholdMetric"), node, display, problems)}
+    problems.append(CatalogError(f"{_dotted(base)}: the indicator has neither ratioMetric nor thresholdMetric",
+                                 path=display, line=_line(node, base)))
+    return {}
+
+
+def _objectives(spec: dict[str, Any], doc: _Doc, indicator: str, problems: list[CatalogError]) -> list[Objective]:
+    out = []
+    items = spec.get("objectives") or []
+    for index, item in enumerate(items):
+        base = ("spec", "objectives", index)
+        line = _line(doc.node, (*base, "target"))
+        display = str(item.get("displayName") or "")
+        label = "" if len(items) == 1 else re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-") or str(index)
+        op = item.get("op")
+        composite = [k for k in ("indicator", "indicatorRef", "compositeWeight", "targetPercent") if k in item]
+        if composite:
+            what = "targetPercent: write target as a ratio (0.999)" if composite == ["targetPercent"] else "a composite SLO (an indicator per objective) is not supported: write one SLO per indicator"
+            problems.append(CatalogError(f"spec.objectives[{index}].{composite[0]}: {what}", path=doc.display, line=_line(doc.node, (*base, composite[0]))))
+            continue
+        if indicator == "threshold" and (op is None or "value" not in item):
+            problems.append(CatalogError(f"spec.objectives[{index}]: a thresholdMetric objective needs op and value (the SLI is good when it is op value)",
+                                         path=doc.display, line=_line(doc.node, base)))
+            continue
+        window = item.get("timeSliceWindow")
+        slice_window = None
+        if window is not None:
+            slice_window = float(window) * 60 if isinstance(window, (int, float)) else _fixed(str(window), (*base, "timeSliceWindow"), doc, problems)
+        out.append(Objective(display or f"objective {index + 1}", label, item["target"], line, _OPS.get(op) if indicator == "threshold" else None,
+                             item.get("value"), item.get("timeSliceTarget"), slice_window))
+    return out
+
+
+def _fixed(text: str, path: tuple[Any, ...], doc: _Doc, problems: list[CatalogError]) -> float | None:
+    unit = text[-1:]
+    if unit not in _FIXED_UNITS:
+        problems.append(CatalogError(f"{_dotted(path)}: {text!r} is a calendar length (months, quarters, years vary): write it in m, h, d or w",
+                                     path=doc.display, line=_line(doc.node, path)))
+        return None
+    return float(text[:-1]) * _FIXED_UNITS[unit]
+
+
+def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str], bad_slis: Mapping[str, _Doc]) -> tuple[Slo | None, list[CatalogError]]:
+    data, node, display = doc.data, doc.node, doc.display
+    spec, meta = data["spec"], data["metadata"]
+    problems: list[CatalogError] = []
+    name = meta["name"]
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    app = str(labels.get("pytest-slo/app") or spec["service"])
+    if app not in set(apps):
+        where = ("metadata", "labels", "pytest-slo/app") if "pytest-slo/app" in labels else ("spec", "service")
+        problems.append(CatalogError(f"{'.'.join(where)}: {app!r} is no app of this repository ({', '.join(sorted(apps)) or 'none'})",
+                                     path=display, line=_line(node, where), hint="name the app in spec.service or label the SLO pytest-slo/app: <app>"))
+    if "indicator" in spec:
+        fields = _indicator(spec["indicator"].get("spec") or {}, ("spec", "indicator", "spec"), doc, problems)
+    else:
+        ref = spec["indicatorRef"]
+        sli = slis.get(ref)
+        if ref in bad_slis:
+            other = bad_slis[ref]
+            problems.append(CatalogError(f"spec.indicatorRef: the SLI {ref!r} cannot be judged (see {other.display}:{other.node.start_mark.line + 1})",
+                                         path=display, line=_line(node, ("spec", "indicatorRef"))))
+            fields = {}
+        elif sli is None:
+            problems.append(CatalogError(f"spec.indicatorRef: no SLI named {ref!r} in the slos files", path=display, line=_line(node, ("spec", "indicatorRef"))))
+            fields = {}
+        else:
+            fields = _indicator(sli.data["spec"], ("spec",), sli, problems)
+    windows = spec.get("timeWindow") or []
+    if not windows:
+        problems.append(CatalogError("spec.timeWindow: missing: write - duration: 28d with isRolling: true", path=display, line=_line(node, ("spec",))))
+        seconds, text = None, ""
+    else:
+        window = windows[0]
+        text = str(window.get("duration"))
+        seconds = None
+        if window.get("isRolling") is not True or "calendar" in window:
+            problems.append(CatalogError("spec.timeWindow[0]: a calendar-aligned window is not supported: write isRolling: true",
+                                         path=display, line=_line(node, ("spec", "timeWindow", 0, "calendar" if "calendar" in window else "isRolling"))))
+        else:
+            seconds = _fixed(text, ("spec", "timeWindow", 0, "duration"), doc, problems)
+    objectives = _objectives(spec, doc, str(fields.get("indicator")), problems)
+    floor = 0.0
+    if "pytest-slo.org/error-budget-floor" in annotations:
+        raw = str(annotations["pytest-slo.org/error-budget-floor"]).strip().rstrip("%")
+        try:
+            floor = float(raw)
+            if not 0 <= floor < 100:
+                raise ValueError
+        except ValueError:
+            problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/error-budget-floor: {raw!r} is not a percentage from 0 to 100",
+                                         path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/error-budget-floor"))))
+    pairs: tuple[tuple[float, float, float], ...] = ()
+    if "pytest-slo.org/burn-rate-pairs" in annotations:
+        try:
+            pairs = parse_pairs(str(annotations["pytest-slo.org/burn-rate-pairs"]))
+        except (ValueError, Exception) as exc:
+            problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/burn-rate-pairs: {exc}",
+                                         path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/burn-rate-pairs"))))
+    severity = annotations.get("pytest-slo.org/severity")
+    if severity is not None and severity not in ("P1", "P2", "P3", "P4"):
+        problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/severity: {severity!r} is not P1, P2, P3 or P4",
+                                     path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/severity"))))
+    if problems or seconds is None or not fields:
+        return None, problems
+    return Slo(
+        name=name, display=str(meta.get("displayName") or name), service=str(spec["service"]), app=app, source=display,
+        line=node.start_mark.line + 1, indicator=fields["indicator"], window=seconds, window_text=text,
+        method=spec["budgetingMethod"], objectives=tuple(objectives), good=fields.get("good"), bad=fields.get("bad"),
+        total=fields.get("total"), counter=fields.get("counter", True), query=fields.get("query"), budget_floor=floor,
+        pairs=pairs, runbook=annotations.get("pytest-slo.org/runbook"), severity=severity, description=str(spec.get("description") or ""),
+    ), []
+
+
+def _documents(path: Path, display: str) -> tuple[list[_Doc], list[CatalogError]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [CatalogError(f"cannot read: {exc}", path=display)]
+    docs, problems = [], []
+    loader = Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            duplicates = list(duplicate_keys(node))
+            if duplicates:
+                problems += [CatalogError(d.describe(display).split(": ", 1)[1], path=display, line=d.line) for d in duplicates]
+                continue
+            data = loader.construct_document(node)
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                problems.append(CatalogError("an OpenSLO document must be a mapping (apiVersion, kind, metadata, spec)", path=display, line=node.start_mark.line + 1))
+                continue
+            docs.append(_Doc(data, node, display))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problems.append(CatalogError(f"not valid YAML: {exc.problem or exc}", path=display, line=mark.line + 1 if mark else None))
+    finally:
+        loader.dispose()
+    return docs, problems
+
+
+def _name_and_app(data: dict[str, Any]) -> tuple[str, str] | None:
+    """An invalid SLO's name and app, when it has them: its items can still say what is wrong."""
+    def mapping(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    meta, spec = mapping(data.get("metadata")), mapping(data.get("spec"))
+    labels = mapping(meta.get("labels"))
+    name = meta.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+        return None
+    return name, str(labels.get("pytest-slo/app") or spec.get("service") or "")
+
+
+def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
+    """Every OpenSLO document of ``root/folder/*.yaml``; ``apps`` are the repository's apps."""
+    catalog = SloCatalog()
+    base = root / folder
+    files = sorted([*base.glob("*.yaml"), *base.glob("*.yml")]) if base.is_dir() else []
+    apps = list(apps)
+    documents: list[_Doc] = []
+    bad_slis: dict[str, _Doc] = {}
+    for path in files:
+        display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        catalog.files.append(display)
+        docs, problems = _documents(path, display)
+        for doc in docs:
+            found = schema_problems(doc.data, doc.node, display)
+            kind = doc.data.get("kind")
+            if not found and kind not in ("SLO", "SLI", "Service"):
+                found = [CatalogError(f"kind: {kind} is not read by pytest-slo (it judges SLO and SLI documents; Service is accepted and names a service)",
+                                      path=display, line=_line(doc.node, ("kind",)))]
+            problems += found
+            if not found:
+                documents.append(doc)
+            elif kind == "SLO" and (named := _name_and_app(doc.data)):
+                catalog.broken.append((*named, display, doc.node.start_mark.line + 1, found[0]))
+        if problems:
+            catalog.problems[display] = problems
+    slis: dict[str, _Doc] = {}
+    for doc in documents:
+        if doc.data["kind"] == "SLI":
+            # an SLI is judged on its own too: one that no SLO uses yet is still an error
+            sli_problems: list[CatalogError] = []
+            _indicator(doc.data["spec"], ("spec",), doc, sli_problems)
+            if sli_problems:
+                catalog.problems.setdefault(doc.display, []).extend(sli_problems)
+                bad_slis[doc.data["metadata"]["name"]] = doc
+            else:
+                slis[doc.data["metadata"]["name"]] = doc
+    seen: dict[str, Slo] = {}
+    for doc in documents:
+        if doc.data["kind"] != "SLO":
+            continue
+        slo, problems = _slo(doc, slis, apps, bad_slis)
+        name = doc.data["metadata"]["name"]
+        if slo is not None and name in seen:
+            other = seen[name]
+            problems = [CatalogError(f"metadata.name: duplicate SLO name {name!r} (first at {other.source}:{other.line})", path=doc.display,
+                                     line=_line(doc.node, ("metadata", "name")), hint="SLO names are item names and finding keys: make them unique")]
+            slo = None
+        if problems:
+            catalog.problems.setdefault(doc.display, []).extend(problems)
+            app = str((doc.data["metadata"].get("labels") or {}).get("pytest-slo/app") or doc.data["spec"]["service"])
+            if name not in seen:
+                catalog.broken.append((name, app, doc.display, doc.node.start_mark.line + 1, problems[0]))
+            continue
+        assert slo is not None
+        seen[name] = slo
+        catalog.slos.append(slo)
+    return catalog
+
+
+def slo_checks(catalog: SloCatalog) -> tuple[list[Check], list[Check]]:
+    """The items' specs: two per objective (``<slo>::error-budget``, ``<slo>::burn-rate``),
+    and for an SLO that cannot be judged two that error with its first problem."""
+    checks: list[Check] = []
+    broken: list[Check] = []
+    for slo in catalog.slos:
+        for objective in slo.objectives:
+            base = f"{slo.name}/{objective.label}" if objective.label else slo.name
+            for item, title, runbook, severity in (
+                ("error-budget", f"{slo.display}: error budget left over {slo.window_text}", BUDGET_RUNBOOK, "P2"),
+                ("burn-rate", f"{slo.display}: error budget burn rate", BURN_RUNBOOK, "P1"),
+            ):
+                checks.append(Check(
+                    id=f"{base}::{item}", title=title, kind="openslo", severity=slo.severity or severity, runbook=slo.runbook or runbook,
+                    source=slo.source, line=slo.line, apps=(slo.app,), description=slo.description,
+                    spec={"slo": slo, "objective": objective, "item": item},
+                ))
+    for name, app, source, line, problem in catalog.broken:
+        for item, runbook in (("error-budget", BUDGET_RUNBOOK), ("burn-rate", BURN_RUNBOOK)):
+            broken.append(Check(id=f"{name}::{item}", title=f"{name}: {item}", kind="openslo", severity="P3", runbook=runbook,
+                                source=source, line=line, apps=(app,), problem=problem))
+    return checks, broken
+
+
+def with_slos(catalog: Any, slos: SloCatalog) -> Any:
+    """``catalog`` (a :class:`~.model.Catalog`) with the SLOs' items and problems added."""
+    checks, broken = slo_checks(slos)
+    catalog.checks = sorted([*catalog.checks, *checks], key=lambda c: c.id)
+    catalog.broken = sorted([*catalog.broken, *broken], key=lambda c: c.id)
+    for display, problems in slos.problems.items():
+        catalog.problems.setdefault(display, []).extend(problems)
+    return catalog

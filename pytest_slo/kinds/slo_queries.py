@@ -1,0 +1,116 @@
+"""The PromQL of an OpenSLO indicator over a window: what the gate reads and the rules record.
+
+One place builds both, so the gate and the exported alert rules measure the same thing.
+
+* ratio SLIs, ``Occurrences``: events are requests. A ``counter: true`` query that is a plain
+  selector is counted with ``sum(increase(q[w]))`` (PromQL handles counter resets); any
+  other expression through a subquery, ``sum(increase((q)[w:1m]))``. A ``counter: false``
+  query is read as events per second: ``avg_over_time((q)[w:1m]) * w``.
+* threshold SLIs, and every ``Timeslices`` objective: events are time slices (a minute for a
+  threshold SLI with ``Occurrences``; ``timeSliceWindow`` otherwise). The query answers the
+  share of good slices in the window; a slice without traffic counts as good.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..catalog.openslo import Objective, Slo
+
+__all__ = ["SliQueries", "duration", "is_selector"]
+
+_SELECTOR = re.compile(r"^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$")
+
+
+def is_selector(query: str) -> bool:
+    """True for a plain vector selector (``name{...}``), which ``increase(q[w])`` takes as is."""
+    return bool(query.strip()) and bool(_SELECTOR.match(query))
+
+
+def duration(seconds: float) -> str:
+    """A PromQL duration: ``3600`` → ``1h``."""
+    seconds = int(seconds)
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class SliQueries:
+    """An SLO objective's PromQL for one site: ``good``/``bad``/``total``/``query`` rendered."""
+
+    slo: Slo
+    objective: Objective
+    target_slice: float | None  # the rendered timeSliceTarget
+    value: float | None  # the rendered threshold value
+    good: str | None = None
+    bad: str | None = None
+    total: str | None = None
+    query: str | None = None
+
+    @property
+    def by_slices(self) -> bool:
+        """Events are time slices, not requests."""
+        return self.slo.indicator == "threshold" or self.slo.method == "Timeslices"
+
+    @property
+    def slice(self) -> float:
+        return self.objective.slice_window or 60.0
+
+    @property
+    def unit(self) -> str:
+        return "requests" if not self.by_slices else "minutes" if self.slice == 60 else f"{duration(self.slice)} slices"
+
+    def _counted(self, q: str, w: float) -> str:
+        if not self.slo.counter:
+            return f"(sum(avg_over_time(({q})[{duration(w)}:1m])) * {int(w)})"
+        if is_selector(q):
+            return f"sum(increase({q.strip()}[{duration(w)}]))"
+        return f"sum(increase(({q})[{duration(w)}:1m]))"
+
+    def _bad(self, w: float) -> str:
+        # a numerator without series (no 5xx yet) counts 0, not "no data": ``or vector(0)``
+        if self.bad:
+            return f"({self._counted(self.bad, w)} or vector(0))"
+        assert self.good and self.total
+        return f"({self._counted(self.total, w)} - ({self._counted(self.good, w)} or vector(0)))"
+
+    def good_slice(self) -> str:
+        """1 for a good slice ending at each step, 0 for a bad one."""
+        s = self.slice
+        if self.slo.indicator == "threshold":
+            good_now = f"(({self.query}) {self.objective.op} bool {self.value:g})"
+            if self.slo.method != "Timeslices":
+                return good_now
+            return f"(avg_over_time({good_now}[{duration(s)}:1m]) >= bool {self.target_slice:g})"
+        total = self._counted(self.total or "", s)
+        good = f"({total} - {self._bad(s)})" if self.bad else f"({self._counted(self.good or '', s)} or vector(0))"
+        return f"({good} >= bool ({self.target_slice:g} * {total}))"
+
+    def good_share(self, w: float) -> str:
+        """The share of good slices in window ``w`` (the worst series', if several)."""
+        return f"min(avg_over_time({self.good_slice()}[{duration(w)}:{duration(self.slice)}]))"
+
+    def bad_count(self, w: float) -> str:
+        return self._bad(w)
+
+    def total_count(self, w: float) -> str:
+        return self._counted(self.total or "", w)
+
+    def reads(self, w: float) -> tuple[str, ...]:
+        """The instant queries the gate sends for window ``w``."""
+        return (self.good_share(w),) if self.by_slices else (self.bad_count(w), self.total_count(w))
+
+    def error_ratio(self, w: float) -> str:
+        """The error ratio over ``w`` as one expression (recording rules, the postmortem's history)."""
+        if self.by_slices:
+            return f"(1 - {self.good_share(w)})"
+        return f"({self.bad_count(w)} / {self.total_count(w)})"
+
+    def held_since(self, w: float) -> str:
+        """The first time within ``w`` Prometheus holds the SLI's data (a step of ``w / 240``, at least 1m)."""
+        basis = self.query if self.slo.indicator == "threshold" else self.total
+        step = max(60, int(w // 240) // 60 * 60)
+        return f"min_over_time(timestamp(count({basis}))[{duration(w)}:{duration(step)}])"

@@ -1,0 +1,232 @@
+"""``--export-rules``: the rule files promtool accepts, and promtool's proof that each page
+alert fires on the example incident and stays quiet on the fixed state.
+
+The series are the local stack's own (``teststack.scenario``: the API's counters as functions
+of time, the incident's 12% 5xx and p99 8.4 s from two hours before the end of six hours of
+history, the fixed state's 0.08% and 485 ms throughout), one sample a minute, labelled as a
+ServiceMonitor labels them. promtool (the Debian package) is the oracle: it evaluates the
+exported rules on them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from teststack.scenario import DEGRADED, HEALTHY, RECOVERED, Traffic, _ApiTimeline
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.servers("promtool")
+
+HOURS = 6
+MINUTES = HOURS * 60
+BREACH = 4 * 60  # the incident starts 2 h before the end
+SELECTOR = {"namespace": "production", "service": "api-server", "job": "api-server", "instance": "10.0.2.21:8080"}
+PAGE = {"SloBurnRatePage", "SloErrorRate", "SloLatencyP99"}
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool not found: apt-get install prometheus (CI must run the rule oracle)")
+        pytest.skip("promtool not found: apt-get install prometheus")
+    return path
+
+
+def export(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    for name in ("sites", "releases", "checks", "slos"):
+        shutil.copytree(REPO / name, pytester.path / name)
+    return pytester.runpytest("-p", "no:cacheprovider", "--export-rules=rules", *args)
+
+
+def input_series(phases: list[tuple[float, Traffic]], reset_at: int | None = None) -> list[dict[str, str]]:
+    """promtool ``input_series`` of the API from minute 0 to MINUTES; counters start again
+    from 0 at ``reset_at`` (a restarted pod), as a real counter does."""
+    timeline = _ApiTimeline(tuple(phases))
+    values: dict[str, list[float]] = {}
+    for minute in range(MINUTES + 1):
+        base = timeline.samples(reset_at * 60.0) if reset_at is not None and minute >= reset_at else None
+        for name, labels, value in timeline.samples(minute * 60.0):
+            key = name + "{" + ",".join(f'{k}="{v}"' for k, v in {**SELECTOR, **labels}.items()) + "}"
+            if base is not None:
+                value -= next(v for n, lab, v in base if n == name and lab == labels)
+            values.setdefault(key, []).append(round(value, 6))
+    return [{"series": key, "values": " ".join(f"{v:g}" for v in points)} for key, points in values.items()]
+
+
+def alerts_of(rules: dict[str, Any], names: set[str]) -> list[dict[str, Any]]:
+    return [r for g in rules["groups"] for r in g["rules"] if r.get("alert") in names and r["labels"].get("severity") == "page"]
+
+
+def expected(alert: dict[str, Any]) -> dict[str, Any]:
+    return {"exp_labels": dict(alert["labels"]), "exp_annotations": dict(alert["annotations"])}
+
+
+def run_tests(tmp_path: Path, rules: Path, tests: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
+    spec = tmp_path / "tests.yaml"
+    spec.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests}, width=10**9))
+    return subprocess.run([promtool(), "test", "rules", str(spec)], capture_output=True, text=True, timeout=240)
+
+
+def test_every_exported_file_passes_promtool_check_rules(pytester: pytest.Pytester) -> None:
+    result = export(pytester)
+    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (20 rules)", "export-rules: wrote */rules/staging.rules.yaml (20 rules)"])
+    files = sorted((pytester.path / "rules").glob("*.rules.yaml"))
+    assert [f.name for f in files] == ["production.rules.yaml", "staging.rules.yaml"]
+    done = subprocess.run([promtool(), "check", "rules", *map(str, files)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rules = yaml.safe_load(files[0].read_text())
+    page = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SloBurnRatePage"]
+    assert {r["labels"]["slo"] for r in page} == {"api-availability", "api-latency"}
+    assert all(r["labels"]["site"] == "production" and r["labels"]["app"] == "api-server" for r in page)
+    assert page[0]["annotations"]["runbook_url"] == "checks/runbooks/slo.md#burn-rate"
+    # the workbook's factors times the budget of 99.9% (SLO_API_ERROR_RATE_PERCENT=0.1)
+    assert "> (14.4 * 0.001)" in page[0]["expr"] and "> (6 * 0.001)" in page[0]["expr"]
+    checks = {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "check" in r.get("labels", {})}
+    assert set(checks) == {"SloErrorRate", "SloLatencyP99"} and checks["SloErrorRate"]["for"] == "10m"
+
+
+def test_the_runbook_base_url_makes_runbook_links(pytester: pytest.Pytester) -> None:
+    export(pytester, "--site", "production", "--runbook-base-url", "https://git.example.com/gitops/blob/main/")
+    rules = yaml.safe_load((pytester.path / "rules/production.rules.yaml").read_text())
+    links = {r["annotations"]["runbook_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert links == {"https://git.example.com/gitops/blob/main/checks/runbooks/" + a for a in ("slo.md#burn-rate", "slo.md#slo-error-rate", "slo.md#slo-latency-p99")}
+    assert not (pytester.path / "rules/staging.rules.yaml").exists()
+
+
+Case = Callable[[], list[dict[str, str]]]
+CASES: dict[str, tuple[Case, bool]] = {
+    "incident": (lambda: input_series([(0.0, HEALTHY), (BREACH * 60.0, DEGRADED)]), True),
+    "incident-with-a-counter-reset": (lambda: input_series([(0.0, HEALTHY), (BREACH * 60.0, DEGRADED)], reset_at=MINUTES - 30), True),
+    "fixed": (lambda: input_series([(0.0, RECOVERED)]), False),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_promtool_proves_each_page_alert_fires_on_the_incident_and_stays_quiet_when_fixed(pytester: pytest.Pytester, tmp_path: Path, case: str) -> None:
+    export(pytester, "--site", "production")
+    path = pytester.path / "rules/production.rules.yaml"
+    rules = yaml.safe_load(path.read_text())
+    page = alerts_of(rules, PAGE)
+    assert {a["alert"] for a in page} == PAGE
+    make, fires = CASES[case]
+    series = make()
+    tests = []
+    for name in sorted(PAGE):
+        mine = [a for a in page if a["alert"] == name]
+        # at the end of the story: firing in the incident (every page alert), quiet once fixed;
+        # and quiet before the incident began
+        tests.append({"interval": "1m", "input_series": series, "alert_rule_test": [
+            {"eval_time": f"{HOURS}h", "alertname": name, "exp_alerts": [expected(a) for a in mine] if fires else []},
+            {"eval_time": f"{BREACH - 1}m", "alertname": name, "exp_alerts": []},
+        ]})
+    done = run_tests(tmp_path, path, tests)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "SUCCESS" in done.stdout
+
+
+def test_promtool_agrees_with_the_recorded_error_ratios(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    # the recording rules hold the SLI the gate reads: 12% 5xx over the last hour of the incident
+    export(pytester, "--site", "production")
+    path = pytester.path / "rules/production.rules.yaml"
+    labels = {"site": "production", "app": "api-server", "slo": "api-availability"}
+    tests = [{"interval": "1m", "input_series": input_series([(0.0, HEALTHY), (BREACH * 60.0, DEGRADED)]), "promql_expr_test": [
+        {"expr": 'round(slo:sli_error:ratio_rate1h{slo="api-availability"}, 0.0001)', "eval_time": f"{HOURS}h",
+         "exp_samples": [{"labels": "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}", "value": 0.12}]},
+        {"expr": 'round(slo:sli_error:ratio_rate1h{slo="api-availability"}, 0.0001)', "eval_time": f"{BREACH - 60}m",
+         "exp_samples": [{"labels": "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}", "value": 0.0004}]},
+    ]}]
+    done = run_tests(tmp_path, path, tests)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+OTHER_SLOS = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: api-p99
+spec:
+  service: api-server
+  indicator:
+    metadata:
+      name: api-p99-seconds
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Prometheus
+          spec:
+            query: histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{ {{ selector }} }[5m])))
+  timeWindow:
+    - duration: 6h
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: p99 within 500 ms
+      op: lte
+      value: "{{ SLO_API_LATENCY_P99_MS / 1000 }}"
+      target: 0.99
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: api-good-slices
+spec:
+  service: api-server
+  indicator:
+    metadata:
+      name: api-non-5xx
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{ {{ selector }}, status=~"5.." }
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{ {{ selector }} }
+  timeWindow:
+    - duration: 6h
+      isRolling: true
+  budgetingMethod: Timeslices
+  objectives:
+    - displayName: 5-minute slices with 99% good requests
+      target: 0.95
+      timeSliceTarget: 0.99
+      timeSliceWindow: 5m
+"""
+
+
+@pytest.mark.parametrize("case", ["incident", "fixed"])
+def test_threshold_and_timeslice_slos_become_rules_promtool_evaluates(pytester: pytest.Pytester, tmp_path: Path, case: str) -> None:
+    export(pytester, "--site", "production")
+    (pytester.path / "slos/api-server.yaml").write_text(OTHER_SLOS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--site", "production", "--export-rules=rules")
+    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (22 rules)"])  # + 2 good-slice records
+    path = pytester.path / "rules/production.rules.yaml"
+    checked = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    page = [a for a in alerts_of(yaml.safe_load(path.read_text()), {"SloBurnRatePage"})]
+    assert {a["labels"]["slo"] for a in page} == {"api-p99", "api-good-slices"}
+    make, fires = CASES[case]
+    labels = 'slo:sli_error:ratio_rate1h{app="api-server",site="production",slo="api-p99"}'
+    tests = [{"interval": "1m", "input_series": make(), "alert_rule_test": [
+        {"eval_time": f"{HOURS}h", "alertname": "SloBurnRatePage", "exp_alerts": [expected(a) for a in page] if fires else []},
+    ], "promql_expr_test": [
+        # every minute of the last hour of the incident is over 500 ms; none once fixed
+        {"expr": 'slo:sli_error:ratio_rate1h{slo="api-p99"}', "eval_time": f"{HOURS}h", "exp_samples": [{"labels": labels, "value": 1 if fires else 0}]},
+    ]}]
+    done = run_tests(tmp_path, path, tests)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
