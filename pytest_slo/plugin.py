@@ -14,7 +14,7 @@ from .catalog.waivers import WAIVERS_FILE
 from .errors import SloError
 from .kinds import KindRegistry, builtin_kinds
 from .run.context import RUN_KEY, RunContext
-from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem, WaiverFile, WaiverItem
+from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem, WaiverFile, WaiverItem, unwrap
 from .run.report import FindingStore, build_finding, item_meta, observed, settle
 from .settings import add_options, refuse_spaced_paths, resolve
 
@@ -183,7 +183,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         # skip, carries the item): under xdist every report attribute is serialized.
         report.slo = item_meta(item)
         if report.failed:
-            exc = call.excinfo.value if call.excinfo else None
+            exc = unwrap(call.excinfo.value if call.excinfo else None)
             if call.when != "call" and isinstance(exc, SloError) and isinstance(item, (SloItem, WaiverItem)):
                 # an error is one line saying what is wrong and where, never a traceback
                 # of our own code (a defect keeps its traceback with --full-trace)

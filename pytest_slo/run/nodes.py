@@ -18,7 +18,10 @@ from ..errors import CatalogError, SloError
 from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
 
-__all__ = ["AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "CheckGroup", "KindDefect", "SiteFile", "SloItem", "WaiverFile", "WaiverItem"]
+__all__ = [
+    "AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "CheckGroup", "KindDefect", "SetupError", "SiteFile", "SloItem",
+    "WaiverFile", "WaiverItem", "unwrap",
+]
 
 LIVE_SKIP = "live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"
 
@@ -54,12 +57,28 @@ def _runnable(session: pytest.Session) -> list[pytest.Item]:
     return items
 
 
-def _bare(exc: SloError) -> SloError:
-    # pytest renders a setup error's traceback before any hook can replace it (through
-    # client libraries: seconds); the report shows one line anyway, so drop the traceback.
-    exc.__cause__ = exc.__context__ = None
-    exc.__suppress_context__ = True
-    return exc.with_traceback(None)
+# the documented exception type of pytest.fail(); a function attribute, so no type to mypy
+_Failed = pytest.fail.Exception
+
+
+class SetupError(_Failed):  # type: ignore[misc,valid-type]
+    """What an item's setup raises for an :class:`SloError`: the error itself, as a failure
+    without a Python traceback (``pytrace=False``). pytest renders a setup error's traceback,
+    with the source of every frame, before any hook can replace it: over 0.1 s an error,
+    seconds through client libraries, for a report that shows one line anyway."""
+
+    def __init__(self, error: SloError) -> None:
+        super().__init__(str(error), pytrace=False)
+        self.error = error
+
+
+def _bare(exc: SloError) -> SetupError:
+    return SetupError(exc)
+
+
+def unwrap(exc: BaseException | None) -> BaseException | None:
+    """The :class:`SloError` behind a :class:`SetupError`, else ``exc``."""
+    return exc.error if isinstance(exc, SetupError) else exc
 
 
 class SloItem(pytest.Item):

@@ -16,7 +16,7 @@ from ..findings.model import FIELDS, atomic_write, jsonable, sort_findings, summ
 from ..findings.waived import waived
 from ..kinds.base import Location
 from .context import RunContext
-from .nodes import CatalogItem, CheckFailed, SloItem, WaiverItem
+from .nodes import CatalogItem, CheckFailed, SloItem, WaiverItem, unwrap
 
 __all__ = ["FindingStore", "build_finding", "item_meta", "observed", "settle"]
 
@@ -61,7 +61,7 @@ def _meta(item: pytest.Item) -> dict[str, Any]:
 
 def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> dict[str, Any]:
     finding = dict(item_meta(item))
-    exc = excinfo.value if excinfo else None
+    exc = unwrap(excinfo.value if excinfo else None)
     location: Location | None = None
     evidence: dict[str, Any] = {}
     objects: list[dict[str, str]] = []
