@@ -23,3 +23,18 @@ def test_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:
     atomic_write(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["f.json"]
+
+
+def test_a_report_gets_the_mode_of_any_new_file_not_a_private_one(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "findings.json", "{}")
+        os.umask(0o077)
+        atomic_write(tmp_path / "private.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "findings.json").stat().st_mode) == 0o644  # readable by a CI uploader or a web server
+    assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o600  # the umask decides, as for any file
