@@ -23,7 +23,7 @@ import requests  # noqa: F401
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
-LAYOUT = ("sites", "releases", "checks")
+LAYOUT = ("sites", "releases", "checks", "slos")
 ENV = "sites/production/config.env"
 
 

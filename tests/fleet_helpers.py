@@ -51,6 +51,9 @@ class RowParser(HTMLParser):
         self.runbooks: list[str] = []
         self.shown = ""
         self._in_shown = False
+        #: the summary cards' numbers, by severity (and "errors")
+        self.cards: dict[str, int] = {}
+        self._card: str | None = None
         self.ready_ms: int | None = None
         self.loaded_ms: int | None = None
 
@@ -63,6 +66,8 @@ class RowParser(HTMLParser):
             self.runbooks.append(str(a["href"]))
         if tag == "span" and a.get("id") == "shown":
             self._in_shown = True
+        if "card" in classes and a.get("data-severity"):
+            self._card = str(a["data-severity"])
         if tag == "body" and a.get("data-ready-ms"):
             self.ready_ms = int(str(a["data-ready-ms"]))
         if tag == "body" and a.get("data-loaded-ms"):
@@ -74,6 +79,9 @@ class RowParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_shown:
             self.shown += data
+        if self._card is not None and data.strip().isdigit():
+            self.cards[self._card] = int(data.strip())
+            self._card = None
 
     @classmethod
     def of(cls, html: str) -> RowParser:

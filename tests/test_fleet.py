@@ -328,6 +328,8 @@ def test_html_report_opens_filters_and_links_runbooks_in_chromium(gitops: Path, 
     dom = RowParser.of(dump_dom(merged))
     assert {r["site"] for r in dom.rows} == {"production", "staging"} and not any(r["hidden"] for r in dom.rows)
     assert dom.shown == f"{len(dom.rows)} of {len(dom.rows)} shown"
+    # unfiltered, the cards are the summary's counts, and the rows say the same
+    assert dom.cards == {sev: sum(1 for r in dom.rows if r["counts"] == sev) for sev in ("P1", "P2", "P3", "P4", "errors")}
     # every runbook link resolves from where the page is: the file and its heading exist
     assert dom.runbooks
     for href in set(dom.runbooks):
@@ -344,6 +346,10 @@ def test_html_report_opens_filters_and_links_runbooks_in_chromium(gitops: Path, 
         assert visible and len(visible) < len(filtered.rows), fragment
         assert all(keep(r) for r in visible) and not any(keep(r) for r in filtered.rows if r["hidden"]), fragment
         assert filtered.shown == f"{len(visible)} of {len(filtered.rows)} shown"
+        # the cards count what the filter shows: verdicts by severity, errors apart
+        for sev in ("P1", "P2", "P3", "P4", "errors"):
+            assert filtered.cards[sev] == sum(1 for r in visible if r["counts"] == sev), (fragment, sev, filtered.cards)
+        assert sum(filtered.cards.values()) > 0 and filtered.cards != dom.cards, fragment
     shot = screenshot(merged, tmp_path / "report.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

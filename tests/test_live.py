@@ -27,6 +27,11 @@ LIVE_CHECKS = {
     ("redis-oom-errors", "redis-cluster"),
     ("redis-eviction-policy-live", "redis-cluster"),
     ("redis-maxmemory-live", "redis-cluster"),
+    # the shipped OpenSLO SLOs (slos/api-server.yaml): their budget and burn-rate items
+    ("api-availability::error-budget", "api-server"),
+    ("api-availability::burn-rate", "api-server"),
+    ("api-latency::error-budget", "api-server"),
+    ("api-latency::burn-rate", "api-server"),
 }
 
 

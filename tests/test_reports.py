@@ -33,6 +33,8 @@ def test_sarif_validates_and_points_at_the_line_to_edit(gitops: Path, pytester: 
     assert rules["redis-eviction-policy"]["defaultConfiguration"]["level"] == "error"
     assert rules["redis-maxmemory-samples"]["defaultConfiguration"]["level"] == "warning"
     assert "slo-latency-p99" in rules  # every catalog check is a rule, failing or not
+    assert rules["redis-eviction-policy"]["name"] == "RedisEvictionPolicy"
+    assert rules["api-availability::burn-rate"]["name"] == "ApiAvailabilityBurnRate"  # an SLO's item: an identifier too
     results = {(r["ruleId"], r["properties"]["app"]): r for r in run["results"]}
     policy = results[("redis-eviction-policy", "redis-cluster")]
     env_lines = (gitops / ENV).read_text().splitlines()

@@ -82,4 +82,4 @@ def test_an_option_without_a_path_still_takes_a_space(repo: Path, pytester: pyte
     result = pytester.runpytest("--site", "staging", "--app", "api-server", "--co", "-q")
     assert result.ret == pytest.ExitCode.OK
     ids = [line for line in result.stdout.lines if "::" in line]
-    assert ids and all(i.startswith(("sites/staging/config.env", "checks/")) for i in ids)
+    assert ids and all(i.startswith(("sites/staging/config.env", "checks/", "slos/")) for i in ids)

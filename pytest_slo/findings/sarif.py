@@ -39,7 +39,8 @@ def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]
     for check in run.catalog.checks:
         rules[check.id] = {
             "id": check.id,
-            "name": "".join(part.capitalize() for part in check.id.split("-")),
+            # an identifier: ``api-availability::burn-rate`` -> ``ApiAvailabilityBurnRate``
+            "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", check.id)),
             "shortDescription": {"text": check.title},
             "fullDescription": {"text": check.description or check.title},
             "helpUri": _help_uri(check.runbook, base),
