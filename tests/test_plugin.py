@@ -38,7 +38,7 @@ def test_app_selection_keeps_site_items_and_drops_other_apps(gitops: Path, pytes
     every = [line for line in result.stdout.lines if "::" in line]
     # the SLO files are catalogs too: validated whichever app is selected, collected last
     ids = [i for i in every if not i.startswith("slos/")]
-    assert every == ids + ["slos/api-server.yaml::catalog"]
+    assert every == [*ids, "slos/api-server.yaml::catalog"]
     # catalog files, then the site-wide items, then the app's items, each sorted
     assert ids == sorted(ids, key=lambda i: (i.count("::"), i))
     assert ids[0] == "checks/config.yaml::catalog"
