@@ -230,3 +230,22 @@ def test_threshold_and_timeslice_slos_become_rules_promtool_evaluates(pytester: 
     ]}]
     done = run_tests(tmp_path, path, tests)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_promtool_proves_the_ticket_alerts_too(pytester: pytest.Pytester, tmp_path: Path, case: str) -> None:
+    """The slower pairs (1d & 2h at 3x, 3d & 6h at 1x): a ticket once two hours at 120x have
+    burnt a day's share, nothing before the breach, nothing on the fixed state (0.8x)."""
+    export(pytester, "--site", "production")
+    path = pytester.path / "rules/production.rules.yaml"
+    rules = yaml.safe_load(path.read_text())
+    ticket = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SloBurnRateTicket"]
+    assert {a["labels"]["slo"] for a in ticket} == {"api-availability", "api-latency"}
+    assert all(a["labels"]["severity"] == "ticket" for a in ticket)
+    make, fires = CASES[case]
+    done = run_tests(tmp_path, path, [{"interval": "1m", "input_series": make(), "alert_rule_test": [
+        {"eval_time": f"{HOURS}h", "alertname": "SloBurnRateTicket", "exp_alerts": [expected(a) for a in ticket] if fires else []},
+        {"eval_time": f"{BREACH - 1}m", "alertname": "SloBurnRateTicket", "exp_alerts": []},
+    ]}])
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "SUCCESS" in done.stdout
