@@ -309,6 +309,8 @@ def test_a_chart_is_svg_with_threshold_and_breach_and_no_network() -> None:
     assert root.tag.endswith("svg")
     assert "<script" not in svg and not external_references(svg)
     assert "objective &lt;= 0.5s" in svg and f"breach started {breach:%H:%M} UTC" in svg and "handler=/api/v1/items" in svg
+    # the breach marker is drawn in red, apart from the series' and the objective's colours
+    assert "#d62728" in svg and svg.count("#d62728") >= 2
 
 
 @pytest.mark.servers("chromium")

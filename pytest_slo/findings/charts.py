@@ -27,6 +27,9 @@ __all__ = ["MAX_SERIES", "history", "live_charts", "render_chart"]
 
 MAX_SERIES = 8  # more lines than this is a tangle; the worst ones are kept
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+_PALETTE = ("#1f5fa6", "#2ca02c", "#17becf", "#6a51a3", "#8c564b", "#1a9850", "#4575b4", "#7f7f7f")
+_OBJECTIVE = "#555555"
+_BREACH = "#d62728"
 
 
 def history(run: RunView, site: str, query: str, end: float) -> list[Any]:
@@ -54,15 +57,18 @@ def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _
     evidence = finding.get("evidence") or {}
     unit = str(evidence.get("unit", ""))
     threshold = evidence.get("threshold")
+    kept = sorted(series, key=lambda s: -max((v for _, v in s.points if v == v), default=0.0))[:MAX_SERIES]
+    # series in the palette's blues and greens; the objective grey; the breach start red, so
+    # the marker stands out even where it falls on a series' own step
+    colors = [_PALETTE[i % len(_PALETTE)] for i in range(len(kept))] + [_OBJECTIVE, _BREACH]
     chart = pygal.DateTimeLine(
         width=760, height=280, explicit_size=True, js=[], disable_xml_declaration=True,
         show_dots=False, stroke_style={"width": 1.5}, legend_at_bottom=True, legend_font_size=10,
-        truncate_legend=60, x_label_rotation=0, style=CleanStyle, show_x_guides=False,
+        truncate_legend=60, x_label_rotation=0, style=CleanStyle(colors=tuple(colors)), show_x_guides=False,
         title=f"{finding['check']} at {finding.get('site')} / {finding.get('app') or '-'}",
         x_value_formatter=lambda d: d.strftime("%H:%M"), value_formatter=lambda v: f"{v:.4g}{unit}",
         print_values=False, no_data_text="no data in the window",
     )
-    kept = sorted(series, key=lambda s: -max((v for _, v in s.points if v == v), default=0.0))[:MAX_SERIES]
     times = [t for s in kept for t, _ in s.points]
     values = [v for s in kept for _, v in s.points if v == v and abs(v) != float("inf")]
     for s in kept:
@@ -75,7 +81,7 @@ def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _
     if first_breach is not None and values:
         at = first_breach.astimezone(_dt.timezone.utc).replace(tzinfo=None)
         chart.add(f"breach started {at:%H:%M} UTC", [(at, min(values)), (at, max(values))],
-                  stroke_style={"width": 2, "dasharray": "2, 3"})
+                  stroke_style={"width": 3, "dasharray": "3, 3"}, show_dots=True, dots_size=4)
     # pygal inlines its config for the tooltip script even when that script is off: a chart
     # without a script is plain drawing, safe to embed in a page and a Markdown viewer
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
