@@ -208,6 +208,7 @@ def make_repo(out: Path, sites: int, apps: int, *, seed: int = 1, promql: int = 
         "apps": app_map,
         "plants": plants,
         "expected_findings": expected_findings(plants, app_map),
+        "expected_errors": expected_errors(plants, app_map),
         "promql_checks": promql_ids,
         "expected_items": expected_items(out / "checks", list(app_map), len(names)),
     }
@@ -245,6 +246,17 @@ def expected_findings(plants: dict[str, str], apps: dict[str, str]) -> list[list
         for check in ("redis-memory-limit", "redis-maxmemory-headroom", "values-schema"):
             found += [(check, site, a) for a in redis_apps]
     return [list(f) for f in sorted(found, key=lambda f: (f[0], f[1], f[2] or ""))]
+
+
+#: Where REDIS_MEMORY_LIMIT=2GB is planted these checks cannot judge their expression: their
+#: items *error* (config-schema is the one that fails, saying what is wrong with the value).
+UNJUDGEABLE = ("redis-memory-limit", "redis-maxmemory-headroom")
+
+
+def expected_errors(plants: dict[str, str], apps: dict[str, str]) -> list[list[Any]]:
+    """The planted findings whose items error rather than fail, sorted like expected_findings."""
+    site = plants.get("bad-quantity")
+    return [f for f in expected_findings(plants, apps) if f[1] == site and f[0] in UNJUDGEABLE]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,9 +112,10 @@ def test_the_day_after_until_the_waiver_fails_at_its_line(gitops: Path, pytester
         (f"  - check: redis-eviction-policy\n    until: {day(200)}\n    owner: a\n    reason: x\n", f"checks/waivers.yaml:3: waiver for redis-eviction-policy: until: {day(200)} is 200 days ahead, more than slo_waiver_max_days (90)*"),
         (f"  - check: redis-eviction-polcy\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:2: waiver for redis-eviction-polcy: check: no check 'redis-eviction-polcy' in checks/*.yaml*"),
         (f"  - check: redis-eviction-policy\n    site: prod\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: site: no site 'prod' under sites/ (known: production, staging)*"),
+        (f"  - check: redis-eviction-policy\n    app: redis\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: app: no app 'redis' in releases/*/apps (known: api-server, redis-cluster)*"),
         (f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    annotation: yes\n", "checks/waivers.yaml:6: waiver for redis-eviction-policy: annotation: is not a field of a waiver*"),
     ],
-    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-field"],
+    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-app", "unknown-field"],
 )
 def test_a_malformed_waiver_is_an_error_at_its_line_and_waives_nothing(gitops: Path, pytester: pytest.Pytester, entry: str, said: str) -> None:
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")
@@ -177,9 +178,28 @@ def test_match_covers_only_the_objects_it_names() -> None:
     assert full is not None and full.complete and [w.line for w in full.waivers] == [2, 9]
     assert waived(finding, [_waiver(site="production")], TODAY) is None
     assert waived(finding, [_waiver(until=TODAY - dt.timedelta(days=1))], TODAY) is None
-    # a pod is matched by its owner's name too: a rescheduled pod stays waived
-    crash = {"check": "kube-crashloop", "site": "s", "app": "a", "outcome": "failed", "kind": "kube", "objects": [{"pod": "api-server-6b7f9c8d4-tq5ln", "container": "api"}]}
-    assert waived(crash, [_waiver(check="kube-crashloop", match={"pod": "api-server"})], TODAY).complete  # type: ignore[union-attr]
+    # a pod is matched by its owner's name, or by the generated name a message shows: a
+    # finding holds the owner (as its fingerprint does), so a rescheduled pod stays waived
+    crash = {"check": "kube-crashloop", "site": "s", "app": "a", "outcome": "failed", "kind": "kube", "objects": [{"pod": "api-server", "container": "api"}]}
+    for pod in ("api-server", "api-server-6b7f9c8d4-tq5ln"):
+        assert waived(crash, [_waiver(check="kube-crashloop", match={"pod": pod})], TODAY).complete  # type: ignore[union-attr]
+    assert waived(crash, [_waiver(check="kube-crashloop", match={"pod": "billing"})], TODAY) is None
+    # a label fingerprints ignore (it changes on every rollout) matches nothing, never everything
+    assert waived(crash, [_waiver(check="kube-crashloop", match={"container_id": "containerd://1ac5"})], TODAY) is None
     # a finding about the check as a whole needs a waiver without match
     whole = {"check": "redis-memory-headroom", "site": "s", "app": "a", "outcome": "failed", "kind": "config", "objects": []}
     assert waived(whole, [one], TODAY) is None and waived(whole, [_waiver()], TODAY).complete  # type: ignore[union-attr]
+
+
+def test_two_waivers_that_together_cover_a_finding_are_both_used(gitops: Path, pytester: pytest.Pytester) -> None:
+    """values-in-sync drifts on two keys; each waiver names one: the finding is waived, and
+    neither waiver is stale or merely active."""
+    set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")
+    set_line(gitops / ENV, "REDIS_MAXMEMORY", "1400mb")
+    entry = "  - check: values-in-sync\n    site: production\n    match: {{key: {key}}}\n    until: {until}\n    owner: platform\n    reason: render bot (OPS-7)\n"
+    write_waivers(gitops, entry.format(key="REDIS_EVICTION_POLICY", until=day(3)) + entry.format(key="REDIS_MAXMEMORY", until=day(3)))
+    _, doc = run(pytester)
+    sync = next(f for f in doc["findings"] if f["check"] == "values-in-sync" and f["site"] == "production")
+    lines = {sync["waiver"]["location"]["line"], *(loc["line"] for loc in sync["waiver"]["also"])}
+    assert sync["waiver"]["complete"] and lines == {2, 8}
+    assert [w["state"] for w in doc["waivers"]] == ["used", "used"]

@@ -126,7 +126,7 @@ def _line_of(node: yaml.Node, key: str) -> int:
 
 
 def load_waivers(
-    root: Path, *, checks: Iterable[str], sites: Iterable[str], today: _dt.date, max_days: int
+    root: Path, *, checks: Iterable[str], sites: Iterable[str], apps: Iterable[str], today: _dt.date, max_days: int
 ) -> tuple[list[Waiver], list[CatalogError]]:
     """The waivers of ``checks/waivers.yaml`` (none when it does not exist) and the problems
     of the file as a whole. Entries with a problem are returned too, carrying it."""
@@ -149,7 +149,7 @@ def load_waivers(
         if key.value != "waivers"
     ]
     nodes = next(v for k, v in document.value if k.value == "waivers")
-    known_checks, known_sites = set(checks), set(sites)
+    known_checks, known_sites, known_apps = set(checks), set(sites), set(apps)
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(WAIVER_SCHEMA["properties"]["waivers"]["items"])
@@ -190,6 +190,11 @@ def load_waivers(
             problem = CatalogError(
                 f"{label}: site: no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known_sites)) or 'none'})",
                 path=display, line=_line_of(node, "site"), hint="write a site's folder name, or leave site out for every site",
+            )
+        elif "app" in entry and entry["app"] not in known_apps:
+            problem = CatalogError(
+                f"{label}: app: no app {entry['app']!r} in releases/*/apps (known: {', '.join(sorted(known_apps)) or 'none'})",
+                path=display, line=_line_of(node, "app"), hint="write an app's name, or leave app out for every app",
             )
         waivers.append(
             Waiver(

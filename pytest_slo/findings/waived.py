@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .fingerprint import identity, owner_of_pod
+from .fingerprint import identity
 
 if TYPE_CHECKING:
     from ..catalog.waivers import Waiver
@@ -23,15 +23,12 @@ __all__ = ["Waived", "covers", "waived"]
 
 
 def covers(waiver: Waiver, obj: Mapping[str, Any]) -> bool:
-    """Whether ``waiver``'s ``match`` holds for one failing object."""
-    ident = identity(obj)
-    for key, wanted in waiver.match.items():
-        raw = obj.get(key)
-        if raw is None:
-            return False
-        if str(raw) != wanted and ident.get(key) != wanted and not (key == "pod" and owner_of_pod(str(raw)) == wanted):
-            return False
-    return True
+    """Whether ``waiver``'s ``match`` holds for one failing object. Both sides are compared as
+    fingerprints see them: a pod written with its generated name (as a message shows it) or
+    with its owner's name matches the same pods; a label fingerprints ignore matches nothing."""
+    have = identity(obj)
+    wanted = identity(waiver.match)
+    return len(wanted) == len(waiver.match) and all(have.get(key) == value for key, value in wanted.items())
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class RunContext:
         from ..catalog.waivers import load_waivers
 
         checks = [c.id for c in (*self.catalog.checks, *self.catalog.broken)]
-        return load_waivers(self.settings.root, checks=checks, sites=self.repo.site_names, today=self.today, max_days=self.settings.waiver_max_days)
+        return load_waivers(self.settings.root, checks=checks, sites=self.repo.site_names, apps=self.repo.app_names, today=self.today, max_days=self.settings.waiver_max_days)
 
     @property
     def waiver_file_problems(self) -> list[Any]:

@@ -166,6 +166,7 @@ class FindingStore:
         #: Set at session end: the baseline's findings fixed in this run, and stale waivers.
         self.absent: list[dict[str, Any]] = []
         self.stale: list[Any] = []
+        self.used_waivers: set[int] = set()
         self.started = time.time()  # the metrics' run duration
         self.metas: dict[Key, dict[str, Any]] = {}  # severity and kind of each key in ``ran``, for the metrics
 

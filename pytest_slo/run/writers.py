@@ -30,6 +30,10 @@ def finish(config: pytest.Config, run: RunContext, store: FindingStore) -> None:
     if run.baseline is not None:
         passed = [key for key, outcome in store.ran.items() if outcome == "passed"]
         store.absent = run.baseline.absent(store.failed(), passed)
+    # the lines of the waivers some finding used, in full or as one of several
+    store.used_waivers = {
+        loc["line"] for f in store.failed() if f.get("waiver") for loc in (f["waiver"]["location"], *f["waiver"].get("also", ()))
+    }
     store.stale = _stale(config, run, store)
     for waiver in store.stale:
         # a warning, not a failure: pytest lists it in its warnings summary, at the waiver's line
@@ -50,11 +54,9 @@ def _stale(config: pytest.Config, run: RunContext, store: FindingStore) -> list[
     if config.getoption("keyword", "") or config.getoption("markexpr", "") or not run.waivers:
         return []
     s = run.settings
-    used = {(f["waiver"]["location"]["line"]) for f in store.failed() if f.get("waiver")}
-    used |= {loc["line"] for f in store.failed() if f.get("waiver") for loc in f["waiver"].get("also", ())}
     stale = []
     for waiver in run.waivers:
-        if waiver.problem is not None or waiver.expired(run.today) or waiver.line in used:
+        if waiver.problem is not None or waiver.expired(run.today) or waiver.line in store.used_waivers:
             continue
         if s.site and (waiver.site is None or waiver.site not in s.site):
             continue  # the waiver reaches sites this run did not check
@@ -132,8 +134,7 @@ def _state(run: RunContext, store: FindingStore, waiver: Waiver) -> str:
         return "expired"
     if waiver in store.stale:
         return "stale"
-    used = any(f.get("waiver") and f["waiver"]["location"]["line"] == waiver.line for f in store.failed())
-    return "used" if used else "active"
+    return "used" if waiver.line in store.used_waivers else "active"
 
 
 def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
