@@ -249,3 +249,34 @@ def test_promtool_proves_the_ticket_alerts_too(pytester: pytest.Pytester, tmp_pa
     ]}])
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     assert "SUCCESS" in done.stdout
+
+
+def test_promtool_agrees_with_when_the_sli_data_began(tmp_path: Path) -> None:
+    # held_since over a 30d window looks at 3h-aligned instants: data younger than the last of
+    # them is "now", not "no data" (which would fail the SLO saying Prometheus holds nothing)
+    from types import SimpleNamespace
+
+    from pytest_slo.kinds.slo_queries import SliQueries
+
+    queries = SliQueries(SimpleNamespace(indicator="ratio"), None, None, None, total='requests_total{app="a"}')  # type: ignore[arg-type]
+    held = queries.held_since(30 * 86400.0)
+    rules = tmp_path / "none.yaml"
+    rules.write_text("groups: []\n")
+    tests = [{"interval": "1m", "input_series": [{"series": 'requests_total{app="a"}', "values": "_x10 1+1x300"}], "promql_expr_test": [
+        {"expr": held, "eval_time": "2h", "exp_samples": [{"labels": "{}", "value": 7200}]},  # began at 0h10, after the 0h instant
+        {"expr": held, "eval_time": "5h", "exp_samples": [{"labels": "{}", "value": 10800}]},  # held at the 3h instant
+        {"expr": held, "eval_time": "5m", "exp_samples": []},  # nothing yet
+    ]}]
+    done = run_tests(tmp_path, rules, tests)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+def test_a_templated_slice_target_out_of_range_is_an_error_at_the_config_line(pytester: pytest.Pytester) -> None:
+    export(pytester, "--site", "production")
+    (pytester.path / "slos/api-server.yaml").write_text(OTHER_SLOS.replace("timeSliceTarget: 0.99", 'timeSliceTarget: "{{ SLO_API_ERROR_RATE_PERCENT * 95 }}"'))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--site", "production", "--export-rules=rules")
+    env = (pytester.path / "sites/production/config.env").read_text().splitlines()
+    line = next(i for i, text in enumerate(env, 1) if text.startswith("SLO_API_ERROR_RATE_PERCENT="))
+    result.stdout.fnmatch_lines([f"export-rules: production/api-server: api-good-slices::* left out: sites/production/config.env:{line}: SLO api-good-slices::*: "
+                                 "timeSliceTarget '{{ SLO_API_ERROR_RATE_PERCENT * 95 }}' is 9.5 at site production: write a ratio above 0, at most 1 (0.95 for 95%)"])
+    assert "api-good-slices" not in (pytester.path / "rules/production.rules.yaml").read_text()

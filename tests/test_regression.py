@@ -55,6 +55,19 @@ def test_series_are_paired_by_identity_not_by_volatile_names() -> None:
     assert [(w.baseline, w.change) for w in worse] == [(100.0, "+30.0%")]
 
 
+def test_replicas_of_one_owner_are_each_compared_with_themselves() -> None:
+    before = {"values": [
+        {"labels": {"pod": "api-6b7f9c8d4-tq5ln"}, "value": 300.0},
+        {"labels": {"pod": "api-6b7f9c8d4-zx2kq"}, "value": 100.0},
+    ]}
+    now = [({"pod": "api-6b7f9c8d4-tq5ln"}, 300.0), ({"pod": "api-6b7f9c8d4-zx2kq"}, 105.0)]
+    worse, rows = regressions({"max_increase": "10%"}, now, before, " MB")
+    assert worse == [] and [r["baseline_value"] for r in rows] == [300.0, 100.0]
+    # rescheduled under new names, two replicas of one owner cannot be told apart: not judged
+    worse, rows = regressions({"max_increase": "10%"}, [({"pod": "api-7c8d9f5b6-x7k2p"}, 900.0)], before, " MB")
+    assert worse == [] and rows[0]["judged"] == "2 baseline series share this identity, none with these labels"
+
+
 def test_a_malformed_regression_is_a_catalog_problem_at_its_line(gitops: Path, pytester: pytest.Pytester) -> None:
     live = gitops / "checks/redis-live.yaml"
     live.write_text(live.read_text().replace("regression: {max_increase: 10}", "regression: {max_increse: 10%}", 1))

@@ -4,7 +4,7 @@ even while it is still within the absolute threshold.
 ``max_increase`` / ``max_decrease`` take a number in the check's unit (``5`` with unit
 ``%`` is five points) or a relative change (``"10%"``: a tenth of the baseline value). Series
 are paired by their identity (the labels a fingerprint keeps), so a pod rescheduled under a
-new name is still compared with itself. A series the baseline did not have, NaN on either
+new name is still compared with itself (when the baseline had one series of that owner). A series the baseline did not have, NaN on either
 side, or a relative change from 0 is not judged: said in the evidence, never guessed.
 """
 
@@ -65,15 +65,32 @@ def regressions(
     spec: Mapping[str, Any], now: Sequence[tuple[Mapping[str, str], float]], before: Mapping[str, Any], unit: str
 ) -> tuple[list[Regressed], list[dict[str, Any]]]:
     """The series that got worse than ``spec`` allows, and a row of evidence per compared series."""
-    previous = {object_key(v.get("labels") or {}): _float(v.get("value")) for v in before.get("values") or () if isinstance(v, Mapping)}
+    exact: dict[frozenset[tuple[str, str]], float] = {}
+    by_identity: dict[str, list[float]] = {}
+    for v in before.get("values") or ():
+        if isinstance(v, Mapping):
+            labels_before = {str(k): str(x) for k, x in (v.get("labels") or {}).items()}
+            exact[frozenset(labels_before.items())] = _float(v.get("value"))
+            by_identity.setdefault(object_key(labels_before), []).append(_float(v.get("value")))
     worse: list[Regressed] = []
     rows: list[dict[str, Any]] = []
     for labels, value in now:
-        old = previous.get(object_key(labels))
+        # the same series first; else its identity (a pod rescheduled under a new name), but
+        # only when one baseline series has it: replicas of one owner share an identity, and
+        # comparing a replica with its sibling would report a change that never happened
+        old = exact.get(frozenset((str(k), str(x)) for k, x in labels.items()))
+        candidates = by_identity.get(object_key(labels), [])
+        if old is None and len(candidates) == 1:
+            old = candidates[0]
         row: dict[str, Any] = {"labels": dict(labels), "value": value, "baseline_value": old}
         rows.append(row)
         if old is None or math.isnan(old) or math.isnan(value):
-            row["judged"] = "no baseline value" if old is None else "NaN"
+            if old is not None:
+                row["judged"] = "NaN"
+            elif candidates:
+                row["judged"] = f"{len(candidates)} baseline series share this identity, none with these labels"
+            else:
+                row["judged"] = "no baseline value"
             continue
         for key, sign in (("max_increase", 1.0), ("max_decrease", -1.0)):
             if key not in spec:

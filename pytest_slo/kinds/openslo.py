@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -61,12 +61,18 @@ def render_queries(check: Check, target: Target) -> tuple[SliQueries, float, lis
     """The objective's queries for ``target``'s site, its target, and the config keys it reads."""
     slo: Slo = check.spec["slo"]
     objective: Objective = check.spec["objective"]
-    value, keys = _number(objective.target, "target", check, target, objective.line)
-    if not 0 <= value < 1:
-        loc = target.env_location(*keys) if keys else Location(check.source, objective.line)
-        raise ConfigError(f"SLO {check.id}: target {objective.target!r} is {value:g} at site {target.site.name}: write a ratio below 1 (0.999 for 99.9%)",
-                          path=loc.path, line=loc.line)
-    slice_target = _number(objective.slice_target, "timeSliceTarget", check, target, objective.line)[0] if objective.slice_target is not None else 1.0
+
+    def ratio(raw: Any, what: str, ok: Callable[[float], bool], hint: str) -> tuple[float, list[str]]:
+        value, keys = _number(raw, what, check, target, objective.line)
+        if not ok(value):
+            loc = target.env_location(*keys) if keys else Location(check.source, objective.line)
+            raise ConfigError(f"SLO {check.id}: {what} {raw!r} is {value:g} at site {target.site.name}: {hint}", path=loc.path, line=loc.line)
+        return value, keys
+
+    value, keys = ratio(objective.target, "target", lambda v: 0 <= v < 1, "write a ratio below 1 (0.999 for 99.9%)")
+    slice_target = 1.0
+    if objective.slice_target is not None:
+        slice_target = ratio(objective.slice_target, "timeSliceTarget", lambda v: 0 < v <= 1, "write a ratio above 0, at most 1 (0.95 for 95%)")[0]
     threshold = _number(objective.value, "value", check, target, objective.line)[0] if objective.value is not None else None
     context = config_context(target)
     context.update(selector=target.sources.selector(target.site, target.app), namespace=context.get("KUBE_NAMESPACE", target.site.name))
@@ -137,10 +143,12 @@ class OpenSloKind(Kind):
                 raise answer
         held = answers[reads[0]].samples  # type: ignore[union-attr]
         since = held[0].value if held and not math.isnan(held[0].value) else None
-        step = max(60, int(_longest(queries.slo) // 240) // 60 * 60)
+        step = queries.held_step(_longest(queries.slo))
         counts = []
         for w in _windows(check):
-            covered = since is not None and since <= at - w + step + 1
+            # the data began at most one step before ``since``: a window longer than the step
+            # is given that step, a shorter one must fit after ``since`` itself
+            covered = since is not None and since <= at - w + (step if w > step else 0) + 1
             values = []
             for q in queries.reads(w):
                 samples = answers[q].samples  # type: ignore[union-attr]

@@ -109,8 +109,16 @@ class SliQueries:
             return f"(1 - {self.good_share(w)})"
         return f"({self.bad_count(w)} / {self.total_count(w)})"
 
+    @staticmethod
+    def held_step(w: float) -> int:
+        """The resolution of :meth:`held_since` over ``w``: ``w / 240`` in whole minutes, at least 1m."""
+        return max(60, int(w // 240) // 60 * 60)
+
     def held_since(self, w: float) -> str:
-        """The first time within ``w`` Prometheus holds the SLI's data (a step of ``w / 240``, at least 1m)."""
+        """The first time within ``w`` Prometheus holds the SLI's data, to :meth:`held_step`.
+
+        The subquery sees only step-aligned instants: data younger than the last of them is
+        "now" (the ``or``), never "no data"."""
         basis = self.query if self.slo.indicator == "threshold" else self.total
-        step = max(60, int(w // 240) // 60 * 60)
-        return f"min_over_time(timestamp(count({basis}))[{duration(w)}:{duration(step)}])"
+        held = f"timestamp(count({basis}))"
+        return f"(min_over_time({held}[{duration(w)}:{duration(self.held_step(w))}]) or {held})"
