@@ -168,13 +168,23 @@ def test_fail_on_new_fails_only_new_findings(gitops: Path, pytester: pytest.Pyte
             '{"summary": {"fingerprints": "v1", "repo": "github.com/other/gitops"}, "findings": []}',
             "--baseline: */nope.json: written for repository github.com/other/gitops, this run checks *",
         ),
-        ('{"summary": {"fingerprints": "v1"}, "findings": [{"check": "x"}]}', "--baseline: */nope.json: finding 1 has no check or fingerprint*"),
+        ('{"summary": {"fingerprints": "v1"}, "findings": [{"check": "x"}]}', "--baseline: */nope.json: not a pytest-slo findings file: finding 1: 'severity' is a required property*"),
+        (
+            '{"summary": {"fingerprints": "v1", "sites": "production"}, "findings": []}',
+            "--baseline: */nope.json: not a pytest-slo findings file: summary: sites: 'production' is not of type 'array'*",
+        ),
+        ('{"summary": {"fingerprints": "v1"}, "findings": [FINDING]}', "--baseline: */nope.json: finding 1 has no check or fingerprint*"),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": [FINDING_FP]}'.replace("FINDING_FP", '{"fingerprint": "abc", "objects": "abc", ' + 'FIELDS'),
+            "--baseline: */nope.json: not a pytest-slo findings file: finding 1: objects: 'abc' is not of type 'array', 'null'*",
+        ),
     ],
-    ids=["missing", "truncated", "not-findings", "old", "other-site", "other-repo", "malformed-finding"],
+    ids=["missing", "truncated", "not-findings", "old", "other-site", "other-repo", "malformed-finding", "sites-not-a-list", "no-fingerprint", "objects-not-a-list"],
 )
 def test_a_bad_baseline_is_a_usage_error_naming_the_file(gitops: Path, pytester: pytest.Pytester, content: str | None, said: str) -> None:
     if content is not None:
-        (gitops / "nope.json").write_text(content)
+        fields = '"check": "x", "severity": "P1", "outcome": "failed", "nodeid": "n", "title": "t", "message": "m"'
+        (gitops / "nope.json").write_text(content.replace("FINDING", "{" + fields + "}").replace("FIELDS", fields + "}"))
     result = pytester.runpytest("--site", "production", "--baseline=nope.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {said}"])

@@ -275,9 +275,12 @@ def test_merge_collapses_by_fingerprint_and_falls_back_without_one(tmp_path: Pat
     (tmp_path / "1.json").write_text(json.dumps(doc("eu-1", "2026-11-01T00:00:00+00:00", a, c)))
     (tmp_path / "2.json").write_text(json.dumps(doc("eu-1", "2026-11-02T00:00:00+00:00", b, c)))
     (tmp_path / "3.json").write_text(json.dumps({"findings": "no"}))
-    done = merge("1.json", "2.json", "3.json", "--findings=all.json", cwd=tmp_path)
-    assert done.returncode == 1
+    # parses, but a writer would meet a waiver that is not an object
+    (tmp_path / "4.json").write_text(json.dumps(doc("eu-2", "2026-11-02T00:00:00+00:00", {**c, "waiver": "yes"})))
+    done = merge("1.json", "2.json", "3.json", "4.json", "--findings=all.json", "--sarif=all.sarif", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "skipped 3.json: not a pytest-slo findings document" in done.stderr
+    assert "skipped 4.json: not a pytest-slo findings document: finding 1: waiver: 'yes' is not of type 'object', 'null'" in done.stderr
     merged = json.loads((tmp_path / "all.json").read_text())
     assert [(f["check"], f["message"]) for f in merged["findings"]] == [("c1", "new words"), ("c2", "m")]
     assert merged["summary"]["items"] == 6 and merged["summary"]["by_severity"]["P2"] == 2

@@ -94,15 +94,21 @@ def test_a_plugin_hook_routes_findings(gitops: Path, pytester: pytest.Pytester) 
     incident_config(gitops)
     pytester.makeconftest(
         """
+import datetime
+
 OWNERS = {"redis-cluster": "team-cache", "api-server": "team-api"}
 
 def pytest_slo_finding(config, finding):
     finding["owner"] = OWNERS.get(finding["app"], "platform")
+    finding["evidence"]["triaged_on"] = datetime.date(2026, 11, 27)  # not a JSON value
 """
     )
-    pytester.runpytest("--site", "production", "--findings=f.json")
+    result = pytester.runpytest("--site", "production", "--findings=f.json", "--findings-md=f.md", "--sarif=f.sarif")
+    assert "Traceback" not in result.stdout.str() and "INTERNALERROR" not in result.stdout.str()
     doc = json.loads((gitops / "f.json").read_text())
     assert {f["owner"] for f in doc["findings"]} == {"team-cache"}
+    assert {f["evidence"]["triaged_on"] for f in doc["findings"]} == {"2026-11-27"}
+    assert json.loads((gitops / "f.sarif").read_text())["runs"][0]["results"] and (gitops / "f.md").exists()
 
 
 def test_findings_are_identical_with_and_without_xdist(gitops: Path, pytester: pytest.Pytester) -> None:

@@ -21,21 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SloError
+from .document import problem_of
 from .fingerprint import VERSION, object_key
+from .model import REPOSITORY_KINDS, judged
 
 __all__ = ["NOT_BASELINED", "Baseline", "BaselineError", "judged", "load_baseline"]
 
 #: Finding kinds that are about the repository's own files, not the system: never baselined.
-NOT_BASELINED = frozenset({"catalog", "waiver"})
+NOT_BASELINED = REPOSITORY_KINDS
 
 
 class BaselineError(SloError):
     """The baseline file cannot be used: missing, malformed, or from another site or repository."""
-
-
-def judged(finding: Mapping[str, Any]) -> bool:
-    """Whether a finding takes part in baseline comparison: a verdict on the system."""
-    return finding.get("outcome") == "failed" and finding.get("kind") not in NOT_BASELINED
 
 
 Key = tuple[str, str | None, str | None]
@@ -114,6 +111,9 @@ def load_baseline(path: Path, *, repo: str, sites: Iterable[str]) -> Baseline:
             f"written without {VERSION} fingerprints (by an older pytest-slo), so its findings cannot be matched",
             "run once without --baseline and keep that run's findings.json as the baseline",
         )
+    problem = problem_of(doc)
+    if problem:
+        raise _fail(path, f"not a pytest-slo findings file: {problem}", again)
     theirs = summary.get("repo")
     if theirs and theirs != repo:
         raise _fail(path, f"written for repository {theirs}, this run checks {repo}", "use a baseline of this repository")

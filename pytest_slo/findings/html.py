@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..redact import MASK, is_secret_key
-from .model import SEVERITIES
+from .model import SEVERITIES, counted
 
 __all__ = ["TEMPLATE", "render_html", "runbook_href"]
 
@@ -98,9 +98,7 @@ def render_html(
             "chart": charts.get(f"{f.get('site')}::{f.get('nodeid')}") or charts.get(str(f.get("nodeid"))),
         })
     # the cards count what summary.findings counts: failed checks no waiver covers in full
-    verdicts = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") not in ("catalog", "waiver")
-                and not (f.get("waiver") or {}).get("complete")]
-    counts = Counter(f.get("severity") for f in verdicts)
+    counts = Counter(f.get("severity") for f in findings if counted(f))
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(TEMPLATE.read_text(encoding="utf-8"))
     sites = sorted({s for r in rows for s in r["sites"]} | set(summary.get("sites") or []))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import SEVERITIES
+from .model import SEVERITIES, counted, judged, repository_problem, waived_in_full
 
 __all__ = ["render_markdown"]
 
@@ -58,12 +58,11 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
         lines += ["No findings.", ""]
         return "\n".join(lines)
     counts = " · ".join(f"{s}: {summary['by_severity'].get(s, 0)}" for s in SEVERITIES)
-    judged = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") not in ("catalog", "waiver")]
-    waived = [f for f in judged if (f.get("waiver") or {}).get("complete")]
-    verdicts = [f for f in judged if f not in waived]
-    catalog = [f for f in findings if f.get("outcome") == "failed" and f.get("kind") in ("catalog", "waiver")]
+    fully_waived = [f for f in findings if judged(f) and waived_in_full(f)]
+    verdicts = [f for f in findings if counted(f)]
+    catalog = [f for f in findings if repository_problem(f)]
     errors = [f for f in findings if f.get("outcome") != "failed"]
-    waived_note = f"; {len(waived)} waived" if waived else ""
+    waived_note = f"; {len(fully_waived)} waived" if fully_waived else ""
     lines += [f"**{len(verdicts)} findings** ({counts}){waived_note}; {len(catalog)} catalog problems; {len(errors)} errors", ""]
     # the system's findings by severity; then what kept a check from judging at all
     groups = [(f"{_LABEL[sev]} ({n})", g) for sev in SEVERITIES if (n := len(g := [f for f in verdicts if f.get("severity") == sev]))]
@@ -86,10 +85,10 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
             cells += [f["outcome"], _cell(_first(f)), _where(f), _link(f.get("runbook"))]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    if waived:
-        lines += [f"## Waived ({len(waived)}): accepted until the date, not failing", ""]
+    if fully_waived:
+        lines += [f"## Waived ({len(fully_waived)}): accepted until the date, not failing", ""]
         lines += ["| check | site / app | what is wrong | until | owner | reason | waiver |", "|---|---|---|---|---|---|---|"]
-        for f in waived:
+        for f in fully_waived:
             w = f["waiver"]
             lines.append(
                 f"| `{f['check']}` | {f.get('site') or '—'} / {f.get('app') or '—'} | {_cell(_first(f))} | {w['until']} | "

@@ -25,12 +25,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from .model import SEVERITIES, atomic_write, sort_findings
+from .document import problem_of
+from .model import SEVERITIES, atomic_write, counted, sort_findings
 
 __all__ = ["EXIT_OK", "EXIT_SKIPPED", "EXIT_USAGE", "MergeResult", "main", "merge", "read_input"]
 
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE = 0, 1, 2
-_REQUIRED = ("check", "severity", "outcome", "nodeid")
 _COUNTS = ("items", "passed", "failed", "errors", "skipped", "waived", "catalog_problems")
 
 
@@ -47,15 +47,12 @@ def read_input(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise BadInput("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise BadInput(f"not JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise BadInput(f"not JSON (truncated?): {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict) or not isinstance(doc.get("findings"), list):
         raise BadInput('not a pytest-slo findings document: expected {"summary": {...}, "findings": [...]}')
-    for i, f in enumerate(doc["findings"]):
-        if not isinstance(f, dict):
-            raise BadInput(f"findings[{i}] is not an object")
-        missing = [k for k in _REQUIRED if not isinstance(f.get(k), str)]
-        if missing:
-            raise BadInput(f"findings[{i}] lacks {', '.join(missing)}")
+    problem = problem_of(doc)
+    if problem:
+        raise BadInput(f"not a pytest-slo findings document: {problem}")
     return doc
 
 
@@ -63,12 +60,6 @@ def _key(f: dict[str, Any]) -> tuple[str, ...]:
     if f.get("fingerprint"):
         return ("fp", str(f["fingerprint"]))
     return ("id", str(f.get("check")), str(f.get("site")), str(f.get("app")), str(f.get("message")))
-
-
-def _verdict(f: dict[str, Any]) -> bool:
-    """A failed check on the system that no waiver covers in full (what ``summary.findings`` counts)."""
-    return (f.get("outcome") == "failed" and f.get("kind") not in ("catalog", "waiver")
-            and not (f.get("waiver") or {}).get("complete"))
 
 
 class MergeResult:
@@ -106,7 +97,7 @@ def merge(paths: Sequence[Path]) -> MergeResult:
         for f in doc["findings"]:
             merged[_key(f)] = {**f, "source": str(path)}
     findings = sort_findings(merged.values())
-    verdicts = [f for f in findings if _verdict(f)]
+    verdicts = [f for f in findings if counted(f)]
     by_severity = Counter(f.get("severity") for f in verdicts)
     summary = {
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
@@ -170,10 +161,13 @@ def _write_all(outputs: Sequence[tuple[str, Path, Any]]) -> bool:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: write its reports, say so, and leave without running atexit hooks
-        ok = _write(apart)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0 if ok else 1)
+        ok = False
+        try:
+            ok = _write(apart)
+        finally:  # whatever happens, the child never returns into the parent's code
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0 if ok else 1)
     ok = _write(here)
     _, status = os.waitpid(pid, 0)
     return ok and os.waitstatus_to_exitcode(status) == 0

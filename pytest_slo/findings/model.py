@@ -15,11 +15,23 @@ import math
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIELDS", "SEVERITIES", "atomic_write", "jsonable", "sort_findings", "summarize"]
+__all__ = [
+    "FIELDS",
+    "REPOSITORY_KINDS",
+    "SEVERITIES",
+    "atomic_write",
+    "counted",
+    "jsonable",
+    "judged",
+    "repository_problem",
+    "sort_findings",
+    "summarize",
+    "waived_in_full",
+]
 
 FIELDS = (
     "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
@@ -27,6 +39,28 @@ FIELDS = (
     "fingerprint", "objects", "baseline_state", "waiver",
 )
 SEVERITIES = ("P1", "P2", "P3", "P4")
+#: Finding kinds about the repository's own files (the catalog, the waivers), not the system.
+REPOSITORY_KINDS = frozenset({"catalog", "waiver"})
+
+
+def judged(finding: Mapping[str, Any]) -> bool:
+    """A verdict on the system: a failed check, not a problem of the repository's own files."""
+    return finding.get("outcome") == "failed" and finding.get("kind") not in REPOSITORY_KINDS
+
+
+def waived_in_full(finding: Mapping[str, Any]) -> bool:
+    """An unexpired waiver covers the finding in full: reported, not failing."""
+    return bool((finding.get("waiver") or {}).get("complete"))
+
+
+def counted(finding: Mapping[str, Any]) -> bool:
+    """What ``summary.findings`` counts: a verdict on the system no waiver covers in full."""
+    return judged(finding) and not waived_in_full(finding)
+
+
+def repository_problem(finding: Mapping[str, Any]) -> bool:
+    """A failed catalog or waiver item: a mistake in checks/*.yaml or an expired waiver."""
+    return finding.get("outcome") == "failed" and finding.get("kind") in REPOSITORY_KINDS
 
 
 def jsonable(value: Any) -> Any:

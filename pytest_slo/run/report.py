@@ -10,9 +10,17 @@ from typing import Any
 import pytest
 
 from ..errors import SloError
-from ..findings.baseline import judged
 from ..findings.fingerprint import fingerprint, identity
-from ..findings.model import FIELDS, atomic_write, jsonable, sort_findings, summarize
+from ..findings.model import (
+    FIELDS,
+    atomic_write,
+    jsonable,
+    judged,
+    repository_problem,
+    sort_findings,
+    summarize,
+    waived_in_full,
+)
 from ..findings.waived import waived
 from ..kinds.base import Location
 from .context import RunContext
@@ -184,7 +192,7 @@ class FindingStore:
         if report.when == "call":
             failed = "error" if finding is not None and finding["outcome"] == "error" else "failed"
             if hasattr(report, "wasxfail") and finding is not None:
-                outcome = "waived" if (finding.get("waiver") or {}).get("complete") else "accepted"
+                outcome = "waived" if waived_in_full(finding) else "accepted"
             else:
                 outcome = "passed" if report.passed else failed if report.failed else "skipped"
             self.outcomes[outcome] += 1
@@ -208,16 +216,16 @@ class FindingStore:
 
     def waived(self) -> list[dict[str, Any]]:
         """Findings an unexpired waiver covers in full: reported, not failing."""
-        return [f for f in self.failed() if (f.get("waiver") or {}).get("complete")]
+        return [f for f in self.failed() if waived_in_full(f)]
 
     def verdicts(self) -> list[dict[str, Any]]:
         """The findings on the system no waiver covers in full."""
-        return [f for f in self.failed() if not (f.get("waiver") or {}).get("complete")]
+        return [f for f in self.failed() if not waived_in_full(f)]
 
     def catalog_problems(self) -> list[dict[str, Any]]:
         """Failed catalog and waiver items: a mistake in checks/*.yaml or an expired waiver,
         never a finding about production."""
-        return [f for f in self.sorted() if f.get("outcome") == "failed" and f.get("kind") in ("catalog", "waiver")]
+        return [f for f in self.sorted() if repository_problem(f)]
 
     def errors(self) -> list[dict[str, Any]]:
         return [f for f in self.sorted() if f.get("outcome") != "failed"]

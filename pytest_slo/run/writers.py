@@ -14,7 +14,7 @@ import pytest
 
 from ..errors import SloWarning
 from ..findings.fingerprint import VERSION
-from ..findings.model import SEVERITIES
+from ..findings.model import SEVERITIES, jsonable
 from .context import RunContext
 from .report import FindingStore
 
@@ -90,6 +90,11 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
     findings = store.sorted()
     for finding in findings:
         config.hook.pytest_slo_finding(config=config, finding=finding)
+        # a hook may add any value ("add evidence"): every writer gets strict JSON, in place so
+        # that the findings the store hands to later writers are the same
+        adjusted = jsonable(finding)
+        finding.clear()
+        finding.update(adjusted)
     summary = report_summary(run, store)
     extra: dict[str, Any] = {
         "absent": store.absent if run.baseline is not None else None,
@@ -118,7 +123,7 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
 
         # an errored item says nothing about the system: it never writes or feeds a postmortem;
         # a waived finding is accepted for now: it does not page anyone either
-        write_postmortems(config, run, store, [f for f in store.failed() if not (f.get("waiver") or {}).get("complete")])
+        write_postmortems(config, run, store, store.verdicts())
     if s.metrics_file or s.pushgateway:
         from .fleet import write_metrics
 
