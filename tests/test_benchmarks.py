@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, STACK
 
 MAKE_REPO = REPO / "benchmarks" / "make_repo.py"
 def errored(manifest: dict) -> list[list]:
@@ -163,6 +163,8 @@ def live_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {o["key"]: o for o in doc["sections"]["live"]["outcomes"]}
 
 
+# one harness run measures both (the live one starts the real stack): both need the servers
+@pytest.mark.servers(*STACK)
 def test_live_latency_bench_stays_within_the_concurrency_in_connections(live_results: dict[str, Any]) -> None:
     seen = live_results["live-latency-c4"]["observed"]
     assert seen["concurrency"] == 4 and seen["distinct_queries"] == 40
@@ -171,6 +173,7 @@ def test_live_latency_bench_stays_within_the_concurrency_in_connections(live_res
     assert seen["requests"] == [40, 40]  # every distinct query once, none twice
 
 
+@pytest.mark.servers(*STACK)
 def test_kube_scale_bench_lists_each_resource_once_whatever_the_apps_and_checks(live_results: dict[str, Any]) -> None:
     seen = live_results["kube-scale"]["observed"]
     once = {"LIST deployments": 1, "LIST pods": 1, "LIST statefulsets": 1}
