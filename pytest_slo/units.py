@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 __all__ = [
     "QuantityError",
     "format_bytes",
+    "format_duration",
     "k8s_bytes",
     "k8s_cpu",
     "k8s_quantity",
@@ -123,3 +124,12 @@ def format_bytes(n: float) -> str:
             return f"{value:.0f}" if unit == "" else f"{value:.3g}{unit}" if abs(value) < 1000 else f"{value:.0f}{unit}"
         value /= 1024
     return str(n)  # pragma: no cover
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as PromQL and OpenSLO write it, in its largest whole unit: ``3600`` → ``1h``."""
+    seconds = int(seconds)
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..redact import MASK, is_secret_key
-from .model import SEVERITIES, counted
+from .model import SEVERITIES, counted, runbook_url
 
 __all__ = ["TEMPLATE", "render_html", "runbook_href"]
 
@@ -32,12 +32,8 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
 def runbook_href(runbook: str | None, page_dir: Path | None, root: Path | None, base_url: str | None) -> str:
     """Where a finding's runbook link points from the page: a URL stays, a repo-relative path
     goes under ``base_url`` when given, else relative to the page's folder."""
-    if not runbook:
-        return ""
-    if _URL.match(runbook):
-        return runbook
-    if base_url:
-        return base_url.rstrip("/") + "/" + runbook.lstrip("/")
+    if not runbook or base_url or _URL.match(runbook):
+        return runbook_url(runbook, base_url)
     path, _, anchor = runbook.partition("#")
     if root is None or page_dir is None:
         return runbook

@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import math
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "jsonable",
     "judged",
     "repository_problem",
+    "runbook_url",
     "sort_findings",
     "summarize",
     "waived_in_full",
@@ -136,3 +138,16 @@ def _umask() -> int:
     mask = os.umask(0o022)  # the only way to read it is to set it: put it straight back
     os.umask(mask)
     return mask
+
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def runbook_url(runbook: str | None, base: str | None) -> str:
+    """A runbook link as every report writes it: a URL stays; a repository path goes under
+    ``--runbook-base-url`` when one is set, else stays as written."""
+    if not runbook:
+        return ""
+    if base and not _URL.match(runbook):
+        return base.rstrip("/") + "/" + runbook.lstrip("/")
+    return runbook

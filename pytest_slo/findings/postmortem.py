@@ -11,13 +11,13 @@ Prometheus holds over ``--postmortem-window``; what cannot be known is left as a
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SloError
 from ..expr import duration_seconds, expression_names
+from .model import runbook_url
 from .rootcause import headline, is_symptom, rank_candidates
 from .timeline import Event, breaches, burn_events, kube_events, slo_impact
 
@@ -141,11 +141,11 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
         for action in check.actions if check else ():
             if action["action"] not in seen:
                 seen.add(action["action"])
-                actions.append({"action": action["action"], "owner": action.get("owner", ""), "priority": action.get("priority", f["severity"]), "runbook": _link(run, f.get("runbook"))})
+                actions.append({"action": action["action"], "owner": action.get("owner", ""), "priority": action.get("priority", f["severity"]), "runbook": runbook_url(f.get("runbook"), run.settings.runbook_base_url)})
         generic = f"Follow the runbook for {f['check']}"
         if check and not check.actions and f in symptoms and generic not in seen:
             seen.add(generic)
-            actions.append({"action": generic, "owner": "", "priority": f["severity"], "runbook": _link(run, f.get("runbook"))})
+            actions.append({"action": generic, "owner": "", "priority": f["severity"], "runbook": runbook_url(f.get("runbook"), run.settings.runbook_base_url)})
     # named by what happened (top cause, worst symptom it explains), never by a check's title
     title, slug = headline(candidates, symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks})
     if not title:
@@ -174,18 +174,9 @@ def postmortem_context(run: RunView, site: str, findings: list[dict[str, Any]], 
         "candidates": candidates,
         "findings": findings,
         "actions": sorted(actions, key=lambda a: (a["priority"], a["action"])),
-        "link": lambda runbook: _link(run, runbook),
+        "link": lambda runbook: runbook_url(runbook, run.settings.runbook_base_url),
         "todo": lambda what: TODO.format(what),
     }
-
-
-def _link(run: RunView, runbook: str | None) -> str:
-    if not runbook:
-        return ""
-    base = run.settings.runbook_base_url
-    if base and not re.match(r"^[a-z][a-z0-9+.-]*://", runbook):
-        return base.rstrip("/") + "/" + runbook
-    return runbook
 
 
 def render_postmortem(run: RunView, context: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from .fingerprint import VERSION
+from .model import runbook_url
 
 if TYPE_CHECKING:
     from ._inputs import RunView
@@ -25,12 +26,6 @@ __all__ = ["LEVELS", "render_sarif"]
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"P1": "error", "P2": "error", "P3": "warning", "P4": "note"}
-
-
-def _help_uri(runbook: str, base: str | None) -> str:
-    if re.match(r"^[a-z][a-z0-9+.-]*://", runbook) or not base:
-        return runbook
-    return base.rstrip("/") + "/" + runbook.lstrip("/")
 
 
 def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -43,8 +38,8 @@ def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]
             "name": "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", check.id)),
             "shortDescription": {"text": check.title},
             "fullDescription": {"text": check.description or check.title},
-            "helpUri": _help_uri(check.runbook, base),
-            "help": {"text": f"Runbook: {check.runbook}", "markdown": f"[Runbook]({_help_uri(check.runbook, base)})"},
+            "helpUri": runbook_url(check.runbook, base),
+            "help": {"text": f"Runbook: {check.runbook}", "markdown": f"[Runbook]({runbook_url(check.runbook, base)})"},
             "defaultConfiguration": {"level": LEVELS[check.severity]},
             "properties": {"tags": sorted({check.kind, check.severity, *check.markers}), "severity": check.severity},
         }
@@ -54,7 +49,7 @@ def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]
             rules[finding["check"]] = {
                 "id": finding["check"],
                 "shortDescription": {"text": title},
-                "helpUri": _help_uri(runbook, base),
+                "helpUri": runbook_url(runbook, base),
                 "defaultConfiguration": {"level": LEVELS.get(finding["severity"], "warning")},
                 "properties": {"tags": [finding.get("kind") or "catalog"], "severity": finding["severity"]},
             }

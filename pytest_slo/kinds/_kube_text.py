@@ -12,7 +12,7 @@ import datetime as _dt
 from collections import Counter
 from typing import Any, Literal
 
-__all__ = ["Absent", "absent_message", "ago", "context", "iso", "listing", "missing", "shown", "where"]
+__all__ = ["Absent", "absent_message", "ago", "context", "iso", "listing", "missing", "name_of", "shown", "where"]
 
 Absent = Literal["app", "workloads", "pods"]
 
@@ -41,7 +41,7 @@ def absent_message(gone: Absent, state: dict[str, Any], app: str, env_display: s
     namespace, selector = state["namespace"], state["selector"]
     if gone == "pods":
         wants = ", ".join(
-            f"{w.get('kind')}/{_name(w)} wants {int((w.get('spec') or {}).get('replicas', 1))}" for w in state["workloads"]
+            f"{w.get('kind')}/{name_of(w)} wants {int((w.get('spec') or {}).get('replicas', 1))}" for w in state["workloads"]
         )
         return f"no pod in namespace {namespace} matches {selector} ({wants})", {}
     if gone == "workloads":
@@ -50,7 +50,7 @@ def absent_message(gone: Absent, state: dict[str, Any], app: str, env_display: s
         head = f"no StatefulSet or Deployment in namespace {namespace} matches {selector}, though {_count(len(pods), 'pod')} do"
         owned = f"owned by {', '.join(owners)}" if owners else "owned by nothing"
         hint = f"  the pods are {owned}; label the StatefulSet or Deployment itself, not only its pod template"
-        return f"{head}\n{hint}", {"pods": [_name(p) for p in pods], "owners": owners}
+        return f"{head}\n{hint}", {"pods": [name_of(p) for p in pods], "owners": owners}
     head = f"no pod or workload in namespace {namespace} matches {selector}"
     others = state.get("namespace_pods")
     if others is None:
@@ -155,5 +155,5 @@ def _has(n: int) -> str:
     return "has" if n == 1 else "have"
 
 
-def _name(obj: dict[str, Any]) -> str:
+def name_of(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name", "?"))

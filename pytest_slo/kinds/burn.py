@@ -24,6 +24,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..units import format_duration as duration
+
 __all__ = [
     "PAGE_PAIRS",
     "TICKET_PAIRS",
@@ -48,7 +50,7 @@ class BurnPair:
 
     @property
     def label(self) -> str:
-        return f"{_dur(self.long)} & {_dur(self.short)} at {self.factor:g}×"
+        return f"{duration(self.long)} & {duration(self.short)} at {self.factor:g}×"
 
 
 #: The SRE workbook's page and ticket pairs for a 30-day objective.
@@ -151,10 +153,3 @@ def judge_pair(pair: BurnPair, counts: Sequence[WindowCount], target: float) -> 
     by_window = {c.window: c for c in counts}
     rates = [burn_rate(error_ratio(by_window[w]), target) if w in by_window else None for w in (pair.long, pair.short)]
     return PairVerdict(pair, rates[0], rates[1])
-
-
-def _dur(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"

@@ -45,7 +45,7 @@ from ..errors import ConfigError
 from ..expr import duration_seconds
 from ..units import QuantityError, k8s_quantity
 from ..yamlio import line_of_path, load_yaml
-from ._kube_text import Absent, absent_message, ago, context, iso, listing, missing, shown, where
+from ._kube_text import Absent, absent_message, ago, context, iso, listing, missing, name_of, shown, where
 from .base import Kind, Location, Target, Verdict
 from .values import committed_values, render_command, trace_to_config
 
@@ -99,10 +99,6 @@ def _state(target: Target) -> dict[str, Any]:
 def _now_from(options: LiveOptions) -> str:
     """Where the evaluation time of kube windows comes from, as evidence and messages name it."""
     return "--kube-snapshot-time" if options.kube_snapshot is not None and options.kube_snapshot_time else "current time"
-
-
-def _name(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name", "?"))
 
 
 def _statuses(pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -233,8 +229,8 @@ class KubeKind(Kind):
                     if waiting.get("reason") == "CrashLoopBackOff":
                         last = (cs.get("lastState") or {}).get("terminated") or {}
                         why = f", last terminated {last.get('reason')} (exit {last.get('exitCode')})" if last else ""
-                        problems.append(f"{_name(pod)}/{cs.get('name')}: CrashLoopBackOff, {_restarts(cs.get('restartCount') or 0)}{why}")
-                        evidence.append({"pod": _name(pod), "container": cs.get("name"), "restartCount": cs.get("restartCount"), "lastState": last})
+                        problems.append(f"{name_of(pod)}/{cs.get('name')}: CrashLoopBackOff, {_restarts(cs.get('restartCount') or 0)}{why}")
+                        evidence.append({"pod": name_of(pod), "container": cs.get("name"), "restartCount": cs.get("restartCount"), "lastState": last})
         elif test == "oomkilled":
             _, window = _window(check)
             for pod in state["pods"]:
@@ -245,11 +241,11 @@ class KubeKind(Kind):
                         if term.get("reason") != "OOMKilled" or (finished and not _within(now, finished, window)):
                             continue
                         if finished is None:  # a kill whose time cannot be read is not waved through
-                            problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}), no readable time recorded ({term.get('finishedAt')!r})")
+                            problems.append(f"{name_of(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}), no readable time recorded ({term.get('finishedAt')!r})")
                         else:
                             age = ago((now - finished).total_seconds())
-                            problems.append(f"{_name(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}) {age}, at {term.get('finishedAt')}")
-                        evidence.append({"pod": _name(pod), "container": cs.get("name"), "finishedAt": term.get("finishedAt"), "exitCode": term.get("exitCode"), "restartCount": cs.get("restartCount")})
+                            problems.append(f"{name_of(pod)}/{cs.get('name')}: OOMKilled (exit {term.get('exitCode')}) {age}, at {term.get('finishedAt')}")
+                        evidence.append({"pod": name_of(pod), "container": cs.get("name"), "finishedAt": term.get("finishedAt"), "exitCode": term.get("exitCode"), "restartCount": cs.get("restartCount")})
             # the latest kill first: it is what is happening now (unreadable times lead)
             order = sorted(range(len(problems)), key=lambda i: _time(evidence[i]["finishedAt"]) or now, reverse=True)
             problems, evidence = [problems[i] for i in order], [evidence[i] for i in order]
@@ -259,9 +255,9 @@ class KubeKind(Kind):
             for wl in state["workloads"]:
                 desired = int((wl.get("spec") or {}).get("replicas", 1))
                 ready = int((wl.get("status") or {}).get("readyReplicas") or 0)
-                evidence.append({"workload": f"{wl.get('kind')}/{_name(wl)}", "desired": desired, "ready": ready})
+                evidence.append({"workload": f"{wl.get('kind')}/{name_of(wl)}", "desired": desired, "ready": ready})
                 if ready != desired:
-                    problems.append(f"{wl.get('kind')}/{_name(wl)}: {ready} of {desired} replicas ready")
+                    problems.append(f"{wl.get('kind')}/{name_of(wl)}: {ready} of {desired} replicas ready")
         detail = {**context(state), "items": evidence}
         if not problems:
             return Verdict(True, evidence=detail)
@@ -291,8 +287,8 @@ class KubeKind(Kind):
                 if last is not None and not _within(now, last, window):
                     continue  # the last restart, so all of them, fell outside the window
                 when = f"the last {ago((now - last).total_seconds())}" if last else "no time recorded for the last"
-                problems.append(f"{_name(pod)}/{cs.get('name')}: {_restarts(count)}, {when} (limit {limit} while the last restart is within {window_text})")
-                evidence.append({"pod": _name(pod), "container": cs.get("name"), "restartCount": count, "lastRestart": iso(last) if last else None})
+                problems.append(f"{name_of(pod)}/{cs.get('name')}: {_restarts(count)}, {when} (limit {limit} while the last restart is within {window_text})")
+                evidence.append({"pod": name_of(pod), "container": cs.get("name"), "restartCount": count, "lastRestart": iso(last) if last else None})
         return problems, evidence
 
     def _absent(self, check: Check, target: Target, state: dict[str, Any], gone: Absent) -> Verdict:
@@ -326,7 +322,7 @@ class KubeKind(Kind):
             for container in chosen:
                 for declared_path, live, declared in self._pairs(test, values, container):
                     same = _same(test, declared, live)
-                    row = {"workload": f"{wl.get('kind')}/{_name(wl)}", "container": container.get("name"), "field": ".".join(declared_path), "declared": declared, "live": live, "same": same}
+                    row = {"workload": f"{wl.get('kind')}/{name_of(wl)}", "container": container.get("name"), "field": ".".join(declared_path), "declared": declared, "live": live, "same": same}
                     if not same:
                         line = line_of_path(text, declared_path)
                         edit = trace_to_config(target, line) or Location(display, line)

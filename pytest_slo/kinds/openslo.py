@@ -26,7 +26,7 @@ from ..errors import CatalogError, ConfigError, SloError
 from ..expr import expression_names
 from ._expr import config_context, evaluate, render_text
 from .base import Kind, Location, Target, Verdict
-from .burn import PAGE_PAIRS, Budget, BurnPair, PairVerdict, WindowCount, budget, error_ratio, judge_pair
+from .burn import PAGE_PAIRS, Budget, BurnPair, PairVerdict, WindowCount, budget, burn_rate, error_ratio, judge_pair
 from .live import iso
 from .slo_queries import SliQueries, duration
 
@@ -269,7 +269,7 @@ def _window_evidence(count: WindowCount, target: float) -> dict[str, Any]:
     ratio = error_ratio(count)
     return {
         "window": duration(count.window), "covered": count.covered, "bad": count.bad, "total": count.total,
-        "sli": None if ratio is None else 1 - ratio, "burn_rate": None if ratio is None else ratio / (1 - target),
+        "sli": None if ratio is None else 1 - ratio, "burn_rate": burn_rate(ratio, target),
         **({"note": "bad exceeded total (a counter reset?): counted as total"} if count.clamped else {}),
     }
 

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from ..catalog.openslo import Objective, Slo
+from ..units import format_duration as duration
 
 __all__ = ["SliQueries", "duration", "is_selector"]
 
@@ -26,15 +27,6 @@ _SELECTOR = re.compile(r"^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$
 def is_selector(query: str) -> bool:
     """True for a plain vector selector (``name{...}``), which ``increase(q[w])`` takes as is."""
     return bool(query.strip()) and bool(_SELECTOR.match(query))
-
-
-def duration(seconds: float) -> str:
-    """A PromQL duration: ``3600`` → ``1h``."""
-    seconds = int(seconds)
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import yaml
 
 from ..compare import BREACHES
 from ..errors import SloError
-from ..findings.model import atomic_write
+from ..findings.model import atomic_write, runbook_url
 from ..kinds.base import Target
 from ..kinds.burn import TICKET_PAIRS, BurnPair
 from ..kinds.openslo import pairs_of, render_queries
@@ -35,13 +35,6 @@ RECORD = "slo:sli_error:ratio_rate{window}"
 GOOD_SLICE = "slo:sli_good_slice"
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 assert set(_NEGATED) == set(BREACHES)
-
-
-def _link(run: RunContext, runbook: str) -> str:
-    base = run.settings.runbook_base_url
-    if base and not re.match(r"^[a-z][a-z0-9+.-]*://", runbook):
-        return base.rstrip("/") + "/" + runbook
-    return runbook
 
 
 def _matchers(labels: dict[str, str]) -> str:
@@ -78,7 +71,7 @@ def _slo_group(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         ]
     else:
         rules = [{"record": RECORD.format(window=duration(w)), "expr": queries.error_ratio(w), "labels": dict(labels)} for w in windows]
-    runbook = _link(run, check.runbook)
+    runbook = runbook_url(check.runbook, run.settings.runbook_base_url)
     what = f"{queries.slo.display} ({target.site.name}/{target.app}) is spending its error budget"
     rules.append(_alert("SloBurnRatePage", "page", page, 1 - value, labels, f"{what} fast: {', '.join(p.label for p in page)}", runbook))
     rules.append(_alert("SloBurnRateTicket", "ticket", ticket, 1 - value, labels, f"{what}: {', '.join(p.label for p in ticket)}", runbook))
@@ -98,7 +91,7 @@ def _check_alert(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         "for": check.spec["alert"]["for"],
         "labels": {"severity": "page" if check.severity in ("P1", "P2") else "ticket", "priority": check.severity, **labels},
         "annotations": {"summary": f"check {check.id} fails at {target.site.name}/{target.app}: expected {check.spec['op']} {threshold:g} ({check.title})",
-                        "runbook_url": _link(run, check.runbook)},
+                        "runbook_url": runbook_url(check.runbook, run.settings.runbook_base_url)},
     }
 
 
