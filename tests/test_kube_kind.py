@@ -129,6 +129,25 @@ def test_api_faults_error_with_one_line(gitops: Path, pytester: pytest.Pytester,
     result.stdout.fnmatch_lines(["*ERROR at setup of production/redis-cluster: kube-crashloop*", reason + "*"])
 
 
+def test_an_echoed_token_reaches_neither_terminal_nor_findings(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sa-token-very-secret"
+
+    def echo(method: str, path: str, query: object, authorization: str | None) -> tuple[int, dict]:
+        # a proxy in front of the API server that echoes the request into its error
+        return 502, {"kind": "Status", "status": "Failure", "code": 502, "message": f"upstream error; Authorization={authorization}"}
+
+    with FakeKubeAPI(shifted("incident.json", dt.datetime.now(dt.timezone.utc)), namespaces=["production"], token=secret) as api:
+        monkeypatch.setattr(api, "answer", echo)
+        monkeypatch.setenv("KUBECONFIG", str(api.kubeconfig(gitops / "kubeconfig")))
+        result = pytester.runpytest("--site", "production", "--live", "-m", "live", "-k", "kube-crashloop and redis-cluster", "--live-timeout", "2", "--findings=f.json")
+    text = result.stdout.str() + result.stderr.str()
+    findings = (pytester.path / "f.json").read_text()
+    assert selected(result) == {"errors": 1}, text
+    assert secret not in text and secret not in findings
+    result.stdout.fnmatch_lines(["kubernetes unavailable: 502 Bad Gateway: upstream error; Authorization=Bearer [*][*][*]*"])
+    assert "502 Bad Gateway: upstream error; Authorization=Bearer ***" in findings
+
+
 def test_unreachable_api_and_missing_namespace(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     api = FakeKubeAPI(shifted("incident.json", dt.datetime.now(dt.timezone.utc)), namespaces=["production"])
     with api:

@@ -10,10 +10,12 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -363,6 +365,42 @@ def test_fault_modes_give_one_line_reasons(live: KubeSource, fake: FakeKubeAPI, 
     assert str(error).startswith(f"kubernetes unavailable: {reason}")
     assert elapsed < 2.0
     assert len(fake.requests) == 1  # no retries on status codes
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (502, "502 Bad Gateway: upstream error; Authorization=Bearer ***"),
+        (200, "answered with something that is not JSON: b'upstream error; Authorization=Bearer ***'"),
+    ],
+)
+def test_a_body_echoing_the_token_is_scrubbed(fake: FakeKubeAPI, tmp_path: Path, status: int, reason: str) -> None:
+    """A proxy answering plain text with the request's Authorization header in it."""
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"upstream error; Authorization={self.headers.get('Authorization')}".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = fake.kubeconfig(tmp_path / "kubeconfig", token="sa-token-very-secret")
+        config.write_text(config.read_text().replace(fake.url, f"http://127.0.0.1:{server.server_address[1]}"))
+        with KubeSource.from_config(context="fake-kube", kubeconfig=config, timeout=2.0) as source:
+            error, _ = unavailable(lambda: source.pods("production", REDIS))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "sa-token-very-secret" not in str(error)
+    assert str(error).startswith("kubernetes unavailable: ") and str(error).endswith(reason)
 
 
 def test_403_names_the_missing_rule(live: KubeSource, fake: FakeKubeAPI) -> None:

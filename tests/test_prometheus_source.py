@@ -539,6 +539,53 @@ def test_a_body_echoing_the_token_is_scrubbed(fake: FakePrometheus) -> None:
     )
 
 
+def echo(status: int, before: str = "upstream error; ") -> Callable[[Seen], Answer]:
+    """An answer echoing the request's Authorization header, as a misbehaving proxy does."""
+    return lambda seen: (status, {}, f"{before}Authorization={seen.headers.get('authorization')}")
+
+
+def test_a_body_echoing_the_basic_credentials_is_scrubbed(fake: FakePrometheus) -> None:
+    fake.answer = echo(502)
+    source = PrometheusSource(PrometheusConfig(fake.url, username="slo", password="hunter2-secret", retries=0))
+    message = unavailable(lambda: source.query("up", time.time()))
+    assert fake.seen[-1].headers["authorization"] == "Basic c2xvOmh1bnRlcjItc2VjcmV0"  # what went on the wire
+    assert message == (
+        f"prometheus unavailable: HTTP 502 from {fake.url}/api/v1/query after 1 attempt:"
+        " upstream error; Authorization=Basic ***"
+    )
+    # an Authorization header of one's own (SLO_PROMETHEUS_HEADERS) is masked the same way
+    source = PrometheusSource(PrometheusConfig(fake.url, headers={"Authorization": f"Bearer {TOKEN}"}, retries=0))
+    assert unavailable(lambda: source.query("up", time.time())).endswith(" upstream error; Authorization=Bearer ***")
+
+
+def test_a_secret_at_the_clipping_edge_is_scrubbed_whole(fake: FakePrometheus) -> None:
+    fake.answer = echo(502, "x" * 170 + " ")  # the token spans characters 192-215; the gist is cut at 200
+    source = PrometheusSource(PrometheusConfig(fake.url, token=TOKEN, retries=0))
+    message = unavailable(lambda: source.query("up", time.time()))
+    assert TOKEN[:6] not in message
+    assert message.endswith(" Authorization=Bearer ***")
+
+
+def test_echoed_credentials_reach_neither_terminal_nor_findings(
+    fake: FakePrometheus, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.answer = echo(502)
+    monkeypatch.setenv("SLO_PROMETHEUS_USER", "slo")
+    monkeypatch.setenv("SLO_PROMETHEUS_PASSWORD", "hunter2-secret")
+    result = pytester.runpytest(
+        "--site", "production", "--live", "-m", "live and not kube", "-k", "slo-", "--findings=f.json",
+        "--prometheus-url", fake.url, "--live-timeout", "5",
+    )
+    text = result.stdout.str() + result.stderr.str()
+    findings = (pytester.path / "f.json").read_text()
+    wire = base64.b64encode(b"slo:hunter2-secret").decode()
+    assert {f["outcome"] for f in json.loads(findings)["findings"]} == {"error"}, text
+    for secret in (wire, "hunter2-secret"):
+        assert secret not in text and secret not in findings
+    result.stdout.fnmatch_lines(["prometheus unavailable: HTTP 502 from *: upstream error; Authorization=Basic [*][*][*]"])
+    assert "upstream error; Authorization=Basic ***" in findings
+
+
 def test_auth_headers_reach_the_server(fake: FakePrometheus) -> None:
     environ = {"SLO_PROMETHEUS_TOKEN": TOKEN + "\n", "SLO_PROMETHEUS_HEADERS": "X-Scope-OrgID: tenant-a; X-Other: v"}
     PrometheusSource(PrometheusConfig.from_env(fake.url, environ=environ)).query("up", time.time())

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pytest_slo.errors import QueryError, SourceUnavailable
 
 from .._deadline import current, waiting_on
-from .._text import one_line
+from .._text import basic_auth, one_line, scrub, scrub_bytes
 from ._resources import NAMESPACES, SOURCE, Backend, KubeObject, Resource, sort_key
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; never imported at run time
@@ -49,6 +49,7 @@ class LiveBackend(Backend):
         from kubernetes import client
 
         self._api_client = api_client
+        self._configuration = configuration  # its credentials are read when scrubbing: tokens rotate
         self._core = client.CoreV1Api(api_client)
         self._apps = client.AppsV1Api(api_client)
         self.host = str(configuration.host)
@@ -162,9 +163,21 @@ class LiveBackend(Backend):
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
+            head = scrub_bytes(raw, self._secrets())[:80]
             raise SourceUnavailable(
-                SOURCE, f"GET {self.host}{path} answered with something that is not JSON: {one_line(repr(raw[:80]))}"
+                SOURCE, f"GET {self.host}{path} answered with something that is not JSON: {one_line(repr(head))}"
             ) from None
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        """Every credential as the client sends it: a server or proxy may echo the request,
+        ``Authorization`` included, into an error body. Read at each error, as the in-cluster
+        and exec-plugin tokens are refreshed in the configuration while the run goes on."""
+        conf = self._configuration
+        api_keys = tuple(str(v) for v in (getattr(conf, "api_key", None) or {}).values() if v)  # "Bearer x", "Basic x"
+        username, password = getattr(conf, "username", None), getattr(conf, "password", None)
+        # set by hand on a Configuration; a kubeconfig's user/password reach api_key as "Basic ..."
+        basic = basic_auth(username, password) if username and password else None
+        return (*api_keys, password, basic)
 
     # ----------------------------------------------------------------- error mapping
 
@@ -204,10 +217,11 @@ class LiveBackend(Backend):
             detail = {}
         if not isinstance(detail, dict):
             detail = {}
-        server_message = one_line(str(detail.get("message") or body or exc.reason or ""), 160)
+        secrets = self._secrets()  # scrubbed before clipping: a cut secret would not match any more
+        server_message = one_line(scrub(str(detail.get("message") or body or exc.reason or ""), secrets), 160)
         if status == 0:  # the client's own wrapping of TLS errors
             return SourceUnavailable(
-                SOURCE, f"cannot connect to {self.host}: TLS error: {one_line(str(exc.reason), 120)}"
+                SOURCE, f"cannot connect to {self.host}: TLS error: {one_line(scrub(str(exc.reason), secrets), 120)}"
             )
         if status == 401:
             return SourceUnavailable(SOURCE, "401 Unauthorized: credentials rejected", hint=self._auth_hint)

@@ -15,7 +15,7 @@ from typing import Any
 from pytest_slo.errors import QueryError, SloError, SourceUnavailable
 
 from .._deadline import Deadline, current, waiting_on
-from .._text import one_line
+from .._text import basic_auth, one_line, scrub, scrub_bytes
 from .._workers import Workers
 from ._answers import (
     SOURCE,
@@ -64,6 +64,13 @@ class PrometheusSource:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, float], _Pending] = {}
         self._workers = Workers(config.concurrency, "slo-prometheus")  # requests sent ahead of their items
+        # Every credential as it goes on the wire: a server or proxy may echo it into an error body.
+        self._secrets = (
+            config.token,
+            config.password,
+            basic_auth(config.username, config.password or "") if config.username is not None else None,
+            *(v for k, v in config.headers if SECRET_HEADER.search(k)),
+        )
 
     def __repr__(self) -> str:
         return f"PrometheusSource({self.config!r})"
@@ -182,7 +189,7 @@ class PrometheusSource:
             else:
                 hint = "; an instant query needs a function such as rate() around it" if kind == "matrix" else ""
                 raise QueryError(f"prometheus returned a {kind}, not a vector{hint}: {one_line(promql, 200)}")
-            return InstantResult(promql, float(at), samples, kind, tuple(map(str, answer.get("warnings") or ())))  # type: ignore[union-attr]
+            return InstantResult(promql, float(at), samples, kind, tuple(self._scrub(str(w)) for w in answer.get("warnings") or ()))  # type: ignore[union-attr]
 
     # ----------------------------------------------------------------- HTTP
 
@@ -216,7 +223,8 @@ class PrometheusSource:
             if answer is not None and answer.get("status") == "error":
                 self._rejected(answer, subject)
             if answer is None:
-                head = self._scrub(body[:40].decode("utf-8", "replace")) + ("..." if len(body) > 40 else "")
+                clean = scrub_bytes(body, self._secrets)
+                head = clean[:40].decode("utf-8", "replace") + ("..." if len(clean) > 40 else "")
                 raise SourceUnavailable(SOURCE, f"invalid JSON from {url} (starts with {head!r})") from None
             raise SourceUnavailable(SOURCE, f"unexpected answer from {url}: no status/data (is it a Prometheus API?)") from None
         except RequestException as exc:  # after ValueError: requests' JSONDecodeError is both
@@ -224,9 +232,10 @@ class PrometheusSource:
 
     def _refused(self, response: Any, url: str, subject: str) -> None:
         """Raise the one line that says why Prometheus did not answer 200."""
-        status, body = response.status_code, response.content
+        status = response.status_code
+        body = scrub_bytes(response.content, self._secrets)  # a proxy may echo the request, Authorization included
         answer = json_object(body)
-        gist = self._scrub(error_gist(answer, body))  # a proxy may echo the request, Authorization included
+        gist = self._scrub(error_gist(answer, body))  # again: a JSON-escaped secret (\/ for /) is plain once parsed
         if status == 429 or status >= 500:
             history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
             attempts = len(history) + 1
@@ -249,16 +258,12 @@ class PrometheusSource:
         raise SourceUnavailable(SOURCE, f"HTTP {status} {phrase} from {url}: {gist}{hint}")
 
     def _rejected(self, answer: dict[str, Any], subject: str) -> None:
-        error = self._scrub(one_line(str(answer.get("error") or answer.get("errorType") or "unknown"), 300))
+        error = one_line(self._scrub(str(answer.get("error") or answer.get("errorType") or "unknown")), 300)
         error = re.sub(r'^invalid parameter "(query|match\[\])": ', "", error)  # the query follows anyway
         raise QueryError(f"prometheus rejected the query: {error} : {one_line(subject, 300)}")
 
     def _scrub(self, text: str) -> str:
-        secret_headers = (v for k, v in self.config.headers if SECRET_HEADER.search(k))
-        for secret in (self.config.token, self.config.password, *secret_headers):
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+        return scrub(text, self._secrets)
 
     def _auth_hint(self) -> str:
         if self.config.token:

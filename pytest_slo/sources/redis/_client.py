@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
 
 from .._deadline import waiting_on
+from .._text import one_line
 
 if TYPE_CHECKING:
     import redis as redis_client
@@ -59,14 +60,14 @@ class RedisSource:
         text = url.strip()
         parts = urllib.parse.urlsplit(text if "://" in text else f"redis://{text}")
         if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-            raise ConfigError(f"the Redis URL must look like redis://host:port or host:port, not {_clip(text)!r}")
+            raise ConfigError(f"the Redis URL must look like redis://host:port or host:port, not {one_line(text, 80)!r}")
         if parts.password is not None:
             # Said without echoing the URL: it holds a credential.
             raise ConfigError("the Redis URL must not carry a password; set SLO_REDIS_PASSWORD instead")
         try:
             port = parts.port or DEFAULT_PORT
         except ValueError:
-            raise ConfigError(f"the Redis URL has an invalid port: {_clip(text)!r}") from None
+            raise ConfigError(f"the Redis URL has an invalid port: {one_line(text, 80)!r}") from None
         username = urllib.parse.unquote(parts.username) if parts.username else None
         return cls(parts.hostname, port, password=password, username=username, timeout=timeout,
                    tls=parts.scheme == "rediss")
@@ -171,7 +172,7 @@ class RedisSource:
                     continue
                 raise SourceUnavailable(SOURCE, self._cannot_connect(exc)) from None
             except redis.ResponseError as exc:
-                reply = _clip(str(exc), 160)
+                reply = one_line(str(exc), 160)
                 if isinstance(exc, redis.exceptions.NoPermissionError) or reply.lower().startswith("unknown command"):
                     raise _CommandRefused(f"redis at {self.address} refused {what}: {reply}") from None
                 raise QueryError(f"redis at {self.address} refused {what}: {reply}") from None
@@ -186,7 +187,7 @@ class RedisSource:
             return f"cannot connect to {self.address}: connection refused"
         if any(m in text for m in ("name or service not known", "nodename nor servname", "failure in name resolution")):
             return f"cannot connect to {self.address}: host {self.host} does not resolve"
-        return f"cannot connect to {self.address}: {_clip(str(exc) or type(exc).__name__, 160)}"
+        return f"cannot connect to {self.address}: {one_line(str(exc) or type(exc).__name__, 160)}"
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -203,11 +204,6 @@ def _dropped(exc: BaseException) -> bool:
     return any(isinstance(e, (ConnectionResetError, BrokenPipeError)) for e in chain) or any(
         "closed by server" in str(e).lower() for e in chain
     )
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _seconds(value: float) -> str:
