@@ -59,11 +59,11 @@ class RedisSource:
         """``redis://host:port``, ``rediss://`` (TLS) or bare ``host:port``; the password comes from the argument."""
         text = url.strip()
         parts = urllib.parse.urlsplit(text if "://" in text else f"redis://{text}")
+        if parts.password is not None:
+            # Said first, and without echoing the URL, whatever else is wrong: it holds a credential.
+            raise ConfigError("the Redis URL must not carry a password; set SLO_REDIS_PASSWORD instead")
         if parts.scheme not in ("redis", "rediss") or not parts.hostname:
             raise ConfigError(f"the Redis URL must look like redis://host:port or host:port, not {one_line(text, 80)!r}")
-        if parts.password is not None:
-            # Said without echoing the URL: it holds a credential.
-            raise ConfigError("the Redis URL must not carry a password; set SLO_REDIS_PASSWORD instead")
         try:
             port = parts.port or DEFAULT_PORT
         except ValueError:
