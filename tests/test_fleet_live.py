@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,9 +79,21 @@ def test_three_site_jobs_push_the_fleet_alert_fires_and_the_merge_validates(
     set_line(env, "REDIS_MEMORY_LIMIT", "512Mi")
     set_line(env, "REDIS_MEMORY_REQUEST", "512Mi")
 
+    def range_reads() -> float:  # Prometheus's own count, from its /metrics
+        with urllib.request.urlopen(incident.prometheus.url + "/metrics", timeout=10) as answer:
+            lines = answer.read().decode().splitlines()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines
+                   if line.startswith("prometheus_http_requests_total{") and 'handler="/api/v1/query_range"' in line)
+
+    before = range_reads()
     failing = _site_job(pytester, monkeypatch, incident, FAILING, "incident", gateway,
                         "--html=out/eu-1/report.html", "--postmortem-dir=out/eu-1/postmortems")
     assert failing.ret == pytest.ExitCode.TESTS_FAILED
+    # the page and the postmortem chart the same history: each failing live check's series is
+    # read once (Prometheus counts the requests), not once per report
+    charted = [f for f in json.loads((gitops / f"out/{FAILING}/findings.json").read_text())["findings"]
+               if f["outcome"] == "failed" and (f["kind"] == "promql" or (f["evidence"] or {}).get("burn_query"))]
+    assert charted and range_reads() - before == len({(f["evidence"].get("burn_query") or f["evidence"]["query"]) for f in charted})
     for site in HEALTHY:
         result = _site_job(pytester, monkeypatch, fixed, site, "fixed", gateway)
         assert "cannot push" not in result.stdout.str(), result.stdout.str()

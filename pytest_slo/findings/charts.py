@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +33,23 @@ _OBJECTIVE = "#555555"
 _BREACH = "#d62728"
 
 
-def history(run: RunView, site: str, query: str, end: float) -> list[Any]:
-    """The range series of ``query`` at ``site`` over ``--postmortem-window`` up to ``end``."""
-    window = duration_seconds(run.settings.postmortem_window)
-    source = run.sources.prometheus(run.repo.site(site))
-    with run.sources.budget():
-        return list(source.query_range(query, end - window, end, max(15.0, window / 240)))
+#: Range answers per run (its Sources): the HTML report and the postmortem draft chart the
+#: same history, read once. A failed read is not kept: the next reader says why itself.
+_HISTORY: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, float], list[Any]]] = weakref.WeakKeyDictionary()
+
+
+def history(run: RunView, site: str, query: str, end: float | None = None) -> list[Any]:
+    """The range series of ``query`` at ``site`` over ``--postmortem-window`` up to ``end``
+    (default: the run's evaluation time, the moment its verdicts were read at)."""
+    end = run.sources.eval_time if end is None else end
+    cache = _HISTORY.setdefault(run.sources, {})
+    key = (site, query, end)
+    if key not in cache:
+        window = duration_seconds(run.settings.postmortem_window)
+        source = run.sources.prometheus(run.repo.site(site))
+        with run.sources.budget():
+            cache[key] = list(source.query_range(query, end - window, end, max(15.0, window / 240)))
+    return cache[key]
 
 
 def _label(labels: dict[str, str]) -> str:
@@ -90,7 +102,6 @@ def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _
 def live_charts(run: RunView, findings: Sequence[dict[str, Any]], end: float | None = None) -> dict[str, str]:
     """nodeid -> SVG for every failed promql finding whose history Prometheus holds; a check
     whose history cannot be read gets no chart (the report says so, the run goes on)."""
-    end = end if end is not None else run.sources.eval_time
     charts: dict[str, str] = {}
     for finding in findings:
         query = (finding.get("evidence") or {}).get("query")

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SloError
-from ..expr import duration_seconds, expression_names
+from ..expr import expression_names
+from .charts import history
 from .model import runbook_url
 from .rootcause import headline, is_symptom, rank_candidates
 from .timeline import Event, breaches, burn_events, kube_events, slo_impact
@@ -60,9 +61,6 @@ def _env_lines(run: RunView, sites: set[str]) -> dict[str, dict[int, str]]:
 
 
 def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.datetime) -> tuple[list[Event], dict[str, Any], list[str]]:
-    window = duration_seconds(run.settings.postmortem_window)
-    end = now.timestamp()
-    step = max(15.0, window / 240)
     events: list[Event] = []
     per_check: dict[str, Any] = {}
     gaps: list[str] = []
@@ -77,9 +75,7 @@ def _timeline(run: RunView, site: str, findings: list[dict[str, Any]], now: _dt.
         if not (burn or finding.get("kind") == "promql") or not query:
             continue
         try:
-            source = run.sources.prometheus(run.repo.site(site))
-            with run.sources.budget():
-                series = source.query_range(query, end - window, end, step)
+            series = history(run, site, query)
         except SloError as exc:
             gaps.append(f"{finding['check']}: history unavailable ({exc})")
             continue
