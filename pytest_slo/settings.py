@@ -284,8 +284,25 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
     if "pushgateway" in values:
         values["pushgateway"] = _pushgateway_url(values["pushgateway"])
+    if problem := _slos_path_problem(config, root, values.get("slos_path", "slos")):
+        raise pytest.UsageError(f"--slos-path / slo_slos_path: {problem}")
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known})
+
+
+def _slos_path_problem(config: pytest.Config, root: Path, slos_path: str) -> str | None:
+    """Why the SLO folder cannot be read: one named on purpose must exist, or every SLO of the
+    repository would be dropped without a word; the default ``slos`` may be absent (no SLOs)."""
+    folder = root / slos_path
+    if folder.is_dir():
+        return None
+    given = config.getoption("slo_slos_path") is not None or config.getini("slo_slos_path") not in ("", "slos")
+    what = "name the folder of the OpenSLO documents (*.yaml), relative to the root"
+    if folder.exists():
+        return f"{slos_path} is a file, not a folder (root {root}): {what}"
+    if given:
+        return f"no folder {slos_path} under the root {root}: {what}"
+    return None
 
 
 def _pushgateway_url(url: str) -> str:

@@ -11,11 +11,12 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["Duplicate", "DuplicateKeyError", "Loader", "duplicate_keys", "line_of_path", "load_yaml"]
+__all__ = ["Duplicate", "DuplicateKeyError", "Loader", "duplicate_keys", "line_of_path", "load_documents", "load_yaml"]
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,51 @@ def duplicate_keys(node: Any, path: tuple[str, ...] = ()) -> Iterator[Duplicate]
             yield from duplicate_keys(item, (*path, str(index)))
 
 
+def _unconstructable(loader: Any, node: Any, display: str, exc: ValueError) -> ConfigError:
+    """The ConfigError for a value the resolver took for a typed scalar that cannot be one
+    (``2026-02-30`` looks like a date, so PyYAML builds a ``datetime.date`` and fails), at the
+    first scalar of the document that fails alone; the document's first line if none does."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.ScalarNode):
+            construct = loader.yaml_constructors.get(current.tag)
+            try:
+                if construct is not None:
+                    construct(loader, current)
+            except ValueError as own:
+                what = current.tag.rsplit(":", 1)[-1]
+                if current.tag == _TIMESTAMP:
+                    what = "date" if len(current.value) <= 10 else "date and time"
+                return ConfigError(
+                    f"{current.value} is not a {what}: {own}", path=display, line=current.start_mark.line + 1,
+                    hint=f"write a real {what}, or quote it ('{current.value}') if it is text",
+                )
+        elif isinstance(current, yaml.MappingNode):
+            stack += [n for pair in reversed(current.value) for n in reversed(pair)]
+        elif isinstance(current, yaml.SequenceNode):
+            stack += reversed(current.value)
+    return ConfigError(f"cannot be read: {exc}", path=display, line=node.start_mark.line + 1)
+
+
+def _construct(loader: Any, node: Any, display: str) -> Any:
+    try:
+        return loader.construct_document(node)
+    except ValueError as exc:  # PyYAML's own constructors raise it for an impossible date or time
+        raise _unconstructable(loader, node, display, exc) from None
+
+
+def _syntax_error(exc: yaml.YAMLError, display: str) -> ConfigError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return ConfigError(f"not valid YAML: {exc.problem or exc}", path=display, line=mark.line + 1 if mark else None)
+    return ConfigError(f"not valid YAML: {exc}", path=display)
+
+
 def load_yaml(text: str, display: str) -> Any:
-    """Parse YAML; a syntax error becomes a ConfigError at the file and line, a repeated
-    key a :class:`DuplicateKeyError` naming both lines.
+    """Parse YAML; a syntax error or a value that cannot be built (``2026-02-30``) becomes a
+    ConfigError at the file and line, a repeated key a :class:`DuplicateKeyError` naming both
+    lines.
 
     The document is composed once, checked for duplicates on the node tree (which keeps
     every key and its line) and then constructed from the same tree.
@@ -90,15 +133,41 @@ def load_yaml(text: str, display: str) -> Any:
         duplicates = list(duplicate_keys(node))
         if duplicates:
             raise DuplicateKeyError(duplicates, display)
-        return loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(f"not valid YAML: {exc.problem or exc}", path=display, line=line) from exc
+        return _construct(loader, node, display)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=display) from exc
+        raise _syntax_error(exc, display) from exc
     finally:
         loader.dispose()
+
+
+def load_documents(text: str, display: str) -> tuple[list[tuple[Any, Any]], list[ConfigError]]:
+    """Every non-empty document of a ``---``-separated stream as (data, node tree), and the
+    problems: each repeated key and each value that cannot be built (its document is left
+    out, the next ones are read), and a syntax error (which ends the stream)."""
+    documents: list[tuple[Any, Any]] = []
+    problems: list[ConfigError] = []
+    loader = Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            duplicates = list(duplicate_keys(node))
+            if duplicates:
+                problems += [ConfigError(f"duplicate key '{d.key}' (first at line {d.first})", path=display, line=d.line) for d in duplicates]
+                continue
+            try:
+                data = _construct(loader, node, display)
+            except ConfigError as exc:
+                problems.append(exc)
+                continue
+            if data is not None:
+                documents.append((data, node))
+    except yaml.YAMLError as exc:
+        problems.append(_syntax_error(exc, display))
+    finally:
+        loader.dispose()
+    return documents, problems
 
 
 def line_of_path(text: str, path: tuple[Any, ...]) -> int | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +36,12 @@ def gitops(pytester: pytest.Pytester) -> Path:
         shutil.copytree(REPO / name, pytester.path / name)
     pytester.makeini("[pytest]\n")
     return pytester.path
+
+
+def check_jsonschema(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema (an authority we did not write), run by this interpreter wherever it lives."""
+    pytest.importorskip("check_jsonschema")
+    return subprocess.run([sys.executable, "-m", "check_jsonschema", *args], cwd=cwd, capture_output=True, text=True)
 
 
 def set_line(path: Path, key: str, value: str | None) -> None:

@@ -21,9 +21,7 @@ from pytest_slo.kinds import KindRegistry, builtin_kinds
 from teststack.kubeapi import shift_snapshot
 from teststack.servers import require_binary
 
-from .conftest import REPO, assert_counts
-
-CHECK_JSONSCHEMA = Path("/work/main/.venv/bin/check-jsonschema")
+from .conftest import REPO, assert_counts, check_jsonschema
 
 GOOD = """checks:
   - id: extra-check
@@ -130,6 +128,9 @@ def test_the_shipped_catalog_has_no_problem() -> None:
         (PROMQL.replace('op: "<"', 'op: "=<"'), 7, "check 'team-p': op: '=<' is not a comparison operator", 1),
         # no usable id: nothing to name items by, only the catalog item fails
         (GOOD.replace("id: extra-check", "id: Extra Check"), 2, "check 'Extra Check': id: 'Extra Check' is not a kebab-case id", 0),
+        # PyYAML reads it as a date it cannot build: the file cannot be read, only the catalog item fails
+        (GOOD + "    description: 2026-02-30\n", 8,
+         "2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)", 0),
     ],
 )
 def test_the_catalog_item_fails_and_the_checks_items_error_at_the_same_line(
@@ -217,7 +218,7 @@ def test_every_kind_schema_is_valid_json_schema(tmp_path: Path) -> None:
         paths.append(str(path))
     catalog = tmp_path / "catalog.schema.json"
     catalog.write_text(json.dumps(catalog_schema(registry().schemas)))
-    done = subprocess.run([str(CHECK_JSONSCHEMA), "--check-metaschema", *paths, str(catalog)], capture_output=True, text=True)
+    done = check_jsonschema("--check-metaschema", *paths, str(catalog))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok -- validation done" in done.stdout
 
@@ -227,12 +228,12 @@ def test_check_jsonschema_accepts_the_shipped_catalog_and_refuses_a_typo(tmp_pat
     schema.write_text(json.dumps(catalog_schema(registry().schemas)))
     shipped = sorted(str(p) for p in (REPO / "checks").glob("*.yaml"))
     assert len(shipped) == 6
-    done = subprocess.run([str(CHECK_JSONSCHEMA), "--schemafile", str(schema), *shipped], capture_output=True, text=True)
+    done = check_jsonschema("--schemafile", str(schema), *shipped)
     assert done.returncode == 0, done.stdout + done.stderr
     # the same schema, the same verdict as the gate on a wrong field
     bad = tmp_path / "kube.yaml"
     bad.write_text((REPO / "checks" / "kube.yaml").read_text().replace("window: 24h", "window: 1day", 1))
-    done = subprocess.run([str(CHECK_JSONSCHEMA), "--schemafile", str(schema), str(bad)], capture_output=True, text=True)
+    done = check_jsonschema("--schemafile", str(schema), str(bad))
     assert done.returncode == 1
     assert "'1day' does not match" in done.stdout
 

@@ -136,6 +136,15 @@ BAD = [
     pytest.param(("  name: checkout-availability\n", "  name: checkout-availability\n  annotations:\n    pytest-slo.org/burn-rate-pairs: 5m/1h:14\n"), 6, "metadata.annotations.pytest-slo.org/burn-rate-pairs: '5m/1h:14': the short window must be shorter", id="pairs"),
     pytest.param(("      target: 0.999\n", "      target: 0.999\n      indicatorRef: checkout-latency\n"), 30, "spec.objectives[0].indicatorRef: a composite SLO (an indicator per objective) is not supported", id="composite"),
     pytest.param(("budgetingMethod: Occurrences", "budgetingMethod: Occurrences\n  budgetingMethod: Timeslices"), 27, "duplicate key 'spec.budgetingMethod' (first at line 26)", id="duplicate-key"),
+    pytest.param(("budgetingMethod: Occurrences", "budgetingMethod: Occurrences\n  description: 2026-02-30"), 27,
+                 "2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)", id="impossible-date"),
+    pytest.param(("  name: checkout-availability\n", "  name: checkout-availability\n  annotations:\n    pytest-slo.org/burn-rate-pairs: 1h/5m:14.4, 6h/30m:0\n"), 6,
+                 "metadata.annotations.pytest-slo.org/burn-rate-pairs: '6h/30m:0': the factor must be greater than 0 (how many times the budget's even pace, e.g. 14.4)", id="pairs-factor-0"),
+    pytest.param(("    - displayName: checkout works\n      target: 0.999\n", "    []\n"), 27,
+                 "spec.objectives: empty: write at least one objective (displayName and target)", id="no-objectives"),
+    pytest.param(("    - displayName: checkout works\n      target: 0.999\n", "    - displayName: fast enough\n      target: 0.999\n    - displayName: Fast, enough!\n      target: 0.99\n"), 30,
+                 "spec.objectives[1].displayName: 'Fast, enough!' gives the item name 'fast-enough' of spec.objectives[0] "
+                 "(objectives are told apart by their displayName in lower case letters and digits: make them differ there)", id="same-objective-label"),
 ]
 
 
@@ -156,6 +165,37 @@ def test_an_unknown_indicator_ref_is_an_error_at_its_line(tmp_path: Path) -> Non
     assert problems(tmp_path, text + sli) == []
 
 
+def test_a_second_sli_of_a_name_is_an_error_at_its_name(tmp_path: Path) -> None:
+    start, end = GOOD.index("  indicator:\n"), GOOD.index("  timeWindow:")
+    spec = "\n".join(line[4:] for line in GOOD[GOOD.index("      ratioMetric:"):end].splitlines()) + "\n"
+    sli = "---\napiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: checkout-ok\nspec:\n" + spec
+    text = GOOD[:start] + "  indicatorRef: checkout-ok\n" + GOOD[end:] + sli + sli.replace('status!~"5.."', 'status="200"')
+    assert problems(tmp_path, text) == [
+        "slos/team.yaml:37: metadata.name: duplicate SLI name 'checkout-ok' (first at slos/team.yaml:16) (SLI names are what indicatorRef names: make them unique)"
+    ]
+    (slo,) = load_slos(tmp_path, "slos", APPS).slos
+    assert slo.good == 'http_requests_total{ {{ selector }}, status!~"5.." }'  # the first one, not the last
+
+
+@pytest.mark.parametrize(
+    ("change", "first_line"),
+    [(("service: api-server", "service: billing"), 6), (("      target: 0.999\n", ""), 28)],
+    ids=["first-has-a-problem", "first-fails-the-schema"],
+)
+def test_a_second_slo_of_a_name_is_an_error_even_when_the_first_is_broken(tmp_path: Path, change: tuple[str, str], first_line: int) -> None:
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos" / "a.yaml").write_text(GOOD.replace(*change))
+    (tmp_path / "slos" / "b.yaml").write_text(GOOD)
+    catalog = load_slos(tmp_path, "slos", APPS)
+    assert [str(p) for p in catalog.problems["slos/b.yaml"]] == [
+        "slos/b.yaml:4: metadata.name: duplicate SLO name 'checkout-availability' (first at slos/a.yaml:1) (SLO names are item names and finding keys: make them unique)"
+    ]
+    assert catalog.problems["slos/a.yaml"][0].line == first_line
+    checks, broken = slo_checks(catalog)
+    assert checks == [] and [c.id for c in broken] == ["checkout-availability::error-budget", "checkout-availability::burn-rate"]
+    assert {c.source for c in broken} == {"slos/a.yaml"}
+
+
 def test_a_broken_slo_still_names_its_items_which_error() -> None:
     root = EXAMPLES.parent
     catalog = load_slos(root, "openslo", APPS)
@@ -169,6 +209,8 @@ def test_burn_rate_pairs_annotation() -> None:
     assert parse_pairs("1h/5m:14.4, 6h/30m:6") == ((3600, 300, 14.4), (21600, 1800, 6.0))
     with pytest.raises(ValueError, match="LONG/SHORT:FACTOR"):
         parse_pairs("1h:14")
+    with pytest.raises(ValueError, match=r"'1h/5m:0\.0': the factor must be greater than 0"):
+        parse_pairs("1h/5m:0.0")
 
 
 def test_selectors_are_counted_with_increase_and_expressions_with_a_subquery() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ENV
+from .conftest import ENV, check_jsonschema
 
 VALUES = "sites/production/apps/redis-cluster/values.yaml"
 TEMPLATE = "releases/1.15/apps/redis-cluster/values.yaml.j2"
@@ -40,13 +40,6 @@ def render(gitops: Path, output: str = VALUES) -> subprocess.CompletedProcess[st
     )
 
 
-def check_jsonschema(gitops: Path, values: str) -> subprocess.CompletedProcess[str]:
-    pytest.importorskip("check_jsonschema")
-    return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--schemafile", SCHEMA, values], cwd=gitops, capture_output=True, text=True
-    )
-
-
 def line_of(path: Path, start: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(start))
 
@@ -65,7 +58,7 @@ def test_a_template_that_quotes_a_valid_key_is_blamed_not_config_env(gitops: Pat
     ) in f["message"]
     assert not findings_of(doc, "values-in-sync")
     result.stdout.fnmatch_lines([f"edit: {TEMPLATE}:{line}"])
-    authority = check_jsonschema(gitops, VALUES)
+    authority = check_jsonschema("--schemafile", SCHEMA, VALUES, cwd=gitops)
     assert authority.returncode == 1 and "$.replicaCount: '3' is not of type 'integer'" in authority.stdout
 
 
@@ -118,7 +111,7 @@ def test_a_repeated_key_written_by_hand_fails_at_both_lines(gitops: Path, pytest
     assert f["location"] == {"path": VALUES, "line": again}
     assert f["evidence"]["duplicates"] == [{"key": "redis.maxmemory", "line": again, "first": first}]
     assert findings_of(doc, "values-in-sync")
-    authority = check_jsonschema(gitops, VALUES)
+    authority = check_jsonschema("--schemafile", SCHEMA, VALUES, cwd=gitops)
     assert authority.returncode == 1 and 'found duplicate key "maxmemory"' in authority.stdout
 
 
@@ -197,3 +190,24 @@ def test_a_template_with_blocks_still_blames_config_env_or_the_template(gitops: 
     (f,) = findings_of(doc, "values-schema")
     assert f["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS=")}
     assert f"replicaCount: 3 is greater than the maximum of 2 (set by REDIS_REPLICAS at {ENV}:" in f["message"]
+
+
+def test_an_impossible_date_in_the_values_is_an_error_at_its_line(gitops: Path, pytester: pytest.Pytester) -> None:
+    values = gitops / VALUES
+    values.write_text(values.read_text() + "rotatedOn: 2026-02-30\n")
+    where = line_of(values, "rotatedOn:")
+    result, doc = run(pytester)
+    said = f"{VALUES}:{where}: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"
+    result.stdout.fnmatch_lines(["*_ ERROR at setup of production/redis-cluster: values-schema *", said])
+    (f,) = [f for f in findings_of(doc, "values-schema") if f["outcome"] == "error"]
+    assert f["message"] == said
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(gitops: Path) -> None:
+    output = f"{ENV}/redis-cluster/values.yaml"  # under a file, not a folder
+    done = subprocess.run(
+        [sys.executable, "releases/1.15/render_values.py", "--env-file", ENV, "--output", output, "--app", "redis-cluster"],
+        cwd=gitops, capture_output=True, text=True,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: cannot write {output}: Not a directory; pass an --output in a folder you can write\n"

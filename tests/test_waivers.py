@@ -114,8 +114,11 @@ def test_the_day_after_until_the_waiver_fails_at_its_line(gitops: Path, pytester
         (f"  - check: redis-eviction-policy\n    site: prod\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: site: no site 'prod' under sites/ (known: production, staging)*"),
         (f"  - check: redis-eviction-policy\n    app: redis\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: app: no app 'redis' in releases/*/apps (known: api-server, redis-cluster)*"),
         (f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    annotation: yes\n", "checks/waivers.yaml:6: waiver for redis-eviction-policy: annotation: is not a field of a waiver*"),
+        # PyYAML takes it for a date and cannot build it: the whole file is refused at the line
+        ("  - check: redis-eviction-policy\n    until: 2026-02-30\n    owner: a\n    reason: x\n",
+         "checks/waivers.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"),
     ],
-    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-app", "unknown-field"],
+    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-app", "unknown-field", "impossible-date"],
 )
 def test_a_malformed_waiver_is_an_error_at_its_line_and_waives_nothing(gitops: Path, pytester: pytest.Pytester, entry: str, said: str) -> None:
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")

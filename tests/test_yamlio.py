@@ -9,7 +9,7 @@ import yaml
 
 from pytest_slo import yamlio
 from pytest_slo.errors import ConfigError
-from pytest_slo.yamlio import Duplicate, DuplicateKeyError, load_yaml
+from pytest_slo.yamlio import Duplicate, DuplicateKeyError, load_documents, load_yaml
 
 # the shape of helm/helm issue #4107's report: `image` written twice at the top level
 HELM_4107 = """\
@@ -79,3 +79,37 @@ def test_syntax_errors_still_name_their_line() -> None:
         load_yaml("a: [1\nb: 2\n", "f.yaml")
     assert not isinstance(caught.value, DuplicateKeyError)
     assert caught.value.where == "f.yaml:2" and caught.value.message.startswith("not valid YAML")
+
+
+# PyYAML resolves anything shaped like YYYY-MM-DD to a timestamp and then fails to build an
+# impossible one with the datetime module's own ValueError (a date that does not exist).
+@pytest.mark.usefixtures("loader")
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("waivers:\n  - check: a\n    until: 2026-02-30\n",
+         "w.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"),
+        ("at: 2026-11-27 25:00:00\n",
+         "w.yaml:1: 2026-11-27 25:00:00 is not a date and time: hour must be in 0..23 (write a real date and time, or quote it ('2026-11-27 25:00:00') if it is text)"),
+    ],
+    ids=["date", "time"],
+)
+def test_an_impossible_date_is_an_error_at_its_line(text: str, said: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(text, "w.yaml")
+    assert str(caught.value) == said
+    assert load_yaml(text.replace("2026-02-30", "'2026-02-30'").replace("25:00:00", "23:00:00"), "w.yaml")  # quoted or real, it loads
+
+
+@pytest.mark.usefixtures("loader")
+def test_a_stream_of_documents_reports_each_bad_one_and_reads_the_others() -> None:
+    text = "a: 1\n---\nb: 2026-02-30\n---\n\n---\nc: 1\nc: 2\n---\nd: [4\n"
+    documents, problems = load_documents(text, "s.yaml")
+    assert [data for data, _ in documents] == [{"a": 1}]
+    assert [str(p) for p in problems[:2]] == [
+        "s.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)",
+        "s.yaml:8: duplicate key 'c' (first at line 7)",
+    ]
+    # the C and the pure loader word a syntax error differently; both end the stream there
+    assert len(problems) == 3 and str(problems[2]).startswith("s.yaml:11: not valid YAML: ")
+    assert load_documents("x: 1\n---\ny: 2\n", "s.yaml")[0][1][0] == {"y": 2}

@@ -65,7 +65,6 @@ class Catalog:
     broken: list[Check] = field(default_factory=list)
     #: Every problem of a file, by its repo-relative path: the file's ``catalog`` item fails.
     problems: dict[str, list[CatalogError]] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
 
     @property
     def declared(self) -> list[Check]:
@@ -188,7 +187,7 @@ def read_document(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
         return load_yaml(text, display), yaml.compose(text, Loader=Loader)
     except ConfigError as exc:
-        raise CatalogError(exc.message, path=display, line=exc.line) from None
+        raise CatalogError(exc.message, path=display, line=exc.line, hint=exc.hint) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read: {exc}", path=display) from None
 
@@ -266,7 +265,6 @@ def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
     first_seen: dict[str, Check] = {}
     for path in files:
         display = path.relative_to(root).as_posix()
-        catalog.files.append(display)
         checks, problems = _parse_file(path, display, validators, root)
         for check in checks:
             if check.id in first_seen:

@@ -28,18 +28,17 @@ from typing import Any
 import yaml
 
 from ..errors import CatalogError
-from ..expr import duration_seconds
-from ..yamlio import Loader, duplicate_keys
+from ..yamlio import load_documents
 from .model import Check, _line
 from .openslo_validate import dotted as _dotted
-from .openslo_validate import openslo_validator, schema_problems
+from .openslo_validate import openslo_validator, parse_pairs, schema_problems
+from .schema import SEVERITIES
 
 __all__ = ["BUDGET_RUNBOOK", "BURN_RUNBOOK", "Objective", "Slo", "SloCatalog", "load_slos", "openslo_validator", "parse_pairs", "slo_checks", "with_slos"]
 
 BUDGET_RUNBOOK = "checks/runbooks/slo.md#error-budget"
 BURN_RUNBOOK = "checks/runbooks/slo.md#burn-rate"
 _OPS = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
-_PAIR = re.compile(r"^\s*(\w+)\s*/\s*(\w+)\s*:\s*([0-9]*\.?[0-9]+)\s*$")
 #: The OpenSLO duration shorthand units pytest-slo can turn into a fixed length of time.
 _FIXED_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -89,21 +88,6 @@ class SloCatalog:
     #: SLOs that cannot be judged (by name, when they have one): their items error with it.
     broken: list[tuple[str, str, str, int, CatalogError]] = field(default_factory=list)  # name, app, file, line, problem
     problems: dict[str, list[CatalogError]] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
-
-
-def parse_pairs(text: str) -> tuple[tuple[float, float, float], ...]:
-    """``1h/5m:14.4, 6h/30m:6`` → ((3600, 300, 14.4), (21600, 1800, 6.0)); ValueError says why."""
-    pairs = []
-    for part in text.split(","):
-        match = _PAIR.match(part)
-        if not match:
-            raise ValueError(f"{part.strip()!r} is not LONG/SHORT:FACTOR such as 1h/5m:14.4")
-        long, short = duration_seconds(match[1]), duration_seconds(match[2])
-        if short >= long:
-            raise ValueError(f"{part.strip()!r}: the short window must be shorter than the long one")
-        pairs.append((long, short, float(match[3])))
-    return tuple(pairs)
 
 
 def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, problems: list[CatalogError]) -> str | None:
@@ -158,11 +142,19 @@ def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: _Doc, problems:
 def _objectives(spec: dict[str, Any], doc: _Doc, indicator: str, problems: list[CatalogError]) -> list[Objective]:
     out = []
     items = spec.get("objectives") or []
+    if not items:
+        problems.append(CatalogError("spec.objectives: empty: write at least one objective (displayName and target)", path=doc.display, line=_line(doc.node, ("spec", "objectives"))))
+    labels: dict[str, int] = {}
     for index, item in enumerate(items):
         base = ("spec", "objectives", index)
         line = _line(doc.node, (*base, "target"))
         display = str(item.get("displayName") or "")
         label = "" if len(items) == 1 else re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-") or str(index)
+        if label in labels:  # two items of one node id: pytest would run one of them only
+            problems.append(CatalogError(f"spec.objectives[{index}].displayName: {display!r} gives the item name {label!r} of spec.objectives[{labels[label]}]",
+                                         path=doc.display, line=_line(doc.node, (*base, "displayName")), hint="objectives are told apart by their displayName in lower case letters and digits: make them differ there"))
+            continue
+        labels[label] = index
         op = item.get("op")
         composite = [k for k in ("indicator", "indicatorRef", "compositeWeight", "targetPercent") if k in item]
         if composite:
@@ -245,11 +237,11 @@ def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str], bad_slis: Map
     if "pytest-slo.org/burn-rate-pairs" in annotations:
         try:
             pairs = parse_pairs(str(annotations["pytest-slo.org/burn-rate-pairs"]))
-        except (ValueError, Exception) as exc:
+        except ValueError as exc:  # QuantityError is one
             problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/burn-rate-pairs: {exc}",
                                          path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/burn-rate-pairs"))))
     severity = annotations.get("pytest-slo.org/severity")
-    if severity is not None and severity not in ("P1", "P2", "P3", "P4"):
+    if severity is not None and severity not in SEVERITIES:
         problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/severity: {severity!r} is not P1, P2, P3 or P4",
                                      path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/severity"))))
     if problems or seconds is None or not fields:
@@ -268,43 +260,40 @@ def _documents(path: Path, display: str) -> tuple[list[_Doc], list[CatalogError]
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [], [CatalogError(f"cannot read: {exc}", path=display)]
-    docs, problems = [], []
-    loader = Loader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            duplicates = list(duplicate_keys(node))
-            if duplicates:
-                problems += [CatalogError(d.describe(display).split(": ", 1)[1], path=display, line=d.line) for d in duplicates]
-                continue
-            data = loader.construct_document(node)
-            if data is None:
-                continue
-            if not isinstance(data, dict):
-                problems.append(CatalogError("an OpenSLO document must be a mapping (apiVersion, kind, metadata, spec)", path=display, line=node.start_mark.line + 1))
-                continue
-            docs.append(_Doc(data, node, display))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problems.append(CatalogError(f"not valid YAML: {exc.problem or exc}", path=display, line=mark.line + 1 if mark else None))
-    finally:
-        loader.dispose()
+    found, errors = load_documents(text, display)
+    problems = [CatalogError(e.message, path=display, line=e.line, hint=e.hint) for e in errors]
+    docs = []
+    for data, node in found:
+        if not isinstance(data, dict):
+            problems.append(CatalogError("an OpenSLO document must be a mapping (apiVersion, kind, metadata, spec)", path=display, line=node.start_mark.line + 1))
+            continue
+        docs.append(_Doc(data, node, display))
     return docs, problems
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _app_of(data: dict[str, Any]) -> str:
+    """An SLO's app (its label, else its service), read without trusting the document's shape."""
+    labels, spec = _mapping(_mapping(data.get("metadata")).get("labels")), _mapping(data.get("spec"))
+    return str(labels.get("pytest-slo/app") or spec.get("service") or "")
 
 
 def _name_and_app(data: dict[str, Any]) -> tuple[str, str] | None:
     """An invalid SLO's name and app, when it has them: its items can still say what is wrong."""
-    def mapping(value: Any) -> dict[str, Any]:
-        return value if isinstance(value, dict) else {}
-
-    meta, spec = mapping(data.get("metadata")), mapping(data.get("spec"))
-    labels = mapping(meta.get("labels"))
-    name = meta.get("name")
+    name = _mapping(data.get("metadata")).get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
         return None
-    return name, str(labels.get("pytest-slo/app") or spec.get("service") or "")
+    return name, _app_of(data)
+
+
+def _repeated(doc: _Doc, first: _Doc) -> CatalogError:
+    """A second SLO or SLI of one name: the first keeps it (an SLO's name is its items' id)."""
+    kind, name = doc.data["kind"], doc.data["metadata"]["name"]
+    return CatalogError(f"metadata.name: duplicate {kind} name {name!r} (first at {first.display}:{first.node.start_mark.line + 1})", path=doc.display,
+                        line=_line(doc.node, ("metadata", "name")), hint=f"{kind} names are {'item names and finding keys' if kind == 'SLO' else 'what indicatorRef names'}: make them unique")
 
 
 def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
@@ -314,10 +303,9 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
     files = sorted([*base.glob("*.yaml"), *base.glob("*.yml")]) if base.is_dir() else []
     apps = list(apps)
     documents: list[_Doc] = []
-    bad_slis: dict[str, _Doc] = {}
+    invalid: dict[int, CatalogError] = {}  # the first problem of each named SLO the schema refused, by id(doc)
     for path in files:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        catalog.files.append(display)
         docs, problems = _documents(path, display)
         for doc in docs:
             found = schema_problems(doc.data, doc.node, display)
@@ -328,41 +316,41 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
             problems += found
             if not found:
                 documents.append(doc)
-            elif kind == "SLO" and (named := _name_and_app(doc.data)):
-                catalog.broken.append((*named, display, doc.node.start_mark.line + 1, found[0]))
+            elif kind == "SLO" and _name_and_app(doc.data):
+                documents.append(doc)  # its items error with the problem, and its name is taken
+                invalid[id(doc)] = found[0]
         if problems:
             catalog.problems[display] = problems
     slis: dict[str, _Doc] = {}
+    bad_slis: dict[str, _Doc] = {}
     for doc in documents:
         if doc.data["kind"] == "SLI":
+            name = doc.data["metadata"]["name"]
             # an SLI is judged on its own too: one that no SLO uses yet is still an error
             sli_problems: list[CatalogError] = []
-            _indicator(doc.data["spec"], ("spec",), doc, sli_problems)
+            if (first := slis.get(name) or bad_slis.get(name)) is not None:
+                sli_problems.append(_repeated(doc, first))
+            else:
+                _indicator(doc.data["spec"], ("spec",), doc, sli_problems)
+                (bad_slis if sli_problems else slis)[name] = doc
             if sli_problems:
                 catalog.problems.setdefault(doc.display, []).extend(sli_problems)
-                bad_slis[doc.data["metadata"]["name"]] = doc
-            else:
-                slis[doc.data["metadata"]["name"]] = doc
-    seen: dict[str, Slo] = {}
+    seen: dict[str, _Doc] = {}
     for doc in documents:
         if doc.data["kind"] != "SLO":
             continue
-        slo, problems = _slo(doc, slis, apps, bad_slis)
         name = doc.data["metadata"]["name"]
-        if slo is not None and name in seen:
-            other = seen[name]
-            problems = [CatalogError(f"metadata.name: duplicate SLO name {name!r} (first at {other.source}:{other.line})", path=doc.display,
-                                     line=_line(doc.node, ("metadata", "name")), hint="SLO names are item names and finding keys: make them unique")]
-            slo = None
+        slo, problems = (None, []) if id(doc) in invalid else _slo(doc, slis, apps, bad_slis)  # the schema's are reported
+        if name in seen:  # valid or not, the first SLO of a name owns its items' ids
+            catalog.problems.setdefault(doc.display, []).extend([_repeated(doc, seen[name]), *problems])
+            continue
+        seen[name] = doc
         if problems:
             catalog.problems.setdefault(doc.display, []).extend(problems)
-            app = str((doc.data["metadata"].get("labels") or {}).get("pytest-slo/app") or doc.data["spec"]["service"])
-            if name not in seen:
-                catalog.broken.append((name, app, doc.display, doc.node.start_mark.line + 1, problems[0]))
-            continue
-        assert slo is not None
-        seen[name] = slo
-        catalog.slos.append(slo)
+        if slo is None:
+            catalog.broken.append((name, _app_of(doc.data), doc.display, doc.node.start_mark.line + 1, invalid.get(id(doc)) or problems[0]))
+        else:
+            catalog.slos.append(slo)
     return catalog
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 import yaml
 
 from ..errors import CatalogError
+from ..expr import duration_seconds
 from .model import _line
 
-__all__ = ["dotted", "openslo_validator", "schema_problems"]
+__all__ = ["dotted", "openslo_validator", "parse_pairs", "schema_problems"]
 
 _SCHEMA_DIR = Path(__file__).with_name("openslo_schema")
+_PAIR = re.compile(r"^\s*(\w+)\s*/\s*(\w+)\s*:\s*([0-9]*\.?[0-9]+)\s*$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,6 +56,23 @@ def _for_schema(doc: Any) -> Any:
             for o in objectives
         ]
     return {**doc, "spec": spec}
+
+
+def parse_pairs(text: str) -> tuple[tuple[float, float, float], ...]:
+    """``1h/5m:14.4, 6h/30m:6`` → ((3600, 300, 14.4), (21600, 1800, 6.0)); ValueError says why."""
+    pairs = []
+    for part in text.split(","):
+        match = _PAIR.match(part)
+        if not match:
+            raise ValueError(f"{part.strip()!r} is not LONG/SHORT:FACTOR such as 1h/5m:14.4")
+        long, short = duration_seconds(match[1]), duration_seconds(match[2])
+        if short >= long:
+            raise ValueError(f"{part.strip()!r}: the short window must be shorter than the long one")
+        factor = float(match[3])
+        if factor <= 0:  # a burn rate above 0 is any error at all: an alert on it pages for every failed request
+            raise ValueError(f"{part.strip()!r}: the factor must be greater than 0 (how many times the budget's even pace, e.g. 14.4)")
+        pairs.append((long, short, factor))
+    return tuple(pairs)
 
 
 def dotted(path: Iterable[Any]) -> str:

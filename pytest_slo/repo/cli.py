@@ -4,6 +4,7 @@ the bytes it writes are the ones the gate expects."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,10 +85,16 @@ def main(argv: Sequence[str] | None = None, *, release_dir: Path) -> int:
     except SloError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_name(args.output.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(args.output)
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(args.output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}; pass an --output in a folder you can write", file=sys.stderr)
+        return 2
     print(f"rendered {app} for {args.env_file} -> {args.output}")
     warning = unread_output_warning(release_dir, args.env_file, args.output, app)
     if warning:
