@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..catalog.schema import SEVERITIES  # the one list: findings carry the catalog's severities
+
 __all__ = [
     "FIELDS",
     "REPOSITORY_KINDS",
@@ -40,7 +42,6 @@ FIELDS = (
     # what makes the finding the same problem on the next run, and what the run made of it
     "fingerprint", "objects", "baseline_state", "waiver",
 )
-SEVERITIES = ("P1", "P2", "P3", "P4")
 #: Finding kinds about the repository's own files (the catalog, the waivers), not the system.
 REPOSITORY_KINDS = frozenset({"catalog", "waiver"})
 
