@@ -11,7 +11,7 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["Duplicate", "DuplicateKeyError", "Loader", "duplicate_keys", "line_of_path", "load_documents", "load_yaml"]
+__all__ = ["Duplicate", "DuplicateKeyError", "Loader", "duplicate_keys", "line_in", "line_of_path", "load_documents", "load_yaml", "load_yaml_and_node"]
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -125,19 +125,7 @@ def load_yaml(text: str, display: str) -> Any:
     The document is composed once, checked for duplicates on the node tree (which keeps
     every key and its line) and then constructed from the same tree.
     """
-    loader = Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        duplicates = list(duplicate_keys(node))
-        if duplicates:
-            raise DuplicateKeyError(duplicates, display)
-        return _construct(loader, node, display)
-    except yaml.YAMLError as exc:
-        raise _syntax_error(exc, display) from exc
-    finally:
-        loader.dispose()
+    return load_yaml_and_node(text, display)[0]
 
 
 def load_documents(text: str, display: str) -> tuple[list[tuple[Any, Any]], list[ConfigError]]:
@@ -170,22 +158,15 @@ def load_documents(text: str, display: str) -> tuple[list[tuple[Any, Any]], list
     return documents, problems
 
 
-def line_of_path(text: str, path: tuple[Any, ...]) -> int | None:
-    """The 1-based line of a path in a YAML document (the deepest node that exists).
-
-    Only called when a check fails, so composing the node tree again is cheap overall.
-    """
-    try:
-        node = yaml.compose(text, Loader=Loader)
-    except yaml.YAMLError:
-        return None
-    line = None
+def line_in(node: Any, path: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest part of ``path`` in a composed node tree (a key's own
+    line); the node's own line for an empty path; None when not even the first part is there."""
+    line = node.start_mark.line + 1 if not path else None
     for part in path:
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
-                if key_node.value == str(part):
-                    line = key_node.start_mark.line + 1
-                    node = value_node
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                    line, node = key_node.start_mark.line + 1, value_node
                     break
             else:
                 return line
@@ -194,6 +175,31 @@ def line_of_path(text: str, path: tuple[Any, ...]) -> int | None:
             line = node.start_mark.line + 1
         else:
             return line
-    if line is None and node is not None:
-        line = node.start_mark.line + 1
     return line
+
+
+def line_of_path(text: str, path: tuple[Any, ...]) -> int | None:
+    """:func:`line_in` of a document's text. Only called when a check fails, so composing the
+    node tree again is cheap overall."""
+    try:
+        node = yaml.compose(text, Loader=Loader)
+    except yaml.YAMLError:
+        return None
+    return None if node is None else line_in(node, path)
+
+
+def load_yaml_and_node(text: str, display: str) -> tuple[Any, Any]:
+    """:func:`load_yaml`, and the node tree it was built from (for lines of problems found later)."""
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        duplicates = list(duplicate_keys(node))
+        if duplicates:
+            raise DuplicateKeyError(duplicates, display)
+        return _construct(loader, node, display), node
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, display) from exc
+    finally:
+        loader.dispose()

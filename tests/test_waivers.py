@@ -117,8 +117,12 @@ def test_the_day_after_until_the_waiver_fails_at_its_line(gitops: Path, pytester
         # PyYAML takes it for a date and cannot build it: the whole file is refused at the line
         ("  - check: redis-eviction-policy\n    until: 2026-02-30\n    owner: a\n    reason: x\n",
          "checks/waivers.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"),
+        (f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    match: {{instance: [1]}}\n",
+         "checks/waivers.yaml:6: waiver for redis-eviction-policy: match.instance: is a list, not a label value (text or a number) (write e.g. 10.0.3.7:6379)"),
+        (f"  - check: redis-eviction-policy\n    until: {day(3)}T10:00:00\n    owner: a\n    reason: x\n",
+         f"checks/waivers.yaml:3: waiver for redis-eviction-policy: until: {day(3)} 10:00:00 (a date and time) is not a date*"),
     ],
-    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-app", "unknown-field", "impossible-date"],
+    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-app", "unknown-field", "impossible-date", "match-not-a-value", "a-time"],
 )
 def test_a_malformed_waiver_is_an_error_at_its_line_and_waives_nothing(gitops: Path, pytester: pytest.Pytester, entry: str, said: str) -> None:
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")

@@ -20,7 +20,7 @@ import jsonschema
 import yaml
 
 from ..errors import CatalogError, ConfigError
-from ..yamlio import Loader, load_yaml
+from ..yamlio import line_in, load_yaml_and_node
 from .schema import BASE_SCHEMA, explain, validator_for
 
 __all__ = ["CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "load_catalog", "runbook_problem"]
@@ -103,22 +103,8 @@ def markdown_anchors(path: Path) -> set[str]:
 
 
 def _line(node: yaml.Node, path: tuple[Any, ...]) -> int:
-    """The 1-based line of the deepest node of ``path`` that exists (a key's own line)."""
-    line = node.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-            else:
-                break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
+    """The 1-based line of the deepest node of ``path`` that exists; the node's own if none."""
+    return line_in(node, path) or node.start_mark.line + 1
 
 
 def _label(item: Mapping[str, Any]) -> str:
@@ -184,8 +170,7 @@ def read_document(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
     """A ``checks/`` file's data and its node tree (for lines); a file that cannot be read or
     parsed (duplicate keys included) raises a :class:`CatalogError` at its line."""
     try:
-        text = path.read_text(encoding="utf-8")
-        return load_yaml(text, display), yaml.compose(text, Loader=Loader)
+        return load_yaml_and_node(path.read_text(encoding="utf-8"), display)
     except ConfigError as exc:
         raise CatalogError(exc.message, path=display, line=exc.line, hint=exc.hint) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from ..errors import CatalogError
-from .model import read_document
+from .model import _line, read_document
+from .schema import explain
 
 __all__ = ["WAIVERS_FILE", "WAIVER_SCHEMA", "Waiver", "load_waivers"]
 
@@ -44,7 +45,7 @@ WAIVER_SCHEMA: dict[str, Any] = {
                     "match": {
                         "type": "object",
                         "minProperties": 1,
-                        "additionalProperties": {"type": ["string", "number"]},
+                        "additionalProperties": {"type": ["string", "number"], "description": "a label value (text or a number)", "examples": ["10.0.3.7:6379"]},
                         "description": "labels of the failing objects it covers: instance, pod, container, series labels",
                     },
                     "until": {"description": "the last day the waiver holds (YYYY-MM-DD)"},
@@ -104,6 +105,11 @@ class Waiver:
         }
 
 
+def _shown_until(value: Any) -> str:
+    """``until`` as written: a date and time reads as the reader wrote it, not as Python's repr."""
+    return value.isoformat(sep=" ") + " (a date and time)" if isinstance(value, _dt.datetime) else repr(value)
+
+
 def _date(value: Any) -> _dt.date | None:
     if isinstance(value, _dt.datetime):
         return None  # a time of day is not what `until` means
@@ -115,14 +121,6 @@ def _date(value: Any) -> _dt.date | None:
         except ValueError:
             return None
     return None
-
-
-def _line_of(node: yaml.Node, key: str) -> int:
-    if isinstance(node, yaml.MappingNode):
-        for k, _ in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return k.start_mark.line + 1
-    return node.start_mark.line + 1
 
 
 def load_waivers(
@@ -172,29 +170,32 @@ def load_waivers(
                 what = f"{name}: is not a field of a waiver (fields: check, site, app, match, until, owner, reason)"
             elif error.validator == "required":
                 what = f"{error.message.split()[0].strip(chr(39))}: missing; a waiver needs check, until, owner and reason"
-            else:
-                what = f"{name or 'entry'}: {error.message}"
-            problem = CatalogError(f"{label}: {what}", path=display, line=_line_of(node, name) if name else line, hint=hint)
+            else:  # a field of the wrong type or shape: said as for checks, in a person's words
+                field_path, what, advice = explain(error, WAIVER_SCHEMA["properties"]["waivers"]["items"], "waiver")[0]
+                name, hint_here = (str(field_path[0]) if field_path else None), advice or hint
+                problem = CatalogError(f"{label}: {what}", path=display, line=_line(node, field_path) if field_path else line, hint=hint_here)
+            if problem is None:
+                problem = CatalogError(f"{label}: {what}", path=display, line=_line(node, (name,)) if name else line, hint=hint)
         elif until is None:
             problem = CatalogError(
-                f"{label}: until: {entry['until']!r} is not a date", path=display, line=_line_of(node, "until"), hint="write the last day it holds, e.g. until: 2026-12-15"
+                f"{label}: until: {_shown_until(entry['until'])} is not a date", path=display, line=_line(node, ("until",)), hint="write the last day it holds, e.g. until: 2026-12-15"
             )
         elif (until - today).days > max_days:
             problem = CatalogError(
                 f"{label}: until: {until.isoformat()} is {(until - today).days} days ahead, more than slo_waiver_max_days ({max_days})",
-                path=display, line=_line_of(node, "until"), hint="waive for a shorter time and renew it when it ends",
+                path=display, line=_line(node, ("until",)), hint="waive for a shorter time and renew it when it ends",
             )
         elif entry["check"] not in known_checks:
-            problem = CatalogError(f"{label}: check: no check {entry['check']!r} in checks/*.yaml", path=display, line=_line_of(node, "check"), hint="write the id of a check of the catalog")
+            problem = CatalogError(f"{label}: check: no check {entry['check']!r} in checks/*.yaml", path=display, line=_line(node, ("check",)), hint="write the id of a check of the catalog")
         elif "site" in entry and entry["site"] not in known_sites:
             problem = CatalogError(
                 f"{label}: site: no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known_sites)) or 'none'})",
-                path=display, line=_line_of(node, "site"), hint="write a site's folder name, or leave site out for every site",
+                path=display, line=_line(node, ("site",)), hint="write a site's folder name, or leave site out for every site",
             )
         elif "app" in entry and entry["app"] not in known_apps:
             problem = CatalogError(
                 f"{label}: app: no app {entry['app']!r} in releases/*/apps (known: {', '.join(sorted(known_apps)) or 'none'})",
-                path=display, line=_line_of(node, "app"), hint="write an app's name, or leave app out for every app",
+                path=display, line=_line(node, ("app",)), hint="write an app's name, or leave app out for every app",
             )
         waivers.append(
             Waiver(
