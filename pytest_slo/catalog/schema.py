@@ -360,8 +360,8 @@ def explain(error: jsonschema.ValidationError, root: Mapping[str, Any], kind: st
         detail = getattr(error.cause, "message", None) or str(error.cause or error.message)
         return [(path, f"{at}{_show(instance)} does not compile: {detail}", _write(examples))]
     if validator == "type":
-        shown = "" if isinstance(instance, (dict, list)) else f"{_show(instance)} "  # "a list is a list" says nothing
-        return [(path, f"{at}{shown}is {_TYPES.get(type(instance), type(instance).__name__)}, not {description or value}", advice or _write(examples))]
+        value_shown = "" if isinstance(instance, (dict, list)) else f"{_show(instance)} "  # "a list is a list" says nothing
+        return [(path, f"{at}{value_shown}is {_TYPES.get(type(instance), type(instance).__name__)}, not {description or value}", advice or _write(examples))]
     if validator in ("minLength", "minItems"):
         return [(path, f"{at}is empty", _write(examples))]
     if validator == "minimum":
