@@ -114,7 +114,7 @@ def test_drift_marker_selects_the_nightly_set(gitops: Path, pytester: pytest.Pyt
     ("mode", "reason"),
     [
         ("401", "kubernetes unavailable: 401 Unauthorized: credentials rejected"),
-        ("403", "kubernetes unavailable: 403 Forbidden: * may not list pods in namespace production (add verbs get,list on pods to deploy/rbac.yaml's Role)"),
+        ("403", "kubernetes unavailable: 403 Forbidden: * may not list pods in namespace production (add verb list on pods to deploy/rbac.yaml's Role)"),
         ("500", "kubernetes unavailable: 500 Internal Server Error*"),
     ],
 )

@@ -241,11 +241,18 @@ def test_only_get_requests_are_sent(live: KubeSource, fake: FakeKubeAPI) -> None
     assert len(fake.requests) == seen
 
 
-def test_rbac_role_covers_every_request_and_grants_only_get_list(live: KubeSource, fake: FakeKubeAPI) -> None:
+def test_rbac_role_grants_exactly_what_the_checks_read(live: KubeSource, fake: FakeKubeAPI, tmp_path: Path) -> None:
     fake.add_namespace("production")
     live.workloads("production", REDIS)
     live.pods("production", REDIS)
-    live.events("production", "involvedObject.name=nobody")  # empty → namespace GET
+    requests = [r.path for r in fake.requests]
+    # a namespace with nothing in it: the source asks whether the namespace exists
+    with FakeKubeAPI(None, namespaces=["production"]) as empty, KubeSource.from_config(
+        context="fake-kube", kubeconfig=str(empty.kubeconfig(tmp_path / "empty-kubeconfig")), timeout=2.0
+    ) as source:
+        assert source.pods("production", REDIS) == []
+        requests += [r.path for r in empty.requests]
+    assert "/api/v1/namespaces/production" in requests
 
     documents = list(yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()))
     kinds = {d["kind"]: d for d in documents}
@@ -269,11 +276,14 @@ def test_rbac_role_covers_every_request_and_grants_only_get_list(live: KubeSourc
             return ("", "namespaces", "get", rest[1])
         return (group, rest[2], "list", None)
 
-    for request in fake.requests:
-        group, resource, verb, name = needed(request.path)
-        assert any(
-            g == group and r == resource and v == verb and (not names_ or name in names_) for g, r, v, names_ in granted
-        ), f"{request.method} {request.path} is not granted by deploy/rbac.yaml"
+    used = set()
+    for path in requests:
+        group, resource, verb, name = needed(path)
+        grant = next(((g, r, v, n) for g, r, v, n in granted if g == group and r == resource and v == verb and (not n or name in n)), None)
+        assert grant, f"GET {path} is not granted by deploy/rbac.yaml"
+        used.add(grant)
+    # and nothing more: a grant the checks never use is privilege for nothing
+    assert granted == used, f"deploy/rbac.yaml grants what no check reads: {sorted(granted - used)}"
 
     binding = kinds["RoleBinding"]
     assert binding["roleRef"] == {
@@ -350,7 +360,7 @@ def test_401_wrong_token(fake: FakeKubeAPI, tmp_path: Path) -> None:
         (
             "403",
             "403 Forbidden: the service account monitoring/pytest-slo may not list pods in namespace production "
-            "(add verbs get,list on pods to deploy/rbac.yaml's Role)",
+            "(add verb list on pods to deploy/rbac.yaml's Role)",
         ),
         ("500", "500 Internal Server Error: Internal error occurred: etcdserver: leader changed"),
     ],
@@ -411,7 +421,7 @@ def test_403_names_the_missing_rule(live: KubeSource, fake: FakeKubeAPI) -> None
 
     assert error.reason == (
         "403 Forbidden: the service account monitoring/pytest-slo may not list statefulsets.apps in namespace "
-        "production (add verbs get,list on statefulsets.apps to deploy/rbac.yaml's Role)"
+        "production (add verb list on statefulsets.apps to deploy/rbac.yaml's Role)"
     )
 
 

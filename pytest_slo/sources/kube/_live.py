@@ -285,7 +285,7 @@ def _forbidden_reason(verb: str, resource: Resource, namespace: str, server_mess
         )
     return (
         f"403 Forbidden: {who} may not {verb} {resource.qualified} in namespace {namespace} "
-        f"(add verbs get,list on {resource.qualified} to {RBAC_FILE}'s Role)"
+        f"(add verb list on {resource.qualified} to {RBAC_FILE}'s Role)"
     )
 
 
