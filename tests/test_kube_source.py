@@ -570,8 +570,8 @@ def test_in_cluster_config_is_chosen_from_the_environment(
 
 def test_timeouts_value_object() -> None:
     assert KubeTimeouts() == KubeTimeouts(connect=10.0, read=10.0, retries=0)
-    assert KubeTimeouts.of(1).request_timeout == (1.0, 1.0)
-    assert KubeTimeouts.of((3, 30)).request_timeout == (3.0, 30.0)
+    assert (KubeTimeouts.of(1).connect, KubeTimeouts.of(1).read) == (1.0, 1.0)
+    assert (KubeTimeouts.of((3, 30)).connect, KubeTimeouts.of((3, 30)).read) == (3.0, 30.0)
     assert KubeTimeouts.of(None) == KubeTimeouts()
     assert KubeTimeouts(connect=2, read=5, retries=1).worst_case == 9.0
     retries = KubeTimeouts(retries=2).urllib3_retries()
@@ -600,7 +600,7 @@ def test_a_snapshot_is_judged_now_unless_told_when() -> None:
 
 def test_live_now_is_the_wall_clock(live: KubeSource) -> None:
     assert abs((live.now() - datetime.now(timezone.utc)).total_seconds()) < 5
-    assert live.is_live and not KubeSource.from_snapshot(INCIDENT).is_live
+    assert live.origin.startswith("kubernetes context") and KubeSource.from_snapshot(INCIDENT).origin.startswith("snapshot")
 
 
 def test_incident_and_fixed_snapshots_tell_the_story() -> None:

@@ -199,10 +199,6 @@ class KubeSource:
         """Where answers come from, for messages: ``kubernetes context 'x' at https://...`` or ``snapshot FILE``."""
         return self._backend.origin
 
-    @property
-    def is_live(self) -> bool:
-        return isinstance(self._backend, LiveBackend)
-
     def close(self) -> None:
         self._backend.close()
 

@@ -42,11 +42,6 @@ class KubeTimeouts:
         return cls(connect=float(value), read=float(value))
 
     @property
-    def request_timeout(self) -> tuple[float, float]:
-        """The client's ``_request_timeout`` argument."""
-        return (self.connect, self.read)
-
-    @property
     def worst_case(self) -> float:
         """Upper bound in seconds for one call, retries included."""
         return self.connect * (self.retries + 1) + self.read

@@ -121,11 +121,6 @@ class PrometheusSource:
                 raise QueryError(f"prometheus returned a {_result_type(result)}, not a matrix: {one_line(promql, 200)}")
             return [Series(dict(s["metric"]), [(float(t), float(v)) for t, v in s["values"]]) for s in result]
 
-    def series_count(self, selector: str, at: float) -> int:
-        """How many series ``selector`` selects at ``at`` (within the lookback window)."""
-        result = self.query(f"count({selector})", at)
-        return int(result.samples[0].value) if result.samples else 0
-
     def label_names(self, selector: str, at: float, window: float = 3600.0) -> list[str]:
         """The label names of the series ``selector`` selects in the ``window`` seconds before ``at``."""
         params = {"match[]": selector, "start": _ts(at - window), "end": _ts(at)}
@@ -139,10 +134,6 @@ class PrometheusSource:
             pending.error = SourceUnavailable(SOURCE, f"the run ended before {one_line(promql, 80)} was sent")
             pending.done.set()
         self._clients.close()
-
-    def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
 
     def _pending(self, promql: str, at: float, deadline: Deadline | None) -> _Pending:
         key = (promql, float(at))
