@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Iterable
 
-__all__ = ["MIN_SECRET", "basic_auth", "one_line", "scrub", "scrub_bytes"]
+__all__ = ["MIN_SECRET", "basic_auth", "one_line", "scrub", "scrub_bytes", "seconds"]
 
 MIN_SECRET = 4  # shorter values are left alone: masking "ab" would garble the message, not protect it
 _SCHEMES = ("bearer", "basic")
@@ -71,3 +71,8 @@ def _forms(secret: str) -> list[str]:
         password = pair.partition(":")[2]
         forms += [pair, password] if password else []
     return forms
+
+
+def seconds(value: float) -> str:
+    """A timeout as messages say it: ``2.0``, ``0.25``."""
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pytest_slo.errors import QueryError, SourceUnavailable
 
 from .._deadline import current, waiting_on
-from .._text import basic_auth, one_line, scrub, scrub_bytes
+from .._text import basic_auth, one_line, scrub, scrub_bytes, seconds
 from ._resources import NAMESPACES, SOURCE, Backend, KubeObject, Resource, sort_key
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; never imported at run time
@@ -186,7 +186,7 @@ class LiveBackend(Backend):
 
         chain = list(_exception_chain(exc))
         if any(isinstance(e, urllib3.exceptions.ReadTimeoutError) for e in chain):
-            return f"GET {self.host}{path}: no answer within {_seconds(budget)} s"
+            return f"GET {self.host}{path}: no answer within {seconds(budget)} s"
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
             "connection refused" in str(e).lower() for e in chain
         ):
@@ -203,7 +203,7 @@ class LiveBackend(Backend):
             and not isinstance(e, urllib3.exceptions.NewConnectionError)
             for e in chain
         ):
-            return f"cannot connect to {self.host}: no answer within {_seconds(min(budget, self.timeouts.connect))} s"
+            return f"cannot connect to {self.host}: no answer within {seconds(min(budget, self.timeouts.connect))} s"
         if any(isinstance(e, (urllib3.exceptions.ProtocolError, ConnectionResetError)) for e in chain):
             return f"{self.host} dropped the connection during GET {path}"
         return f"cannot connect to {self.host}: {one_line(str(chain[-1]) or type(chain[-1]).__name__, 120)}"
@@ -288,6 +288,3 @@ def _forbidden_reason(verb: str, resource: Resource, namespace: str, server_mess
         f"(add verb list on {resource.qualified} to {RBAC_FILE}'s Role)"
     )
 
-
-def _seconds(value: float) -> str:
-    return str(float(value))

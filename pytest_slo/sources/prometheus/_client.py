@@ -15,7 +15,7 @@ from typing import Any
 from pytest_slo.errors import QueryError, SloError, SourceUnavailable
 
 from .._deadline import Deadline, current, waiting_on
-from .._text import basic_auth, one_line, scrub, scrub_bytes
+from .._text import basic_auth, one_line, scrub, scrub_bytes, seconds
 from .._workers import Workers
 from ._answers import (
     SOURCE,
@@ -47,7 +47,7 @@ class _Pending:
     def outcome(self, deadline: Deadline | None = None, url: str = "") -> InstantResult | SloError:
         if not self.done.wait(None if deadline is None else deadline.remaining()):
             # another thread (the prefetch) is still waiting for this query's answer
-            return SourceUnavailable(SOURCE, f"no answer from {url} within {_seconds(deadline.total)} s")  # type: ignore[union-attr]
+            return SourceUnavailable(SOURCE, f"no answer from {url} within {seconds(deadline.total)} s")  # type: ignore[union-attr]
         if self.error is not None and not isinstance(self.error, SloError):
             raise self.error
         return self.error if isinstance(self.error, SloError) else self.result  # type: ignore[return-value]
@@ -271,7 +271,7 @@ class PrometheusSource:
         base = self.config.url
         chain = _chain(exc)
         if isinstance(exc, RequestsTimeout) or any(isinstance(e, (TimeoutError, socket.timeout)) for e in chain):
-            return f"no answer from {url} within {_seconds(deadline.total)} s"
+            return f"no answer from {url} within {seconds(deadline.total)} s"
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in str(exc).lower():
             return f"cannot connect to {base}: connection refused"
         verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
@@ -333,6 +333,3 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _ts(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".")
 
-
-def _seconds(value: float) -> str:
-    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
 
 from .._deadline import waiting_on
-from .._text import one_line
+from .._text import one_line, seconds
 
 if TYPE_CHECKING:
     import redis as redis_client
@@ -162,7 +162,7 @@ class RedisSource:
             except redis.AuthenticationError:
                 raise SourceUnavailable(SOURCE, self._auth_failed()) from None
             except redis.TimeoutError:
-                reason = f"no answer from {self.address} within {_seconds(self.timeout)} s"
+                reason = f"no answer from {self.address} within {seconds(self.timeout)} s"
                 raise SourceUnavailable(SOURCE, reason) from None
             except redis.BusyLoadingError:
                 raise SourceUnavailable(SOURCE, f"{self.address} is loading its dataset into memory") from None
@@ -205,6 +205,3 @@ def _dropped(exc: BaseException) -> bool:
         "closed by server" in str(e).lower() for e in chain
     )
 
-
-def _seconds(value: float) -> str:
-    return f"{value:.1f}" if round(value, 1) == value else f"{value:g}"
