@@ -24,9 +24,10 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     f = doc["findings"][0]
     assert list(f) == [
         "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
-        "fingerprint", "objects", "baseline_state", "waiver",
+        "action", "fingerprint", "objects", "baseline_state", "waiver",
     ]
     assert len(f["fingerprint"]) == 24 and f["baseline_state"] is None and f["waiver"] is None
+    assert f["action"] is None  # a config.env line to edit is the fix itself
     env_lines = (gitops / ENV).read_text().splitlines()
     assert f["location"] == {"path": ENV, "line": env_lines.index("REDIS_EVICTION_POLICY=noeviction") + 1}
     assert f["severity"] == "P1" and f["outcome"] == "failed" and f["site"] == "production"

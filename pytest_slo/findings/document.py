@@ -20,7 +20,7 @@ _FINDING = {
     "required": ["check", "severity", "outcome", "nodeid", "title", "message"],
     "properties": {
         **{k: _TEXT for k in ("check", "severity", "outcome", "nodeid", "title", "message")},
-        **{k: _MAYBE_TEXT for k in ("site", "app", "kind", "runbook", "fingerprint", "baseline_state")},
+        **{k: _MAYBE_TEXT for k in ("site", "app", "kind", "runbook", "fingerprint", "baseline_state", "action")},
         "location": {
             "type": ["object", "null"],
             "properties": {"path": _MAYBE_TEXT, "line": {"type": ["integer", "null"]}},

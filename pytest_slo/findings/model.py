@@ -39,6 +39,8 @@ __all__ = [
 
 FIELDS = (
     "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
+    # what to do when editing ``location`` is not the fix (live drifted from a correct declaration)
+    "action",
     # what makes the finding the same problem on the next run, and what the run made of it
     "fingerprint", "objects", "baseline_state", "waiver",
 )

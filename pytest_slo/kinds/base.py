@@ -71,6 +71,9 @@ class Verdict:
     #: fingerprint and the waivers' ``match`` read these, never values or times. Empty: the
     #: finding is about the check at its site and app as a whole.
     objects: list[dict[str, str]] = field(default_factory=list)
+    #: What brings it back when editing ``location`` is not the fix: the declared line is
+    #: right and the live system differs (``roll out redis-cluster: ...``). None: edit ``location``.
+    action: str | None = None
 
     @classmethod
     def passed(cls, **evidence: Any) -> Verdict:

@@ -170,7 +170,11 @@ class SloItem(pytest.Item):
 
 def format_verdict(check: Check, verdict: Verdict) -> str:
     lines = [verdict.message]
-    if verdict.location:
+    if verdict.action:
+        lines.append(f"do: {verdict.action}")
+        if verdict.location:
+            lines.append(f"declared at: {verdict.location}")
+    elif verdict.location:
         lines.append(f"edit: {verdict.location}")
     lines.append(f"runbook: {check.runbook}")
     return "\n".join(lines)

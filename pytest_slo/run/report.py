@@ -73,9 +73,11 @@ def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.
     location: Location | None = None
     evidence: dict[str, Any] = {}
     objects: list[dict[str, str]] = []
+    action: str | None = None
     if isinstance(exc, CheckFailed):
         message = exc.verdict.message
         location = exc.verdict.location
+        action = exc.verdict.action
         evidence = exc.verdict.evidence
         objects = [identity(o) for o in exc.verdict.objects]
     elif isinstance(exc, SloError):
@@ -90,6 +92,7 @@ def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.
         outcome="failed" if report.when == "call" and isinstance(exc, CheckFailed) else "error",
         message=message,
         location=location.as_dict() if location else None,
+        action=action,
         evidence=jsonable(evidence),
         nodeid=report.nodeid,
         objects=objects,
