@@ -218,17 +218,22 @@ def make_repo(out: Path, sites: int, apps: int, *, seed: int = 1, promql: int = 
 
 def expected_items(checks_dir: Path, apps: list[str], sites: int) -> int:
     """How many items the gate collects: per site, one per site-wide check and one per
-    (check, app) it applies to; per catalog file, ``catalog`` and ``runbook-links``."""
+    (check, app) it applies to, the built-in checks included; per catalog file, ``catalog``
+    and ``runbook-links``."""
     import yaml
+
+    from pytest_slo.catalog.model import BUILTIN_CATALOG
 
     files = sorted(checks_dir.glob("*.yaml"))
     per_site = 0
-    for path in files:
+    for path in [BUILTIN_CATALOG, *files]:
         for check in yaml.safe_load(path.read_text(encoding="utf-8"))["checks"]:
             if "apps" in check:
                 per_site += len(set(check["apps"]) & set(apps))
-            else:  # config checks are site-wide; every other kind is per app
-                per_site += 1 if check["kind"] == "config" else len(apps)
+            elif check["kind"] == "config" or check.get("test") == "orphans":  # site-wide
+                per_site += 1
+            else:  # every other kind is per app
+                per_site += len(apps)
     return sites * per_site + 2 * len(files)
 
 

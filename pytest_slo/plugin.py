@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -116,6 +117,16 @@ def _validate_selection(run: RunContext) -> None:
         if unknown:
             raise pytest.UsageError(
                 f"--site: unknown site {', '.join(unknown)} under {settings.root}/sites (known sites: {', '.join(known) or 'none'})"
+            )
+    if settings.disable_builtin:
+        from .catalog.model import builtin_ids
+
+        ids = builtin_ids()
+        for wrong in (i for i in settings.disable_builtin if i not in ids):
+            close = difflib.get_close_matches(wrong, ids, n=1)
+            raise pytest.UsageError(
+                f"--disable-builtin / slo_disable_builtin: {wrong!r} is no built-in check"
+                + (f": did you mean {close[0]}?" if close else "") + f" (built-in checks: {', '.join(ids)})"
             )
     if settings.app:
         known = repo.app_names

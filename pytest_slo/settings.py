@@ -1,14 +1,17 @@
 """Command-line options, their ini twins, and the frozen :class:`Settings` they resolve to.
 
-The environment is read here and nowhere else: :func:`resolve` keeps the variables the live
-sources need (credentials, proxies, kubeconfig) in :attr:`Settings.environ`.
+One table: every field of :class:`Settings` that is an option says, in its metadata, its
+flag, help, type, metavar and the environment variable it falls back to (:func:`option`).
+The option group, the ini names, the path options refused with a space and the conversions
+all come from it. The environment is read here and nowhere else: :func:`resolve` keeps the
+variables the live sources need (credentials, proxies, kubeconfig) in :attr:`Settings.environ`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -25,111 +28,77 @@ if TYPE_CHECKING:
 
 __all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "refuse_spaced_paths", "resolve"]
 
+#: What an option's text becomes. ``path``: a file or folder, relative to where pytest was
+#: started; ``pattern``: a path relative to the root, kept as text; ``count``: 0 or more.
+TYPES = ("text", "list", "bool", "int", "count", "float", "path", "pattern", "duration", "url", "time", "choice")
+#: Types whose value is a path, written ``--opt=PATH`` (see :func:`refuse_spaced_paths`).
+_PATH_TYPES = ("path", "pattern")
+
 
 @dataclass(frozen=True)
 class Option:
-    flag: str
+    """One row of the table: a :class:`Settings` field's flag, ini twin and conversion."""
+
     dest: str
+    flag: str
     help: str
-    kind: str = "string"  # string | bool | int | float
-    default: Any = None
+    type: str
+    default: Any
     metavar: str | None = None
+    #: The environment variable read when neither the flag nor the ini file sets it.
+    env: str | None = None
+    choices: tuple[str, ...] = ()
 
     @property
     def ini(self) -> str:
         return "slo_" + self.dest
 
-
-OPTIONS: tuple[Option, ...] = (
-    Option("--site", "site", "Run the gate for these sites only (comma-separated). Default: every site under sites/.", metavar="SITE"),
-    Option("--app", "app", "Run only the items of these apps (comma-separated), plus the site-wide config items they depend on.", metavar="APP"),
-    Option("--live", "live", "Run live checks against Prometheus, Redis and Kubernetes (read-only). Without it they are skipped.", "bool", False),
-    Option("--slo-root", "root", "The GitOps repository root holding sites/, releases/ and checks/. Default: pytest's rootdir.", metavar="DIR"),
-    Option("--values-path", "values_path", f"Where rendered values live, relative to the root, with {{site}} and {{app}}. Default: {DEFAULT_VALUES_PATH}.", default=DEFAULT_VALUES_PATH, metavar="PATTERN"),
-    Option("--findings", "findings", "Write the findings as JSON to PATH (written once, atomically).", metavar="PATH"),
-    Option("--findings-md", "findings_md", "Write a Markdown summary of the findings, grouped by severity, to PATH.", metavar="PATH"),
-    Option("--sarif", "sarif", "Write the findings as SARIF 2.1.0 (for code scanning) to PATH.", metavar="PATH"),
-    Option("--runbook-base-url", "runbook_base_url", "Prefix that turns repo-relative runbook paths into links in SARIF and postmortems (e.g. https://git.example.com/org/gitops/blob/main/).", metavar="URL"),
-    Option("--postmortem-dir", "postmortem_dir", "Write a postmortem draft into DIR when a live P1/P2 check fails.", metavar="DIR"),
-    Option("--postmortem-window", "postmortem_window", "How far back the postmortem timeline looks (Prometheus duration).", default="6h", metavar="DURATION"),
-    Option("--postmortem-template", "postmortem_template", "A jinja2 template replacing the built-in postmortem draft.", metavar="FILE"),
-    Option("--prometheus-url", "prometheus_url", "Prometheus-compatible query API base URL; overrides the site's PROMETHEUS_URL. Auth comes from the environment only (SLO_PROMETHEUS_TOKEN, SLO_PROMETHEUS_USER/SLO_PROMETHEUS_PASSWORD, SLO_PROMETHEUS_HEADERS, SLO_PROMETHEUS_CA_BUNDLE).", metavar="URL"),
-    Option("--prometheus-concurrency", "prometheus_concurrency", "How many live queries run at once.", "int", 8, metavar="N"),
-    Option("--live-timeout", "live_timeout", "The most a live item waits for its facts, in seconds, for every source: all attempts, back-off and follow-up queries included. Then the item errors with a one-line reason.", "float", 10.0, metavar="SECONDS"),
-    Option("--live-retries", "live_retries", "Retries of a live request answered with 429 or 5xx.", "int", 2, metavar="N"),
-    Option("--redis-url", "redis_url", "Redis to check (redis://host:port); overrides the site's REDIS_ADDR. The password comes from SLO_REDIS_PASSWORD or the site's REDIS_PASSWORD.", metavar="URL"),
-    Option("--kube-context", "kube_context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME"),
-    Option("--kube-snapshot", "kube_snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", metavar="FILE"),
-    Option("--kube-snapshot-time", "kube_snapshot_time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", metavar="TIME"),
-    Option("--baseline", "baseline", "An earlier run's findings.json (from --findings=PATH): each finding is then new or unchanged, the baseline's fixed ones are listed as absent, and checks with a regression: criterion compare with its values.", metavar="PATH"),
-    Option("--fail-on", "fail_on", "Which findings fail the run: all (default), or new (with --baseline: unchanged findings are reported and their items xfail with the reason).", default="all", metavar="all|new"),
-    Option("--waiver-max-days", "waiver_max_days", "The furthest ahead a waiver's until: may be, in days; a waiver further out is an error at its line.", "int", 90, metavar="DAYS"),
-    Option("--metrics-file", "metrics_file", "Write the run's outcome in the Prometheus text format to PATH (for node_exporter's textfile collector: a *.prom file in its directory).", metavar="PATH"),
-    Option("--pushgateway", "pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site (or set SLO_PUSHGATEWAY_URL). Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", metavar="URL"),
-    Option("--html", "html", "Write one self-contained HTML report to PATH: summary by severity, a row per finding with its runbook and the line to edit, filters, and charts of failing live checks.", metavar="PATH"),
-    Option("--slos-path", "slos_path", "The folder of OpenSLO v1 documents (*.yaml), relative to the root. Default: slos.", default="slos", metavar="PATH"),
-    Option("--export-rules", "export_rules", "Write one Prometheus rule file per site into the folder PATH: SLI recording rules, multi-window burn-rate alerts of every SLO and the alerts of promql checks that declare alert: {for: ...}.", metavar="PATH"),
-)
+    @property
+    def names(self) -> str:
+        return f"{self.flag} / {self.ini}"
 
 
-#: Options whose value is a path (or a path pattern). pytest picks its rootdir and ini file
-#: before any plugin's options are known, so in ``--findings /out/f.json`` it takes
-#: ``/out/f.json`` for a test path, and once that path exists the rootdir moves and the
-#: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
-#: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
-PATH_OPTIONS: frozenset[str] = frozenset(
-    {"--slo-root", "--values-path", "--findings", "--findings-md", "--sarif", "--postmortem-dir", "--postmortem-template", "--kube-snapshot", "--baseline",
-     "--metrics-file", "--html", "--slos-path", "--export-rules"}
-)
-
-
-def refuse_spaced_paths(args: Sequence[str]) -> None:
-    """Raise a usage error naming every path option written ``--opt PATH`` in ``args``."""
-    problems = []
-    for flag, value in pairwise(args):
-        if flag == "--":
-            break
-        if flag in PATH_OPTIONS and not value.startswith("-"):
-            problems.append(f"{flag} {value}: write {flag}={value}")
-    if problems:
-        raise pytest.UsageError(
-            "\n".join(problems)
-            + "\npytest reads a path after a space as a test path while it picks its rootdir and ini file,"
-            " before pytest-slo's options are known, so the repository's ini settings"
-            " (slo_site, slo_live, ...) could be dropped"
-        )
+def option(flag: str, help: str, type: str = "text", *, default: Any = None, metavar: str | None = None,
+           env: str | None = None, choices: tuple[str, ...] = ()) -> Any:
+    """A :class:`Settings` field that is an option (see :class:`Option`)."""
+    assert type in TYPES, type
+    meta = {"flag": flag, "help": help, "type": type, "metavar": metavar, "env": env, "choices": choices}
+    value: Any = () if type == "list" else (False if type == "bool" else default)
+    return field(default=value, metadata={"option": meta})
 
 
 @dataclass(frozen=True)
 class Settings:
-    site: tuple[str, ...] = ()
-    app: tuple[str, ...] = ()
-    live: bool = False
-    root: Path = Path(".")
-    values_path: str = DEFAULT_VALUES_PATH
-    findings: Path | None = None
-    findings_md: Path | None = None
-    sarif: Path | None = None
-    runbook_base_url: str | None = None
-    postmortem_dir: Path | None = None
-    postmortem_window: str = "6h"
-    postmortem_template: Path | None = None
-    prometheus_url: str | None = None
-    prometheus_concurrency: int = 8
-    live_timeout: float = 10.0
-    live_retries: int = 2
-    redis_url: str | None = None
-    kube_context: str | None = None
-    kube_snapshot: Path | None = None
-    kube_snapshot_time: datetime | None = None
-    baseline: Path | None = None
-    fail_on: str = "all"
-    waiver_max_days: int = 90
-    metrics_file: Path | None = None
-    pushgateway: str | None = None
-    html: Path | None = None
-    slos_path: str = "slos"
-    export_rules: Path | None = None
+    site: tuple[str, ...] = option("--site", "Run the gate for these sites only (comma-separated). Default: every site under sites/.", "list", metavar="SITE")
+    app: tuple[str, ...] = option("--app", "Run only the items of these apps (comma-separated), plus the site-wide config items they depend on.", "list", metavar="APP")
+    live: bool = option("--live", "Run live checks against Prometheus, Redis and Kubernetes (read-only). Without it they are skipped.", "bool")
+    root: Path = option("--slo-root", "The GitOps repository root holding sites/, releases/ and checks/. Default: pytest's rootdir (or the folder pytest was started in, when that one holds sites/).", "path", default=Path("."), metavar="DIR")
+    values_path: str = option("--values-path", f"Where rendered values live, relative to the root, with {{site}} and {{app}}. Default: {DEFAULT_VALUES_PATH}.", "pattern", default=DEFAULT_VALUES_PATH, metavar="PATTERN")
+    render_command: str | None = option("--render-command", "The repository's own renderer, which values-in-sync runs into a temporary folder and compares with the committed file: a command with {release}, {site}, {app}, {env_file} and {output} (e.g. 'helm template ...' or 'python3 releases/{release}/render_values.py --env-file {env_file} --output {output}'), run from the root without a shell. Default: pytest-slo's own jinja2 renderer.", metavar="COMMAND")
+    disable_builtin: tuple[str, ...] = option("--disable-builtin", "Built-in checks to switch off (comma-separated ids: config-parse, config-schema, values-in-sync, values-schema, values-stray, values-orphans). A check of the same id in checks/*.yaml replaces the built-in instead.", "list", metavar="ID")
+    findings: Path | None = option("--findings", "Write the findings as JSON to PATH (written once, atomically).", "path", metavar="PATH")
+    findings_md: Path | None = option("--findings-md", "Write a Markdown summary of the findings, grouped by severity, to PATH.", "path", metavar="PATH")
+    sarif: Path | None = option("--sarif", "Write the findings as SARIF 2.1.0 (for code scanning) to PATH.", "path", metavar="PATH")
+    runbook_base_url: str | None = option("--runbook-base-url", "Prefix that turns repo-relative runbook paths into links in SARIF and postmortems (e.g. https://git.example.com/org/gitops/blob/main/).", "url", metavar="URL")
+    postmortem_dir: Path | None = option("--postmortem-dir", "Write a postmortem draft into DIR when a live P1/P2 check fails.", "path", metavar="DIR")
+    postmortem_window: str = option("--postmortem-window", "How far back the postmortem timeline looks (Prometheus duration).", "duration", default="6h", metavar="DURATION")
+    postmortem_template: Path | None = option("--postmortem-template", "A jinja2 template replacing the built-in postmortem draft.", "path", metavar="FILE")
+    prometheus_url: str | None = option("--prometheus-url", "Prometheus-compatible query API base URL; overrides the site's PROMETHEUS_URL. Auth comes from the environment only (SLO_PROMETHEUS_TOKEN, SLO_PROMETHEUS_USER/SLO_PROMETHEUS_PASSWORD, SLO_PROMETHEUS_HEADERS, SLO_PROMETHEUS_CA_BUNDLE).", "url", metavar="URL", env="SLO_PROMETHEUS_URL")
+    prometheus_concurrency: int = option("--prometheus-concurrency", "How many live queries run at once.", "int", default=8, metavar="N")
+    live_timeout: float = option("--live-timeout", "The most a live item waits for its facts, in seconds, for every source: all attempts, back-off and follow-up queries included. Then the item errors with a one-line reason.", "float", default=10.0, metavar="SECONDS")
+    live_retries: int = option("--live-retries", "Retries of a live request answered with 429 or 5xx.", "count", default=2, metavar="N")
+    redis_url: str | None = option("--redis-url", "Redis to check (redis://host:port); overrides the site's REDIS_ADDR. The password comes from SLO_REDIS_PASSWORD or the site's REDIS_PASSWORD.", "url", metavar="URL", env="SLO_REDIS_URL")
+    kube_context: str | None = option("--kube-context", "kubeconfig context for kube checks (in-cluster config is used when running in a pod).", metavar="NAME")
+    kube_snapshot: Path | None = option("--kube-snapshot", "Evaluate kube checks against `kubectl get pods,deployments,statefulsets,events -o json` output instead of a cluster.", "path", metavar="FILE")
+    kube_snapshot_time: datetime | None = option("--kube-snapshot-time", "With --kube-snapshot: the RFC 3339 time the snapshot is judged at, e.g. when the dump was taken (2026-11-27T13:58:00Z); windows such as 'OOM-killed in the last 24h' end there. Default: the current time.", "time", metavar="TIME")
+    baseline: Path | None = option("--baseline", "An earlier run's findings.json (from --findings=PATH): each finding is then new or unchanged, the baseline's fixed ones are listed as absent, and checks with a regression: criterion compare with its values.", "path", metavar="PATH")
+    fail_on: str = option("--fail-on", "Which findings fail the run: all (default), or new (with --baseline: unchanged findings are reported and their items xfail with the reason).", "choice", default="all", metavar="all|new", choices=("all", "new"))
+    waiver_max_days: int = option("--waiver-max-days", "The furthest ahead a waiver's until: may be, in days; a waiver further out is an error at its line.", "int", default=90, metavar="DAYS")
+    metrics_file: Path | None = option("--metrics-file", "Write the run's outcome in the Prometheus text format to PATH (for node_exporter's textfile collector: a *.prom file in its directory).", "path", metavar="PATH")
+    pushgateway: str | None = option("--pushgateway", "Push the same metrics to this Pushgateway, grouped by job=pytest-slo and site (or set SLO_PUSHGATEWAY_URL). Auth from the environment only (SLO_PUSHGATEWAY_TOKEN, or SLO_PUSHGATEWAY_USER/SLO_PUSHGATEWAY_PASSWORD). A failed push is an error line at the end of the run; the report files are still written.", "url", metavar="URL", env="SLO_PUSHGATEWAY_URL")
+    html: Path | None = option("--html", "Write one self-contained HTML report to PATH: summary by severity, a row per finding with its runbook and the line to edit, filters, and charts of failing live checks.", "path", metavar="PATH")
+    slos_path: str = option("--slos-path", "The folder of OpenSLO v1 documents (*.yaml), relative to the root. Default: slos.", "pattern", default="slos", metavar="PATH")
+    export_rules: Path | None = option("--export-rules", "Write one Prometheus rule file per site into the folder PATH: SLI recording rules, multi-window burn-rate alerts of every SLO and the alerts of promql checks that declare alert: {for: ...}.", "path", metavar="PATH")
     #: The environment variables live sources may use, read once (never shown: they hold secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -149,34 +118,168 @@ class Settings:
         return bool(self.site or self.app)
 
 
+def _options() -> Iterator[Option]:
+    for f in fields(Settings):
+        meta = f.metadata.get("option")
+        if meta is not None:
+            yield Option(dest=f.name, default=f.default, **meta)
+
+
+OPTIONS: tuple[Option, ...] = tuple(_options())
+
+#: Options whose value is a path (or a path pattern). pytest picks its rootdir and ini file
+#: before any plugin's options are known, so in ``--findings /out/f.json`` it takes
+#: ``/out/f.json`` for a test path, and once that path exists the rootdir moves and the
+#: repository's ini settings (slo_site, slo_live, ...) are silently dropped. pytest has no
+#: public way to pick the rootdir again, so these must be written ``--opt=PATH``.
+PATH_OPTIONS: frozenset[str] = frozenset(o.flag for o in OPTIONS if o.type in _PATH_TYPES)
+
+
+def refuse_spaced_paths(args: Sequence[str]) -> None:
+    """Raise a usage error naming every path option written ``--opt PATH`` in ``args``."""
+    problems = []
+    for flag, value in pairwise(args):
+        if flag == "--":
+            break
+        if flag in PATH_OPTIONS and not value.startswith("-"):
+            problems.append(f"{flag} {value}: write {flag}={value}")
+    if problems:
+        raise pytest.UsageError(
+            "\n".join(problems)
+            + "\npytest reads a path after a space as a test path while it picks its rootdir and ini file,"
+            " before pytest-slo's options are known, so the repository's ini settings"
+            " (slo_site, slo_live, ...) could be dropped"
+        )
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("slo", "pytest-slo: config, values and live SLO checks of a GitOps repository")
     for opt in OPTIONS:
-        if opt.kind == "bool":
-            group.addoption(opt.flag, action="store_true", dest="slo_" + opt.dest, default=None, help=opt.help + f" [ini: {opt.ini}]")
-            parser.addini(opt.ini, opt.help, type="bool", default=opt.default)
+        twin = f" [ini: {opt.ini}" + (f"; env: {opt.env}" if opt.env else "") + "]"
+        if opt.type == "bool":
+            group.addoption(opt.flag, action="store_true", dest=opt.ini, default=None, help=opt.help + twin)
+            parser.addini(opt.ini, opt.help, type="bool", default=False)
         else:
-            group.addoption(opt.flag, dest="slo_" + opt.dest, default=None, metavar=opt.metavar, help=opt.help + f" [ini: {opt.ini}]")
-            parser.addini(opt.ini, opt.help, type="string", default="" if opt.default is None else str(opt.default))
+            group.addoption(opt.flag, dest=opt.ini, default=None, metavar=opt.metavar, help=opt.help + twin)
+            default = "" if opt.default is None or opt.type == "path" else str(opt.default)
+            parser.addini(opt.ini, opt.help, type="string", default=default)
 
 
-def _convert(opt: Option, raw: Any) -> Any:
-    if opt.kind == "bool":
-        return bool(raw)
-    text = str(raw).strip()
-    if opt.kind in ("int", "float"):
-        try:
-            value = int(text) if opt.kind == "int" else float(text)
-        except ValueError:
-            raise pytest.UsageError(f"{opt.flag} / {opt.ini}: {text!r} is not a number") from None
-        if value < 0 or (value == 0 and opt.dest not in _ZERO_ALLOWED):
-            least = "0 or more" if opt.dest in _ZERO_ALLOWED else "greater than 0"
-            raise pytest.UsageError(f"{opt.flag} / {opt.ini}: must be {least}, got {text}")
-        return value
+# --------------------------------------------------------------------------- conversions
+
+
+def _number(opt: Option, text: str, invoked: Path) -> int | float:
+    try:
+        value: int | float = float(text) if opt.type == "float" else int(text)
+    except ValueError:
+        raise pytest.UsageError(f"{opt.names}: {text!r} is not a number") from None
+    if value < 0 or (value == 0 and opt.type != "count"):
+        least = "0 or more" if opt.type == "count" else "greater than 0"
+        raise pytest.UsageError(f"{opt.names}: must be {least}, got {text}")
+    return value
+
+
+def _path(opt: Option, text: str, invoked: Path) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else invoked / path
+
+
+def _duration(opt: Option, text: str, invoked: Path) -> str:
+    from .expr import duration_seconds
+    from .units import QuantityError
+
+    try:
+        duration_seconds(text)
+    except QuantityError as exc:
+        raise pytest.UsageError(f"{opt.names}: {exc}") from None
     return text
 
 
-_ZERO_ALLOWED = {"live_retries"}  # no retry at all is a choice; no time or no concurrency is not
+def _choice(opt: Option, text: str, invoked: Path) -> str:
+    if text not in opt.choices:
+        raise pytest.UsageError(f"{opt.names}: {text!r} is not {' or '.join(opt.choices)}")
+    return text
+
+
+def _url(opt: Option, text: str, invoked: Path) -> str:
+    return _pushgateway_url(opt, text) if opt.dest == "pushgateway" else text
+
+
+_CONVERT: dict[str, Callable[[Option, str, Path], Any]] = {
+    "list": lambda opt, text, invoked: tuple(sorted({s.strip() for s in text.split(",") if s.strip()})),
+    "int": _number,
+    "count": _number,
+    "float": _number,
+    "path": _path,
+    "duration": _duration,
+    "choice": _choice,
+    "url": _url,
+}
+
+
+def _raw(config: pytest.Config, opt: Option, environ: Mapping[str, str]) -> Any:
+    """Flag, else ini, else the option's environment variable; None when none sets it."""
+    raw = config.getoption(opt.ini)
+    if raw is not None:
+        return raw
+    ini = config.getini(opt.ini)
+    if opt.type == "bool":
+        return True if ini else None
+    if ini not in ("", None) and (opt.default is None or ini != str(opt.default)):
+        return ini
+    return environ.get(opt.env) or None if opt.env else None
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """Flag, else ini, else environment, else default: once per run."""
+    invoked = Path(config.invocation_params.dir)
+    environ = live_environ(os.environ)
+    values: dict[str, Any] = {"environ": environ}
+    for opt in OPTIONS:
+        raw = _raw(config, opt, environ)
+        if raw is None:
+            continue
+        if opt.type == "bool":
+            values[opt.dest] = bool(raw)
+            continue
+        text = str(raw).strip()
+        if text == "":
+            continue
+        convert = _CONVERT.get(opt.type)
+        values[opt.dest] = convert(opt, text, invoked) if convert else text
+    if "root" not in values:
+        values["root"] = _default_root(config)
+    for check in _CHECKS:
+        check(config, values)
+    return Settings(**values)
+
+
+# --------------------------------------------------------------------------- checks across options
+
+
+def _check_template(config: pytest.Config, values: dict[str, Any]) -> None:
+    if "postmortem_template" in values and (problem := _template_problem(values["postmortem_template"])):
+        raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
+
+
+def _check_snapshot_time(config: pytest.Config, values: dict[str, Any]) -> None:
+    if "kube_snapshot_time" in values:
+        values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
+
+
+def _check_fail_on(config: pytest.Config, values: dict[str, Any]) -> None:
+    if values.get("fail_on") == "new" and "baseline" not in values:
+        raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
+
+
+def _check_slos_path(config: pytest.Config, values: dict[str, Any]) -> None:
+    if problem := _slos_path_problem(config, values["root"], values.get("slos_path", "slos")):
+        raise pytest.UsageError(f"--slos-path / slo_slos_path: {problem}")
+
+
+_CHECKS: tuple[Callable[[pytest.Config, dict[str, Any]], None], ...] = (
+    _check_template, _check_snapshot_time, _check_fail_on, _check_slos_path,
+)
 
 
 def _template_problem(path: Path) -> str | None:
@@ -232,64 +335,6 @@ def _default_root(config: pytest.Config) -> Path:
     return rootpath
 
 
-def resolve(config: pytest.Config) -> Settings:
-    """Flag, else ini, else default: once per run."""
-    values: dict[str, Any] = {}
-    for opt in OPTIONS:
-        raw = config.getoption("slo_" + opt.dest)
-        if raw is None:
-            raw = config.getini(opt.ini)
-            if raw in ("", None) and opt.kind != "bool":
-                raw = opt.default
-        if raw is None or raw == "":
-            continue
-        values[opt.dest] = _convert(opt, raw)
-    for name in ("site", "app"):
-        if name in values:
-            values[name] = tuple(sorted({s.strip() for s in values[name].split(",") if s.strip()}))
-    if "root" in values:
-        root = Path(values.pop("root"))
-        if not root.is_absolute():
-            root = Path(config.invocation_params.dir) / root
-    else:
-        root = _default_root(config)
-    values["root"] = root
-    for name in ("findings", "findings_md", "sarif", "postmortem_dir", "postmortem_template", "kube_snapshot", "baseline", "metrics_file", "html", "export_rules"):
-        if name in values:
-            path = Path(values[name]).expanduser()
-            values[name] = path if path.is_absolute() else Path(config.invocation_params.dir) / path
-    environ = live_environ(os.environ)
-    if "prometheus_url" not in values and environ.get("SLO_PROMETHEUS_URL"):
-        values["prometheus_url"] = environ["SLO_PROMETHEUS_URL"]
-    if "pushgateway" not in values and environ.get("SLO_PUSHGATEWAY_URL"):
-        values["pushgateway"] = environ["SLO_PUSHGATEWAY_URL"]
-    if "redis_url" not in values and environ.get("SLO_REDIS_URL"):
-        values["redis_url"] = environ["SLO_REDIS_URL"]
-    values["environ"] = environ
-    if "postmortem_window" in values:
-        from .expr import duration_seconds
-        from .units import QuantityError
-
-        try:
-            duration_seconds(values["postmortem_window"])
-        except QuantityError as exc:
-            raise pytest.UsageError(f"--postmortem-window / slo_postmortem_window: {exc}") from None
-    if "postmortem_template" in values and (problem := _template_problem(values["postmortem_template"])):
-        raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
-    if "kube_snapshot_time" in values:
-        values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
-    if values.get("fail_on", "all") not in ("all", "new"):
-        raise pytest.UsageError(f"--fail-on / slo_fail_on: {values['fail_on']!r} is not all or new")
-    if values.get("fail_on") == "new" and "baseline" not in values:
-        raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
-    if "pushgateway" in values:
-        values["pushgateway"] = _pushgateway_url(values["pushgateway"])
-    if problem := _slos_path_problem(config, root, values.get("slos_path", "slos")):
-        raise pytest.UsageError(f"--slos-path / slo_slos_path: {problem}")
-    known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in values.items() if k in known})
-
-
 def _slos_path_problem(config: pytest.Config, root: Path, slos_path: str) -> str | None:
     """Why the SLO folder cannot be read: one named on purpose must exist, or every SLO of the
     repository would be dropped without a word; the default ``slos`` may be absent (no SLOs)."""
@@ -305,16 +350,15 @@ def _slos_path_problem(config: pytest.Config, root: Path, slos_path: str) -> str
     return None
 
 
-def _pushgateway_url(url: str) -> str:
+def _pushgateway_url(opt: Option, url: str) -> str:
     """An http(s) URL without credentials (those come from the environment, never a flag)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    name = "--pushgateway / slo_pushgateway"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise pytest.UsageError(f"{name}: {url!r} is not an http(s) URL such as http://pushgateway.monitoring:9091")
+        raise pytest.UsageError(f"{opt.names}: {url!r} is not an http(s) URL such as http://pushgateway.monitoring:9091")
     if parts.username or parts.password:
-        raise pytest.UsageError(f"{name}: the URL carries credentials; set SLO_PUSHGATEWAY_USER and SLO_PUSHGATEWAY_PASSWORD"
+        raise pytest.UsageError(f"{opt.names}: the URL carries credentials; set SLO_PUSHGATEWAY_USER and SLO_PUSHGATEWAY_PASSWORD"
                                 " (or SLO_PUSHGATEWAY_TOKEN) in the environment instead")
     return url
 

@@ -17,7 +17,11 @@ from pathlib import Path
 import pytest
 
 from pytest_slo.catalog import catalog_schema, kind_schema, load_catalog
+from pytest_slo.catalog.known import Known
+from pytest_slo.catalog.model import BUILTIN_CATALOG, builtin_ids
+from pytest_slo.catalog.runbooks import runbook, runbook_text
 from pytest_slo.kinds import KindRegistry, builtin_kinds
+from pytest_slo.repo.site import Repo
 from teststack.kubeapi import shift_snapshot
 from teststack.servers import require_binary
 
@@ -113,10 +117,20 @@ def test_each_field_problem_names_the_line_and_what_to_write(tmp_path: Path, tex
 
 
 def test_the_shipped_catalog_has_no_problem() -> None:
-    catalog = load_catalog(REPO, registry().schemas)
+    repo = Repo(REPO)
+    known = Known(apps=frozenset(repo.app_names), keys=frozenset(repo.config_keys))
+    catalog = load_catalog(REPO, registry().schemas, known=known)
     assert catalog.problems == {}
     assert catalog.broken == []
-    assert len(catalog.checks) == 22
+    assert len(catalog.checks) == 23
+    # the core comes with the plugin, each check's runbook section in the package
+    builtin = [c for c in catalog.checks if c.builtin]
+    assert sorted(c.id for c in builtin) == builtin_ids() == [
+        "config-parse", "config-schema", "values-in-sync", "values-orphans", "values-schema", "values-stray",
+    ]
+    for check in builtin:
+        text = runbook_text(check.runbook)
+        assert text is not None and text.startswith(f"## {check.id}\n"), check.runbook
 
 
 @pytest.mark.parametrize(
@@ -153,7 +167,7 @@ def test_the_catalog_item_fails_and_the_checks_items_error_at_the_same_line(
     for error in by_outcome.get("error", []):
         assert error["message"].startswith(where) and "\n" not in error["message"]
         assert error["location"] == {"path": "checks/team.yaml", "line": line}
-        assert error["runbook"] == "checks/runbooks/catalog.md#catalog"
+        assert error["runbook"] == runbook("runbooks/catalog.md#catalog")
         # the item's error is one line: its message and nothing of our code
         result.stdout.fnmatch_lines([f"*ERROR at setup of production*: {error['check']} *", where + "*", "*"])
     assert doc["summary"]["errors"] == errors and doc["summary"]["failed"] == 1
@@ -226,8 +240,8 @@ def test_every_kind_schema_is_valid_json_schema(tmp_path: Path) -> None:
 def test_check_jsonschema_accepts_the_shipped_catalog_and_refuses_a_typo(tmp_path: Path) -> None:
     schema = tmp_path / "catalog.schema.json"
     schema.write_text(json.dumps(catalog_schema(registry().schemas)))
-    shipped = sorted(str(p) for p in (REPO / "checks").glob("*.yaml"))
-    assert len(shipped) == 6
+    shipped = [*sorted(str(p) for p in (REPO / "checks").glob("*.yaml")), str(BUILTIN_CATALOG)]
+    assert len(shipped) == 5
     done = check_jsonschema("--schemafile", str(schema), *shipped)
     assert done.returncode == 0, done.stdout + done.stderr
     # the same schema, the same verdict as the gate on a wrong field

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_slo.catalog.runbooks import runbook
 from teststack.scenario import DEGRADED, HEALTHY, RECOVERED, Traffic, _ApiTimeline
 
 from .conftest import REPO
@@ -88,7 +89,7 @@ def test_every_exported_file_passes_promtool_check_rules(pytester: pytest.Pytest
     page = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SloBurnRatePage"]
     assert {r["labels"]["slo"] for r in page} == {"api-availability", "api-latency"}
     assert all(r["labels"]["site"] == "production" and r["labels"]["app"] == "api-server" for r in page)
-    assert page[0]["annotations"]["runbook_url"] == "checks/runbooks/slo.md#burn-rate"
+    assert page[0]["annotations"]["runbook_url"] == runbook("runbooks/openslo.md#burn-rate")
     # the workbook's factors times the budget of 99.9% (SLO_API_ERROR_RATE_PERCENT=0.1)
     assert "> (14.4 * 0.001)" in page[0]["expr"] and "> (6 * 0.001)" in page[0]["expr"]
     checks = {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "check" in r.get("labels", {})}

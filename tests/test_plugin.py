@@ -41,7 +41,7 @@ def test_app_selection_keeps_site_items_and_drops_other_apps(gitops: Path, pytes
     assert every == [*ids, "slos/api-server.yaml::catalog"]
     # catalog files, then the site-wide items, then the app's items, each sorted
     assert ids == sorted(ids, key=lambda i: (i.count("::"), i))
-    assert ids[0] == "checks/config.yaml::catalog"
+    assert ids[0] == "checks/kube.yaml::catalog"
     assert all("api-server" not in i for i in ids)
     assert "sites/production/config.env::config-schema" in ids
     assert "sites/production/config.env::redis-cluster::values-in-sync" in ids

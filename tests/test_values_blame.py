@@ -129,13 +129,13 @@ def test_a_repeated_key_from_the_template_points_at_the_template(gitops: Path, p
 
 
 def test_a_repeated_key_in_the_catalog_fails_the_catalog_item(gitops: Path, pytester: pytest.Pytester) -> None:
-    catalog = gitops / "checks/values.yaml"
-    catalog.write_text(catalog.read_text().replace("    severity: P2\n", "    severity: P2\n    severity: P4\n", 1))
+    catalog = gitops / "checks/redis.yaml"
+    catalog.write_text(catalog.read_text().replace("    severity: P1\n", "    severity: P1\n    severity: P4\n", 1))
     again = line_of(catalog, "    severity: P4")
     _, doc = run(pytester)
     (f,) = [x for x in doc["findings"] if x["check"] == "catalog"]
-    assert f["location"] == {"path": "checks/values.yaml", "line": again}
-    assert f"checks/values.yaml:{again}: duplicate key 'checks.0.severity' (first at line {again - 1})" in f["message"]
+    assert f["location"] == {"path": "checks/redis.yaml", "line": again}
+    assert f"checks/redis.yaml:{again}: duplicate key 'checks.0.severity' (first at line {again - 1})" in f["message"]
 
 
 def test_a_render_outside_the_values_path_is_a_finding(gitops: Path, pytester: pytest.Pytester) -> None:

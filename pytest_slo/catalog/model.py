@@ -10,9 +10,8 @@ catalog still runs.
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,15 +20,24 @@ import yaml
 
 from ..errors import CatalogError, ConfigError
 from ..yamlio import line_in, load_yaml_and_node
+from .known import Known, template_fields
+from .runbooks import BUILTIN, runbook, runbook_problem
 from .schema import BASE_SCHEMA, explain, validator_for
 
-__all__ = ["CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "load_catalog", "runbook_problem"]
+__all__ = [
+    "BUILTIN_CATALOG", "CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "builtin_ids", "load_catalog", "runbook_problem",
+]
 
 #: Set to True in a kind's ``spec_schema`` when its items are made from files other than checks/.
 NOT_IN_CHECKS = "x-pytest-slo-not-in-checks"
 
+#: The checks that come with pytest-slo, read like any checks/*.yaml file (see :mod:`.runbooks`).
+BUILTIN_CATALOG = BUILTIN / "checks.yaml"
+#: How messages name the built-in catalog file.
+BUILTIN_DISPLAY = "pytest-slo built-in checks"
+
 #: The runbook of a catalog problem, and of the items of a check that cannot run.
-CATALOG_RUNBOOK = "checks/runbooks/catalog.md#catalog"
+CATALOG_RUNBOOK = runbook("runbooks/catalog.md#catalog")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class Check:
     spec: Mapping[str, Any] = field(default_factory=dict)
     #: Why the check cannot run (a field that is wrong): its items error with this.
     problem: CatalogError | None = None
+    #: A check that comes with pytest-slo (``catalog/builtin/checks.yaml``).
+    builtin: bool = False
 
     def applies_to(self, app: str | None) -> bool:
         return self.apps is None or app in self.apps
@@ -72,36 +82,6 @@ class Catalog:
         return sorted(self.checks + self.broken, key=lambda c: c.id)
 
 
-def runbook_problem(root: Path, runbook: str, *, anchors: bool = True) -> str | None:
-    """Why a runbook reference does not resolve, or None. URLs are taken as given."""
-    if re.match(r"^[a-z][a-z0-9+.-]*://", runbook):
-        return None
-    path, _, anchor = runbook.partition("#")
-    target = root / path
-    if not path or not target.is_file():
-        return f"runbook {path or runbook!r} does not exist"
-    if anchors and anchor and anchor not in markdown_anchors(target):
-        return f"runbook {path} has no heading for #{anchor}"
-    return None
-
-
-def markdown_anchors(path: Path) -> set[str]:
-    """GitHub-style heading slugs plus explicit ``<a id=...>`` / ``{#id}`` anchors."""
-    found: set[str] = set()
-    seen: dict[str, int] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        found.update(re.findall(r"""<a\s+(?:id|name)=["']([^"']+)["']""", line))
-        found.update(re.findall(r"\{#([A-Za-z0-9_-]+)\}", line))
-        heading = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if heading:
-            text = re.sub(r"\{#[^}]*\}", "", heading.group(1))
-            slug = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
-            count = seen.get(slug, 0)
-            seen[slug] = count + 1
-            found.add(slug if count == 0 else f"{slug}-{count}")
-    return found
-
-
 def _line(node: yaml.Node, path: tuple[Any, ...]) -> int:
     """The 1-based line of the deepest node of ``path`` that exists; the node's own if none."""
     return line_in(node, path) or node.start_mark.line + 1
@@ -119,6 +99,15 @@ class _Validators:
         self.kinds = kinds
         self._made: dict[str, Any] = {}
 
+    def _validator(self, kind: str) -> Any:
+        validator = self._made.get(kind)
+        if validator is None:
+            validator = self._made[kind] = validator_for(kind, self.kinds[kind])
+        return validator
+
+    def schema(self, kind: str) -> Mapping[str, Any]:
+        return cast("Mapping[str, Any]", self._validator(kind).schema)
+
     def problems(self, item: Mapping[str, Any], node: yaml.Node, display: str) -> list[CatalogError]:
         kind = item.get("kind")
         if not isinstance(kind, str) or kind not in self.kinds:
@@ -127,10 +116,8 @@ class _Validators:
             hint = (f"did you mean {close[0]}? " if close else "") + f"the installed kinds are: {', '.join(known)}"
             what = "is missing" if kind is None else f"{kind!r} is not a kind any installed plugin provides"
             return [CatalogError(f"{_label(item)}: kind: {what}", path=display, line=_line(node, ("kind",)), hint=hint)]
-        validator = self._made.get(kind)
-        if validator is None:
-            validator = self._made[kind] = validator_for(kind, self.kinds[kind])
-        schema = cast("Mapping[str, Any]", validator.schema)
+        validator = self._validator(kind)
+        schema = self.schema(kind)
         found: dict[tuple[bool, int, str], CatalogError] = {}
         for error in validator.iter_errors(item):
             for field_path, message, advice in explain(error, schema, kind):
@@ -177,7 +164,22 @@ def read_document(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
         raise CatalogError(f"cannot read: {exc}", path=display) from None
 
 
-def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -> tuple[list[Check], list[CatalogError]]:
+def _unknown_names(item: Mapping[str, Any], node: yaml.Node, display: str, schema: Mapping[str, Any], known: Known) -> list[CatalogError]:
+    """An app no release has, and config keys no site sets and no release defines: typos
+    that would silently select nothing or blame every site (see :mod:`.known`)."""
+    problems = []
+    for index, app in enumerate(item.get("apps") or ()):
+        if problem := known.app_problem(app):
+            problems.append(CatalogError(f"{_label(item)}: apps[{index}]: {problem}", path=display, line=_line(node, ("apps", index))))
+    for where, text, template in template_fields(schema, item):
+        for _key, problem in known.unknown_keys(text, template=template):
+            name = ".".join(map(str, where))
+            problems.append(CatalogError(f"{_label(item)}: {name}: {problem}", path=display, line=_line(node, where),
+                                         hint="fix the name, or define the key in releases/<release>/config.schema.json"))
+    return problems
+
+
+def _parse_file(path: Path, display: str, validators: _Validators, root: Path, known: Known) -> tuple[list[Check], list[CatalogError]]:
     try:
         data, document = read_document(path, display)
     except CatalogError as exc:
@@ -205,6 +207,8 @@ def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -
         found = validators.problems(item, node, display)
         if not found and (bad_runbook := runbook_problem(root, item["runbook"], anchors=False)):
             found = [CatalogError(f"{_label(item)}: {bad_runbook}", path=display, line=_line(node, ("runbook",)), hint="write the runbook or fix the path")]
+        if not found:
+            found = _unknown_names(item, node, display, validators.schema(item["kind"]), known)
         if found:
             problems += found
             broken = _broken(item, display, line, found[0])
@@ -238,9 +242,30 @@ def _parse_file(path: Path, display: str, validators: _Validators, root: Path) -
 WAIVER_FILES = frozenset({"waivers.yaml"})
 
 
-def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
-    """Load every ``checks/*.yaml`` under ``root``; ``kinds`` maps kind name → its field schema."""
+def _builtin(validators: _Validators, disabled: Collection[str]) -> list[Check]:
+    """The built-in checks, their runbooks as ``file:`` URIs; a problem in them is a defect
+    of pytest-slo (a test reads the file), so it is raised, never reported as the user's."""
+    checks, problems = _parse_file(BUILTIN_CATALOG, BUILTIN_DISPLAY, validators, BUILTIN, Known(complete=False))
+    if problems:
+        raise CatalogError(f"pytest-slo's built-in checks are broken: {problems[0]}")
+    return [replace(c, runbook=runbook(c.runbook), builtin=True) for c in checks if c.id not in disabled]
+
+
+def builtin_ids() -> list[str]:
+    """The ids of the checks that come with pytest-slo."""
+    data, _ = read_document(BUILTIN_CATALOG, BUILTIN_DISPLAY)
+    return sorted(item["id"] for item in data["checks"])
+
+
+def load_catalog(
+    root: Path, kinds: Mapping[str, Mapping[str, Any]], *, known: Known | None = None, disabled: Collection[str] = ()
+) -> Catalog:
+    """The built-in checks and every ``checks/*.yaml`` under ``root`` (a check of a built-in's
+    id replaces it; ``disabled`` built-ins are left out); ``kinds`` maps kind name → its
+    field schema; ``known`` tells a typo of an app or a config key from a name the
+    repository has (nothing is judged unknown without it)."""
     catalog = Catalog()
+    known = known or Known(complete=False)
     # a kind whose items come from elsewhere (openslo: slos/*.yaml) is no kind a check may name
     validators = _Validators({name: schema for name, schema in kinds.items() if not schema.get(NOT_IN_CHECKS)})
     checks_dir = root / "checks"
@@ -248,10 +273,12 @@ def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
     # the waivers file sits with the catalog it refers to, but it is not a catalog
     files = [f for f in files if f.name not in WAIVER_FILES]
     first_seen: dict[str, Check] = {}
+    builtin = {c.id: c for c in _builtin(validators, disabled)}
     for path in files:
         display = path.relative_to(root).as_posix()
-        checks, problems = _parse_file(path, display, validators, root)
+        checks, problems = _parse_file(path, display, validators, root, known)
         for check in checks:
+            builtin.pop(check.id, None)  # the repository's own check of that id replaces it
             if check.id in first_seen:
                 other = first_seen[check.id]
                 problems.append(
@@ -267,6 +294,7 @@ def load_catalog(root: Path, kinds: Mapping[str, Mapping[str, Any]]) -> Catalog:
             (catalog.broken if check.problem else catalog.checks).append(check)
         if problems:
             catalog.problems[display] = problems
+    catalog.checks += builtin.values()
     catalog.checks.sort(key=lambda c: c.id)
     catalog.broken.sort(key=lambda c: c.id)
     return catalog

@@ -20,7 +20,7 @@ and maps ``spec.service`` to an app by name, or by the label ``pytest-slo/app``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,15 +29,17 @@ import yaml
 
 from ..errors import CatalogError
 from ..yamlio import load_documents
+from .known import Known
 from .model import Check, _line
 from .openslo_validate import dotted as _dotted
 from .openslo_validate import openslo_validator, parse_pairs, schema_problems
+from .runbooks import runbook as builtin_runbook
 from .schema import SEVERITIES
 
 __all__ = ["BUDGET_RUNBOOK", "BURN_RUNBOOK", "Objective", "Slo", "SloCatalog", "load_slos", "openslo_validator", "parse_pairs", "slo_checks", "with_slos"]
 
-BUDGET_RUNBOOK = "checks/runbooks/slo.md#error-budget"
-BURN_RUNBOOK = "checks/runbooks/slo.md#burn-rate"
+BUDGET_RUNBOOK = builtin_runbook("runbooks/openslo.md#error-budget")
+BURN_RUNBOOK = builtin_runbook("runbooks/openslo.md#burn-rate")
 _OPS = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
 #: The OpenSLO duration shorthand units pytest-slo can turn into a fixed length of time.
 _FIXED_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -296,8 +298,35 @@ def _repeated(doc: _Doc, first: _Doc) -> CatalogError:
                         line=_line(doc.node, ("metadata", "name")), hint=f"{kind} names are {'item names and finding keys' if kind == 'SLO' else 'what indicatorRef names'}: make them unique")
 
 
-def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
-    """Every OpenSLO document of ``root/folder/*.yaml``; ``apps`` are the repository's apps."""
+#: Where OpenSLO documents hold jinja2 templates over a site's config: queries and targets.
+_TEMPLATED = ("query", "target", "value", "timeSliceTarget")
+
+
+def _templates(data: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in _TEMPLATED and isinstance(value, str):
+                yield (*path, key), value
+            else:
+                yield from _templates(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _templates(value, (*path, index))
+
+
+def _unknown_keys(doc: _Doc, known: Known) -> list[CatalogError]:
+    """Config keys a query or target reads that no site sets and no release defines."""
+    return [
+        CatalogError(f"{_dotted(path)}: {problem}", path=doc.display, line=_line(doc.node, path),
+                     hint="fix the name, or define the key in releases/<release>/config.schema.json")
+        for path, text in _templates(doc.data)
+        for _key, problem in known.unknown_keys(text, template=True)
+    ]
+
+
+def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None = None) -> SloCatalog:
+    """Every OpenSLO document of ``root/folder/*.yaml``; ``apps`` are the repository's apps;
+    ``known`` the names a template may read (see :mod:`.known`)."""
     catalog = SloCatalog()
     base = root / folder
     files = sorted([*base.glob("*.yaml"), *base.glob("*.yml")]) if base.is_dir() else []
@@ -309,6 +338,8 @@ def load_slos(root: Path, folder: str, apps: Iterable[str]) -> SloCatalog:
         docs, problems = _documents(path, display)
         for doc in docs:
             found = schema_problems(doc.data, doc.node, display)
+            if not found and known is not None:
+                found = _unknown_keys(doc, known)
             kind = doc.data.get("kind")
             if not found and kind not in ("SLO", "SLI", "Service"):
                 found = [CatalogError(f"kind: {kind} is not read by pytest-slo (it judges SLO and SLI documents; Service is accepted and names a service)",

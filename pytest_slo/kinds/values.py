@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from ..catalog.model import Check
 from ..catalog.schema import test_or_assert
 from ..errors import ConfigError, SloError
+from ..repo.layout import app_folders
 from ..repo.schema import values_problems
 from ..yamlio import DuplicateKeyError, line_of_path, load_yaml
 from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
@@ -162,10 +163,16 @@ def _blame_committed(
 class ValuesKind(Kind):
     name = "values"
     scope = "app"
-    spec_schema: ClassVar[dict[str, Any]] = test_or_assert("values", ["in-sync", "schema", "stray"], EXPRESSION_SCHEMA)
+    spec_schema: ClassVar[dict[str, Any]] = test_or_assert("values", ["in-sync", "schema", "stray", "orphans"], EXPRESSION_SCHEMA)
+
+    def scope_of(self, check: Check) -> str:
+        # the folders of apps a site's release does not have belong to no app: one item per site
+        return "site" if check.spec.get("test") == "orphans" else super().scope_of(check)
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         test = check.spec.get("test")
+        if test == "orphans":
+            return self._orphans(target)
         if test == "in-sync":
             return self._in_sync(target)
         if test == "schema":
@@ -269,6 +276,35 @@ class ValuesKind(Kind):
             Location(strays[0], None),
             objects=[{"file": f} for f in strays],
         )
+
+
+    def _orphans(self, target: Target) -> Verdict:
+        site = target.site
+        folders = app_folders(site.repo.root, site.repo.values_path, site.name)
+        apps = site.apps
+        orphans = {name: path for name, path in folders.items() if name not in apps}
+        if not orphans:
+            return Verdict.passed(apps=len(folders))
+        release = f"release {site.release.name}" if _has_release(target) else "the repository's releases"
+        lines = []
+        for name, path in orphans.items():
+            close = difflib.get_close_matches(name, apps, n=1)
+            lines.append(f"{path}/: no app {name} in {release}" + (f": did you mean {close[0]}?" if close else f" (apps: {', '.join(apps) or 'none'})"))
+        return Verdict(
+            False,
+            f"{len(orphans)} folder(s) of rendered values belong to no app of {site.name}, so no check reads them:\n  " + "\n  ".join(lines),
+            {"orphans": list(orphans.values()), "apps": list(apps)},
+            Location(next(iter(orphans.values())), None),
+            objects=[{"folder": path} for path in orphans.values()],
+        )
+
+
+def _has_release(target: Target) -> bool:
+    try:
+        target.site.release  # noqa: B018 - the site's RELEASE may be missing or wrong
+    except SloError:
+        return False
+    return True
 
 
 def _drifted(target: Target, old: list[str], new: list[str]) -> list[dict[str, str]]:

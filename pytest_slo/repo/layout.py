@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "configured_values_path", "stray_values"]
+__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "app_folders", "configured_values_path", "stray_values"]
 
 DEFAULT_VALUES_PATH = "sites/{site}/apps/{app}/values.yaml"
 
@@ -85,6 +85,19 @@ def configured_values_path(root: Path) -> tuple[str, str]:
             return value, f"{_INI_KEY} in {name}"
         break
     return DEFAULT_VALUES_PATH, f"default {_INI_KEY}"
+
+
+def app_folders(root: Path, pattern: str, site: str) -> dict[str, str]:
+    """The folders the values path puts apps in, at ``site``: ``{name: repo-relative path}``
+    of every folder where an app's folder would be (``sites/production/apps/*``); empty when
+    the pattern does not give each app a folder of its own."""
+    head, found, tail = pattern.partition("{app}")
+    if not found or not (head == "" or head.endswith("/")) or not tail.startswith("/"):
+        return {}
+    parent = root / head.format(site=site, app="")
+    if not parent.is_dir():
+        return {}
+    return {p.name: p.relative_to(root).as_posix() for p in sorted(parent.iterdir()) if p.is_dir() and not p.name.startswith(".")}
 
 
 def stray_values(root: Path, pattern: str, sites: Iterable[str], apps: Iterable[str]) -> dict[str, list[str]]:

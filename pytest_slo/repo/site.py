@@ -139,6 +139,33 @@ class Repo(_Memo):
         return sorted(names)
 
     @property
+    def config_keys(self) -> set[str]:
+        """Every key a site's config.env sets or a release's config.schema.json defines."""
+        keys: set[str] = set()
+        for name in self.site_names:
+            try:
+                keys.update(self.site(name).env.entries)
+            except SloError:
+                continue  # an unreadable config.env is its own error
+        for name in self.release_names:
+            schema = self._schema_of(name)
+            keys.update(schema.get("properties") or {})
+        return keys
+
+    @property
+    def config_key_patterns(self) -> tuple[str, ...]:
+        """The ``patternProperties`` of the releases' config schemas."""
+        return tuple(sorted({p for name in self.release_names for p in (self._schema_of(name).get("patternProperties") or {})}))
+
+    def _schema_of(self, name: str) -> dict[str, Any]:
+        release = self.release(name)
+        try:
+            schema = release.config_validator.schema if release else {}
+        except SloError:
+            return {}  # a missing or broken schema is config-schema's error
+        return schema if isinstance(schema, dict) else {}
+
+    @property
     def stray_values(self) -> dict[str, list[str]]:
         """Rendered values files outside ``values_path``, by app (one walk of the tree per run)."""
         return self.memo("strays", lambda: stray_values(self.root, self.values_path, self.site_names, self.app_names))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..catalog.known import Known
 from ..catalog.model import Catalog, load_catalog
 from ..catalog.openslo import SloCatalog, load_slos, with_slos
 from ..kinds.base import KindRegistry
@@ -73,14 +74,21 @@ class RunContext:
         return self._waivers[1]
 
     @functools.cached_property
+    def known(self) -> Known:
+        """The apps and config keys the repository has: a name outside them in the catalog is a typo."""
+        return Known(apps=frozenset(self.repo.app_names), keys=frozenset(self.repo.config_keys), key_patterns=self.repo.config_key_patterns,
+                     complete=bool(self.repo.site_names or self.repo.release_names))
+
+    @functools.cached_property
     def slos(self) -> SloCatalog:
         """The OpenSLO documents of ``slos/`` (``--slos-path``)."""
-        return load_slos(self.settings.root, self.settings.slos_path, self.repo.app_names)
+        return load_slos(self.settings.root, self.settings.slos_path, self.repo.app_names, self.known)
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        """The checks of ``checks/*.yaml`` and the items of every SLO."""
-        return with_slos(load_catalog(self.settings.root, self.registry.schemas), self.slos)
+        """The built-in checks, those of ``checks/*.yaml`` and the items of every SLO."""
+        catalog = load_catalog(self.settings.root, self.registry.schemas, known=self.known, disabled=self.settings.disable_builtin)
+        return with_slos(catalog, self.slos)
 
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:
         """Let a live kind batch every read of this session's items, before the first runs."""

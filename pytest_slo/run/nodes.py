@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ..catalog.model import Check, runbook_problem
+from ..catalog.runbooks import runbook
 from ..catalog.waivers import Waiver
 from ..errors import CatalogError, SloError
 from ..kinds.base import Location, Target, Verdict
@@ -287,7 +288,7 @@ class CatalogFile(pytest.File):
         yield CatalogItem.from_parent(self, name="runbook-links", problems=links, location=link_loc)
 
 
-WAIVER_RUNBOOK = "checks/runbooks/catalog.md#waivers"
+WAIVER_RUNBOOK = runbook("runbooks/catalog.md#waivers")
 
 
 class WaiverItem(pytest.Item):

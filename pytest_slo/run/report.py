@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ..catalog.runbooks import runbook
 from ..errors import SloError
 from ..findings.fingerprint import fingerprint, identity
 from ..findings.model import (
@@ -63,7 +64,7 @@ def _meta(item: pytest.Item) -> dict[str, Any]:
         "site": None,
         "app": None,
         "kind": "catalog",
-        "runbook": f"checks/runbooks/catalog.md#{item.name}",
+        "runbook": runbook(f"runbooks/catalog.md#{item.name}"),
     }
 
 
