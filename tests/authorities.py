@@ -43,7 +43,7 @@ def multitool() -> Path:
     platform = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
     binary = NODE_MODULES / "@microsoft" / f"sarif-multitool-{platform}" / ("Sarif.Multitool.exe" if platform == "win32" else "Sarif.Multitool")
     if not binary.is_file():
-        _missing(f"the SARIF Multitool ({binary.relative_to(REPO)})")
+        _missing(f"the SARIF Multitool ({binary})")
     return binary
 
 
@@ -54,9 +54,11 @@ def sarif_problems(sarif: Path) -> Counter[tuple[str, str]]:
     binary = multitool()
     with tempfile.TemporaryDirectory(prefix="slo-multitool-") as tmp:
         out = Path(tmp) / "validation.sarif"
+        # a .NET program: without ICU (libicu) it would not start; SARIF needs no culture data
+        env = {**os.environ, "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1"}
         done = subprocess.run(
             [str(binary), "validate", "--rule-kind", "Gh;Sarif", "--output", str(out), str(sarif)],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=120, env=env,
         )
         assert done.returncode == 0 and out.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
         doc = json.loads(out.read_text(encoding="utf-8-sig"))
@@ -73,7 +75,7 @@ def markdownlint(*files: Path) -> list[str]:
     (``findings.md:12:5 error MD037/no-space-in-emphasis ...``), empty when clean."""
     binary = NODE_MODULES / ".bin" / "markdownlint-cli2"
     if not binary.exists():
-        _missing("markdownlint-cli2 (node_modules/.bin/markdownlint-cli2)")
+        _missing(f"markdownlint-cli2 ({binary})")
     node = shutil.which("node")
     if node is None:
         _missing("node")
