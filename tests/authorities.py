@@ -4,7 +4,8 @@ repository's package-lock.json (scripts/system-deps.sh and .ci/run do it):
 * Microsoft's SARIF Multitool (``@microsoft/sarif-multitool``) with GitHub's rules: what code
   scanning would reject in a SARIF file;
 * markdownlint-cli2 with the repository's ``.markdownlint-cli2.jsonc``: Markdown that does not
-  render as written.
+  render as written;
+* markdown-it, a CommonMark renderer with GFM tables: what a reader of the Markdown sees.
 
 A tool that is not installed fails the test in CI (``CI=true``), naming how to install it, and
 skips it elsewhere, as a missing Debian server does (conftest.py).
@@ -12,6 +13,7 @@ skips it elsewhere, as a missing Debian server does (conftest.py).
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -91,3 +93,20 @@ def markdownlint(*files: Path) -> list[str]:
 def rule_counts(problems: list[str]) -> dict[str, int]:
     """``{"MD037": 12, "MD034": 8}`` from :func:`markdownlint`'s lines."""
     return dict(sorted(Counter(m.group(1) for p in problems if (m := re.search(r" (MD\d+)/", p))).items()))
+
+
+def render_markdown(text: str) -> str:
+    """``text`` rendered to HTML by markdown-it (CommonMark with GFM tables), as a reader sees it."""
+    binary = NODE_MODULES / ".bin" / "markdown-it"
+    if not binary.exists():
+        _missing(f"markdown-it ({binary})")
+    done = subprocess.run([str(binary)], input=text, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def rendered_texts(markdown: str) -> list[str]:
+    """The text of each paragraph and table cell of ``markdown`` once rendered (markdown-it),
+    as a browser shows it: tags dropped, entities decoded."""
+    parts = re.findall(r"<(?:p|td)>(.*?)</(?:p|td)>", render_markdown(markdown), re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", part)) for part in parts]

@@ -18,7 +18,7 @@ import pytest
 from teststack.kubeapi import shift_snapshot
 from teststack.scenario import Stack
 
-from .authorities import markdownlint, rule_counts, sarif_errors, sarif_problems
+from .authorities import markdownlint, rendered_texts, rule_counts, sarif_errors, sarif_problems
 from .conftest import ENV, REPO, STACK, incident_config
 from .test_reports import sarif_schema
 
@@ -98,6 +98,9 @@ def test_an_offline_run_is_accepted_by_code_scanning_and_lints_clean(gitops: Pat
     md = (gitops / "offline.md").read_text()
     assert "| `redis-eviction-policy` | production / redis-cluster | failed | `REDIS_EVICTION_POLICY=noeviction`" in md
     assert f"edit `{ENV}:{line_of(gitops, 'REDIS_EVICTION_POLICY')}`" in md
+    # rendered, each finding's "what is wrong" cell reads as its message's first line
+    cells = set(rendered_texts(md))
+    assert all(f["message"].splitlines()[0] in cells for f in doc["findings"]), cells
 
 
 def test_runbook_links_are_absolute_uris_under_a_base_url(gitops: Path, pytester: pytest.Pytester) -> None:
