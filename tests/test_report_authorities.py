@@ -162,3 +162,33 @@ def test_a_live_run_and_its_merge_are_accepted_and_lint_clean(incident: Stack, g
     merge(gitops, "live.json", "offline.json")
     assert sarif_errors(gitops / "merged.sarif") == {}
     assert markdownlint(gitops / "merged.md") == []
+
+
+def test_every_section_of_findings_md_lints_clean_and_renders_as_written(tmp_path: Path) -> None:
+    """Baseline, waived, fixed and stale-waiver sections, with people's text in them (an owner,
+    a reason with a URL, a pipe and underscores), as markdownlint and a renderer see them."""
+    from pytest_slo.findings.markdown import render_markdown
+
+    waiver = {"check": "redis-memory-headroom", "site": "production", "app": None, "match": None, "until": "2026-12-15",
+              "owner": "sre_oncall | team-cache", "reason": "migrating *now*, see https://tickets.example.com/OPS-1234.",
+              "location": {"path": "checks/waivers.yaml", "line": 2}}
+    base = {"severity": "P2", "site": "production", "app": "redis-cluster", "kind": "promql", "outcome": "failed", "evidence": {},
+            "runbook": "checks/runbooks/redis.md#x", "location": {"path": ENV, "line": 16}, "action": None, "objects": []}
+    findings = [
+        {**base, "check": "redis-memory-headroom", "title": "t", "message": 'instance="10.0.3.7:6379": 95% used\n  query: 100 * a / b',
+         "nodeid": f"{ENV}::redis-cluster::redis-memory-headroom", "baseline_state": "unchanged", "waiver": {**waiver, "complete": True}},
+        {**base, "check": "redis-memory-growth", "title": "t", "message": "full in 2h_30m at this rate",
+         "nodeid": f"{ENV}::redis-cluster::redis-memory-growth", "baseline_state": "new", "waiver": None},
+    ]
+    absent = [{**base, "check": "redis-oom-errors", "title": "t", "message": "62 writes refused *OOM*", "nodeid": "x", "baseline_state": "absent"}]
+    summary = {"sites": ["production"], "items": 3, "passed": 1, "failed": 2, "errors": 0, "skipped": 0, "fail_on": "new",
+               "generated_at": "2026-11-27T14:00:00+00:00", "by_severity": {"P1": 0, "P2": 1, "P3": 0, "P4": 0},
+               "baseline": {"path": "last/find_ings.json", "generated_at": "2026-11-26T03:17:00Z", "new": 1, "unchanged": 0, "absent": 1}}
+    md = render_markdown(summary, findings, {"absent": absent, "waivers": [{**waiver, "state": "stale"}]})
+    for section in ("## P2 — urgent (1)", "## Waived (1)", "## Fixed since baseline (1)", "## Waivers to tidy (1)", "## Details"):
+        assert section in md
+    (tmp_path / "findings.md").write_text(md)
+    assert markdownlint(tmp_path / "findings.md") == []
+    texts = set(rendered_texts(md))
+    assert {"sre_oncall | team-cache", "migrating *now*, see https://tickets.example.com/OPS-1234.", "62 writes refused *OOM*",
+            'instance="10.0.3.7:6379": 95% used', "full in 2h_30m at this rate", "checks/waivers.yaml:2"} <= texts
