@@ -19,7 +19,7 @@ from teststack.kubeapi import shift_snapshot
 from teststack.scenario import Stack
 
 from .authorities import markdownlint, rendered_texts, rule_counts, sarif_errors, sarif_problems
-from .conftest import ENV, REPO, STACK, incident_config
+from .conftest import ENV, REPO, STACK, incident_config, set_line
 from .test_reports import sarif_schema
 
 
@@ -103,7 +103,7 @@ def test_an_offline_run_is_accepted_by_code_scanning_and_lints_clean(gitops: Pat
     assert all(f["message"].splitlines()[0] in cells for f in doc["findings"]), cells
 
 
-def test_runbook_links_are_absolute_uris_under_a_base_url(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_runbook_links_under_a_base_url_fixed_and_waived_results_are_accepted(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
     reports(pytester, "based", "--runbook-base-url=https://git.example.com/gitops/-/blob/main/")
     sarif = gitops / "based.sarif"
@@ -112,6 +112,19 @@ def test_runbook_links_are_absolute_uris_under_a_base_url(gitops: Path, pytester
     url = "https://git.example.com/gitops/-/blob/main/checks/runbooks/redis.md#redis-eviction-policy"
     assert rules["redis-eviction-policy"]["helpUri"] == url
     assert rules["redis-eviction-policy"]["help"]["markdown"] == f"[Runbook]({url})"
+
+    # the next night: one finding fixed (an absent result), one waived (a suppressed result)
+    set_line(gitops / ENV, "REDIS_MAXMEMORY", "400mb")
+    until = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    (gitops / "checks/waivers.yaml").write_text(
+        f"waivers:\n  - check: redis-eviction-policy\n    site: production\n    until: {until}\n    owner: sre-oncall\n    reason: OPS-1234\n"
+    )
+    reports(pytester, "night2", "--baseline=based.json", "--runbook-base-url=https://git.example.com/gitops/-/blob/main/")
+    results = json.loads((gitops / "night2.sarif").read_text())["runs"][0]["results"]
+    assert {r["baselineState"] for r in results} >= {"absent", "unchanged"} and any(r.get("suppressions") for r in results)
+    assert sarif_errors(gitops / "night2.sarif") == {}
+    assert schema_errors(gitops / "night2.sarif") == []
+    assert markdownlint(gitops / "night2.md") == []
 
 
 def test_a_merge_is_accepted_by_code_scanning_and_lints_clean(gitops: Path, pytester: pytest.Pytester) -> None:
