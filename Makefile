@@ -17,6 +17,8 @@ help:
 	@echo "make lint                 ruff + mypy"
 	@echo "make bench                the benchmark harness (prints ratios, writes benchmarks/RESULTS.md)"
 
+# system-deps also installs the Node tools of package-lock.json (npm ci): markdownlint-cli2 and
+# the SARIF Multitool, which the tests check the Markdown and SARIF reports with
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -3,8 +3,11 @@
 # redis-server, prometheus (with promtool), prometheus-redis-exporter and
 # prometheus-pushgateway: real servers on loopback, never mocks; chromium: the headless
 # browser the HTML report is tested in; openssl: the TLS tests' certificates; python3-venv:
-# the virtualenv. Needs root (or sudo) on Debian/Ubuntu.
+# the virtualenv; nodejs and npm: the Node tools the reports are checked with (markdownlint-cli2,
+# Microsoft's SARIF Multitool), installed from package-lock.json with `npm ci` at the end.
+# Needs root (or sudo) on Debian/Ubuntu for the Debian packages.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 declare -A need=(
   [redis-server]=redis-server
   [prometheus]=prometheus
@@ -13,21 +16,30 @@ declare -A need=(
   [prometheus-pushgateway]=prometheus-pushgateway
   [chromium]=chromium
   [openssl]=openssl
+  [node]=nodejs
+  [npm]=npm
 )
 missing=()
 for bin in "${!need[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3 python3-venv)
-[ ${#missing[@]} -eq 0 ] && exit 0
-mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-echo "installing Debian packages: ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "error: need root to run: apt-get install -y ${missing[*]}" >&2; exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  echo "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+      echo "error: need root to run: apt-get install -y ${missing[*]}" >&2; exit 1
+    fi
   fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+# The Node tools, exactly as package-lock.json pins them; again only when the lock file changed
+# (npm keeps its own copy of the installed tree's lock in node_modules/.package-lock.json).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing the Node tools of package-lock.json (npm ci)"
+  npm ci --no-audit --no-fund
+fi

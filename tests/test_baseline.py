@@ -101,7 +101,7 @@ def test_unchanged_new_and_fixed_against_the_baseline(gitops: Path, pytester: py
     assert [(f["check"], f["baseline_state"]) for f in doc["absent"]] == [("redis-eviction-policy", "absent")]
     md = (gitops / "night3.md").read_text()
     assert "**2 new**, 0 unchanged, 1 fixed since baseline" in md
-    assert "## Fixed since baseline (1)" in md and "| `redis-eviction-policy` | production / redis-cluster | REDIS_EVICTION_POLICY=noeviction" in md
+    assert "## Fixed since baseline (1)" in md and "| `redis-eviction-policy` | production / redis-cluster | `REDIS_EVICTION_POLICY=noeviction`" in md
     assert "| `redis-maxmemory-headroom` | production / redis-cluster | **new** | failed |" in md
     sarif = valid_sarif(gitops / "night3.sarif")
     results = {(r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"]}

@@ -2,7 +2,8 @@
 
 Everything is inline (CSS, a small script, the charts as SVG): the file opens from a CI
 artifact, a mail attachment or a laptop without any network. It holds a summary by severity,
-one row per finding (what is wrong, the runbook link, the config.env line to edit), filters by
+one row per finding (what is wrong, the runbook link, the config.env line to edit, or for a
+finding with an ``action`` what to do and where the right declaration is), filters by
 site, app and severity, and a chart for each failing live check when the run could read its
 history. Filters can be preset from the address: ``report.html#site=eu-1&severity=P1``.
 

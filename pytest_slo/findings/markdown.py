@@ -2,36 +2,60 @@
 
 With ``--baseline`` each finding says whether it is new or unchanged, and the baseline's
 findings fixed in this run are listed; waived findings and the waivers' states have their
-own sections, so what the run accepted is as visible as what failed it.
+own sections, so what the run accepted is as visible as what failed it. Each finding's whole
+message follows under "Details", as the terminal shows it.
+
+The file renders as written: every text goes through :mod:`.mdtext` (ids, paths and queries
+in code spans, messages with what a reader copies set apart, the rest escaped), and CI lints
+it with markdownlint-cli2 and the repository's ``.markdownlint-cli2.jsonc``. A finding with an
+``action`` (the declared line is right, the live system drifted) says what to do and where
+it is declared instead of sending the reader to edit a line that is already correct.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import mdtext
 from .model import SEVERITIES, counted, judged, repository_problem, waived_in_full
 
-__all__ = ["render_markdown"]
+__all__ = ["render_markdown", "what_to_do"]
 
 _LABEL = {"P1": "P1 — page now", "P2": "P2 — urgent", "P3": "P3 — soon", "P4": "P4 — housekeeping"}
 
 
 def _link(runbook: str | None) -> str:
-    return f"[runbook]({runbook})" if runbook else "no runbook"
+    if not runbook:
+        return "no runbook"
+    # a destination with spaces or parentheses is written in <...>, as CommonMark allows
+    return f"[runbook](<{runbook}>)" if any(c in runbook for c in " ()") else f"[runbook]({runbook})"
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", "<br>")
+def _at(location: Mapping[str, Any] | None) -> str | None:
+    if not location or not location.get("path"):
+        return None
+    return f"{location['path']}:{location['line']}" if location.get("line") else str(location["path"])
 
 
-def _where(f: Mapping[str, Any]) -> str:
-    loc = f.get("location")
-    return f"`{loc['path']}:{loc['line']}`" if loc and loc.get("line") else (f"`{loc['path']}`" if loc else "—")
+def what_to_do(f: Mapping[str, Any]) -> str:
+    """The "what to do" cell: the line to edit, or the action and where it is declared."""
+    at = _at(f.get("location"))
+    if f.get("action"):
+        return mdtext.message(f["action"], in_table=True) + (f"; declared at {mdtext.code(at)}" if at else "")
+    return f"edit {mdtext.code(at)}" if at else "—"
 
 
 def _first(f: Mapping[str, Any]) -> str:
-    return (f.get("message") or "").splitlines()[0] if f.get("message") else ""
+    return str(f.get("message") or "").splitlines()[0] if f.get("message") else ""
+
+
+def _who(f: Mapping[str, Any]) -> str:
+    return mdtext.prose(f"{f.get('site') or '—'} / {f.get('app') or '—'}")
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |", *("| " + " | ".join(r) + " |" for r in rows), ""]
 
 
 def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], extra: Mapping[str, Any] | None = None) -> str:
@@ -39,7 +63,7 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
     sites = ", ".join(summary["sites"]) or "no site"
     baseline = summary.get("baseline")
     lines = [
-        f"# pytest-slo findings: {sites}",
+        f"# pytest-slo findings: {mdtext.prose(sites)}",
         "",
         f"{summary['items']} items: {summary['passed']} passed, {summary['failed']} failed, "
         f"{summary['errors']} errors, {summary['skipped']} skipped. Generated {summary['generated_at']}.",
@@ -47,7 +71,7 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
     ]
     if baseline:
         lines += [
-            f"Against the baseline `{baseline['path']}` ({baseline['generated_at']}): **{baseline['new']} new**, "
+            f"Against the baseline {mdtext.code(baseline['path'])} ({baseline['generated_at']}): **{baseline['new']} new**, "
             f"{baseline['unchanged']} unchanged, {baseline['absent']} fixed since baseline."
             + (" Only new findings fail this run (`--fail-on=new`)." if summary.get("fail_on") == "new" else ""),
             "",
@@ -74,38 +98,50 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
     if errors:
         groups.append((f"Errors ({len(errors)}): no verdict, an input or a source to fix", errors))
     state = baseline is not None
+    head = ["check", "site / app", *(["state"] if state else []), "outcome", "what is wrong", "what to do", "runbook"]
     for title, group in groups:
-        lines += [f"## {title}", ""]
-        head = "| check | site / app | " + ("state | " if state else "") + "outcome | what is wrong | edit | runbook |"
-        lines += [head, "|---" * (head.count("|") - 1) + "|"]
+        rows = []
         for f in group:
-            cells = [f"`{f['check']}`", f"{f.get('site') or '—'} / {f.get('app') or '—'}"]
+            cells = [mdtext.code(f["check"]), _who(f)]
             if state:
-                cells.append(f"**{f['baseline_state']}**" if f.get("baseline_state") == "new" else (f.get("baseline_state") or "—"))
-            cells += [f["outcome"], _cell(_first(f)), _where(f), _link(f.get("runbook"))]
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
+                cells.append(f"**{f['baseline_state']}**" if f.get("baseline_state") == "new" else mdtext.prose(f.get("baseline_state") or "—"))
+            cells += [mdtext.prose(f["outcome"]), mdtext.message(_first(f), in_table=True), what_to_do(f), _link(f.get("runbook"))]
+            rows.append(cells)
+        lines += [f"## {title}", "", *_table(head, rows)]
     if fully_waived:
         lines += [f"## Waived ({len(fully_waived)}): accepted until the date, not failing", ""]
-        lines += ["| check | site / app | what is wrong | until | owner | reason | waiver |", "|---|---|---|---|---|---|---|"]
-        for f in fully_waived:
-            w = f["waiver"]
-            lines.append(
-                f"| `{f['check']}` | {f.get('site') or '—'} / {f.get('app') or '—'} | {_cell(_first(f))} | {w['until']} | "
-                f"{_cell(w['owner'])} | {_cell(w['reason'])} | `{w['location']['path']}:{w['location']['line']}` |"
-            )
-        lines.append("")
+        lines += _table(
+            ["check", "site / app", "what is wrong", "until", "owner", "reason", "waiver"],
+            [[mdtext.code(f["check"]), _who(f), mdtext.message(_first(f), in_table=True), mdtext.prose(f["waiver"]["until"]),
+              mdtext.cell(f["waiver"]["owner"]), mdtext.cell(f["waiver"]["reason"]), mdtext.code(_at(f["waiver"]["location"]))]
+             for f in fully_waived],
+        )
     if absent:
         lines += [f"## Fixed since baseline ({len(absent)})", ""]
-        lines += ["| check | site / app | was |", "|---|---|---|"]
-        lines += [f"| `{f['check']}` | {f.get('site') or '—'} / {f.get('app') or '—'} | {_cell(_first(f))} |" for f in absent]
-        lines.append("")
+        lines += _table(["check", "site / app", "was"], [[mdtext.code(f["check"]), _who(f), mdtext.message(_first(f), in_table=True)] for f in absent])
     tidy = [w for w in waivers if w.get("state") in ("stale", "expired")]
     if tidy:
         lines += [f"## Waivers to tidy ({len(tidy)})", ""]
-        lines += ["| waiver | check | state | until | owner |", "|---|---|---|---|---|"]
-        for w in tidy:
-            what = "matched no finding: remove it" if w["state"] == "stale" else "expired: fix or renew"
-            lines.append(f"| `{w['location']['path']}:{w['location']['line']}` | `{w['check']}` | {what} | {w['until']} | {_cell(w['owner'])} |")
-        lines.append("")
+        lines += _table(
+            ["waiver", "check", "state", "until", "owner"],
+            [[mdtext.code(_at(w["location"])), mdtext.code(w["check"]),
+              "matched no finding: remove it" if w["state"] == "stale" else "expired: fix or renew", mdtext.prose(w["until"]), mdtext.cell(w["owner"])]
+             for w in tidy],
+        )
+    lines += _details([f for _, group in groups for f in group] + fully_waived)
     return "\n".join(lines)
+
+
+def _details(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each finding's whole message in a code block, as the terminal shows it (its lines and
+    their alignment matter: the drift tables, the query a live check ran)."""
+    shown = [f for f in findings if len(str(f.get("message") or "").splitlines()) > 1 or f.get("action")]
+    if not shown:
+        return []
+    lines = ["## Details", ""]
+    for f in shown:
+        lines += [f"**{f.get('severity')}** {mdtext.code(f['check'])} at {_who(f)}, item {mdtext.code(f['nodeid'])}:", ""]
+        lines += [*mdtext.block(f.get("message") or f.get("title") or ""), ""]
+        if f.get("action"):
+            lines += [f"Do: {mdtext.message(f['action'])}" + (f"; declared at {mdtext.code(_at(f['location']))}, which is right." if _at(f.get("location")) else ""), ""]
+    return lines

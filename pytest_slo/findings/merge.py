@@ -112,10 +112,12 @@ def merge(paths: Sequence[Path]) -> MergeResult:
     return MergeResult(summary, findings, skipped)
 
 
-def _sarif_run(base_url: str | None) -> Any:
+def _sarif_run(base_url: str | None, root: Path) -> Any:
     """What the SARIF renderer reads of a run, for findings without a catalog: rules come
-    from the findings themselves (id, title, runbook, severity)."""
-    return SimpleNamespace(settings=SimpleNamespace(runbook_base_url=base_url), catalog=SimpleNamespace(checks=[]))
+    from the findings themselves (id, title, runbook, severity); the repository at ``root``
+    gives the findings without a line to edit the line that declares their objects."""
+    return SimpleNamespace(settings=SimpleNamespace(runbook_base_url=base_url), catalog=SimpleNamespace(checks=[]),
+                           repo=SimpleNamespace(root=root))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sarif:
         from .sarif import render_sarif
 
-        outputs.append(("sarif", args.sarif, lambda: render_sarif(_sarif_run(args.runbook_base_url), findings)))
+        outputs.append(("sarif", args.sarif, lambda: render_sarif(_sarif_run(args.runbook_base_url, args.root), findings)))
     if args.html:
         from .html import render_html
 
