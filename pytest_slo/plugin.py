@@ -53,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: a pytest-slo check of kind {name}")
     run = RunContext(config, settings, registry)
     config.stash[RUN_KEY] = run
+    _validate_repository(config, run)
     _validate_selection(run)
     try:
         run.load_baseline()
@@ -109,6 +110,28 @@ def _owner(config: pytest.Config, obj: object) -> str:
     return best or f"(module {module})"
 
 
+def _validate_repository(config: pytest.Config, run: RunContext) -> None:
+    """A run that asks for the gate where there is no repository says where it looked."""
+    settings = run.settings
+    named = config.getoption("slo_root") is not None or bool(config.getini("slo_root"))
+    if not run.active:
+        asked = [flag for flag, on in (("--site", settings.site), ("--app", settings.app), ("--live", settings.live), ("--slo-root", named)) if on]
+        if asked:
+            raise pytest.UsageError(
+                f"{', '.join(asked)}: no GitOps repository at {settings.root} (no sites/ folder there); "
+                "run pytest in the repository, name it (pytest path/to/repo), or pass --slo-root=DIR"
+            )
+        return
+    if named and config.args_source != pytest.Config.ArgsSource.ARGS:
+        collected = [Path(a) for a in config.args]
+        root = settings.root.resolve()
+        if not any(root == p.resolve() or p.resolve() in root.parents or root in p.resolve().parents for p in collected):
+            raise pytest.UsageError(
+                f"--slo-root={settings.root}: pytest collects {', '.join(map(str, collected))}, which holds no part of it; "
+                f"name the repository as the path to collect (pytest {settings.root}), so pytest reads its ini file too"
+            )
+
+
 def _validate_selection(run: RunContext) -> None:
     settings, repo = run.settings, run.repo
     if settings.site:
@@ -139,7 +162,7 @@ def _validate_selection(run: RunContext) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(RUN_KEY, None)
-    if run is None or not (run.settings.root / "sites").is_dir():
+    if run is None or not run.active:
         return []
     s = run.settings
     return [
@@ -150,7 +173,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.settings.selective or config.args_source == pytest.Config.ArgsSource.ARGS:
+    if run is None or not run.active or not run.settings.selective or config.args_source == pytest.Config.ArgsSource.ARGS:
         return None
     root = run.settings.root
     keep = [root / "sites" / s for s in run.settings.site] or [root / "sites"]
@@ -164,7 +187,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     run = parent.config.stash.get(RUN_KEY, None)
-    if run is None:
+    if run is None or not run.active:
         return None
     root = run.settings.root
     if file_path.name == "config.env" and file_path.parent.parent == root / "sites":

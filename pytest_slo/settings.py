@@ -26,7 +26,7 @@ from .repo.site import DEFAULT_VALUES_PATH
 if TYPE_CHECKING:
     from .sources import LiveOptions
 
-__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "refuse_spaced_paths", "resolve"]
+__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "build", "from_ini", "refuse_spaced_paths", "resolve"]
 
 #: What an option's text becomes. ``path``: a file or folder, relative to where pytest was
 #: started; ``pattern``: a path relative to the root, kept as text; ``count``: 0 or more.
@@ -217,28 +217,59 @@ _CONVERT: dict[str, Callable[[Option, str, Path], Any]] = {
 }
 
 
-def _raw(config: pytest.Config, opt: Option, environ: Mapping[str, str]) -> Any:
-    """Flag, else ini, else the option's environment variable; None when none sets it."""
-    raw = config.getoption(opt.ini)
-    if raw is not None:
-        return raw
-    ini = config.getini(opt.ini)
-    if opt.type == "bool":
-        return True if ini else None
-    if ini not in ("", None) and (opt.default is None or ini != str(opt.default)):
-        return ini
-    return environ.get(opt.env) or None if opt.env else None
+#: Where an option's text comes from: flag, else ini (a pytest run), or the CLI's own flags,
+#: else the repository's ini file (``pytest-slo explain``). None when neither sets it.
+Lookup = Callable[[Option], Any]
 
 
 def resolve(config: pytest.Config) -> Settings:
     """Flag, else ini, else environment, else default: once per run."""
-    invoked = Path(config.invocation_params.dir)
+
+    def lookup(opt: Option) -> Any:
+        raw = config.getoption(opt.ini)
+        if raw is not None:
+            return raw
+        ini = config.getini(opt.ini)
+        if opt.type == "bool":
+            return True if ini else None
+        return None if ini in ("", None) or (opt.default is not None and ini == str(opt.default)) else ini
+
+    return build(lookup, Path(config.invocation_params.dir), lambda: _default_root(config))
+
+
+def from_ini(root: Path, given: Mapping[str, Any] | None = None) -> Settings:
+    """The settings a gate at ``root`` runs with, read from the repository's ini file (the
+    one pytest would pick there), with ``given`` (option dest → value) on top: for the
+    commands that run outside pytest. Raises ``pytest.UsageError`` as :func:`resolve` does."""
+    from .repo.layout import ini_settings
+
+    section = ini_settings(root)
+    given = dict(given or {})
+
+    def lookup(opt: Option) -> Any:
+        if given.get(opt.dest) not in (None, ""):
+            return given[opt.dest]
+        raw = section.get(opt.ini)
+        if opt.type == "bool":
+            return True if str(raw).strip().lower() in ("true", "1", "yes", "on") else None
+        return raw
+
+    return build(lookup, Path.cwd(), lambda: root)
+
+
+def build(lookup: Lookup, invoked: Path, default_root: Callable[[], Path]) -> Settings:
+    """Each option's text from ``lookup``, else its environment variable, converted and
+    checked; paths relative to ``invoked``."""
     environ = live_environ(os.environ)
     values: dict[str, Any] = {"environ": environ}
+    given: set[str] = set()
     for opt in OPTIONS:
-        raw = _raw(config, opt, environ)
+        raw = lookup(opt)
+        if raw is None and opt.env:
+            raw = environ.get(opt.env) or None
         if raw is None:
             continue
+        given.add(opt.dest)
         if opt.type == "bool":
             values[opt.dest] = bool(raw)
             continue
@@ -248,36 +279,36 @@ def resolve(config: pytest.Config) -> Settings:
         convert = _CONVERT.get(opt.type)
         values[opt.dest] = convert(opt, text, invoked) if convert else text
     if "root" not in values:
-        values["root"] = _default_root(config)
+        values["root"] = default_root()
     for check in _CHECKS:
-        check(config, values)
+        check(values, given)
     return Settings(**values)
 
 
 # --------------------------------------------------------------------------- checks across options
 
 
-def _check_template(config: pytest.Config, values: dict[str, Any]) -> None:
+def _check_template(values: dict[str, Any], given: set[str]) -> None:
     if "postmortem_template" in values and (problem := _template_problem(values["postmortem_template"])):
         raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
 
 
-def _check_snapshot_time(config: pytest.Config, values: dict[str, Any]) -> None:
+def _check_snapshot_time(values: dict[str, Any], given: set[str]) -> None:
     if "kube_snapshot_time" in values:
         values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
 
 
-def _check_fail_on(config: pytest.Config, values: dict[str, Any]) -> None:
+def _check_fail_on(values: dict[str, Any], given: set[str]) -> None:
     if values.get("fail_on") == "new" and "baseline" not in values:
         raise pytest.UsageError("--fail-on=new needs --baseline=PATH (last run's findings.json): without one every finding is new")
 
 
-def _check_slos_path(config: pytest.Config, values: dict[str, Any]) -> None:
-    if problem := _slos_path_problem(config, values["root"], values.get("slos_path", "slos")):
+def _check_slos_path(values: dict[str, Any], given: set[str]) -> None:
+    if problem := _slos_path_problem(values["root"], values.get("slos_path", "slos"), "slos_path" in given):
         raise pytest.UsageError(f"--slos-path / slo_slos_path: {problem}")
 
 
-_CHECKS: tuple[Callable[[pytest.Config, dict[str, Any]], None], ...] = (
+_CHECKS: tuple[Callable[[dict[str, Any], set[str]], None], ...] = (
     _check_template, _check_snapshot_time, _check_fail_on, _check_slos_path,
 )
 
@@ -335,13 +366,12 @@ def _default_root(config: pytest.Config) -> Path:
     return rootpath
 
 
-def _slos_path_problem(config: pytest.Config, root: Path, slos_path: str) -> str | None:
+def _slos_path_problem(root: Path, slos_path: str, given: bool) -> str | None:
     """Why the SLO folder cannot be read: one named on purpose must exist, or every SLO of the
     repository would be dropped without a word; the default ``slos`` may be absent (no SLOs)."""
     folder = root / slos_path
     if folder.is_dir():
         return None
-    given = config.getoption("slo_slos_path") is not None or config.getini("slo_slos_path") not in ("", "slos")
     what = "name the folder of the OpenSLO documents (*.yaml), relative to the root"
     if folder.exists():
         return f"{slos_path} is a file, not a folder (root {root}): {what}"

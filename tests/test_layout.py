@@ -10,8 +10,8 @@ PKG = Path(__file__).resolve().parents[1] / "pytest_slo"
 
 #: Each stage may import only the stages listed after it (and itself). The foundation
 #: (errors, units, expressions, YAML, redaction) is importable from everywhere.
-ORDER = ["plugin", "run", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
-TOP = {"plugin": "plugin", "hookspecs": "plugin", "settings": "settings", "__init__": "plugin", "__main__": "plugin"}
+ORDER = ["cli", "plugin", "run", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
+TOP = {"plugin": "plugin", "hookspecs": "plugin", "settings": "settings", "__init__": "plugin", "__main__": "cli", "cli": "cli"}
 
 
 def stage(module: str) -> str:
@@ -19,9 +19,9 @@ def stage(module: str) -> str:
     if len(parts) == 1:
         return "plugin"
     head = parts[1]
-    if head in ORDER:
-        return head
-    return TOP.get(head, "foundation")
+    if head in TOP:
+        return TOP[head]
+    return head if head in ORDER else "foundation"
 
 
 def module_name(path: Path) -> str:

@@ -62,6 +62,12 @@ class Check:
     problem: CatalogError | None = None
     #: A check that comes with pytest-slo (``catalog/builtin/checks.yaml``).
     builtin: bool = False
+    #: The 1-based line of each of the check's fields in its file.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, name: str) -> int:
+        """The line of field ``name`` (``query``, ``threshold``...), else the check's own."""
+        return self.lines.get(name, self.line)
 
     def applies_to(self, app: str | None) -> bool:
         return self.apps is None or app in self.apps
@@ -233,6 +239,7 @@ def _parse_file(path: Path, display: str, validators: _Validators, root: Path, k
                 markers=tuple(item.get("markers", ())),
                 actions=actions,
                 spec={k: v for k, v in item.items() if k not in base},
+                lines={key.value: key.start_mark.line + 1 for key, _ in node.value} if isinstance(node, yaml.MappingNode) else {},
             )
         )
     return checks, problems

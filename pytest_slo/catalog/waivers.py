@@ -9,6 +9,7 @@ waives nothing. Which findings a waiver covers is decided in ``findings.waived``
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,7 +187,9 @@ def load_waivers(
                 path=display, line=_line(node, ("until",)), hint="waive for a shorter time and renew it when it ends",
             )
         elif entry["check"] not in known_checks:
-            problem = CatalogError(f"{label}: check: no check {entry['check']!r} in checks/*.yaml", path=display, line=_line(node, ("check",)), hint="write the id of a check of the catalog")
+            close = difflib.get_close_matches(str(entry["check"]), sorted(known_checks), n=1)
+            problem = CatalogError(f"{label}: check: no check {entry['check']!r} in checks/*.yaml or the built-in checks", path=display,
+                                   line=_line(node, ("check",)), hint=f"did you mean {close[0]}?" if close else "write the id of a check of the catalog")
         elif "site" in entry and entry["site"] not in known_sites:
             problem = CatalogError(
                 f"{label}: site: no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known_sites)) or 'none'})",

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from ..catalog.schema import EXPRESSION, TEMPLATE
-from ..errors import CatalogError, ConfigError
-from ..expr import compile_expression, expression_names, render_string
+from ..errors import CatalogError, ConfigError, SloError
+from ..expr import compile_expression, environment, expression_names, render_string
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
     from .base import Target
 
-__all__ = ["EXPRESSION_SCHEMA", "config_context", "evaluate", "judge", "render_text"]
+__all__ = ["EXPRESSION_SCHEMA", "cannot_evaluate", "config_context", "evaluate", "judge", "message_text", "read_paths", "render_text"]
 
 #: ``assert`` must compile as an expression, ``found``/``expect`` as templates, when the
 #: catalog is read (formats of :mod:`pytest_slo.catalog.schema`).
@@ -61,12 +61,58 @@ def evaluate(source: str, check: Check, target: Target, context: Mapping[str, An
     except jinja2.UndefinedError as exc:
         raise _undefined(check, target, exc) from None
     except (ValueError, TypeError, ArithmeticError) as exc:
-        names = [n for n in expression_names(source) if n in context]
-        loc = target.env_location(*names)
-        raise ConfigError(f"check {check.id}: {exc}", path=loc.path, line=loc.line) from None
+        raise cannot_evaluate(source, check, target, context, exc) from None
+
+
+def cannot_evaluate(source: str, check: Check, target: Target, context: Mapping[str, Any], exc: Exception, *, template: bool = False) -> ConfigError:
+    """Why ``source`` cannot be evaluated at the target's site, in a person's words: each
+    config key it reads with its line and value, the one whose value is wrong first (the
+    error's location), and what it had to be."""
+    env, display = target.site.env, target.site.env_display
+    names = [n for n in expression_names(source, template=template) if n in context and env.line_of(n)]
+    text = str(exc)
+    # a unit filter names the value it refused (''2GB' is not a Kubernetes quantity'); Python's
+    # operators name only types ('<=' not supported between 'str' and 'int'): then the keys
+    # that are text where the expression does arithmetic or compares
+    culprits = [n for n in names if repr(str(context[n])) in text or f"'{context[n]}'" in text]
+    if not culprits and isinstance(exc, TypeError) and "'str'" in text:
+        culprits = [n for n in names if isinstance(context[n], str)]
+    why = _reason(exc, culprits, context, target)
+    lines = []
+    for name in sorted(names, key=lambda n: (n not in culprits, env.line_of(n) or 0)):
+        value = target.site.redactor.text(str(env.entries[name].value))
+        note = ("  <- text, not a number" if isinstance(exc, TypeError) else "  <- this value") if name in culprits else ""
+        lines.append(f"\n  {display}:{env.line_of(name)}: {name}={value}{note}")
+    loc = target.env_location(*(culprits or names))
+    shown = " ".join(source.split())
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."
+    return ConfigError(f"check {check.id}: cannot evaluate {shown!r} at {target.site.name}: {why}" + "".join(lines),
+                       path=loc.path, line=loc.line)
+
+
+def _reason(exc: Exception, culprits: list[str], context: Mapping[str, Any], target: Target) -> str:
+    if not (isinstance(exc, TypeError) and culprits):
+        return str(exc)
+    schema = f"{target.site.release_display()}/config.schema.json"
+    declared = [n for n in culprits if _declared_type(target, n) in ("integer", "number")]
+    shown = ", ".join(f"{n}={context[n]!r}" for n in culprits)
+    if declared:
+        return f"{shown} is not a number, though {schema} declares {', '.join(declared)} one: write a number"
+    return f"{shown} is text where the expression needs a number: write a number, and declare the key \"type\": \"integer\" (or \"number\") in {schema}"
+
+
+def _declared_type(target: Target, key: str) -> Any:
+    try:
+        properties = target.site.release.config_validator.schema.get("properties") or {}
+    except SloError:
+        return None
+    declared = properties.get(key)
+    return declared.get("type") if isinstance(declared, Mapping) else None
 
 
 def render_text(source: str, check: Check, target: Target, context: Mapping[str, Any]) -> str:
+    """A template (a query) rendered at the target; a value it cannot use is the site's error,
+    never text in the result (a query holding an error message would go to Prometheus)."""
     try:
         return render_string(source, context).strip()
     except jinja2.TemplateSyntaxError as exc:
@@ -74,7 +120,18 @@ def render_text(source: str, check: Check, target: Target, context: Mapping[str,
     except jinja2.UndefinedError as exc:
         raise _undefined(check, target, exc) from None
     except (ValueError, TypeError, ArithmeticError) as exc:
-        return f"<{exc}>"
+        raise cannot_evaluate(source, check, target, context, exc, template=True) from None
+
+
+def message_text(source: str, check: Check, target: Target, context: Mapping[str, Any]) -> str:
+    """A message template (``found``, ``expect``): what it cannot say is shown in its place,
+    so the verdict it words still reaches the person."""
+    try:
+        return render_text(source, check, target, context)
+    except ConfigError as exc:
+        if isinstance(exc, CatalogError):
+            raise
+        return f"<{exc.message.split(': ', 2)[-1].splitlines()[0]}>"
 
 
 def judge(check: Check, target: Target, context: Mapping[str, Any]) -> tuple[bool, str, dict[str, Any]]:
@@ -86,13 +143,53 @@ def judge(check: Check, target: Target, context: Mapping[str, Any]) -> tuple[boo
     evidence.update({n: context[n] for n in names})
     if ok:
         return True, "", evidence
-    found = render_text(check.spec["found"], check, target, context) if "found" in check.spec else ", ".join(
-        f"{n}={context[n]}" for n in names
-    )
-    expect = render_text(check.spec["expect"], check, target, context) if "expect" in check.spec else source
+    if "found" in check.spec:
+        found = message_text(check.spec["found"], check, target, context)
+    else:  # what the assert read: the config keys, then the fields of values / live it names
+        read = [f"{n}={context[n]}" for n in names] + [f"{'.'.join(p)}={_at(context, p)!r}" for p in read_paths(source)]
+        found = ", ".join(read) or f"{source} is false"
+    expect = message_text(check.spec["expect"], check, target, context) if "expect" in check.spec else source
     evidence.update({"found": found, "expected": expect})
     # what is wrong first; the check's title is the item's heading, not the message's
     return False, f"{found}; expected {expect}", evidence
+
+
+_MISSING = object()
+
+
+def _at(context: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = context
+    for part in path:
+        value = value.get(part, _MISSING) if isinstance(value, Mapping) else getattr(value, part, _MISSING)
+        if value is _MISSING:
+            return None
+    return value
+
+
+def read_paths(source: str) -> list[tuple[str, ...]]:
+    """The fields an expression reads below a context name, outermost first and once each:
+    ``values.resources.limits.memory >= ...`` reads ``("values", "resources", "limits", "memory")``."""
+    try:
+        ast = environment().parse("{{ " + source + " }}")
+    except jinja2.TemplateSyntaxError:
+        return []
+    found: list[tuple[str, ...]] = []
+    inner: set[int] = set()
+    for node in ast.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem)):
+        if id(node) in inner:
+            continue
+        path: list[str] = []
+        at: Any = node
+        while isinstance(at, (jinja2.nodes.Getattr, jinja2.nodes.Getitem)):
+            inner.add(id(at.node))
+            key = at.attr if isinstance(at, jinja2.nodes.Getattr) else getattr(at.arg, "value", None)
+            if not isinstance(key, (str, int)):
+                break
+            path.insert(0, str(key))
+            at = at.node
+        if isinstance(at, jinja2.nodes.Name) and path and (at.name, *path) not in found:
+            found.append((at.name, *path))
+    return found
 
 
 def location_keys(check: Check, context: Mapping[str, Any]) -> list[str]:

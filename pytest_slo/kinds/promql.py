@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..catalog.schema import DURATION, TEMPLATE, field
 from ..compare import BREACHES, OPS
 from ..errors import ConfigError, SloError
-from ._expr import config_context, evaluate, location_keys, render_text
+from ._expr import config_context, evaluate, location_keys, message_text, render_text
 from ._regression import REGRESSION_SCHEMA, regressions
 from .base import Kind, Target, Verdict
 from .live import iso
@@ -219,10 +219,10 @@ class PromqlKind(Kind):
         for sample in bad:
             context.update(value=sample.value, labels=sample.labels, threshold=threshold)
             context.update(_details(check, facts.details, sample))
-            found = render_text(check.spec["found"], check, target, context) if "found" in check.spec else f"{_number(sample.value)}{unit}"
+            found = message_text(check.spec["found"], check, target, context) if "found" in check.spec else f"{_number(sample.value)}{unit}"
             where = _where(sample.labels, target)
             lines.append(f"{where}: {found}" if where else found)
-        expect = render_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(threshold)}{unit}"
+        expect = message_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(threshold)}{unit}"
         threshold_note = f" ({raw})" if isinstance(raw, str) and raw.strip() != _number(threshold) else ""
         total = len(result.samples)
         count = f" (and {len(bad) - 1} more of {total} series)" if len(bad) > 1 else f" (1 of {total} series)" if total > 1 else ""

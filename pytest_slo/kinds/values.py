@@ -22,17 +22,15 @@ from ..errors import ConfigError, SloError
 from ..repo.layout import app_folders
 from ..repo.schema import values_problems
 from ..yamlio import DuplicateKeyError, line_of_path, load_yaml
-from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys
+from ._expr import EXPRESSION_SCHEMA, config_context, judge, location_keys, read_paths
 from .base import Kind, Location, Target, Verdict
 
 __all__ = ["Blame", "ValuesKind", "blame", "committed_values", "render_command", "trace_to_config"]
 
 
 def render_command(target: Target) -> str:
-    site, app = target.site, target.app or ""
-    release = site.release.display
-    out = site.values_display(app)
-    return f"python3 {release}/render_values.py --env-file {site.env_display} --output {out}"
+    """What a person runs to render the target's values where the gate reads them."""
+    return target.site.render_command(target.app or "")
 
 
 def committed_values(target: Target) -> tuple[str, str]:
@@ -184,8 +182,13 @@ class ValuesKind(Kind):
         context["values"] = load_yaml(text, display) or {}
         ok, message, evidence = judge(check, target, context)
         keys = location_keys(check, context)
-        location = target.env_location(*keys) if keys else Location(display, None)
-        return Verdict(ok, message, evidence, location)
+        if keys:
+            return Verdict(ok, message, evidence, target.env_location(*keys))
+        # the line of the first values field the assert reads, traced to what wrote it
+        fields = [p[1:] for p in read_paths(check.spec["assert"]) if p[0] == "values"]
+        line = line_of_path(text, fields[0]) if fields and not ok else None
+        location = _blame_committed(target, text, line)[0] if line else None
+        return Verdict(ok, message, evidence, location or Location(display, None))
 
     def _in_sync(self, target: Target) -> Verdict:
         fresh = target.site.rendered(target.app or "")

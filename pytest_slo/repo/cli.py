@@ -50,7 +50,7 @@ def _parser(release_dir: Path) -> argparse.ArgumentParser:
 
 def unread_output_warning(release_dir: Path, env_file: Path, output: Path, app: str) -> str | None:
     """A warning when no check reads ``output``: the gate reads ``slo_values_path`` only."""
-    from .layout import configured_values_path
+    from .layout import configured_values_path, counts_as_render
 
     root = _repo_root(release_dir)
     pattern, origin = configured_values_path(root)
@@ -59,10 +59,12 @@ def unread_output_warning(release_dir: Path, env_file: Path, output: Path, app: 
     if output.resolve() == expected.resolve():
         return None
     command = f"python3 {_shown(release_dir, root)}/render_values.py --env-file {_shown(env_file, root)} --output {_shown(expected, root)}"
-    return (
-        f"warning: no check reads {_shown(output, root)}: the gate reads {_shown(expected, root)} ({origin}: {pattern}),"
-        f" and its values-stray check fails while a render sits elsewhere\n  render there: {command}"
-    )
+    apps = sorted(p.name for p in (release_dir / "apps").iterdir() if p.is_dir()) if (release_dir / "apps").is_dir() else [app]
+    if counts_as_render(root, output, apps):
+        consequence = "and its values-stray check fails while a render sits elsewhere"
+    else:  # say what is true: no check will notice this file at all
+        consequence = "and no check will notice this file either (values-stray looks for values.yaml in a folder named after an app)"
+    return f"warning: no check reads {_shown(output, root)}: the gate reads {_shown(expected, root)} ({origin}: {pattern}), {consequence}\n  render there: {command}"
 
 
 def main(argv: Sequence[str] | None = None, *, release_dir: Path) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "app_folders", "configured_values_path", "stray_values"]
+__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "app_folders", "configured_values_path", "counts_as_render", "ini_settings", "stray_values"]
 
 DEFAULT_VALUES_PATH = "sites/{site}/apps/{app}/values.yaml"
 
@@ -70,20 +70,33 @@ def _pytest_section(path: Path) -> dict[str, Any] | None:
     return None
 
 
+_INI_FILES = ("pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "pyproject.toml", "tox.ini", "setup.cfg")
+
+
+def _ini_file(root: Path) -> tuple[str, dict[str, Any]] | None:
+    """``(file name, its pytest settings)`` of the ini file pytest would pick at ``root``."""
+    for name in _INI_FILES:
+        path = root / name
+        if path.is_file() and (section := _pytest_section(path)) is not None:
+            return name, section
+    return None
+
+
+def ini_settings(root: Path) -> dict[str, Any]:
+    """The pytest settings of the ini file at ``root`` (empty without one)."""
+    found = _ini_file(root)
+    return found[1] if found else {}
+
+
 def configured_values_path(root: Path) -> tuple[str, str]:
     """``(pattern, where it comes from)`` as a gate run at ``root`` would read it from its
     ini file (a ``--values-path`` flag given to pytest is not known here)."""
-    for name in ("pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "pyproject.toml", "tox.ini", "setup.cfg"):
-        path = root / name
-        if not path.is_file():
-            continue
-        section = _pytest_section(path)
-        if section is None:
-            continue
+    found = _ini_file(root)
+    if found is not None:
+        name, section = found
         value = str(section.get(_INI_KEY, "")).strip()
         if value:
             return value, f"{_INI_KEY} in {name}"
-        break
     return DEFAULT_VALUES_PATH, f"default {_INI_KEY}"
 
 
@@ -98,6 +111,20 @@ def app_folders(root: Path, pattern: str, site: str) -> dict[str, str]:
     if not parent.is_dir():
         return {}
     return {p.name: p.relative_to(root).as_posix() for p in sorted(parent.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+
+
+def counts_as_render(root: Path, path: Path, apps: Iterable[str]) -> bool:
+    """Whether :func:`stray_values` would count ``path`` (a ``values.yaml`` in a folder named
+    after an app, outside ``releases/`` and hidden folders, not in a Helm chart)."""
+    try:
+        rel = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False  # outside the repository: no check of it could ever see it
+    parts = rel.parts
+    return (
+        path.name in VALUES_NAMES and path.parent.name in set(apps) and parts[0] != "releases"
+        and not any(p.startswith(".") or p in _SKIP_DIRS for p in parts[:-1]) and not (path.parent / "Chart.yaml").exists()
+    )
 
 
 def stray_values(root: Path, pattern: str, sites: Iterable[str], apps: Iterable[str]) -> dict[str, list[str]]:

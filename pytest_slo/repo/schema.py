@@ -83,7 +83,28 @@ def load_validator(path: Path, display: str) -> Any:
             line=_json_line(text, list(exc.path)),
             hint="see https://json-schema.org/draft/2020-12",
         ) from exc
+    for where, name in _formats(schema):
+        if name not in _FORMATS.checkers:
+            close = difflib.get_close_matches(name, sorted(_FORMATS.checkers), n=1)
+            raise ConfigError(
+                f"unknown format {name!r} at /{'/'.join(map(str, where))}: no value would ever be checked against it",
+                path=display, line=_json_line(text, [*where, "format"]),
+                hint=(f"did you mean {close[0]}? " if close else "") + f"the formats checked are: {', '.join(sorted(_FORMATS.checkers))}",
+            )
     return cls(schema, format_checker=_FORMATS)
+
+
+def _formats(schema: Any, where: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every ``format`` keyword of a schema, with the path of the subschema that holds it."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("format"), str):
+            yield where, schema["format"]
+        for key, value in schema.items():
+            if key not in ("enum", "const", "examples", "default"):
+                yield from _formats(value, (*where, key))
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            yield from _formats(value, (*where, index))
 
 
 def _json_line(text: str, path: list[Any]) -> int | None:

@@ -19,6 +19,7 @@ from ..redact import Redactor, is_secret_key
 from .envfile import EnvFile, read_env
 from .layout import DEFAULT_VALUES_PATH, stray_values
 from .render import TEMPLATE_NAME, Template, load_template, render
+from .renderer import BuiltinRenderer, Renderer, renderer_for
 from .schema import coerce_config, load_validator
 
 __all__ = ["DEFAULT_VALUES_PATH", "Release", "Repo", "Site"]
@@ -84,10 +85,11 @@ class Release(_Memo):
 class Repo(_Memo):
     """The repository root: ``sites/``, ``releases/``, ``checks/``."""
 
-    def __init__(self, root: Path, values_path: str = DEFAULT_VALUES_PATH) -> None:
+    def __init__(self, root: Path, values_path: str = DEFAULT_VALUES_PATH, render_command: str | None = None) -> None:
         super().__init__()
         self.root = root
         self.values_path = values_path
+        self.render_command = render_command
         self._releases: dict[str, Release] = {}
         self._sites: dict[str, Site] = {}
 
@@ -166,6 +168,11 @@ class Repo(_Memo):
         return schema if isinstance(schema, dict) else {}
 
     @property
+    def renderer(self) -> Renderer:
+        """The render contract of this repository: its own command, else the built-in renderer."""
+        return self.memo("renderer", lambda: renderer_for(self.render_command, self.root))
+
+    @property
     def stray_values(self) -> dict[str, list[str]]:
         """Rendered values files outside ``values_path``, by app (one walk of the tree per run)."""
         return self.memo("strays", lambda: stray_values(self.root, self.values_path, self.site_names, self.app_names))
@@ -219,6 +226,13 @@ class Site(_Memo):
 
         return self.memo("release", load)
 
+    def release_display(self) -> str:
+        """Where the site's release lives (``releases/1.15``), or ``releases/<release>`` without one."""
+        try:
+            return self.release.display
+        except SloError:
+            return "releases/<release>"
+
     @property
     def apps(self) -> list[str]:
         try:
@@ -239,7 +253,16 @@ class Site(_Memo):
         return self.memo(("values-display", app), lambda: self.repo.rel(self.values_file(app)))
 
     def rendered(self, app: str) -> str:
-        return self.memo(("render", app), lambda: self.release.render(self.env, site=self.name, app=app))
+        """A fresh render of the app's values, by the repository's render contract; once per run."""
+        return self.memo(("render", app), lambda: self.repo.renderer.render(self, app))
+
+    def render_command(self, app: str) -> str:
+        """What a person runs to render the app's values where the gate reads them."""
+        try:
+            renderer = self.repo.renderer
+        except SloError:
+            renderer = BuiltinRenderer()
+        return renderer.command(self, app, self.values_display(app))
 
 
 _REMOTE = re.compile(r'^\[remote "origin"\]\s*$')

@@ -13,7 +13,8 @@ import pytest
 from ..catalog.known import Known
 from ..catalog.model import Catalog, load_catalog
 from ..catalog.openslo import SloCatalog, load_slos, with_slos
-from ..kinds.base import KindRegistry
+from ..errors import CatalogError
+from ..kinds.base import KindRegistry, Target
 from ..repo.site import Repo
 from ..settings import Settings
 from ..sources import Sources
@@ -30,11 +31,11 @@ FREEZE_MIN_ITEMS = 1000
 
 
 class RunContext:
-    def __init__(self, config: pytest.Config, settings: Settings, registry: KindRegistry) -> None:
+    def __init__(self, config: pytest.Config | None, settings: Settings, registry: KindRegistry) -> None:
         self.config = config
         self.settings = settings
         self.registry = registry
-        self.repo = Repo(settings.root, settings.values_path)
+        self.repo = Repo(settings.root, settings.values_path, settings.render_command)
         #: The live sources, created on first use and shared by every item of the run.
         self.sources = Sources(settings.live_options())
         self._prefetched: set[str] = set()
@@ -46,6 +47,14 @@ class RunContext:
         self.today = _dt.datetime.now(_dt.timezone.utc).date()
         #: ``--baseline``: read when the run is configured (a bad one is a usage error then).
         self.baseline: Baseline | None = None
+        #: A check's query that does not parse at a site: its items there error with this.
+        self.query_errors: dict[tuple[str, str], CatalogError] = {}
+
+    @property
+    def active(self) -> bool:
+        """Whether the root is a GitOps repository (it holds ``sites/``): elsewhere, in any
+        other Python project, pytest-slo collects nothing and says nothing."""
+        return (self.settings.root / "sites").is_dir()
 
     def load_baseline(self) -> None:
         """Read ``--baseline``; raises :class:`~pytest_slo.findings.baseline.BaselineError`."""
@@ -86,9 +95,31 @@ class RunContext:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        """The built-in checks, those of ``checks/*.yaml`` and the items of every SLO."""
-        catalog = load_catalog(self.settings.root, self.registry.schemas, known=self.known, disabled=self.settings.disable_builtin)
-        return with_slos(catalog, self.slos)
+        """The built-in checks, those of ``checks/*.yaml`` and the items of every SLO; a PromQL
+        query that does not parse at a site of the run is a problem of its file (see
+        :mod:`.queries`) and an error of the check's items there (:attr:`query_errors`)."""
+        catalog = with_slos(load_catalog(self.settings.root, self.registry.schemas, known=self.known, disabled=self.settings.disable_builtin), self.slos)
+        self.query_errors = self._parse_queries(catalog)
+        return catalog
+
+    def _parse_queries(self, catalog: Catalog) -> dict[tuple[str, str], CatalogError]:
+        from .queries import query_problems, sends_queries
+
+        checks = [c for c in catalog.checks if c.kind in self.registry and sends_queries(self.registry[c.kind])]
+        pairs = []
+        for name in self.settings.site or self.repo.site_names:
+            site = self.repo.site(name)
+            apps = [a for a in site.apps if not self.settings.app or a in self.settings.app]
+            pairs += [(c, Target(site, app, self.sources)) for c in checks for app in apps if c.applies_to(app)]
+        errors: dict[tuple[str, str], CatalogError] = {}
+        for check, target, problem in query_problems(self.registry, pairs):
+            if not any(key[0] == check.id for key in errors):  # the file lists it once, at its first site
+                others = {t.site.name for c, t in pairs if c.id == check.id} - {target.site.name}
+                note = f" (sites of this run with the same query: {len(others)} more)" if others else ""
+                catalog.problems.setdefault(check.source, []).append(
+                    CatalogError(problem.message + note, path=problem.path, line=problem.line, hint=problem.hint))
+            errors.setdefault((check.id, target.site.name), problem)
+        return errors
 
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:
         """Let a live kind batch every read of this session's items, before the first runs."""

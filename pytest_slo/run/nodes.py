@@ -102,7 +102,8 @@ class SloItem(pytest.Item):
             self.add_marker(pytest.mark.slo)
         else:
             # a check that cannot run errors with or without --live: the catalog is offline
-            live_skip = kind.live and kind.needs_live(run.sources.options) and not run.settings.live and check.problem is None
+            broken = check.problem is not None or (check.id, target.site.name) in run.query_errors
+            live_skip = kind.live and kind.needs_live(run.sources.options) and not run.settings.live and not broken
             for marker in run.item_marks(check, LIVE_SKIP if live_skip else None):
                 self.add_marker(marker)
         self.user_properties.extend(run.properties(check))
@@ -111,6 +112,8 @@ class SloItem(pytest.Item):
         check, target = self.check, self.target
         if check.problem is not None:
             raise _bare(check.problem)
+        if (unparsable := _run(self).query_errors.get((check.id, self.target.site.name))) is not None:
+            raise _bare(unparsable)
         kind = self.kind
         assert kind is not None  # only a broken check has an unknown kind
         step = "reading for"
