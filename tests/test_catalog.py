@@ -116,7 +116,7 @@ def test_the_shipped_catalog_has_no_problem() -> None:
     catalog = load_catalog(REPO, registry().schemas)
     assert catalog.problems == {}
     assert catalog.broken == []
-    assert len(catalog.checks) == 22
+    assert len(catalog.checks) == 23
 
 
 @pytest.mark.parametrize(
