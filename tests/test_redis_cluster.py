@@ -10,6 +10,7 @@ expected node addresses, roles, slot ranges and slot counts come from the server
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,27 @@ def test_policy_drift_on_one_node_names_that_node_and_says_what_brings_it_back(
     assert "a CONFIG SET on a node is lost at its next restart and is no fix" in finding["action"]
     result.stdout.fnmatch_lines(["do: live differs from what is committed*", f"declared at: {ENV}:{line}"])
     assert f"edit: {ENV}:{line}" not in result.stdout.str()
+
+
+def test_a_waiver_covers_one_node_and_not_another(live: RedisCluster, gitops: Path, pytester: pytest.Pytester) -> None:
+    accepted, other = live.masters()[1], live.masters()[2]
+    until = dt.date.today() + dt.timedelta(days=7)
+    (gitops / "checks/waivers.yaml").write_text(
+        "waivers:\n  - check: redis-eviction-policy-live\n    site: production\n"
+        f"    match: {{instance: \"{accepted['address']}\"}}\n    until: {until}\n"
+        "    owner: sre-oncall\n    reason: node being drained (OPS-4321)\n"
+    )
+    with live.setting(live.node(accepted["address"]), "maxmemory-policy", "noeviction"):
+        waived, doc = run(pytester, "-rx", select="redis-eviction-policy-live")
+        with live.setting(live.node(other["address"]), "maxmemory-policy", "volatile-lru"):
+            _result, both = run(pytester, select="redis-eviction-policy-live")
+    waived.stdout.fnmatch_lines(["XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy-live - waived until *"])
+    (alone,) = doc["findings"]
+    assert alone["waiver"]["complete"] and alone["objects"] == [{"instance": accepted["address"]}]
+    (finding,) = both["findings"]  # one more node out of line is not the accepted problem
+    assert finding["outcome"] == "failed" and not finding["waiver"]["complete"]
+    assert finding["objects"] == [{"instance": accepted["address"]}, {"instance": other["address"]}]
+    assert finding["fingerprint"] != alone["fingerprint"]
 
 
 def test_maxmemory_drift_on_one_replica(live: RedisCluster, gitops: Path, pytester: pytest.Pytester) -> None:
