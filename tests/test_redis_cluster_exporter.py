@@ -47,25 +47,33 @@ def pod(live: ClusterMonitoring, address: str) -> str:
     return live.pod(live.cluster.node(address))
 
 
-def test_policy_drift_on_one_node_through_the_exporter(live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester) -> None:
+def test_policy_and_maxmemory_drift_on_two_nodes_through_the_exporter(
+    live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester
+) -> None:
     cluster = live.cluster
     master = cluster.masters()[1]
-    name = pod(live, master["address"])
-    with cluster.setting(cluster.node(master["address"]), "maxmemory-policy", "noeviction"):
-        live.wait_for(f'redis_instance_info{{pod="{name}", maxmemory_policy="noeviction"}}', "the new policy")
+    (replica,) = cluster.replicas_of(cluster.masters()[0])
+    name, replica_name = pod(live, master["address"]), pod(live, replica["address"])
+    with cluster.setting(cluster.node(master["address"]), "maxmemory-policy", "noeviction"), \
+            cluster.setting(cluster.node(replica["address"]), "maxmemory", "1gb"):
+        live.wait_for(f'redis_instance_info{{pod="{name}", maxmemory_policy="noeviction"}} and on() '
+                      f'redis_memory_max_bytes{{pod="{replica_name}"}} == {1 << 30}', "the new settings")
         result, doc = run(pytester)
-    live.wait_for(f'redis_instance_info{{pod="{name}", maxmemory_policy="allkeys-lru"}}', "the policy back")
-    (finding,) = doc["findings"]  # the whole cluster passes redis-cluster-state and redis-maxmemory-live
-    assert finding["check"] == "redis-eviction-policy-live"
-    assert finding["message"].splitlines() == [
+    live.wait_for(f'redis_instance_info{{pod="{name}", maxmemory_policy="allkeys-lru"}} and on() '
+                  f'redis_memory_max_bytes{{pod="{replica_name}"}} == {1536 << 20}', "the settings back")
+    found = by_check(doc)  # the whole cluster passes redis-cluster-state
+    assert set(found) == {"redis-eviction-policy-live", "redis-maxmemory-live"}
+    policy = found["redis-eviction-policy-live"]
+    assert policy["message"].splitlines() == [
         f"{name} (master): maxmemory-policy noeviction live (read via prometheus)",
         "  expected allkeys-lru, as config.env declares (1 of 6 instances)",
     ]
-    assert finding["evidence"]["instances"][0]["via"] == "prometheus"
-    (identity,) = finding["objects"]
-    assert identity["instance"] in live.prometheus.query(f'up{{pod="{name}"}}')[0]["metric"]["instance"]
-    assert finding["action"].startswith("live differs from what is committed")
-    assert result.parseoutcomes()["passed"] == 2
+    assert found["redis-maxmemory-live"]["message"].splitlines()[0] == f"{replica_name} (replica): maxmemory 1Gi live (read via prometheus)"
+    assert policy["evidence"]["instances"][0]["via"] == "prometheus"
+    (identity,) = policy["objects"]
+    assert identity["instance"] == live.prometheus.query(f'up{{pod="{name}"}}')[0]["metric"]["instance"]
+    assert policy["action"].startswith("live differs from what is committed")
+    assert result.parseoutcomes()["passed"] == 1
 
 
 def test_a_master_shut_down_through_the_exporter(live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester) -> None:
