@@ -122,7 +122,7 @@ def test_the_shipped_catalog_has_no_problem() -> None:
     catalog = load_catalog(REPO, registry().schemas, known=known)
     assert catalog.problems == {}
     assert catalog.broken == []
-    assert len(catalog.checks) == 23
+    assert len(catalog.checks) == 24
     # the core comes with the plugin, each check's runbook section in the package
     builtin = [c for c in catalog.checks if c.builtin]
     assert sorted(c.id for c in builtin) == builtin_ids() == [

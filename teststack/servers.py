@@ -87,18 +87,20 @@ def _redis_quote(value: str) -> str:
 
 
 class RedisServer(ProcessServer):
-    """redis-server without persistence; ``rename_config`` disables CONFIG like managed Redis."""
+    """redis-server without persistence; ``rename_config`` disables CONFIG like managed Redis;
+    ``extra`` config lines add the rest (a cluster node's, see :mod:`teststack.cluster`)."""
 
     name = "redis-server"
 
     def __init__(self, maxmemory: str = "0", policy: str = "noeviction",
                  password: str | None = None, *, rename_config: bool = False,
-                 workdir: str | Path | None = None) -> None:
+                 extra: Sequence[str] = (), workdir: str | Path | None = None) -> None:
         super().__init__(workdir)
         self.maxmemory = maxmemory
         self.policy = policy
         self.password = password
         self.rename_config = rename_config
+        self.extra = list(extra)
 
     @property
     def url(self) -> str:
@@ -115,6 +117,7 @@ class RedisServer(ProcessServer):
             lines.append(f"requirepass {_redis_quote(self.password)}")
         if self.rename_config:
             lines.append('rename-command CONFIG ""')
+        lines += self.extra
         conf = self.workdir / "redis.conf"
         conf.write_text("\n".join(lines) + "\n")
         conf.chmod(0o600)

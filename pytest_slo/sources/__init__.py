@@ -167,7 +167,8 @@ class Sources:
         return "direct" if self.redis_address(site) else "exporter"
 
     def redis(self, site: Site, app: str | None) -> RedisFacts:
-        """The app's Redis instances' facts, read one of two ways (see :meth:`redis_via`)."""
+        """The app's Redis instances' facts, read one of two ways (see :meth:`redis_via`); for a
+        Redis Cluster, every node its ``CLUSTER NODES`` lists, from the one address given."""
         from .redis import DirectRedisFacts, ExporterRedisFacts
 
         if self.redis_via(site) == "exporter":

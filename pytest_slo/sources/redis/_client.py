@@ -1,4 +1,4 @@
-"""The Redis client: a server asked INFO and CONFIG GET, read-only, thread-safe."""
+"""The Redis client: a server asked INFO, CONFIG GET and CLUSTER NODES/INFO, read-only, thread-safe."""
 
 from __future__ import annotations
 
@@ -72,6 +72,13 @@ class RedisSource:
         return cls(parts.hostname, port, password=password, username=username, timeout=timeout,
                    tls=parts.scheme == "rediss")
 
+    def sibling(self, address: str, timeout: float) -> RedisSource:
+        """Another node of the same cluster at ``host:port`` (as CLUSTER NODES gives it), with
+        this one's credentials and TLS."""
+        host, _, port = address.rpartition(":")
+        return RedisSource(host.strip("[]"), int(port), password=self._password, username=self.username,
+                           timeout=timeout, tls=self.tls)
+
     @property
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -93,6 +100,14 @@ class RedisSource:
         if name not in values:
             raise QueryError(f"redis at {self.address} has no configuration parameter {name!r}")
         return str(values[name])
+
+    def cluster_nodes(self) -> str:
+        """``CLUSTER NODES``: one line per node, as the server wrote it."""
+        return str(self._call("CLUSTER NODES", lambda c: c.execute_command("CLUSTER NODES")))
+
+    def cluster_info(self) -> dict[str, str]:
+        """``CLUSTER INFO``: ``cluster_state``, ``cluster_slots_ok``... as strings."""
+        return dict(self._call("CLUSTER INFO", lambda c: c.execute_command("CLUSTER INFO")))
 
     def memory_settings(self) -> MemorySettings:
         """maxmemory, its policy and samples from CONFIG GET; from INFO memory when CONFIG is unavailable."""
@@ -147,7 +162,11 @@ class RedisSource:
                     options["driver_info"] = DriverInfo(name=None, lib_version=None)  # no CLIENT SETINFO
                 except ImportError:  # an older redis package
                     options.update(lib_name=None, lib_version=None)
-                self._client = redis.Redis(**options)
+                client = redis.Redis(**options)
+                # the text as Redis wrote it: redis-py's parser keys nodes by address, and every
+                # node without one (noaddr) would collapse into one
+                client.set_response_callback("CLUSTER NODES", lambda response, **_: response)
+                self._client = client
             return self._client
 
     def _call(self, what: str, command: Callable[[redis_client.Redis], T]) -> T:
