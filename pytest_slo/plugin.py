@@ -122,12 +122,15 @@ def _validate_repository(config: pytest.Config, run: RunContext) -> None:
                 "run pytest in the repository, name it (pytest path/to/repo), or pass --slo-root=DIR"
             )
         return
-    if named and config.args_source != pytest.Config.ArgsSource.ARGS:
-        collected = [Path(a) for a in config.args]
+    asked = [flag for flag, on in (("--slo-root", named), ("--site", settings.site), ("--app", settings.app)) if on]
+    if asked:
+        invoked = Path(config.invocation_params.dir)
+        collected = [(invoked / a.split("::")[0]).resolve() for a in config.args]
         root = settings.root.resolve()
-        if not any(root == p.resolve() or p.resolve() in root.parents or root in p.resolve().parents for p in collected):
+        if not any(root == p or p in root.parents or root in p.parents for p in collected):
+            shown = f"{asked[0]}={settings.root}" if asked[0] == "--slo-root" else asked[0]
             raise pytest.UsageError(
-                f"--slo-root={settings.root}: pytest collects {', '.join(map(str, collected))}, which holds no part of it; "
+                f"{shown}: pytest collects {', '.join(map(str, collected))}, which holds no part of the repository at {settings.root}; "
                 f"name the repository as the path to collect (pytest {settings.root}), so pytest reads its ini file too"
             )
 

@@ -361,6 +361,14 @@ def _default_root(config: pytest.Config) -> Path:
     """
     rootpath = Path(config.rootpath)
     invoked = Path(config.invocation_params.dir)
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        # ``pytest path/to/repo`` (or a file in it) from a folder with an ini file of its own:
+        # the repository is the nearest folder with sites/ at or above what is collected
+        for arg in config.args:
+            path = (invoked / arg.split("::")[0]).resolve()
+            for folder in (path, *path.parents):
+                if (folder / "sites").is_dir():
+                    return folder
     if not (rootpath / "sites").is_dir() and (invoked / "sites").is_dir():
         return invoked
     return rootpath

@@ -196,5 +196,6 @@ def location_keys(check: Check, context: Mapping[str, Any]) -> list[str]:
     """The config keys a failure points at: declared ``keys`` first, then those the assert reads."""
     keys = list(check.keys)
     if "assert" in check.spec:
-        keys += [n for n in expression_names(check.spec["assert"]) if n in context and n not in keys]
+        # config keys only: ``values`` or ``live`` name no line of config.env
+        keys += [n for n in expression_names(check.spec["assert"]) if n in context and n.isupper() and n not in keys]
     return keys

@@ -1,0 +1,244 @@
+"""A team adopts pytest-slo in its own repository: typos are the catalog's problems at their
+line (never a silent drop, never a site's fault), expressions that cannot be evaluated name
+the keys they read, the checks of config.env and the rendered values come with the plugin,
+and a folder that is no GitOps repository is either said so or left alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import ENV, assert_counts, set_line
+
+
+def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    result = pytester.runpytest("--site=production", "--findings=f.json", *args)
+    out = result.stdout.str()
+    assert "Traceback" not in out and "INTERNALERROR" not in out, out
+    return result, json.loads((pytester.path / "f.json").read_text())
+
+
+def line_of(path: Path, text: str, nth: int = 0) -> int:
+    return [i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line][nth]
+
+
+def catalog_problems(doc: dict, file: str) -> str:
+    (item,) = [f for f in doc["findings"] if f["check"] == "catalog" and f["nodeid"] == f"{file}::catalog"]
+    return item["message"]
+
+
+def test_a_typo_in_apps_is_a_catalog_problem_not_a_silent_pass(gitops: Path, pytester: pytest.Pytester) -> None:
+    catalog = gitops / "checks/redis.yaml"
+    catalog.write_text(catalog.read_text().replace("apps: [redis-cluster]", "apps: [redis-clustr]"))
+    result, doc = run(pytester)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    message = catalog_problems(doc, "checks/redis.yaml")
+    for nth, check in enumerate(["redis-eviction-policy", "redis-memory-limit", "redis-maxmemory-headroom", "redis-maxmemory-samples"]):
+        line = line_of(catalog, "apps: [redis-clustr]", nth)
+        assert f"checks/redis.yaml:{line}: check '{check}': apps[0]: 'redis-clustr' is no app of any release: did you mean redis-cluster?" in message
+
+
+def test_a_typo_in_a_config_key_is_the_catalogs_at_its_line(gitops: Path, pytester: pytest.Pytester) -> None:
+    catalog = gitops / "checks/redis.yaml"
+    catalog.write_text(catalog.read_text().replace("assert: \"REDIS_EVICTION_POLICY != 'noeviction'\"", "assert: \"REDIS_EVICTON_POLICY != 'noeviction'\""))
+    line = line_of(catalog, "REDIS_EVICTON_POLICY")
+    result, doc = run(pytester)
+    where = f"checks/redis.yaml:{line}: check 'redis-eviction-policy': assert: REDIS_EVICTON_POLICY is set by no site and defined by no release's config.schema.json: did you mean REDIS_EVICTION_POLICY?"
+    assert where in catalog_problems(doc, "checks/redis.yaml")
+    (item,) = [f for f in doc["findings"] if f["check"] == "redis-eviction-policy"]
+    # the check's item errors with the catalog's line: no site is blamed for a key nobody has
+    assert item["outcome"] == "error" and item["message"].startswith(where) and item["location"]["path"] == "checks/redis.yaml"
+    assert "add REDIS_EVICTON_POLICY" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "field"),
+    [
+        ("checks/redis.yaml", "when: \"REDIS_ROLE | default('cache') == 'cache'\"", "when: \"REDIS_ROEL | default('cache') == 'cache'\"", "when"),
+        ("checks/slo.yaml", "threshold: SLO_API_LATENCY_P99_MS", "threshold: SLO_API_LATENCY_P99", "threshold"),
+        ("checks/slo.yaml", "found: \"p99 {{ '%.0f' | format(value) }} ms", "found: \"p99 {{ SLO_WINDOW_ }} {{ '%.0f' | format(value) }} ms", "found"),
+        ("slos/api-server.yaml", "target: \"{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}\"", "target: \"{{ 1 - SLO_API_ERROR_RATE_PERCNT / 100 }}\"", "spec.objectives[0].target"),
+    ],
+    ids=["when", "threshold", "found", "openslo-target"],
+)
+def test_every_templated_field_is_read_for_typos(gitops: Path, pytester: pytest.Pytester, file: str, old: str, new: str, field: str) -> None:
+    path = gitops / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    _, doc = run(pytester)
+    assert f"{field}: " in catalog_problems(doc, file) and "did you mean" in catalog_problems(doc, file)
+
+
+def test_a_key_only_some_sites_lack_stays_those_sites_finding(gitops: Path, pytester: pytest.Pytester) -> None:
+    set_line(gitops / "sites/staging/config.env", "REDIS_MAXMEMORY_SAMPLES", None)  # production still sets it
+    result = pytester.runpytest("--site=staging", "--findings=f.json")
+    doc = json.loads((pytester.path / "f.json").read_text())
+    (item,) = [f for f in doc["findings"] if f["check"] == "redis-maxmemory-samples"]
+    assert item["outcome"] == "error" and item["location"]["path"] == "sites/staging/config.env"
+    assert "REDIS_MAXMEMORY_SAMPLES is not set" in item["message"] and "add REDIS_MAXMEMORY_SAMPLES=... to sites/staging/config.env" in item["message"]
+    assert not [f for f in doc["findings"] if f["check"] == "catalog"], result.stdout.str()
+
+
+def test_a_query_that_does_not_parse_is_caught_offline(gitops: Path, pytester: pytest.Pytester) -> None:
+    catalog = gitops / "checks/redis-live.yaml"
+    text = catalog.read_text()
+    glued = '"100 * redis_memory_used_bytes{{ selector }} / redis_memory_max_bytes{ {{ selector }} }"'
+    catalog.write_text(text.replace('"100 * redis_memory_used_bytes{ {{ selector }} } / redis_memory_max_bytes{ {{ selector }} }"', glued, 1))
+    line = line_of(catalog, glued)
+    result, doc = run(pytester)
+    message = catalog_problems(doc, "checks/redis-live.yaml")
+    assert f"checks/redis-live.yaml:{line}: check 'redis-memory-headroom': query at site production is not PromQL: " in message
+    assert 'rendered: 100 * redis_memory_used_bytesnamespace="production", service="redis-cluster" / ' in message
+    assert "label matchers outside { }" in message
+    # without --live the check's item errors with it, rather than waiting to be sent
+    (item,) = [f for f in doc["findings"] if f["check"] == "redis-memory-headroom"]
+    assert item["outcome"] == "error" and item["location"] == {"path": "checks/redis-live.yaml", "line": line}
+
+
+def test_an_expression_that_cannot_be_evaluated_names_each_key_it_read(gitops: Path, pytester: pytest.Pytester) -> None:
+    env = gitops / ENV
+    set_line(env, "REDIS_MEMORY_LIMIT", "2GB")
+    limit, maxmemory = line_of(env, "REDIS_MEMORY_LIMIT=2GB"), line_of(env, "REDIS_MAXMEMORY=")
+    _, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "redis-maxmemory-headroom"]
+    assert item["outcome"] == "error"
+    assert item["location"] == {"path": ENV, "line": limit}  # the line of the value that is wrong, not of another key
+    assert "'2GB' is not a Kubernetes quantity" in item["message"]
+    assert f"{ENV}:{limit}: REDIS_MEMORY_LIMIT=2GB  <- this value" in item["message"]
+    assert f"{ENV}:{maxmemory}: REDIS_MAXMEMORY=1536mb" in item["message"]
+
+
+def test_text_where_a_number_is_needed_says_so(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "checks/team.yaml").write_text(
+        "checks:\n  - id: pool-size\n    title: t\n    kind: config\n    assert: \"REDIS_REPLICAS <= 10\"\n"
+        "    severity: P3\n    runbook: checks/runbooks/redis.md\n"
+    )
+    env = gitops / ENV
+    set_line(env, "REDIS_REPLICAS", "five")
+    _, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "pool-size"]
+    line = line_of(env, "REDIS_REPLICAS=five")
+    assert item["outcome"] == "error" and item["location"] == {"path": ENV, "line": line}
+    assert "REDIS_REPLICAS='five' is not a number, though releases/1.15/config.schema.json declares REDIS_REPLICAS one" in item["message"]
+    assert "not supported between instances" not in item["message"]
+
+
+def test_the_core_checks_come_with_the_plugin(pytester: pytest.Pytester, gitops: Path) -> None:
+    """A repository with no checks/ at all still gets config.env and its renders checked."""
+    for path in sorted((gitops / "checks").rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    (gitops / "checks").rmdir()
+    set_line(gitops / ENV, "REDIS_MEMORY_LIMIT", "1Gi")  # the committed render says 2Gi
+    result = pytester.runpytest("--site=production", "--app=redis-cluster", "--co", "-q")
+    ids = [line for line in result.stdout.lines if "::" in line]
+    assert "sites/production/config.env::config-parse" in ids and "sites/production/config.env::config-schema" in ids
+    assert "sites/production/config.env::values-orphans" in ids
+    for check in ("values-in-sync", "values-schema", "values-stray"):
+        assert f"sites/production/config.env::redis-cluster::{check}" in ids
+    result, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "values-in-sync"]
+    assert item["runbook"].startswith("file://") and item["runbook"].endswith("/runbooks/values.md#values-in-sync")
+    assert Path(item["runbook"][len("file://"):].split("#")[0]).is_file()
+
+
+def test_a_catalog_check_of_a_builtin_id_replaces_it_and_one_can_be_switched_off(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "checks/team.yaml").write_text(
+        "checks:\n  - id: values-stray\n    title: our own stray rule\n    kind: values\n    test: stray\n"
+        "    severity: P1\n    runbook: checks/runbooks/redis.md\n"
+    )
+    result = pytester.runpytest("--site=production", "-v", "-k", "values-stray or config-parse")
+    result.stdout.fnmatch_lines(["*redis-cluster::values-stray PASSED*"])
+    assert result.stdout.str().count("::values-stray") == 2  # one per app, not two checks of one id
+    result = pytester.runpytest("--site=production", "--co", "-q", "--disable-builtin=config-parse,values-orphans")
+    assert "config-parse" not in result.stdout.str() and "values-orphans" not in result.stdout.str()
+    assert "config-schema" in result.stdout.str()
+    result = pytester.runpytest("--site=production", "--disable-builtin=values-strays")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--disable-builtin / slo_disable_builtin: 'values-strays' is no built-in check: did you mean values-stray?" in result.stderr.str()
+
+
+def test_a_folder_of_renders_for_no_app_is_an_orphan(gitops: Path, pytester: pytest.Pytester) -> None:
+    orphan = gitops / "sites/production/apps/redis-clustr"
+    orphan.mkdir()
+    (orphan / "values.yaml").write_text("replicaCount: 3\n")
+    _, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "values-orphans"]
+    assert item["outcome"] == "failed" and item["location"]["path"] == "sites/production/apps/redis-clustr"
+    assert "sites/production/apps/redis-clustr/: no app redis-clustr in release 1.15: did you mean redis-cluster?" in item["message"]
+
+
+def test_a_values_assert_without_found_says_what_it_read(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "checks/team.yaml").write_text(
+        "checks:\n  - id: three-replicas\n    title: t\n    kind: values\n    apps: [redis-cluster]\n"
+        "    assert: \"values.replicaCount >= 5\"\n    severity: P3\n    runbook: checks/runbooks/redis.md\n"
+    )
+    _, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "three-replicas"]
+    assert item["message"] == "values.replicaCount=3; expected values.replicaCount >= 5"
+    env = (gitops / ENV).read_text().splitlines()
+    assert item["location"] == {"path": ENV, "line": env.index("REDIS_REPLICAS=3") + 1}  # what fed the value
+
+
+def test_an_unknown_schema_format_is_an_error_at_its_line(gitops: Path, pytester: pytest.Pytester) -> None:
+    schema = gitops / "releases/1.15/config.schema.json"
+    schema.write_text(schema.read_text().replace('"format": "k8s-memory"', '"format": "k8s-mem"', 1))
+    line = line_of(schema, '"k8s-mem"')
+    _, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "config-schema"]
+    assert item["outcome"] == "error" and item["location"] == {"path": "releases/1.15/config.schema.json", "line": line}
+    assert "unknown format 'k8s-mem'" in item["message"] and "did you mean k8s-memory?" in item["message"]
+
+
+def test_a_waiver_of_an_unknown_check_has_a_did_you_mean(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "checks/waivers.yaml").write_text(
+        "waivers:\n  - check: redis-eviction-polcy\n    until: 2099-01-01\n    owner: me\n    reason: r\n"
+    )
+    result = pytester.runpytest("--site=production", "--waiver-max-days=100000")
+    result.stdout.fnmatch_lines(["checks/waivers.yaml:2: waiver for redis-eviction-polcy: check: no check 'redis-eviction-polcy'*(did you mean redis-eviction-policy?)"])
+
+
+def test_a_gate_asked_for_where_there_is_no_repository_says_where_it_looked(pytester: pytest.Pytester, gitops: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pytester.chdir()
+    result = pytester.runpytest(str(elsewhere), "--site=production")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --site: pytest collects {elsewhere}, which holds no part of the repository at {gitops}*"])
+    (elsewhere / "pytest.ini").write_text("[pytest]\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(elsewhere)
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--site=production")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --site: no GitOps repository at {elsewhere} (no sites/ folder there)*--slo-root=DIR"])
+    result = pytester.runpytest(f"--rootdir={elsewhere}", str(elsewhere), f"--slo-root={gitops}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --slo-root={gitops}: pytest collects {elsewhere}, which holds no part of the repository at {gitops}*"])
+
+
+def test_a_repository_named_as_the_path_to_collect_is_the_root(pytester: pytest.Pytester, gitops: Path, tmp_path: Path) -> None:
+    """``pytest path/to/repo`` from a project with an ini file of its own gates the repository."""
+    parent = tmp_path / "platform"
+    parent.mkdir()
+    (parent / "pytest.ini").write_text("[pytest]\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(parent)
+        result = pytester.runpytest_subprocess(str(gitops), "-p", "no:cacheprovider", "--site=production", "-q")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines(["slo findings: 0 (none)", "* passed*"])
+
+
+def test_another_python_project_is_left_alone(pytester: pytest.Pytester) -> None:
+    """checks/ and slos/ are common folder names: without sites/ they are not ours."""
+    pytester.makepyfile(test_app="def test_app():\n    assert True\n")
+    (pytester.path / "checks").mkdir()
+    (pytester.path / "checks/thing.yaml").write_text("x: 1\n")
+    (pytester.path / "slos").mkdir()
+    (pytester.path / "slos/x.yaml").write_text("y: 2\n")
+    with_plugin = pytester.runpytest("-p", "no:cacheprovider")
+    without = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:slo")
+    assert with_plugin.ret == without.ret == pytest.ExitCode.OK
+    assert_counts(with_plugin)
+    strip = [line for line in with_plugin.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line]
+    assert strip == [line for line in without.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line]
