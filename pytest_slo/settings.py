@@ -23,7 +23,7 @@ from .repo.site import DEFAULT_VALUES_PATH
 if TYPE_CHECKING:
     from .sources import LiveOptions
 
-__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "refuse_spaced_paths", "resolve"]
+__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "due_offsets", "refuse_spaced_paths", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("--postmortem-dir", "postmortem_dir", "Write a postmortem draft into DIR when a live P1/P2 check fails.", metavar="DIR"),
     Option("--postmortem-window", "postmortem_window", "How far back the postmortem timeline looks (Prometheus duration).", default="6h", metavar="DURATION"),
     Option("--postmortem-template", "postmortem_template", "A jinja2 template replacing the built-in postmortem draft.", metavar="FILE"),
+    Option("--postmortem-match-window", "postmortem_match_window", "How long an open postmortem draft stays open to later live runs after its last update (Prometheus duration): a run whose failing checks share a fingerprint with it, or that finds its checks passing, updates it instead of writing another.", default="3d", metavar="DURATION"),
+    Option("--postmortem-due", "postmortem_due", "When a postmortem's action items are due after detection, by priority (Prometheus durations).", default="P0=1d,P1=1d,P2=3d,P3=7d,P4=14d", metavar="P1=1d,P2=3d,..."),
     Option("--prometheus-url", "prometheus_url", "Prometheus-compatible query API base URL; overrides the site's PROMETHEUS_URL. Auth comes from the environment only (SLO_PROMETHEUS_TOKEN, SLO_PROMETHEUS_USER/SLO_PROMETHEUS_PASSWORD, SLO_PROMETHEUS_HEADERS, SLO_PROMETHEUS_CA_BUNDLE).", metavar="URL"),
     Option("--prometheus-concurrency", "prometheus_concurrency", "How many live queries run at once.", "int", 8, metavar="N"),
     Option("--live-timeout", "live_timeout", "The most a live item waits for its facts, in seconds, for every source: all attempts, back-off and follow-up queries included. Then the item errors with a one-line reason.", "float", 10.0, metavar="SECONDS"),
@@ -114,6 +116,8 @@ class Settings:
     postmortem_dir: Path | None = None
     postmortem_window: str = "6h"
     postmortem_template: Path | None = None
+    postmortem_match_window: str = "3d"
+    postmortem_due: str = "P0=1d,P1=1d,P2=3d,P3=7d,P4=14d"
     prometheus_url: str | None = None
     prometheus_concurrency: int = 8
     live_timeout: float = 10.0
@@ -177,6 +181,26 @@ def _convert(opt: Option, raw: Any) -> Any:
 
 
 _ZERO_ALLOWED = {"live_retries"}  # no retry at all is a choice; no time or no concurrency is not
+
+
+def _duration(text: str) -> float:
+    from .expr import duration_seconds
+
+    seconds = duration_seconds(text)  # its QuantityError is a ValueError saying why
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a duration greater than 0")
+    return seconds
+
+
+def due_offsets(text: str) -> dict[str, float]:
+    """``P1=1d,P2=3d`` → seconds after detection by priority (P0..P4)."""
+    offsets: dict[str, float] = {}
+    for part in text.split(","):
+        priority, sep, duration = (s.strip() for s in part.partition("="))
+        if not sep or not re.fullmatch(r"P[0-4]", priority):
+            raise ValueError(f"{part.strip()!r} is not PRIORITY=DURATION such as P1=1d (priorities P0 to P4)")
+        offsets[priority] = _duration(duration)
+    return offsets
 
 
 def _template_problem(path: Path) -> str | None:
@@ -274,6 +298,12 @@ def resolve(config: pytest.Config) -> Settings:
             duration_seconds(values["postmortem_window"])
         except QuantityError as exc:
             raise pytest.UsageError(f"--postmortem-window / slo_postmortem_window: {exc}") from None
+    for name, flag in (("postmortem_match_window", "--postmortem-match-window"), ("postmortem_due", "--postmortem-due")):
+        if name in values:
+            try:
+                due_offsets(values[name]) if name == "postmortem_due" else _duration(values[name])
+            except ValueError as exc:
+                raise pytest.UsageError(f"{flag} / slo_{name}: {exc}") from None
     if "postmortem_template" in values and (problem := _template_problem(values["postmortem_template"])):
         raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
     if "kube_snapshot_time" in values:

@@ -10,7 +10,7 @@ PKG = Path(__file__).resolve().parents[1] / "pytest_slo"
 
 #: Each stage may import only the stages listed after it (and itself). The foundation
 #: (errors, units, expressions, YAML, redaction) is importable from everywhere.
-ORDER = ["plugin", "run", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
+ORDER = ["plugin", "run", "incident", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
 TOP = {"plugin": "plugin", "hookspecs": "plugin", "settings": "settings", "__init__": "plugin", "__main__": "plugin"}
 
 
@@ -103,7 +103,7 @@ def test_test_servers_are_not_shipped():
 
 def test_every_stage_says_what_it_owns():
     stages = [p for p in PKG.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
-    assert {p.name for p in stages} >= {"repo", "catalog", "kinds", "sources", "findings", "run"}
+    assert {p.name for p in stages} >= {"repo", "catalog", "kinds", "sources", "findings", "run", "incident"}
     for package in [*stages, *(PKG / "sources").iterdir()]:
         init = package / "__init__.py"
         if init.exists():
