@@ -58,6 +58,7 @@ def test_a_later_run_updates_the_draft_and_closes_it(gitops: Path, pytester: pyt
     # no range in Prometheus for kube checks: back from the first run that saw them pass
     back = "2026-11-27 14:58:00 UTC"
     assert f"| **Mitigated** | {back} |" in text and f"| **Resolved** | {back} |" in text
+    assert "| **Time to mitigation** | 1 h after detection |" in text  # no breach in Prometheus to count from
     assert re.search(rf"^\| {back[:-4]} \| Resolved: every check of the incident passes \|$", text, re.M)
     assert "Passes now; when it last failed, it said:" in text
     # the Warning events the first snapshot held stay in the timeline after they expired

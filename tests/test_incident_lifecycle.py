@@ -67,7 +67,7 @@ def run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: Stack
     cluster = shift_snapshot(REPO / f"examples/snapshots/{snapshot}.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3))
     (pytester.path / "cluster.json").write_text(json.dumps(cluster))
     return pytester.runpytest("--site", "production", "--live", "--kube-snapshot=cluster.json",
-                              "--postmortem-dir=docs/incidents", f"--findings={name}.json", "-p", "no:randomly")
+                              "--postmortem-dir=docs/incidents", f"--findings={name}.json")
 
 
 def section(text: str, heading: str) -> str:
@@ -141,6 +141,7 @@ def test_one_draft_from_the_page_to_the_recovery(gitops: Path, pytester: pytest.
             assert healed <= utc(back[1]).timestamp() <= healed + WINDOW + SLOW_START, (check, back[1], healed)
         mitigated = re.search(r"\| \*\*Mitigated\*\* \| (\S+ \S+) UTC \|", text)
         assert mitigated and healed <= utc(mitigated[1]).timestamp() <= healed + WINDOW + SLOW_START
+        assert re.search(r"\| \*\*Time to mitigation\*\* \| \d h( \d+ min)? from the breach, \d+ (s|min)( \d+ s)? after detection \|", text), text[:2000]
 
         # requests failed: the SLO's counters over the incident, against Prometheus's own count
         failed = re.search(r"\*\*Requests failed\*\*: ([\d,]+) of ([\d,]+) \(([\d.]+)%\) from (\S+ \S+) to (\S+ \S+) UTC", text)

@@ -141,6 +141,14 @@ def _span(start: _dt.datetime | None, end: _dt.datetime | None) -> str:
     return spoken((end - start).total_seconds()) if start and end else "—"
 
 
+def _since(started: _dt.datetime | None, detected: _dt.datetime, end: _dt.datetime | None) -> str:
+    """How long until ``end``: from the breach (what users saw) and from detection (what the team did)."""
+    if end is None:
+        return "—"
+    after = f"{_span(detected, end)} after detection" if end >= detected else "before detection"
+    return f"{_span(started, end)} from the breach, {after}" if started else after
+
+
 def _commit_rows(found: list[Commit]) -> list[dict[str, str]]:
     return [{"hash": code(c.short), "time": f"{c.time:%Y-%m-%d %H:%M:%S}", "author": cell(c.author), "subject": cell(c.subject),
              "changed": "; ".join(k.markdown for k in c.keys) if c.keys else ("adds config.env" if c.first else cell(", ".join(c.files))),
@@ -284,7 +292,8 @@ def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: d
         "generated_at": stamp(now), "drafted_at": stamp(parse_time(new_state["drafted_at"])), "detected_at": stamp(detected), "detected_by": how,
         "started_at": stamp(started), "mitigated_at": stamp(mitigated), "resolved_at": stamp(resolved),
         "first_breach": started, "duration": _duration(started, mitigated, evaluated, any(t.kind in ("promql", "openslo") for t in tracks)),
-        "time_to_detection": _span(started, detected), "time_to_mitigation": _span(started, mitigated), "time_to_resolution": _span(started, resolved),
+        "time_to_detection": _span(started, detected), "time_to_mitigation": _since(started, detected, mitigated),
+        "time_to_resolution": _since(started, detected, resolved),
         "tracks": tracks, "symptoms": symptoms, "impact": impact_rows(tracks, store, site),
         "requests": describe_requests(requests) if requests else None, "requests_gap": requests_gap,
         "timeline": timeline, "timeline_gaps": gaps + event_gaps, "commits": _commit_rows(found), "git_gap": git_gap,
