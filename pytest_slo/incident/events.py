@@ -179,7 +179,8 @@ def warning_events(run: IncidentRun, site: str, apps: Sequence[str], since: _dt.
                 pods = source.pods(namespace, selector, shared=True)
                 workloads = {str(w["metadata"]["name"]) for w in source.workloads(namespace, selector, shared=True)}
                 objects[app] = ({str(p["metadata"]["name"]) for p in pods} | workloads, workloads)
-            listed = source.events(namespace)
+            # once per namespace per run, however many drafts of the site this run updates
+            listed = run.sources.once(("incident-events", namespace), lambda: source.events(namespace))
     except SloError as exc:
         return [], [f"Kubernetes events unavailable: {exc}"]
     return from_objects(listed, objects, since), []
