@@ -3,8 +3,7 @@
 # redis-server, prometheus (with promtool), prometheus-redis-exporter and
 # prometheus-pushgateway: real servers on loopback, never mocks; chromium: the headless
 # browser the HTML report is tested in; openssl: the TLS tests' certificates; python3-venv:
-# the virtualenv; npm: markdownlint-cli2, which the tests lint generated Markdown with
-# (installed into the repository's node_modules/). Needs root (or sudo) on Debian/Ubuntu.
+# the virtualenv. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 declare -A need=(
   [redis-server]=redis-server
@@ -14,28 +13,21 @@ declare -A need=(
   [prometheus-pushgateway]=prometheus-pushgateway
   [chromium]=chromium
   [openssl]=openssl
-  [npm]=npm
 )
 missing=()
 for bin in "${!need[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("${need[$bin]}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3 python3-venv)
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  echo "installing Debian packages: ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-      echo "error: need root to run: apt-get install -y ${missing[*]}" >&2; exit 1
-    fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "error: need root to run: apt-get install -y ${missing[*]}" >&2; exit 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update
-  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-cd "$(dirname "$0")/.."
-if ! command -v markdownlint-cli2 >/dev/null 2>&1 && [ ! -x node_modules/.bin/markdownlint-cli2 ]; then
-  echo "installing markdownlint-cli2 into node_modules/"
-  npm install --no-save --no-audit --no-fund markdownlint-cli2
-fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

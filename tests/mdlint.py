@@ -1,7 +1,7 @@
 """markdownlint-cli2 (an npm package, an authority we did not write) over generated Markdown.
 
-Found on PATH, in the repository's ``node_modules/.bin``, or at ``$MARKDOWNLINT_CLI2``; the
-rules are the repository's ``.markdownlint-cli2.jsonc``. Missing, it fails the test in CI
+Found in the repository's ``node_modules/.bin``, at ``$MARKDOWNLINT_CLI2`` or on PATH; the rules
+are the repository's ``.markdownlint-cli2.jsonc``. Missing, it fails the test in CI
 (``CI=true``) and skips it elsewhere, naming the command that installs it, like the servers mark.
 """
 
@@ -16,12 +16,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / ".markdownlint-cli2.jsonc"
-INSTALL = "npm install --no-save markdownlint-cli2 (in the repository, or anywhere on PATH)"
+INSTALL = "run `npm install --no-save markdownlint-cli2` in the repository (Node.js and npm: apt-get install -y nodejs npm)"
 
 
 def markdownlint() -> str | None:
-    for candidate in (os.environ.get("MARKDOWNLINT_CLI2"), shutil.which("markdownlint-cli2"),
-                      str(REPO / "node_modules/.bin/markdownlint-cli2")):
+    for candidate in (str(REPO / "node_modules/.bin/markdownlint-cli2"), os.environ.get("MARKDOWNLINT_CLI2"),
+                      shutil.which("markdownlint-cli2")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
