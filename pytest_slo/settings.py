@@ -26,11 +26,13 @@ from .repo.site import DEFAULT_VALUES_PATH
 if TYPE_CHECKING:
     from .sources import LiveOptions
 
-__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "build", "from_ini", "refuse_spaced_paths", "resolve"]
+__all__ = [
+    "OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "build", "due_offsets", "from_ini", "refuse_spaced_paths", "resolve",
+]
 
 #: What an option's text becomes. ``path``: a file or folder, relative to where pytest was
 #: started; ``pattern``: a path relative to the root, kept as text; ``count``: 0 or more.
-TYPES = ("text", "list", "bool", "int", "count", "float", "path", "pattern", "duration", "url", "time", "choice")
+TYPES = ("text", "list", "bool", "int", "count", "float", "path", "pattern", "duration", "due", "url", "time", "choice")
 #: Types whose value is a path, written ``--opt=PATH`` (see :func:`refuse_spaced_paths`).
 _PATH_TYPES = ("path", "pattern")
 
@@ -82,6 +84,8 @@ class Settings:
     runbook_base_url: str | None = option("--runbook-base-url", "Prefix that turns repo-relative runbook paths into links in SARIF and postmortems (e.g. https://git.example.com/org/gitops/blob/main/).", "url", metavar="URL")
     postmortem_dir: Path | None = option("--postmortem-dir", "Write a postmortem draft into DIR when a live P1/P2 check fails.", "path", metavar="DIR")
     postmortem_window: str = option("--postmortem-window", "How far back the postmortem timeline looks (Prometheus duration).", "duration", default="6h", metavar="DURATION")
+    postmortem_match_window: str = option("--postmortem-match-window", "How long an open postmortem draft stays open to later live runs after its last update (Prometheus duration): a run whose failing checks share a fingerprint with it, or that finds its checks passing, updates it instead of writing another.", "duration", default="3d", metavar="DURATION")
+    postmortem_due: str = option("--postmortem-due", "When a postmortem's action items are due after detection, by priority (Prometheus durations).", "due", default="P0=1d,P1=1d,P2=3d,P3=7d,P4=14d", metavar="P1=1d,P2=3d,...")
     postmortem_template: Path | None = option("--postmortem-template", "A jinja2 template replacing the built-in postmortem draft.", "path", metavar="FILE")
     prometheus_url: str | None = option("--prometheus-url", "Prometheus-compatible query API base URL; overrides the site's PROMETHEUS_URL. Auth comes from the environment only (SLO_PROMETHEUS_TOKEN, SLO_PROMETHEUS_USER/SLO_PROMETHEUS_PASSWORD, SLO_PROMETHEUS_HEADERS, SLO_PROMETHEUS_CA_BUNDLE).", "url", metavar="URL", env="SLO_PROMETHEUS_URL")
     prometheus_concurrency: int = option("--prometheus-concurrency", "How many live queries run at once.", "int", default=8, metavar="N")
@@ -184,13 +188,30 @@ def _path(opt: Option, text: str, invoked: Path) -> Path:
     return path if path.is_absolute() else invoked / path
 
 
-def _duration(opt: Option, text: str, invoked: Path) -> str:
+def _seconds(text: str) -> float:
     from .expr import duration_seconds
-    from .units import QuantityError
 
+    seconds = duration_seconds(text)  # its QuantityError is a ValueError saying why
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a duration greater than 0")
+    return seconds
+
+
+def due_offsets(text: str) -> dict[str, float]:
+    """``P1=1d,P2=3d`` → seconds after detection by priority (P0..P4)."""
+    offsets: dict[str, float] = {}
+    for part in text.split(","):
+        priority, sep, duration = (s.strip() for s in part.partition("="))
+        if not sep or not re.fullmatch(r"P[0-4]", priority):
+            raise ValueError(f"{part.strip()!r} is not PRIORITY=DURATION such as P1=1d (priorities P0 to P4)")
+        offsets[priority] = _seconds(duration)
+    return offsets
+
+
+def _duration(opt: Option, text: str, invoked: Path) -> str:
     try:
-        duration_seconds(text)
-    except QuantityError as exc:
+        due_offsets(text) if opt.type == "due" else _seconds(text)
+    except ValueError as exc:
         raise pytest.UsageError(f"{opt.names}: {exc}") from None
     return text
 
@@ -212,6 +233,7 @@ _CONVERT: dict[str, Callable[[Option, str, Path], Any]] = {
     "float": _number,
     "path": _path,
     "duration": _duration,
+    "due": _duration,
     "choice": _choice,
     "url": _url,
 }

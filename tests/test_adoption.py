@@ -87,7 +87,7 @@ def test_a_query_that_does_not_parse_is_caught_offline(gitops: Path, pytester: p
     glued = '"100 * redis_memory_used_bytes{{ selector }} / redis_memory_max_bytes{ {{ selector }} }"'
     catalog.write_text(text.replace('"100 * redis_memory_used_bytes{ {{ selector }} } / redis_memory_max_bytes{ {{ selector }} }"', glued, 1))
     line = line_of(catalog, glued)
-    result, doc = run(pytester)
+    _, doc = run(pytester)
     message = catalog_problems(doc, "checks/redis-live.yaml")
     assert f"checks/redis-live.yaml:{line}: check 'redis-memory-headroom': query at site production is not PromQL: " in message
     assert 'rendered: 100 * redis_memory_used_bytesnamespace="production", service="redis-cluster" / ' in message

@@ -10,7 +10,7 @@ PKG = Path(__file__).resolve().parents[1] / "pytest_slo"
 
 #: Each stage may import only the stages listed after it (and itself). The foundation
 #: (errors, units, expressions, YAML, redaction) is importable from everywhere.
-ORDER = ["cli", "plugin", "run", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
+ORDER = ["cli", "plugin", "run", "incident", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
 TOP = {"plugin": "plugin", "hookspecs": "plugin", "settings": "settings", "__init__": "plugin", "__main__": "cli", "cli": "cli"}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pytest_slo.findings.rootcause import cause_phrase, headline, is_symptom, rank_candidates, symptom_phrase
+from pytest_slo.incident.rootcause import cause_phrase, headline, is_symptom, rank_candidates, symptom_phrase
 
 ENV = "sites/production/config.env"
 LIVE = {"promql", "redis", "kube"}
@@ -149,6 +149,9 @@ def test_a_headline_across_apps_and_without_a_cause() -> None:
         (finding("kube-rollout", "kube", "P2", items=[{"desired": 3, "ready": 3}, {"desired": 3, "ready": 1}]), "rollout", "1 of 3 replicas ready"),
         (finding("slo-availability", "promql", "P1", op=">=", threshold=99.9, unit="%", breaching=[{"value": 99.1}, {"value": 97.25}]), None, "slo-availability 97.25% vs >= 99.9%"),
         (finding("custom", "redis", "P2"), None, "details"),
+        # a kind that says what it saw in its own terms is taken at its word, never a raw value
+        (finding("redis-memory-growth", "promql", "P2", op="<", threshold=100, unit="%", breaching=[{"value": 8452.0}],
+                 shown="reaches 80% of maxmemory in about 3 hours"), None, "reaches 80% of maxmemory in about 3 hours"),
     ],
 )
 def test_symptom_phrases_are_in_the_symptoms_units(f: dict[str, Any], test: str | None, text: str) -> None:

@@ -1,13 +1,14 @@
-"""Breach episodes of the postmortem timeline, on hand-made range-query series (no server)."""
+"""Breaches and recoveries of the incident timeline, on hand-made range-query series (no server)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import pytest
 
-from pytest_slo.findings.timeline import breaches
+from pytest_slo.incident.timeline import Event, breach_events, burn_breach, merge_events, promql_breach
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 STEP = 60.0
@@ -15,7 +16,7 @@ STEP = 60.0
 
 @dataclass
 class Series:
-    """The two attributes ``breaches`` reads of a range-query series."""
+    """The two attributes a range-query series has that the timeline reads."""
 
     values: list[float]
     labels: dict[str, str] = field(default_factory=dict)
@@ -29,86 +30,80 @@ def at(index: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(T0 + index * STEP, dt.timezone.utc)
 
 
-def latency(op: str = "<=", threshold: float = 500) -> dict:
-    return {"check": "slo-latency-p99", "evidence": {"op": op, "threshold": threshold, "unit": " ms"}}
-
-
-def described(events: list) -> list[tuple[dt.datetime, str]]:
-    return [(e.at, e.what) for e in events]
-
-
 def test_a_sustained_breach_and_its_recovery() -> None:
-    events, summary = breaches(latency(), [Series([100, 120, 900, 950, 8400, 130, 110])])
-    assert described(events) == [
-        (at(2), "slo-latency-p99 breached (all series): 900 ms, objective <= 500 ms"),
-        (at(5), "slo-latency-p99 back within objective (all series): 130 ms"),
-    ]
-    assert summary == {"first_breach": at(2), "recovered": True}
+    b = promql_breach("<=", 500, [Series([100, 120, 900, 950, 8400, 130, 110])])
+    assert (b.first, b.recovered, b.first_value, b.peak, b.last) == (at(2), at(5), 900, 8400, 110)
 
 
 def test_a_single_point_blip_is_noise_but_not_at_the_end() -> None:
-    events, summary = breaches(latency(), [Series([100, 900, 100, 100, 100])])
-    assert events == [] and summary == {"first_breach": None, "recovered": None}
+    b = promql_breach("<=", 500, [Series([100, 900, 100, 100, 100])])
+    assert (b.first, b.recovered) == (None, None)
     # the same point as the newest sample is the breach still going on
-    events, summary = breaches(latency(), [Series([100, 100, 100, 100, 900])])
-    assert described(events) == [(at(4), "slo-latency-p99 breached (all series): 900 ms, objective <= 500 ms")]
-    assert summary == {"first_breach": at(4), "recovered": False}
+    b = promql_breach("<=", 500, [Series([100, 100, 100, 100, 900])])
+    assert (b.first, b.recovered) == (at(4), None)
 
 
 @pytest.mark.parametrize(
-    ("values", "episodes"),
+    ("values", "first", "back"),
     [
         # two good points inside a breach do not end it
-        ([900, 900, 100, 100, 900, 900, 100, 100, 100], [(0, 6)]),
-        # three do: two episodes
-        ([900, 900, 100, 100, 100, 900, 900, 100], [(0, 2), (5, 7)]),
+        ([900, 900, 100, 100, 900, 900, 100, 100, 100], 0, 6),
+        # three do: the incident is the last episode, and it is back for good after it
+        ([900, 900, 100, 100, 100, 900, 900, 100], 5, 7),
     ],
 )
-def test_short_recoveries_do_not_split_an_episode(values: list[float], episodes: list[tuple[int, int]]) -> None:
-    events, summary = breaches(latency(), [Series(values)])
-    expected = []
-    for first, back in episodes:
-        expected.append((at(first), f"slo-latency-p99 breached (all series): {values[first]:g} ms, objective <= 500 ms"))
-        expected.append((at(back), f"slo-latency-p99 back within objective (all series): {values[back]:g} ms"))
-    assert described(events) == expected
-    # the incident is the last episode
-    assert summary == {"first_breach": at(episodes[-1][0]), "recovered": True}
+def test_back_for_good_is_after_the_last_episode(values: list[float], first: int, back: int) -> None:
+    b = promql_breach("<=", 500, [Series(values)])
+    assert (b.first, b.recovered) == (at(first), at(back))
 
 
-def test_an_objective_with_a_lower_bound() -> None:
-    availability = {"check": "slo-availability", "evidence": {"op": ">=", "threshold": 99.9, "unit": "%"}}
-    events, summary = breaches(availability, [Series([99.99, 99.95, 99.9, 98.2, 97.0, 97.5])])
-    assert described(events) == [(at(3), "slo-availability breached (all series): 98.2%, objective >= 99.9%")]
-    assert summary == {"first_breach": at(3), "recovered": False}
+def test_an_objective_with_a_lower_bound_and_no_traffic() -> None:
+    b = promql_breach(">=", 99.9, [Series([99.99, 99.95, 99.9, 98.2, 97.0, 97.5])])
+    assert (b.first, b.recovered, b.peak) == (at(3), None, 97.0)
+    # NaN (a ratio over no requests) is no breach, as in the verdict
+    b = promql_breach("<=", 500, [Series([math.nan, 900, 900, math.nan, math.nan, math.nan])])
+    assert (b.first, b.recovered) == (at(1), at(3))
 
 
-def test_many_episodes_keep_the_first_breach_and_the_last_three() -> None:
-    values = [100.0] * 30
-    starts = [0, 5, 10, 15, 20]
-    for start in starts:
-        values[start] = values[start + 1] = 900.0
-    events, summary = breaches(latency(), [Series(values)])
-    whats = [w for _, w in described(events)]
-    assert whats[0] == "slo-latency-p99 first breached (all series); 2 short episodes before the ones below"
-    assert events[0].at == at(0)
-    breached = [e.at for e in events if "breached (all series): " in e.what]
-    assert breached == [at(10), at(15), at(20)]
-    assert summary == {"first_breach": at(20), "recovered": True}
-
-
-def test_several_series_name_themselves_and_the_earliest_open_episode_wins() -> None:
-    a = Series([100, 100, 900, 900, 900, 900], {"instance": "a:6379", "__name__": "x"})
-    b = Series([100, 900, 900, 100, 100, 100], {"instance": "b:6379"})
-    c = Series([900, 900, 900, 900, 900, 900], {"instance": "c:6379"})
-    events, summary = breaches(latency(), [a, b, c])
-    assert ('slo-latency-p99 breached (instance="a:6379"): 900 ms, objective <= 500 ms') in [e.what for e in events]
-    assert ('slo-latency-p99 back within objective (instance="b:6379"): 100 ms') in [e.what for e in events]
-    assert summary == {"first_breach": at(0), "recovered": False}
-    # all recovered: the summary says so
-    _, summary = breaches(latency(), [b])
-    assert summary == {"first_breach": at(1), "recovered": True}
+def test_several_series_the_earliest_start_and_the_latest_recovery() -> None:
+    a = Series([100, 100, 900, 900, 100, 100, 100], {"instance": "a:6379", "__name__": "x"})
+    b = Series([100, 900, 900, 900, 900, 900, 100], {"instance": "b:6379", "namespace": "production"})
+    found = promql_breach("<=", 500, [a, b])
+    assert (found.first, found.recovered) == (at(1), at(6))
+    assert found.label == '`instance="b:6379"`'  # the series that began it; the app's own labels go without saying
+    # one series still breaching: not recovered, however many others are
+    c = Series([100, 100, 100, 100, 100, 900, 900])
+    assert promql_breach("<=", 500, [a, c]).recovered is None
 
 
 def test_no_series_and_a_series_within_objective() -> None:
-    assert breaches(latency(), []) == ([], {"first_breach": None, "recovered": None})
-    assert breaches(latency(), [Series([100, 500, 499])]) == ([], {"first_breach": None, "recovered": None})
+    assert promql_breach("<=", 500, []).first is None
+    assert promql_breach("<=", 500, [Series([100, 500, 499])]).first is None
+
+
+def test_a_burn_rate_page_fires_only_while_both_windows_burn() -> None:
+    long = [Series([1, 20, 30, 40, 40, 40, 40, 40])]
+    short = [Series([1, 1, 30, 40, 40, 2, 1, 1])]
+    b = burn_breach(14.4, [(14.4, long, short)])
+    # fires at 2 (the long window alone at 1 is not enough); back for good when the short one drops
+    assert (b.first, b.recovered, b.first_value) == (at(2), at(5), 30)
+    # a second pair that still fires keeps the page firing
+    six = burn_breach(14.4, [(14.4, long, short), (6.0, [Series([7] * 8)], [Series([7] * 8)])])
+    assert six.recovered is None
+
+
+def test_events_of_runs_merge_by_key() -> None:
+    first = breach_events("slo-latency-p99", "api", at(3), None, "900 ms")
+    assert [(e.at, e.what) for e in first] == [(at(3), "slo-latency-p99 breached: 900 ms")]
+    # a later run reads a finer range: the start moves earlier, and the recovery is found
+    later = breach_events("slo-latency-p99", "api", at(2), at(9), "850 ms")
+    merged = merge_events(first, later)
+    assert [(e.at, e.what) for e in merged] == [(at(2), "slo-latency-p99 breached: 850 ms"), (at(9), "slo-latency-p99: back within objective for good")]
+    # the first run's detection stays the detection
+    detected = [Event(at(5), "detected", "pytest-slo", "detected")]
+    assert merge_events(detected, [Event(at(8), "detected again", "pytest-slo", "detected")]) == detected
+    burn = breach_events("api::burn-rate", "api", at(1), at(4), "15.0× at first", burn="14.4×")
+    assert [e.what for e in burn] == ["api::burn-rate: burn rate above 14.4× since 22:14 UTC (15.0× at first)",
+                                      "api::burn-rate: burn rate back under 14.4× for good"]
+    # an event round-trips through the draft's state
+    assert [Event.from_dict(e.as_dict()) for e in burn] == burn

@@ -14,6 +14,10 @@ fixed      allkeys-lru, 1536mb (as config.env declares  p99 485 ms, 0.08 % 5xx t
            after the fix), 1 % used, no errors, flat
 =========  ===========================================  =====================================
 
+``Stack.heal()`` lands the fix in a running incident: Redis gets 1536mb and allkeys-lru, the
+writes stop growing the key set, and the API serves the recovered traffic from then on, so a
+later run sees the recovery in Prometheus's history.
+
 Series carry ``namespace="production"`` and ``service``/``job`` = the app (``redis-cluster``
 for the exporter, ``api-server`` for the API), as a ServiceMonitor would attach them. The
 history (one sample a minute for 6 h, ending a minute before start) carries the same
@@ -116,6 +120,7 @@ class Scenario:
     growth_per_hour: float    # memory growth in bytes/h before the breach
     before: Traffic
     after: Traffic | None = None
+    history_step: int = HISTORY_STEP  # seconds between backfilled samples
 
     @property
     def current(self) -> Traffic:
@@ -268,6 +273,8 @@ class Stack:
     started_at: int                  # epoch s; the history ends a minute before it
     breach_started_at: int | None    # epoch s when p99/errors left the SLO; None in "fixed"
     startup_seconds: float
+    _timeline: _ApiTimeline          # what the API serves; heal() adds a phase
+    _writer: _Writer
 
     def __init__(self, scenario: str | Scenario = "incident", *, namespace: str = "production",
                  password: bool = True, wait_for_scrapes: bool = True) -> None:
@@ -349,13 +356,13 @@ class Stack:
         phases = [(now - sc.history, sc.before)]
         if sc.after is not None and self.breach_started_at is not None:
             phases.append((self.breach_started_at, sc.after))
-        timeline = _ApiTimeline(tuple(phases))
-        self.api = MetricsServer(lambda: _exposition(timeline.samples(time.time())))
+        self._timeline = _ApiTimeline(tuple(phases))
+        self.api = MetricsServer(lambda: _exposition(self._timeline.samples(time.time())))
         push(self.api.stop)
         self.api.start()
 
         data_dir = self.workdir / "prometheus-data"
-        for chunk in self._history(timeline, int(memory["used_memory"]),
+        for chunk in self._history(self._timeline, int(memory["used_memory"]),
                                    int(memory["maxmemory"])):
             backfill(chunk, data_dir)
         self.prometheus = Prometheus(
@@ -365,7 +372,7 @@ class Stack:
             data_dir, workdir=self.workdir)
         push(self.prometheus.stop)
         self.prometheus.start()
-        writer = _Writer(client, growing=sc.growth_per_hour > 0)
+        writer = self._writer = _Writer(client, growing=sc.growth_per_hour > 0)
         push(writer.stop)
         writer.start()
         if self.wait_for_scrapes:
@@ -387,7 +394,7 @@ class Stack:
         api_labels = self._labels(API_APP, self.api.address)
         for day in range(now - sc.history, now, 86400):
             lines = []
-            for t in range(day, min(day + 86400, now), HISTORY_STEP):
+            for t in range(day, min(day + 86400, now), sc.history_step):
                 used = max(floor, used_now - sc.growth_per_hour * max(0, ramp_end - t) / 3600)
                 samples: list[Sample] = [
                     ("redis_memory_used_bytes", redis_labels, float(round(used))),
@@ -398,6 +405,24 @@ class Stack:
                 lines += [f"{_series(name, labels)} {value!r} {t}"
                           for name, labels, value in samples]
             yield "\n".join(lines) + "\n# EOF\n"
+
+    def heal(self, maxmemory: str = "1536mb", policy: str = "allkeys-lru", traffic: Traffic = RECOVERED) -> float:
+        """The fix lands live, as a rollout of the fixed config would: Redis gets room and
+        evicts (CONFIG SET, as a restart with the new values would start it), app writes stop
+        growing the key set, and the API serves ``traffic`` from now on (its counters go on
+        from where they are). Returns when it healed, in epoch seconds."""
+        client = self.redis.client()
+        try:
+            client.config_set("maxmemory", maxmemory)
+            client.config_set("maxmemory-policy", policy)
+        finally:
+            client.close()
+        self._writer.growing = False
+        # a moment just ahead, not a truncated second: a scrape that read the old timeline
+        # counted the old traffic up to its own time, and counters must never go down
+        healed = time.time() + 0.25
+        self._timeline = _ApiTimeline((*self._timeline.phases, (healed, traffic)))
+        return healed
 
     def stop(self) -> None:
         """Stop everything started so far; safe to call twice."""

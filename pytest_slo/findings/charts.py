@@ -2,7 +2,7 @@
 line, and the start of the breach marked.
 
 The history is read through the run's :class:`~pytest_slo.sources.Sources` (the same range
-query the postmortem timeline makes). Charts are drawn with pygal, a library made for SVG
+query the postmortem draft makes). Charts are drawn with pygal, a library made for SVG
 charts: pure Python, a few hundred KB, no numpy, and SVG out without a rendering backend.
 It is imported only when a chart is drawn, so the offline gate never pays for it. Charts
 carry no script and no external reference (pygal's tooltip script is switched off and its inline config dropped), so a
@@ -17,14 +17,14 @@ import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..compare import BREACHES
 from ..errors import SloError
 from ..expr import duration_seconds
-from .timeline import breaches
 
 if TYPE_CHECKING:
     from ._inputs import RunView
 
-__all__ = ["MAX_SERIES", "history", "live_charts", "render_chart"]
+__all__ = ["MAX_SERIES", "breach_start", "episodes", "history", "live_charts", "render_chart"]
 
 MAX_SERIES = 8  # more lines than this is a tangle; the worst ones are kept
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
@@ -50,6 +50,40 @@ def history(run: RunView, site: str, query: str, end: float | None = None) -> li
         with run.sources.budget():
             cache[key] = list(source.query_range(query, end - window, end, max(15.0, window / 240)))
     return cache[key]
+
+
+def episodes(bad: Sequence[bool], min_points: int = 2, max_gap: int = 2) -> list[tuple[int, int | None]]:
+    """(first, recovered-at) index pairs of sustained breaches in a series' points: blips
+    shorter than ``min_points`` are noise, and recoveries shorter than ``max_gap`` do not end
+    an episode; a breach at the last point counts however short (it is still going on)."""
+    runs: list[list[int]] = []
+    for i, b in enumerate(bad):
+        if not b:
+            continue
+        if runs and i - runs[-1][1] <= max_gap + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    found: list[tuple[int, int | None]] = []
+    for first, last in runs:
+        if last - first + 1 >= min_points or last == len(bad) - 1:
+            found.append((first, last + 1 if last + 1 < len(bad) else None))
+    return found
+
+
+def breach_start(finding: dict[str, Any], series: Sequence[Any]) -> _dt.datetime | None:
+    """When the breach of a promql ``finding`` began in ``series``: the earliest start of each
+    series' last episode (the one the finding is about). NaN (no traffic) is no breach."""
+    evidence = finding.get("evidence") or {}
+    breach = BREACHES[evidence.get("op", "<=")]
+    threshold = float(evidence.get("threshold", 0))
+    starts = []
+    for s in series:
+        points = list(s.points)
+        found = episodes([breach(v, threshold) for _, v in points])
+        if found:
+            starts.append(points[found[-1][0]][0])
+    return _dt.datetime.fromtimestamp(min(starts), _dt.timezone.utc) if starts else None
 
 
 def _label(labels: dict[str, str]) -> str:
@@ -111,6 +145,5 @@ def live_charts(run: RunView, findings: Sequence[dict[str, Any]], end: float | N
             series = history(run, finding["site"], query, end)
         except SloError:
             continue
-        _, summary = breaches(finding, series)
-        charts[finding["nodeid"]] = render_chart(finding, series, summary["first_breach"])
+        charts[finding["nodeid"]] = render_chart(finding, series, breach_start(finding, series))
     return charts

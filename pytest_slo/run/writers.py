@@ -119,7 +119,7 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
 
         store.write("SARIF", s.sarif, lambda: render_sarif(run, findings, store.absent if run.baseline is not None else None))
     if s.postmortem_dir:
-        from ..findings.postmortem import write_postmortems
+        from ..incident import write_postmortems
 
         # an errored item says nothing about the system: it never writes or feeds a postmortem;
         # a waived finding is accepted for now: it does not page anyone either

@@ -141,6 +141,8 @@ def _count(n: int, one: str, many: str) -> str:
 def symptom_phrase(finding: Mapping[str, Any], test: str | None = None) -> Phrase:
     """What a failing live check saw, in its units: ``2 OOM kills``, ``p99 8400 ms vs <= 500 ms``."""
     evidence = finding.get("evidence") or {}
+    if isinstance(evidence.get("shown"), str) and evidence["shown"]:
+        return Phrase(str(evidence["shown"]), finding["check"])  # the kind's own words for what it saw
     items = [i for i in evidence.get("items") or () if isinstance(i, Mapping)]
     if test == "oomkilled":
         return Phrase(_count(len(items), "OOM kill", "OOM kills") if items else "OOM kills", "oom-kills")
