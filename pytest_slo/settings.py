@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .optionvalues import due_offsets, pushgateway_problem, rfc3339, seconds, slos_path_problem, template_problem
 from .repo.site import DEFAULT_VALUES_PATH
 
 if TYPE_CHECKING:
     from .sources import LiveOptions
 
-__all__ = [
-    "OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "build", "due_offsets", "from_ini", "refuse_spaced_paths", "resolve",
-]
+__all__ = ["OPTIONS", "PATH_OPTIONS", "Option", "Settings", "add_options", "build", "from_ini", "refuse_spaced_paths", "resolve"]
 
 #: What an option's text becomes. ``path``: a file or folder, relative to where pytest was
 #: started; ``pattern``: a path relative to the root, kept as text; ``count``: 0 or more.
@@ -188,29 +187,9 @@ def _path(opt: Option, text: str, invoked: Path) -> Path:
     return path if path.is_absolute() else invoked / path
 
 
-def _seconds(text: str) -> float:
-    from .expr import duration_seconds
-
-    seconds = duration_seconds(text)  # its QuantityError is a ValueError saying why
-    if seconds <= 0:
-        raise ValueError(f"{text!r} is not a duration greater than 0")
-    return seconds
-
-
-def due_offsets(text: str) -> dict[str, float]:
-    """``P1=1d,P2=3d`` → seconds after detection by priority (P0..P4)."""
-    offsets: dict[str, float] = {}
-    for part in text.split(","):
-        priority, sep, duration = (s.strip() for s in part.partition("="))
-        if not sep or not re.fullmatch(r"P[0-4]", priority):
-            raise ValueError(f"{part.strip()!r} is not PRIORITY=DURATION such as P1=1d (priorities P0 to P4)")
-        offsets[priority] = _seconds(duration)
-    return offsets
-
-
 def _duration(opt: Option, text: str, invoked: Path) -> str:
     try:
-        due_offsets(text) if opt.type == "due" else _seconds(text)
+        due_offsets(text) if opt.type == "due" else seconds(text)
     except ValueError as exc:
         raise pytest.UsageError(f"{opt.names}: {exc}") from None
     return text
@@ -223,7 +202,9 @@ def _choice(opt: Option, text: str, invoked: Path) -> str:
 
 
 def _url(opt: Option, text: str, invoked: Path) -> str:
-    return _pushgateway_url(opt, text) if opt.dest == "pushgateway" else text
+    if opt.dest == "pushgateway" and (problem := pushgateway_problem(text)):
+        raise pytest.UsageError(f"{opt.names}: {problem}")
+    return text
 
 
 _CONVERT: dict[str, Callable[[Option, str, Path], Any]] = {
@@ -311,13 +292,19 @@ def build(lookup: Lookup, invoked: Path, default_root: Callable[[], Path]) -> Se
 
 
 def _check_template(values: dict[str, Any], given: set[str]) -> None:
-    if "postmortem_template" in values and (problem := _template_problem(values["postmortem_template"])):
+    if "postmortem_template" in values and (problem := template_problem(values["postmortem_template"])):
         raise pytest.UsageError(f"--postmortem-template / slo_postmortem_template: {problem}")
 
 
 def _check_snapshot_time(values: dict[str, Any], given: set[str]) -> None:
     if "kube_snapshot_time" in values:
-        values["kube_snapshot_time"] = _snapshot_time(values["kube_snapshot_time"], "kube_snapshot" in values)
+        name = "--kube-snapshot-time / slo_kube_snapshot_time"
+        try:
+            values["kube_snapshot_time"] = rfc3339(values["kube_snapshot_time"])
+        except ValueError as exc:
+            raise pytest.UsageError(f"{name}: {exc}") from None
+        if "kube_snapshot" not in values:
+            raise pytest.UsageError(f"{name}: only applies with --kube-snapshot=FILE (a cluster is judged at the current time)")
 
 
 def _check_fail_on(values: dict[str, Any], given: set[str]) -> None:
@@ -326,52 +313,13 @@ def _check_fail_on(values: dict[str, Any], given: set[str]) -> None:
 
 
 def _check_slos_path(values: dict[str, Any], given: set[str]) -> None:
-    if problem := _slos_path_problem(values["root"], values.get("slos_path", "slos"), "slos_path" in given):
+    if problem := slos_path_problem(values["root"], values.get("slos_path", "slos"), "slos_path" in given):
         raise pytest.UsageError(f"--slos-path / slo_slos_path: {problem}")
 
 
 _CHECKS: tuple[Callable[[dict[str, Any], set[str]], None], ...] = (
     _check_template, _check_snapshot_time, _check_fail_on, _check_slos_path,
 )
-
-
-def _template_problem(path: Path) -> str | None:
-    """Why a postmortem template cannot be used, found before the run instead of on the night."""
-    import jinja2
-
-    from .expr import SloEnvironment
-
-    try:
-        SloEnvironment().parse(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror or exc}"
-    except UnicodeDecodeError:
-        return f"{path} is not UTF-8 text"
-    except jinja2.TemplateSyntaxError as exc:
-        return f"{path}:{exc.lineno}: template syntax error: {exc.message}"
-    return None
-
-
-_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)")
-
-
-def _snapshot_time(text: str, with_snapshot: bool) -> datetime:
-    """``--kube-snapshot-time``: an RFC 3339 time (with its offset), only with a snapshot."""
-    name = "--kube-snapshot-time / slo_kube_snapshot_time"
-    expected = "expected an RFC 3339 time with its offset, such as 2026-11-27T13:58:00Z or 2026-11-27T14:58:00+01:00"
-    parsed = None
-    if match := _RFC3339.fullmatch(text):
-        date, clock, fraction, offset = match.groups()
-        micro = (fraction or "0")[:6].ljust(6, "0")  # Python 3.10 takes 6 digits only
-        try:
-            parsed = datetime.fromisoformat(f"{date}T{clock}.{micro}{'+00:00' if offset in 'Zz' else offset}")
-        except ValueError:
-            parsed = None
-    if parsed is None:
-        raise pytest.UsageError(f"{name}: {text!r}: {expected}")
-    if not with_snapshot:
-        raise pytest.UsageError(f"{name}: only applies with --kube-snapshot=FILE (a cluster is judged at the current time)")
-    return parsed.astimezone(timezone.utc)
 
 
 def _default_root(config: pytest.Config) -> Path:
@@ -394,33 +342,6 @@ def _default_root(config: pytest.Config) -> Path:
     if not (rootpath / "sites").is_dir() and (invoked / "sites").is_dir():
         return invoked
     return rootpath
-
-
-def _slos_path_problem(root: Path, slos_path: str, given: bool) -> str | None:
-    """Why the SLO folder cannot be read: one named on purpose must exist, or every SLO of the
-    repository would be dropped without a word; the default ``slos`` may be absent (no SLOs)."""
-    folder = root / slos_path
-    if folder.is_dir():
-        return None
-    what = "name the folder of the OpenSLO documents (*.yaml), relative to the root"
-    if folder.exists():
-        return f"{slos_path} is a file, not a folder (root {root}): {what}"
-    if given:
-        return f"no folder {slos_path} under the root {root}: {what}"
-    return None
-
-
-def _pushgateway_url(opt: Option, url: str) -> str:
-    """An http(s) URL without credentials (those come from the environment, never a flag)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise pytest.UsageError(f"{opt.names}: {url!r} is not an http(s) URL such as http://pushgateway.monitoring:9091")
-    if parts.username or parts.password:
-        raise pytest.UsageError(f"{opt.names}: the URL carries credentials; set SLO_PUSHGATEWAY_USER and SLO_PUSHGATEWAY_PASSWORD"
-                                " (or SLO_PUSHGATEWAY_TOKEN) in the environment instead")
-    return url
 
 
 #: The variables a live source may use: ours, the proxy settings, and where the cluster is.

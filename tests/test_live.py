@@ -144,13 +144,28 @@ def test_empty_result_fails_with_a_diagnosis(incident: Stack, gitops: Path, pyte
 
 
 def test_a_bad_query_is_an_error_naming_prometheus_message(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PromQL that parses offline but that this Prometheus (2.42) does not know: limitk came in 3.x
+    (gitops / "checks/team.yaml").write_text(
+        "checks:\n  - id: broken-query\n    title: t\n    kind: promql\n    apps: [api-server]\n"
+        "    query: 'limitk(1, sum(rate(http_requests_total[5m])))'\n    op: '<'\n    threshold: 1\n    severity: P3\n    runbook: checks/runbooks/slo.md\n"
+    )
+    result, _ = live_run(pytester, monkeypatch, incident, "-k", "broken-query")
+    result.stdout.fnmatch_lines(["prometheus rejected the query: *parse error*limitk*"])
+    assert result.parseoutcomes().get("errors", result.parseoutcomes().get("error")) == 1
+
+
+def test_a_query_that_does_not_parse_never_reaches_prometheus(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caught offline, also with --live: the item errors at the catalog's line, nothing is sent
+    (the Prometheus URL here answers nothing at all)."""
     (gitops / "checks/team.yaml").write_text(
         "checks:\n  - id: broken-query\n    title: t\n    kind: promql\n    apps: [api-server]\n"
         "    query: 'sum(rate(http_requests_total[5m])'\n    op: '<'\n    threshold: 1\n    severity: P3\n    runbook: checks/runbooks/slo.md\n"
     )
-    result, _ = live_run(pytester, monkeypatch, incident, "-k", "broken-query")
-    result.stdout.fnmatch_lines(["prometheus rejected the query: *parse error*"])
-    assert result.parseoutcomes().get("errors", result.parseoutcomes().get("error")) == 1
+    monkeypatch.setenv("SLO_PROMETHEUS_URL", "http://127.0.0.1:9")
+    result, doc = live_run(pytester, monkeypatch, None, "-k", "broken-query")
+    result.stdout.fnmatch_lines(["checks/team.yaml:6: check 'broken-query': query at site production is not PromQL: unclosed left parenthesis*"])
+    assert "unavailable" not in result.stdout.str()
+    assert [f["outcome"] for f in doc["findings"] if f["check"] == "broken-query"] == ["error"]
 
 
 def test_a_cache_without_maxmemory_is_a_finding(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

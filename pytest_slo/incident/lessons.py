@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog.model import runbook_problem
 from ..findings.mdtext import cell, code, prose
-from ..settings import due_offsets
+from ..optionvalues import due_offsets
 from .impact import spoken
 from .tracks import BUDGET, CAUSE, PAGE, Track, shown
 
