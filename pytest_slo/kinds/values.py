@@ -91,6 +91,8 @@ def blame(target: Target, rendered_line: int | None, value: Any = _ANY) -> Blame
     if rendered_line is None or target.app is None:
         return None
     site = target.site
+    if site.repo.render_command:
+        return _blame_by_value(target, rendered_line, value)
     try:
         template = site.release.template(target.app)
         config = site.config
@@ -113,6 +115,23 @@ def blame(target: Target, rendered_line: int | None, value: Any = _ANY) -> Blame
         fed = ", ".join(f"{n}={config.get(n, '?')!r}" for n in names)
         return Blame(here, note=f"the template turns {fed} into {value!r}")
     return Blame(here, note="the template writes it")
+
+
+def _blame_by_value(target: Target, rendered_line: int, value: Any) -> Blame:
+    """Whom to ask when the repository's own renderer wrote the values: no template says which
+    key feeds which line, so only a key whose value is the rendered value, when one alone is."""
+    site = target.site
+    if value is _ANY:
+        text = _line(_fresh(target), rendered_line) or ""
+        value = text.partition(":")[2].split("#")[0].strip().strip("'\"") if ":" in text else None
+        matching = sorted(k for k, e in site.env.entries.items() if value and e.value == value)
+    else:
+        config = site.config
+        matching = sorted(k for k in site.env.entries if _same(config.get(k, _ANY), value))
+    if len(matching) == 1:
+        return Blame(Location(site.env_display, site.env.line_of(matching[0])), matching[0])
+    note = f"one of {', '.join(matching)}" if matching else "written by the repository's renderer (slo_render_command)"
+    return Blame(Location(site.env_display, None), note=note)
 
 
 def _fresh(target: Target) -> str | None:
@@ -208,7 +227,8 @@ class ValuesKind(Kind):
         elif found.key:
             location, why = found.location, f" ({found.key} at {found.location})"
         else:
-            location, why = found.location, f" (from the template, {found.location})"
+            where = f", {found.location}" if found.location.line else ""
+            location, why = found.location, f" ({found.note or 'from the template'}{where})"
         command = render_command(target)
         return Verdict(
             False,
