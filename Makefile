@@ -40,7 +40,7 @@ test: system-deps setup
 	$(PY) -m pytest tests -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 test-unit: setup
-	$(PY) -m pytest tests -p no:cacheprovider -m "not servers" $(PYTEST_ARGS)
+	$(PY) -m pytest tests -p no:cacheprovider -m "not servers and not wheel" $(PYTEST_ARGS)
 
 test-app: setup
 	@test -n "$(APP)" || { echo "usage: make test-app APP=<app> [SITE=<site>]"; exit 2; }

@@ -116,6 +116,7 @@ STACK = ("redis-server", "prometheus", "promtool", "prometheus-redis-exporter")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "servers(*binaries): starts these real servers (Debian packages) on loopback")
+    config.addinivalue_line("markers", "wheel: builds the wheel and installs it, with its dependencies, in a fresh virtualenv (minutes)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
