@@ -124,7 +124,13 @@ def counts_as_render(root: Path, path: Path, apps: Iterable[str]) -> bool:
     return (
         path.name in VALUES_NAMES and path.parent.name in set(apps) and parts[0] != "releases"
         and not any(p.startswith(".") or p in _SKIP_DIRS for p in parts[:-1]) and not (path.parent / "Chart.yaml").exists()
+        and not any(_nested_repository(root.joinpath(*parts[: i + 1])) for i in range(len(parts) - 1))
     )
+
+
+def _nested_repository(folder: Path) -> bool:
+    """A GitOps repository of its own inside this one (it holds sites/): its renders are its own."""
+    return (folder / "sites").is_dir()
 
 
 def stray_values(root: Path, pattern: str, sites: Iterable[str], apps: Iterable[str]) -> dict[str, list[str]]:
@@ -132,8 +138,9 @@ def stray_values(root: Path, pattern: str, sites: Iterable[str], apps: Iterable[
 
     A file counts when it is named ``values.yaml`` (or ``.yml``) in a folder named after an
     app, which is what the renderer writes when ``--output`` points elsewhere. Not counted:
-    the gate's own paths, anything under ``releases/``, hidden folders, and Helm charts
-    (a folder with a ``Chart.yaml`` holds the chart's defaults, not a render).
+    the gate's own paths, anything under ``releases/``, hidden folders, Helm charts (a
+    folder with a ``Chart.yaml`` holds the chart's defaults, not a render) and GitOps
+    repositories nested in this one (a folder with a ``sites/`` of its own).
     """
     apps = set(apps)
     expected = {(root / pattern.format(site=s, app=a)).resolve() for s in sites for a in apps}
@@ -142,6 +149,7 @@ def stray_values(root: Path, pattern: str, sites: Iterable[str], apps: Iterable[
         here = Path(folder)
         dirs[:] = sorted(
             d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS and not (here == root and d == "releases")
+            and not _nested_repository(here / d)
         )
         if here.name not in apps or "Chart.yaml" in files:
             continue
