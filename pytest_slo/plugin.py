@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -92,21 +92,19 @@ def _register_kinds(config: pytest.Config) -> KindRegistry:
 
 
 def _owner(config: pytest.Config, obj: object) -> str:
-    """The registered plugin an object comes from: the hook caller returns only results,
-    so the plugin is found by the module that defines the object's class."""
+    """The plugin an object returned by ``pytest_slo_kinds`` comes from. The hook caller
+    returns only results, so pluggy is asked which plugins implement the hook
+    (``get_hookimpls``, each with its ``plugin_name``), and the one whose package defines the
+    object's class is named."""
     module = type(obj).__module__
-    if module == __name__.rsplit(".", 1)[0] or module.startswith(__name__.rsplit(".", 1)[0] + "."):
-        return "pytest-slo"
     best, length = None, -1
-    for name, plugin in config.pluginmanager.list_name_plugin():
-        home = getattr(plugin, "__name__", None) if isinstance(plugin, ModuleType) else type(plugin).__module__
-        if not isinstance(home, str) or not name:
-            continue
+    for impl in config.pluginmanager.hook.pytest_slo_kinds.get_hookimpls():
+        home = impl.function.__module__
         package = home.rsplit(".", 1)[0] if "." in home else home
         if home == module:
-            return name
-        if module.startswith(package + ".") and len(package) > length:
-            best, length = name, len(package)
+            return "pytest-slo" if impl.plugin is sys.modules[__name__] else impl.plugin_name
+        if (module == package or module.startswith(package + ".")) and len(package) > length:
+            best, length = ("pytest-slo" if impl.plugin is sys.modules[__name__] else impl.plugin_name), len(package)
     return best or f"(module {module})"
 
 

@@ -207,7 +207,7 @@ class Bad(Kind):
         ('    name = "bad"\n    spec_schema = {"properties": {"window": {"type": "duration"}}}\n', "spec_schema is not a valid JSON Schema at *: 'duration' is not valid under any of the given schemas"),
         ('    name = "bad"\n    spec_schema = {"properties": {"severity": {"type": "string"}}}\n', "spec_schema redefines the common field(s) severity"),
         ('    name = "bad"\n    fetch = 42\n', "fetch is 42, not a method"),
-        ('    name = "bad"\n    def needs_live(self):\n        return False\n', "needs_live() cannot be called as needs_live(settings)"),
+        ('    name = "bad"\n    def needs_live(self):\n        return False\n', "needs_live() cannot be called as needs_live(options)"),
     ],
 )
 def test_a_kind_is_checked_against_the_protocol_in_full(gitops: Path, pytester: pytest.Pytester, change: str, problem: str) -> None:

@@ -1,7 +1,7 @@
 """The finding: what a failed or errored slo item becomes, in every report.
 
 Findings are plain JSON-ready dicts so they travel on pytest-xdist test reports unchanged
-and every writer reads the same fields (DESIGN.md: check, title, severity, site, app, kind,
+and every writer reads the same fields (the README's "Findings": check, title, severity, site, app, kind,
 outcome, message, runbook, location, evidence, nodeid; then ``fingerprint`` and the failing
 ``objects`` it is made of, ``baseline_state`` (new, unchanged, absent; None without
 ``--baseline``) and ``waiver`` (the waiver that covers it, or None)).

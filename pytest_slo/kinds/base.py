@@ -126,9 +126,9 @@ class Kind(Protocol):
 
 #: The methods of :class:`Kind` and the arguments pytest-slo calls them with.
 METHODS: dict[str, tuple[str, ...]] = {
-    "needs_live": ("settings",),
+    "needs_live": ("options",),
     "scope_of": ("check",),
-    "prefetch": ("run", "pairs"),
+    "prefetch": ("sources", "pairs"),
     "fetch": ("check", "target"),
     "evaluate": ("check", "target", "data"),
 }

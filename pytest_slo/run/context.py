@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import gc
-import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -39,7 +38,6 @@ class RunContext:
         #: The live sources, created on first use and shared by every item of the run.
         self.sources = Sources(settings.live_options())
         self._prefetched: set[str] = set()
-        self._lock = threading.Lock()
         self._marks: dict[Any, tuple[pytest.MarkDecorator, ...]] = {}
         self._properties: dict[str, tuple[tuple[str, str], ...]] = {}
         self._frozen = False
@@ -138,11 +136,9 @@ class RunContext:
         marks = self._marks.get(key)
         if marks is None:
             kind = self.registry[check.kind]
-            names = ["slo", kind.name, *(["live"] if kind.live else []), *check.markers]
-            made = [getattr(pytest.mark, name) for name in names]
-            if skip_reason is not None:
-                made.insert(3, pytest.mark.skip(reason=skip_reason))  # where it was added before the check's own
-            marks = self._marks[key] = tuple(made)
+            skip = [pytest.mark.skip(reason=skip_reason)] if skip_reason is not None else []
+            names = ["slo", kind.name, *(["live"] if kind.live else [])]
+            marks = self._marks[key] = (*(getattr(pytest.mark, n) for n in names), *skip, *(getattr(pytest.mark, m) for m in check.markers))
         return marks
 
     def properties(self, check: Any) -> tuple[tuple[str, str], ...]:

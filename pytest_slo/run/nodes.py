@@ -164,7 +164,7 @@ class SloItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, CheckFailed):
-            return self.redact(format_verdict(self.check, excinfo.value.verdict))
+            return self.redact(format_verdict(excinfo.value.verdict, self.check.runbook))
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -172,7 +172,8 @@ class SloItem(pytest.Item):
         return self.path, 0, f"{where}: {self.check.id} [{self.check.severity}] {self.check.title}"
 
 
-def format_verdict(check: Check, verdict: Verdict) -> str:
+def format_verdict(verdict: Verdict, runbook: str | None = None) -> str:
+    """A failed verdict as the terminal shows it: what is wrong, what to do or edit, the runbook."""
     lines = [verdict.message]
     if verdict.action:
         lines.append(f"do: {verdict.action}")
@@ -180,8 +181,18 @@ def format_verdict(check: Check, verdict: Verdict) -> str:
             lines.append(f"declared at: {verdict.location}")
     elif verdict.location:
         lines.append(f"edit: {verdict.location}")
-    lines.append(f"runbook: {check.runbook}")
+    if runbook:
+        lines.append(f"runbook: {runbook}")
     return "\n".join(lines)
+
+
+class _VerdictItem(pytest.Item):
+    """An item whose only failure is a :class:`CheckFailed`: shown as :func:`format_verdict`."""
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CheckFailed):
+            return format_verdict(excinfo.value.verdict)
+        return super().repr_failure(excinfo)
 
 
 def _scope(run: RunContext, check: Check) -> str:
@@ -241,7 +252,7 @@ class SiteFile(pytest.File):
                 yield AppNode.from_parent(self, name=app, site_name=name)
 
 
-class CatalogItem(pytest.Item):
+class CatalogItem(_VerdictItem):
     """``checks/<file>.yaml::catalog``: the file's checks are well-formed;
     ``::runbook-links``: every runbook path and #anchor it names exists."""
 
@@ -257,12 +268,6 @@ class CatalogItem(pytest.Item):
             raise CheckFailed(
                 Verdict(False, f"{self.path.name} {what}:\n  " + "\n  ".join(self.problems), {"problems": self.problems}, self.where)
             )
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
-        if isinstance(excinfo.value, CheckFailed):
-            verdict = excinfo.value.verdict
-            return verdict.message + (f"\nedit: {verdict.location}" if verdict.location else "")
-        return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int, str]:
         return self.path, 0, f"{self.name} of {self.path.name}"
@@ -294,7 +299,7 @@ class CatalogFile(pytest.File):
 WAIVER_RUNBOOK = runbook("runbooks/catalog.md#waivers")
 
 
-class WaiverItem(pytest.Item):
+class WaiverItem(_VerdictItem):
     """``checks/waivers.yaml::<check>@<site>``: one waiver. A malformed entry errors at its
     line; an expired one fails (the day after ``until``); an active one passes."""
 
@@ -331,11 +336,6 @@ class WaiverItem(pytest.Item):
         message = f"{w.where}: waiver for {w.check}{at} expired on {w.until.isoformat()} (owner {w.owner})"
         message += f"\n  reason was: {w.reason}\n  renew it with a new until: (at most {_run(self).settings.waiver_max_days} days ahead), or fix the finding and remove it"
         raise CheckFailed(Verdict(False, message, w.as_dict(), Location(w.path, w.line)))
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
-        if isinstance(excinfo.value, CheckFailed):
-            return excinfo.value.verdict.message
-        return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Any, int, str]:
         w = self.waiver
