@@ -110,8 +110,16 @@ class PromqlKind(Kind):
             "alert": {
                 "type": "object",
                 "description": "export this check as a Prometheus alert (--export-rules) that fires after the breach lasts 'for'",
-                "examples": [{"for": "10m"}],
-                "properties": {"for": DURATION},
+                "examples": [{"for": "10m"}, {"for": "1h", "severity": "warning"}],
+                "properties": {
+                    "for": DURATION,
+                    "severity": field(
+                        "the alert's severity label (default: page for P1/P2 checks, ticket otherwise)",
+                        ["warning", "page"],
+                        type="string",
+                        pattern="^[a-z][a-z0-9_-]*$",
+                    ),
+                },
                 "required": ["for"],
                 "additionalProperties": False,
             },
