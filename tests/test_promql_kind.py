@@ -125,6 +125,7 @@ def test_nan_passes_when_no_data_may_pass(target: Target) -> None:
 @pytest.mark.parametrize(("instances", "named"), [
     (["a"], 'instance="a"'),
     (["a", "b", "c"], 'instance="a"; instance="b"; instance="c"'),
+    (["a", "b", "c", "d"], 'instance="a"; instance="b"; instance="c" and 1 more'),
     (["a", "b", "c", "d", "e"], 'instance="a"; instance="b"; instance="c" and 2 more'),
 ])
 def test_nan_everywhere_names_the_series_it_skips(target: Target, instances: list[str], named: str) -> None:
@@ -229,11 +230,11 @@ def test_found_and_expect_see_value_labels_and_threshold(target: Target) -> None
     assert verdict.message.splitlines()[0] == 'instance="r1": 51 writes refused on r1; expected none'
 
 
-@pytest.mark.parametrize("field", ["found", "expect", "threshold"])
+@pytest.mark.parametrize("field", ["found", "expect", "threshold", "details"])
 def test_a_config_key_the_site_lacks_is_an_error_at_the_site(target: Target, field: str) -> None:
-    c = check(**{field: "{{ REDIS_SHARDS }}" if field != "threshold" else "REDIS_SHARDS * 2"})
+    c = check(**{field: {"threshold": "REDIS_SHARDS * 2", "details": {"shards": "x * {{ REDIS_SHARDS }}"}}.get(field, "{{ REDIS_SHARDS }}")})
     with pytest.raises(ConfigError) as caught:
-        judge(target, c, 5.0)
+        PromqlKind().detail_queries(c, target) if field == "details" else judge(target, c, 5.0)
     assert str(caught.value).startswith("sites/production/config.env: REDIS_SHARDS is not set, and check t-check needs it")
 
 

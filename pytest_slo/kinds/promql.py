@@ -56,8 +56,7 @@ def format_labels(labels: Mapping[str, str]) -> str:
 
 
 def _number(value: float) -> str:
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
+    """Four significant digits, a large number whole (``2500000000``, never ``2.5e+09``); ``nan``, ``inf``."""
     return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
 
 
@@ -179,7 +178,7 @@ class PromqlKind(Kind):
         if not result.samples and check.spec.get("no_data", "fail") == "fail":
             diagnosis = source.diagnose_empty(query, at)
         details = self.detail_queries(check, target)
-        answers = source.query_many(details.values(), at) if details else {}
+        answers = source.query_many(details.values(), at)
         # A detail only words the message: one that fails leaves its part of the message out.
         return PromqlFacts(result, diagnosis, {n: a for n, q in details.items() if not isinstance(a := answers[q], SloError)})
 
