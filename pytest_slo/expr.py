@@ -2,12 +2,17 @@
 
 Config values are always passed in as data; nothing a ``config.env`` holds is ever parsed
 as a template, so ``{{ 7*7 }}`` in a value stays those eight characters.
+
+Besides the unit filters, every template may call the PromQL helper ``counted(series,
+window)`` (the counting rule of every shipped query and of the OpenSLO indicators) and word
+a value with ``time_to_full(now, limit, per_second)`` and the filter ``human_duration``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,7 +23,17 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import units
 
-__all__ = ["SloEnvironment", "compile_expression", "environment", "expression_names", "render_string"]
+__all__ = [
+    "SloEnvironment",
+    "compile_expression",
+    "counted",
+    "environment",
+    "expression_names",
+    "human_duration",
+    "is_selector",
+    "render_string",
+    "time_to_full",
+]
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 _DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
@@ -33,6 +48,69 @@ def duration_seconds(text: object) -> float:
     return sum(float(n) * _DURATION_SECONDS[u] for n, u in parts)
 
 
+_SELECTOR = re.compile(r"^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$")
+
+
+def is_selector(query: str) -> bool:
+    """True for a plain vector selector (``name{...}``), which a range ``q[w]`` takes as is."""
+    return bool(query.strip()) and bool(_SELECTOR.match(query))
+
+
+def counted(series: object, window: object, born_within: object = "1h") -> str:
+    """PromQL: what each counter of ``series`` counted over ``window``, one sample per series.
+
+    ``increase()`` counts from a series' first sample in the window, so a series *born* inside
+    it (a new pod, a handler's first 5xx, redis_exporter's ``err="OOM"`` series at Redis' first
+    refused write) would lose what that first sample already holds. The rule: a series without
+    a sample in the ``born_within`` before the window was born in it and counts from 0, so its
+    first value (``min_over_time``) is added; a series with one sample in the window counts
+    ``0`` from ``increase()`` (``or 0 * last_over_time``) plus that value if it was born.
+    Counter resets are ``increase()``'s. ``series`` is a selector, or any other expression
+    (read through a 1m subquery); ``window`` a duration (``5m``) or seconds.
+
+    In a query: ``sum({{ counted('http_requests_total{' ~ selector ~ '}', '5m') }})``.
+    """
+    s = str(series).strip()
+    w = units.format_duration(window) if isinstance(window, (int, float)) else str(window).strip()
+
+    def over(span: object) -> str:
+        return f"{s}[{span}]" if is_selector(s) else f"({s})[{span}:1m]"
+
+    present = f"0 * last_over_time({over(w)})"
+    return (
+        f"((increase({over(w)}) or {present})"
+        f" + (min_over_time({over(w)}) unless last_over_time({over(born_within)} offset {w}) or {present}))"
+    )
+
+
+def time_to_full(now: float, limit: float, per_second: float) -> float:
+    """Seconds until a quantity at ``now``, changing by ``per_second``, reaches ``limit``:
+    0 when it is there already, ``inf`` when it never gets there."""
+    if now >= limit:
+        return 0.0
+    if per_second <= 0:
+        return math.inf
+    return (limit - now) / per_second
+
+
+def _plural(n: float, unit: str) -> str:
+    text = f"{n:.1f}" if n < 10 and unit == "day" else f"{n:.0f}"
+    return f"{text} {unit}{'' if text == '1' else 's'}"
+
+
+def human_duration(seconds: object) -> str:
+    """A span of time as a person says it: ``40 minutes``, ``14 hours`` (under two days),
+    ``4.6 days`` (under ten), ``26 days``; ``never`` for an infinite one."""
+    s = float(seconds)  # type: ignore[arg-type]
+    if math.isinf(s) and s > 0:
+        return "never"
+    if s < 2 * 3600:
+        return _plural(s / 60, "minute")
+    if s < 2 * 86400:
+        return _plural(s / 3600, "hour")
+    return _plural(s / 86400, "day")
+
+
 def _yaml_scalar(value: Any) -> str:
     # JSON is a subset of YAML: quoting through it keeps any value one safe scalar.
     return json.dumps(value)
@@ -44,6 +122,7 @@ _FILTERS: dict[str, Callable[..., Any]] = {
     "cpu": lambda v: float(units.k8s_cpu(v)),
     "quantity": lambda v: float(units.k8s_quantity(v)),
     "human_bytes": units.format_bytes,
+    "human_duration": human_duration,
     "seconds": duration_seconds,
     "yaml": _yaml_scalar,
 }
@@ -58,6 +137,7 @@ class SloEnvironment(ImmutableSandboxedEnvironment):
         kwargs.setdefault("autoescape", False)
         super().__init__(**kwargs)
         self.filters.update(_FILTERS)
+        self.globals.update(counted=counted, time_to_full=time_to_full)
 
 
 @functools.lru_cache(maxsize=1)

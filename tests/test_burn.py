@@ -43,6 +43,35 @@ def test_no_traffic_burns_nothing_and_spends_nothing() -> None:
     assert spent is not None and spent.left_ratio == 1.0 and spent.left_events == 0
 
 
+def test_a_single_request_or_a_fraction_of_a_slice_is_traffic() -> None:
+    # one request in the window, and it failed: all of it was bad (not "no traffic")
+    assert error_ratio(WindowCount(HOUR, bad=1, total=1)) == 1.0
+    assert error_ratio(WindowCount(300, bad=0.25, total=0.5)) == 0.5  # extrapolated counts are fractional
+    spent = budget(WindowCount(HOUR, bad=1, total=1), TARGET)
+    assert spent is not None and (spent.spent, spent.total) == (1, 1) and spent.left_ratio < 0
+
+
+def test_a_count_prometheus_could_not_compute_is_no_error() -> None:
+    # NaN bad events (a 0/0 somewhere upstream) spend nothing; NaN traffic is no traffic
+    assert error_ratio(WindowCount(HOUR, bad=math.nan, total=100)) == 0.0
+    assert error_ratio(WindowCount(HOUR, bad=3, total=math.nan)) == 0.0
+    spent = budget(WindowCount(HOUR, bad=0, total=1000), TARGET)
+    assert spent is not None and (spent.spent, spent.total, spent.allowed) == (0, 1000, pytest.approx(1))
+
+
+@pytest.mark.parametrize(("bad", "total"), [(None, 100.0), (5.0, None), (None, None)])
+def test_either_count_missing_is_not_judged(bad: float | None, total: float | None) -> None:
+    # one of the two queries answered no series (its window has no samples): never a guess
+    assert error_ratio(WindowCount(HOUR, bad, total)) is None
+    assert budget(WindowCount(HOUR, bad, total), TARGET) is None
+    assert not judge_pair(PAGE_PAIRS[0], [WindowCount(HOUR, bad, total), WindowCount(300, 1, 10)], TARGET).judged
+
+
+def test_a_pair_whose_window_was_not_read_is_not_judged() -> None:
+    verdict = judge_pair(PAGE_PAIRS[0], [WindowCount(HOUR, 50, 100)], TARGET)
+    assert (verdict.long_rate, verdict.short_rate, verdict.judged, verdict.firing) == (pytest.approx(500), None, False, False)
+
+
 def test_no_data_and_a_window_longer_than_the_data_are_not_judged() -> None:
     assert error_ratio(WindowCount(HOUR, bad=None, total=None)) is None
     uncovered = WindowCount(6 * HOUR, bad=10, total=1000, covered=False)

@@ -72,15 +72,15 @@ def expected(alert: dict[str, Any]) -> dict[str, Any]:
     return {"exp_labels": dict(alert["labels"]), "exp_annotations": dict(alert["annotations"])}
 
 
-def run_tests(tmp_path: Path, rules: Path, tests: list[dict[str, Any]]) -> subprocess.CompletedProcess[str]:
+def run_tests(tmp_path: Path, rules: Path, tests: list[dict[str, Any]], every: str = "1m") -> subprocess.CompletedProcess[str]:
     spec = tmp_path / "tests.yaml"
-    spec.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests}, width=10**9))
+    spec.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": every, "tests": tests}, width=10**9))
     return subprocess.run([promtool(), "test", "rules", str(spec)], capture_output=True, text=True, timeout=240)
 
 
 def test_every_exported_file_passes_promtool_check_rules(pytester: pytest.Pytester) -> None:
     result = export(pytester)
-    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (20 rules)", "export-rules: wrote */rules/staging.rules.yaml (20 rules)"])
+    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (21 rules)", "export-rules: wrote */rules/staging.rules.yaml (21 rules)"])
     files = sorted((pytester.path / "rules").glob("*.rules.yaml"))
     assert [f.name for f in files] == ["production.rules.yaml", "staging.rules.yaml"]
     done = subprocess.run([promtool(), "check", "rules", *map(str, files)], capture_output=True, text=True, timeout=60)
@@ -93,14 +93,16 @@ def test_every_exported_file_passes_promtool_check_rules(pytester: pytest.Pytest
     # the workbook's factors times the budget of 99.9% (SLO_API_ERROR_RATE_PERCENT=0.1)
     assert "> (14.4 * 0.001)" in page[0]["expr"] and "> (6 * 0.001)" in page[0]["expr"]
     checks = {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "check" in r.get("labels", {})}
-    assert set(checks) == {"SloErrorRate", "SloLatencyP99"} and checks["SloErrorRate"]["for"] == "10m"
+    assert set(checks) == {"SloErrorRate", "SloLatencyP99", "RedisMemoryGrowth"} and checks["SloErrorRate"]["for"] == "10m"
+    assert checks["SloErrorRate"]["labels"]["severity"] == "page"  # a P1 check without an alert severity pages
 
 
 def test_the_runbook_base_url_makes_runbook_links(pytester: pytest.Pytester) -> None:
     export(pytester, "--site", "production", "--runbook-base-url", "https://git.example.com/gitops/blob/main/")
     rules = yaml.safe_load((pytester.path / "rules/production.rules.yaml").read_text())
     links = {r["annotations"]["runbook_url"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
-    assert links == {"https://git.example.com/gitops/blob/main/checks/runbooks/" + a for a in ("slo.md#burn-rate", "slo.md#slo-error-rate", "slo.md#slo-latency-p99")}
+    assert links == {"https://git.example.com/gitops/blob/main/checks/runbooks/" + a
+                     for a in ("slo.md#burn-rate", "slo.md#slo-error-rate", "slo.md#slo-latency-p99", "redis.md#redis-memory-growth")}
     assert not (pytester.path / "rules/staging.rules.yaml").exists()
 
 
@@ -215,7 +217,7 @@ def test_threshold_and_timeslice_slos_become_rules_promtool_evaluates(pytester: 
     export(pytester, "--site", "production")
     (pytester.path / "slos/api-server.yaml").write_text(OTHER_SLOS)
     result = pytester.runpytest("-p", "no:cacheprovider", "--site", "production", "--export-rules=rules")
-    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (22 rules)"])  # + 2 good-slice records
+    result.stdout.fnmatch_lines(["export-rules: wrote */rules/production.rules.yaml (23 rules)"])  # + 2 good-slice records
     path = pytester.path / "rules/production.rules.yaml"
     checked = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -281,3 +283,58 @@ def test_a_templated_slice_target_out_of_range_is_an_error_at_the_config_line(py
     result.stdout.fnmatch_lines([f"export-rules: production/api-server: api-good-slices::* left out: sites/production/config.env:{line}: SLO api-good-slices::*: "
                                  "timeSliceTarget '{{ SLO_API_ERROR_RATE_PERCENT * 95 }}' is 9.5 at site production: write a ratio above 0, at most 1 (0.95 for 95%)"])
     assert "api-good-slices" not in (pytester.path / "rules/production.rules.yaml").read_text()
+
+
+# --------------------------------------------------------------------------- the trend alert INC-2025-11-09-001 asked for
+
+MIB = 1024**2
+REDIS = {"namespace": "production", "service": "redis-cluster", "job": "redis-cluster", "instance": "10.0.1.11:9121"}
+FORTNIGHT = 14 * 24 * 12  # five-minute scrapes in two weeks
+
+
+def redis_series(used: str, policy: str = "noeviction") -> list[dict[str, str]]:
+    """redis_exporter's series of one Redis for two weeks, a scrape every 5 minutes: ``used``
+    in promtool's expanding notation, maxmemory 1536mb as production declares."""
+    def name(metric: str, **more: str) -> str:
+        return metric + "{" + ",".join(f'{k}="{v}"' for k, v in {**REDIS, **more}.items()) + "}"
+    return [
+        {"series": name("redis_memory_used_bytes"), "values": used},
+        {"series": name("redis_memory_max_bytes"), "values": f"{1536 * MIB}+0x{FORTNIGHT}"},
+        {"series": name("redis_instance_info", maxmemory_policy=policy), "values": f"1+0x{FORTNIGHT}"},
+    ]
+
+
+GROWTH_CASES = {
+    # the incident: noeviction, 2 MB an hour for two weeks (1.4 GB a month: past 80% of a
+    # 1536mb maxmemory wherever it starts)
+    "two-weeks-of-2MB-an-hour": (f"{100 * MIB}+{2 * MIB / 12:.6f}x{FORTNIGHT}", True),
+    "flat": (f"{740 * MIB}+0x{FORTNIGHT}", False),
+}
+
+
+@pytest.mark.parametrize("case", list(GROWTH_CASES))
+def test_promtool_proves_the_memory_growth_trend_alert(pytester: pytest.Pytester, tmp_path: Path, case: str) -> None:
+    export(pytester, "--site", "production")
+    path = pytester.path / "rules/production.rules.yaml"
+    (alert,) = [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"] if r.get("alert") == "RedisMemoryGrowth"]
+    # the seed's RedisMemoryGrowthTrend: predict_linear over the growth window, 30 days out,
+    # against 80% of maxmemory (noeviction), for an hour, a warning with its runbook
+    assert "predict_linear(redis_memory_used_bytes{" in alert["expr"] and "[6h], 30 * 86400)" in alert["expr"]
+    assert "0.8 * redis_memory_max_bytes{" in alert["expr"] and alert["expr"].endswith(") >= 100")
+    assert alert["for"] == "1h"
+    assert alert["labels"] == {"severity": "warning", "priority": "P2", "site": "production", "app": "redis-cluster", "check": "redis-memory-growth"}
+    assert alert["annotations"]["runbook_url"] == "checks/runbooks/redis.md#redis-memory-growth"
+    used, fires = GROWTH_CASES[case]
+    # a per-instance result (matched on (instance)): the alert names the instance
+    firing = [{"exp_labels": {"instance": REDIS["instance"], **alert["labels"]}, "exp_annotations": dict(alert["annotations"])}]
+    # the exported rule alone: two weeks of the SLOs' 3-day windows would take promtool minutes
+    alone = tmp_path / "growth.rules.yaml"
+    alone.write_text(yaml.safe_dump({"groups": [{"name": "growth", "rules": [alert]}]}, sort_keys=False, width=10**9))
+    done = run_tests(tmp_path, alone, [{"interval": "5m", "input_series": redis_series(used), "alert_rule_test": [
+        {"eval_time": "14d", "alertname": "RedisMemoryGrowth", "exp_alerts": firing if fires else []},
+        # breaching from the second scrape on, but not yet for an hour
+        {"eval_time": "50m", "alertname": "RedisMemoryGrowth", "exp_alerts": []},
+        {"eval_time": "70m", "alertname": "RedisMemoryGrowth", "exp_alerts": firing if fires else []},
+    ]}], every="5m")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "SUCCESS" in done.stdout

@@ -12,13 +12,15 @@ One table (``tests/oracle/cases.py``) drives two oracles:
   every item's outcome must be the table's, and promtool, evaluating the same rule at the very
   millisecond of the live run, must agree with what pytest-slo reported there.
 
+The OpenSLO objectives that count as a check does (``SLO_COUNTING``) are held to that check's
+cases: promtool and the real Prometheus must compute the same error ratio from both, story by
+story. The table's own consistency needs no server; everything else is marked ``servers``.
 promtool is required: in CI (``CI=true``) its absence fails these tests, elsewhere it skips.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 import os
@@ -27,20 +29,27 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from pytest_slo.catalog.model import Check, load_catalog
-from pytest_slo.kinds import KindRegistry, Target, builtin_kinds
-from pytest_slo.kinds.promql import PromqlKind
-from pytest_slo.repo.site import DEFAULT_VALUES_PATH, Repo
-from pytest_slo.sources import LiveOptions, Sources
-from tests.oracle.cases import ORACLES
+from tests.oracle.cases import ORACLES, SLO_COUNTING
+from tests.oracle.harness import (
+    REFERENCE_SITE,
+    REPO,
+    counting_pair,
+    designed_tests,
+    namespace,
+    number,
+    promtool,
+    references,
+    run_promtool,
+    unname,
+    write_tests,
+)
 from tests.oracle.model import (
     DRIFT_MINUTES,
     EVAL_MINUTE,
@@ -49,90 +58,16 @@ from tests.oracle.model import (
     REQUIRED_COVERAGE,
     SKIP,
     Case,
+    agreement_rules,
+    input_series,
     openmetrics,
-    promtool_file,
-    rule_file,
+    promtool_duration,
     unit_test,
 )
 from teststack.servers import Prometheus, RedisExporter, RedisServer, backfill
 
-REPO = Path(__file__).resolve().parents[1]
-REFERENCE_SITE = "production"
-INSTALL = "promtool not found: apt-get install prometheus"
-
-
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{INSTALL} (CI must run the promtool oracle)")
-        pytest.skip(INSTALL)
-    return path
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A promql check as pytest-slo renders it for the reference site."""
-
-    check: Check
-    app: str
-    query: str
-    threshold: float
-
-    @property
-    def op(self) -> str:
-        return str(self.check.spec["op"])
-
-    @property
-    def no_data(self) -> str:
-        return str(self.check.spec.get("no_data", "fail"))
-
-
-@functools.lru_cache(maxsize=1)
-def references() -> dict[str, Reference]:
-    registry = KindRegistry()
-    for kind in builtin_kinds():
-        registry.register(kind)
-    catalog = load_catalog(REPO, registry.schemas)
-    assert not catalog.problems, catalog.problems
-    site = Repo(REPO, DEFAULT_VALUES_PATH).site(REFERENCE_SITE)
-    kind = PromqlKind()
-    found = {}
-    for check in catalog.checks:
-        if check.kind != "promql":
-            continue
-        assert check.apps and len(check.apps) == 1, f"{check.id}: the oracle renders one app per check"
-        target = Target(site, check.apps[0], Sources(LiveOptions()))  # rendering asks the sources nothing
-        found[check.id] = Reference(check, check.apps[0], kind.query_text(check, target), kind.threshold(check, target))
-    return found
-
-
-def run_promtool(folder: Path, files: list[Path]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([promtool(), "test", "rules", *map(str, files)], cwd=folder, capture_output=True,
-                          text=True, timeout=300)
-
-
-def write_tests(folder: Path, ref: Reference, tests_at: Mapping[int, list[dict[str, Any]]]) -> list[Path]:
-    """The rule file of ``ref`` and one promtool test file per evaluation time (ms after the first sample)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "rules.yml").write_text(yaml.safe_dump(rule_file(ref.query, ref.op, ref.threshold, ref.no_data), width=10_000))
-    files = []
-    for at_ms, tests in tests_at.items():
-        path = folder / f"at-{at_ms}ms.yml"
-        path.write_text(yaml.safe_dump(promtool_file("rules.yml", at_ms, tests), width=10_000, sort_keys=False))
-        files.append(path)
-    return files
-
-
-def designed_tests(ref: Reference, cases: tuple[Case, ...]) -> dict[int, list[dict[str, Any]]]:
-    out = {}
-    for drift in DRIFT_MINUTES:
-        at_ms = (EVAL_MINUTE + drift) * 60_000
-        out[at_ms] = [
-            unit_test(c, ref.query, ref.no_data == "fail", at_ms, c.breaching, c.no_data, c.values if drift == 0 else ())
-            for c in cases
-        ]
-    return out
+PROMTOOL = pytest.mark.servers("promtool")
+LIVE = pytest.mark.servers("prometheus", "promtool")
 
 
 def test_without_promtool_ci_fails_and_elsewhere_skips(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,6 +102,7 @@ def test_each_oracle_covers_the_required_stories(check_id: str) -> None:
 # --------------------------------------------------------------------------- promtool
 
 
+@PROMTOOL
 @pytest.mark.parametrize("check_id", sorted(ORACLES))
 def test_promtool_agrees_with_the_table(check_id: str, tmp_path: Path) -> None:
     ref = references()[check_id]
@@ -176,6 +112,7 @@ def test_promtool_agrees_with_the_table(check_id: str, tmp_path: Path) -> None:
     assert result.stdout.count("SUCCESS") == len(files), result.stdout
 
 
+@PROMTOOL
 def test_promtool_catches_a_wrong_expectation(tmp_path: Path) -> None:
     """The harness can fail: the OOM burst of the issue, claimed to pass, is refused by promtool."""
     ref = references()["redis-oom-errors"]
@@ -189,11 +126,56 @@ def test_promtool_catches_a_wrong_expectation(tmp_path: Path) -> None:
     assert re.search(r'got:\[\s+0:\s+Labels:\{alertname="Breach", instance="10\.0\.1\.11:9121"\}', output), output
 
 
+# --------------------------------------------------------------------------- the SLO counts as its check
+
+#: The windows the SLO's counting is held to: the page pair's short and long windows.
+WINDOWS = ("5m", "1h")
+SLO_CASES = [(slo, window, c) for slo in sorted(SLO_COUNTING) for window in WINDOWS for c in ORACLES[SLO_COUNTING[slo]].cases]
+
+
+def agreement_tests(cases: list[Case] | tuple[Case, ...]) -> dict[int, list[dict[str, Any]]]:
+    """``Disagree`` quiet on every case, at E and at the times a live run may start."""
+    out = {}
+    for drift in DRIFT_MINUTES:
+        at_ms = (EVAL_MINUTE + drift) * 60_000
+        alerts = [{"eval_time": promtool_duration(at_ms), "alertname": "Disagree", "exp_alerts": []}]
+        out[at_ms] = [{"name": c.name, "interval": "1m", "input_series": input_series(c), "alert_rule_test": alerts} for c in cases]
+    return out
+
+
+def test_the_slo_counting_is_held_to_every_story_of_its_check() -> None:
+    assert {slo for slo, _, _ in SLO_CASES} == set(SLO_COUNTING) == {"api-availability"}
+    check, slo = counting_pair("api-availability", "5m")
+    # one rule: the SLO's error ratio is made of the very terms the check divides
+    assert check.startswith("100 * (sum(((increase(") and slo.startswith("100 * ((sum(((increase(")
+    assert check.split("/ sum(")[1] in slo and check.split(" or vector(0))")[0].removeprefix("100 * (") in slo
+
+
+@PROMTOOL
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("slo", sorted(SLO_COUNTING))
+def test_promtool_computes_the_same_errors_for_the_slo_and_its_check(slo: str, window: str, tmp_path: Path) -> None:
+    files = write_tests(tmp_path, agreement_rules(*counting_pair(slo, window)), agreement_tests(ORACLES[SLO_COUNTING[slo]].cases))
+    result = run_promtool(tmp_path, files)
+    assert result.returncode == 0, f"{slo} counts otherwise than {SLO_COUNTING[slo]} over {window}\n{result.stdout}{result.stderr}"
+    assert result.stdout.count("SUCCESS") == len(files), result.stdout
+
+
+@PROMTOOL
+def test_promtool_tells_plain_increase_from_the_counting_rule(tmp_path: Path) -> None:
+    """The harness can fail: the SLO's counting before it used ``counted``, plain
+    ``sum(increase())``, misses the first 5xx burst the check counts (0 errors against 0.33%)."""
+    check, _ = counting_pair("api-availability", "5m")
+    errors, requests = (f'http_requests_total{{ namespace="production", service="api-server"{m} }}' for m in (', status=~"5.."', ""))
+    plain = f"100 * ((sum(increase({errors}[5m])) or vector(0)) / sum(increase({requests}[5m])))"
+    (burst,) = [c for c in ORACLES["slo-error-rate"].cases if c.name == "first-5xx-burst"]
+    at_ms = EVAL_MINUTE * 60_000
+    files = write_tests(tmp_path, agreement_rules(check, plain), {at_ms: agreement_tests([burst])[at_ms]})
+    result = run_promtool(tmp_path, files)
+    assert result.returncode == 1 and "name: first-5xx-burst,\n    alertname: Disagree" in result.stdout + result.stderr, result.stdout
+
+
 # --------------------------------------------------------------------------- a real Prometheus
-
-
-def namespace(check_id: str, case: Case) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", f"{check_id}-{case.name}")[:63].strip("-")
 
 
 ALL_CASES = [(check_id, c) for check_id, oracle in sorted(ORACLES.items()) for c in oracle.cases]
@@ -226,9 +208,6 @@ class LiveRun:
         return self.outcomes.get(nodeid, {"outcome": "not run"}), self.findings.get(nodeid)
 
 
-def _unname(labels: Mapping[str, str]) -> dict[str, str]:
-    """Labels of a live result with the case's namespace read back as the reference site's."""
-    return {k: (REFERENCE_SITE if k == "namespace" else v) for k, v in labels.items()}
 
 
 @pytest.fixture(scope="module")
@@ -268,6 +247,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRun]:
         yield LiveRun(base, outcomes, findings, output, prometheus)
 
 
+@LIVE
 @pytest.mark.parametrize(("check_id", "case"), ALL_CASES, ids=[f"{k}-{c.name}" for k, c in ALL_CASES])
 def test_live_verdict_is_the_tables(live: LiveRun, check_id: str, case: Case) -> None:
     outcome, finding = live.item(check_id, case)
@@ -278,15 +258,20 @@ def test_live_verdict_is_the_tables(live: LiveRun, check_id: str, case: Case) ->
     assert outcome["when"] == ("setup" if case.verdict == SKIP else "call"), f"{case.story}\n{seen}"
     if case.verdict == FAIL:
         assert finding is not None
-        breaching = [_unname(b["labels"]) for b in finding["evidence"].get("breaching", [])]
+        breaching = [unname(b["labels"]) for b in finding["evidence"].get("breaching", [])]
         assert sorted(map(sorted, map(dict.items, breaching))) == sorted(map(sorted, map(dict.items, case.breaching))), seen
         assert case.message in finding["message"], seen
+        if breaching:  # the value in the check's own terms, series by series, as the message's first line
+            shown = finding["evidence"]["shown"]
+            assert len(shown) == len(breaching) and shown[0] in finding["message"].splitlines()[0], seen
+            assert case.message in shown[0], seen
     elif case.verdict == SKIP:
         assert case.message in (outcome["reason"] or ""), seen
     else:
         assert finding is None
 
 
+@LIVE
 def test_the_evidence_query_at_the_evidence_time_gives_the_same_answer(live: LiveRun) -> None:
     """Evidence times keep milliseconds: the finding's query, sent again at its ``time``, answers
     exactly the values the finding holds."""
@@ -297,14 +282,12 @@ def test_the_evidence_query_at_the_evidence_time_gives_the_same_answer(live: Liv
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", evidence["time"])
         again = live.prometheus.query(evidence["query"], evidence["time"])  # type: ignore[arg-type]
         seen = sorted((json.dumps(s["metric"], sort_keys=True), repr(float(s["value"][1]))) for s in again)
-        reported = sorted((json.dumps(v["labels"], sort_keys=True), repr(_number(v["value"]))) for v in evidence["values"])
+        reported = sorted((json.dumps(v["labels"], sort_keys=True), repr(number(v["value"]))) for v in evidence["values"])
         assert seen == reported, finding["nodeid"]  # repr: exact, and NaN equals NaN
 
 
-def _number(value: Any) -> float:
-    return {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}.get(value, value) if isinstance(value, str) else float(value)
 
-
+@LIVE
 def test_promtool_agrees_with_the_live_run(live: LiveRun, tmp_path: Path) -> None:
     """The rule, evaluated by promtool at the millisecond pytest-slo queried, fires on exactly the
     series pytest-slo failed, and the query's values there are exactly the ones it reported."""
@@ -321,17 +304,33 @@ def test_promtool_agrees_with_the_live_run(live: LiveRun, tmp_path: Path) -> Non
             outcome, finding = live.item(check_id, c)
             assert outcome["outcome"] in (PASS, SKIP, FAIL), outcome
             evidence = finding["evidence"] if finding else {}
-            breaching = [_unname(b["labels"]) for b in evidence.get("breaching", [])]
-            values = [(_unname(v["labels"]), _number(v["value"])) for v in evidence.get("values", [])]
+            breaching = [unname(b["labels"]) for b in evidence.get("breaching", [])]
+            values = [(unname(v["labels"]), number(v["value"])) for v in evidence.get("values", [])]
             tests.append(unit_test(c, ref.query, ref.no_data == "fail", at_ms, breaching, "diagnosis" in evidence, values))
         files += write_tests(tmp_path / check_id, ref, {at_ms: tests})
     result = run_promtool(tmp_path, files)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@LIVE
+@pytest.mark.parametrize(("slo", "window", "case"), SLO_CASES, ids=[f"{s}-{w}-{c.name}" for s, w, c in SLO_CASES])
+def test_a_real_prometheus_computes_the_same_errors_for_the_slo_and_its_check(live: LiveRun, slo: str, window: str, case: Case) -> None:
+    ns = namespace(SLO_COUNTING[slo], case)
+    at = live.base + EVAL_MINUTE * 60
+    answers = []
+    for query in counting_pair(slo, window):
+        samples = live.prometheus.query(query.replace(f'namespace="{REFERENCE_SITE}"', f'namespace="{ns}"'), at)  # type: ignore[arg-type]
+        answers.append([(s["metric"], float(s["value"][1])) for s in samples])
+    check, objective = answers
+    assert [labels for labels, _ in check] == [labels for labels, _ in objective], (case.story, answers)
+    for (_, a), (_, b) in zip(check, objective, strict=True):
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (case.story, answers)
+
+
 # --------------------------------------------------------------------------- the issue, on real parts
 
 
+@pytest.mark.servers("redis-server", "prometheus-redis-exporter", "prometheus")
 def test_the_first_oom_burst_is_counted_on_real_redis(gitops: Path, pytester: pytest.Pytester,
                                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A real Redis refuses writes before Prometheus ever scraped its exporter: redis_exporter's

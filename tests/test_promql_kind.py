@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from pytest_slo.catalog.model import Check
-from pytest_slo.errors import ConfigError
+from pytest_slo.errors import CatalogError, ConfigError
 from pytest_slo.kinds import Target
-from pytest_slo.kinds.promql import BREACHES, OPS, PromqlFacts, PromqlKind
+from pytest_slo.kinds.promql import BREACHES, OPS, PromqlFacts, PromqlKind, format_labels
 from pytest_slo.repo.site import DEFAULT_VALUES_PATH, Repo
 from pytest_slo.sources import LiveOptions, Sources
 from pytest_slo.sources.prometheus import InstantResult, Sample
@@ -119,6 +119,18 @@ def test_nan_alone_is_skipped_with_the_reason(target: Target) -> None:
 def test_nan_passes_when_no_data_may_pass(target: Target) -> None:
     verdict = judge(target, check(no_data="pass"), math.nan)
     assert verdict.ok and verdict.skip is None
+    assert [v["labels"] for v in verdict.evidence["values"]] == [{}]  # kept for the next run's baseline
+
+
+@pytest.mark.parametrize(("instances", "named"), [
+    (["a"], 'instance="a"'),
+    (["a", "b", "c"], 'instance="a"; instance="b"; instance="c"'),
+    (["a", "b", "c", "d"], 'instance="a"; instance="b"; instance="c" and 1 more'),
+    (["a", "b", "c", "d", "e"], 'instance="a"; instance="b"; instance="c" and 2 more'),
+])
+def test_nan_everywhere_names_the_series_it_skips(target: Target, instances: list[str], named: str) -> None:
+    verdict = judge(target, check(), *((redis(i), math.nan) for i in instances))
+    assert verdict.skip is not None and verdict.skip.startswith(f"no value to judge: the query is NaN for {named} at {STAMP} (")
 
 
 def test_nan_beside_a_breach_is_not_reported(target: Target) -> None:
@@ -136,7 +148,7 @@ def test_nan_breaches_equality_as_in_promql(target: Target) -> None:
 
 def test_no_data_fails_with_the_diagnosis(target: Target) -> None:
     verdict = judge(target, check(threshold="SLO_API_ERROR_RATE_PERCENT"), diagnosis="no series: metric x does not exist")
-    assert not verdict.ok
+    assert verdict.ok is False and verdict.skip is None
     assert verdict.message == f"no series: metric x does not exist\n  query: q\n  at: {STAMP}"
     assert verdict.evidence["diagnosis"] == "no series: metric x does not exist"
     assert str(verdict.location) == f"sites/production/config.env:{env_line('SLO_API_ERROR_RATE_PERCENT')}"
@@ -146,6 +158,8 @@ def test_no_data_fails_with_the_diagnosis(target: Target) -> None:
 def test_no_data_policies(target: Target, policy: str, ok: bool, skip: str | None) -> None:
     verdict = judge(target, check(no_data=policy))
     assert (verdict.ok, verdict.skip) == (ok, skip)
+    if policy == "pass":  # an empty result that passes still records what was asked, and when
+        assert (verdict.evidence["query"], verdict.evidence["time"], verdict.evidence["values"]) == ("q", STAMP, [])
 
 
 # --------------------------------------------------------------------------- several series, wording
@@ -168,16 +182,75 @@ def test_several_breaching_worst_first_each_on_its_line(target: Target) -> None:
     ]
 
 
+@pytest.mark.parametrize(("op", "values", "worst_first"), [
+    ("<", [85, 99, 90], ["b", "c", "a"]), ("<=", [85, 99, 90], ["b", "c", "a"]),  # an upper bound: the highest first
+    (">", [5, 1, 3], ["b", "c", "a"]), (">=", [5, 1, 3], ["b", "c", "a"]),  # a lower bound: the lowest first
+    ("==", [5, 1, 3], ["a", "b", "c"]), ("!=", [50, 50, 50], ["a", "b", "c"]),  # no worse: as Prometheus answered
+])
+def test_the_worst_series_comes_first_and_is_the_findings_object(target: Target, op: str, values: list[float], worst_first: list[str]) -> None:
+    threshold = {"<": 80, "<=": 80, ">": 10, ">=": 10, "==": 50, "!=": 50}[op]
+    verdict = judge(target, check(op=op, threshold=threshold), *((redis(i), v) for i, v in zip("abc", values, strict=True)))
+    assert [b["labels"]["instance"] for b in verdict.evidence["breaching"]] == worst_first
+    assert verdict.message.startswith(f'instance="{worst_first[0]}": ')
+    # what failed, worst first: the finding's fingerprint and the waivers' match read these
+    assert verdict.objects == [redis(i) for i in worst_first]
+
+
+def test_a_failure_keeps_every_value_and_says_each_breach_in_the_checks_terms(target: Target) -> None:
+    c = check(op="<", threshold=80, unit="%", found="{{ '%.0f' | format(value) }}% used of {{ threshold | int }}%")
+    verdict = judge(target, c, (redis("a"), 50.0), (redis("b"), 91.0), (redis("c"), 85.0))
+    assert verdict.evidence == {
+        "query": "q", "time": STAMP, "op": "<", "threshold": 80.0, "unit": "%",
+        "values": [{"labels": redis(i), "value": v} for i, v in (("a", 50.0), ("b", 91.0), ("c", 85.0))],
+        "breaching": [{"labels": redis("b"), "value": 91.0}, {"labels": redis("c"), "value": 85.0}],
+        "shown": ["91% used of 80%", "85% used of 80%"],
+    }
+    assert verdict.location is None  # a number, no config key: no line to point at
+    assert judge(target, check(op="<", threshold=80), 90.0).evidence["shown"] == ["90"]
+
+
+@pytest.mark.parametrize(("value", "words"), [(0.125, "0.125"), (99.99, "99.99"), (123456.0, "1.235e+05"),
+                                              (1e6, "1000000"), (1e6 + 0.5, "1000000"), (2.5e9, "2500000000")])
+def test_values_are_written_for_a_person(target: Target, value: float, words: str) -> None:
+    assert judge(target, check(op="<", threshold=0, unit=" B"), value).message.startswith(f"{words} B; expected < 0 B")
+
+
 def test_labels_the_selector_fixes_go_unsaid_and_others_stay(target: Target) -> None:
     verdict = judge(target, check(), (redis("a", job="other", err="OOM"), 5.0))
     assert verdict.message.startswith('err="OOM", instance="a", job="other": 5; expected <= 1')
     assert judge(target, check(), ({"namespace": "staging"}, 5.0)).message.startswith('namespace="staging": 5;')
+    # a plain selector's result keeps its metric name: the name says nothing of which series
+    assert judge(target, check(), (redis("a", __name__="redis_up"), 5.0)).message.startswith('instance="a": 5;')
+    assert judge(target, check(), (redis("a", job="redis-cluster"), 5.0)).message.startswith('instance="a": 5;')
 
 
 def test_found_and_expect_see_value_labels_and_threshold(target: Target) -> None:
     c = check(op="<=", threshold=0, found="{{ value | int }} writes refused on {{ labels.instance }}", expect="none")
     verdict = judge(target, c, ({"instance": "r1"}, 51.0))
     assert verdict.message.splitlines()[0] == 'instance="r1": 51 writes refused on r1; expected none'
+
+
+@pytest.mark.parametrize("field", ["found", "expect", "threshold", "details"])
+def test_a_config_key_the_site_lacks_is_an_error_at_the_site(target: Target, field: str) -> None:
+    c = check(**{field: {"threshold": "REDIS_SHARDS * 2", "details": {"shards": "x * {{ REDIS_SHARDS }}"}}.get(field, "{{ REDIS_SHARDS }}")})
+    with pytest.raises(ConfigError) as caught:
+        PromqlKind().detail_queries(c, target) if field == "details" else judge(target, c, 5.0)
+    assert str(caught.value).startswith("sites/production/config.env: REDIS_SHARDS is not set, and check t-check needs it")
+
+
+def test_a_broken_threshold_expression_blames_the_check(target: Target) -> None:
+    with pytest.raises(CatalogError) as caught:
+        judge(target, check(threshold="SLO_API_LATENCY_P99_MS *"), 5.0)
+    assert (caught.value.path, caught.value.line) == ("checks/team.yaml", 7)
+
+
+def test_a_detail_is_the_sample_of_the_same_series_whatever_its_metric_name(target: Target) -> None:
+    c = check(found="{{ value }} of {{ room.value if room else 'unknown' }}")
+    details = {"room": [(redis("b", __name__="room_bytes"), 20.0), (redis("a", __name__="room_bytes"), 10.0)]}
+    verdict = judge(target, c, (redis("a", __name__="used_bytes"), 5.0), details=details)
+    assert verdict.evidence["shown"] == ["5.0 of 10.0"]
+    lone = judge(target, c, (redis("c"), 5.0), details=details)  # no detail for this series
+    assert lone.evidence["shown"] == ["5.0 of unknown"]
 
 
 def test_evidence_time_keeps_milliseconds(target: Target) -> None:
@@ -202,45 +275,48 @@ def growth_check() -> tuple[Check, Any]:
 GIB, MIB = 1024**3, 1024**2
 
 
+def growth(used: float, per_day: float, room: float = 2.0 * GIB, limit: str = "container", **labels: str) -> tuple[float, dict[str, Any]]:
+    """redis-memory-growth's value (predict_linear 30 days out, in % of the room) for a straight
+    line of ``used`` bytes now and ``per_day``, and its details, for instance r1."""
+    r1 = redis("r1", **labels)
+    details = {"used": [(dict(r1, __name__="redis_memory_used_bytes"), used)], "trend_now": [(r1, used)],
+               "per_day": [(r1, per_day)], "room": [({"instance": "r1", "limit": limit}, room)]}
+    return 100 * (used + 30 * per_day) / room, details
+
+
 def test_growth_says_when_memory_runs_out(target: Target) -> None:
     c, _ = growth_check()
-    r = {"instance": "r1"}
-    per_day = 180 * MIB
-    value = 100 * (1.2 * GIB + 30 * per_day) / (2 * GIB)  # predict_linear 30 days out, % of the 2Gi limit
-    verdict = judge(target, c, (r, value), details={
-        "used": [(redis("r1", __name__="redis_memory_used_bytes"), 1.2 * GIB)],
-        "per_day": [(redis("r1"), per_day)],
-        "room": [({"instance": "r1", "limit": "container"}, 2.0 * GIB)],
-    })
+    value, details = growth(1.2 * GIB, 180 * MIB)
+    verdict = judge(target, c, ({"instance": "r1"}, value), details=details)
+    shown = "reaches the 2Gi container limit in about 4.6 days; 1.2Gi used, +180Mi/day"
     assert verdict.message.splitlines()[0] == (
-        'instance="r1": reaches the 2Gi container limit in about 4.6 days; 1.2Gi used, +180Mi/day; expected to stay '
+        f'instance="r1": {shown}; expected to stay '
         "under its limit for the next 30 days (80% of maxmemory under noeviction, else the container limit)"
     )
-    assert "e+0" not in verdict.message
+    # what a report or the postmortem shows of the value: the check's own words, not "324%"
+    assert verdict.evidence["shown"] == [shown]
+    assert verdict.evidence["breaching"] == [{"labels": {"instance": "r1"}, "value": value}]
 
 
 @pytest.mark.parametrize(
     ("used", "per_day", "words"),
     [(1.9 * GIB, 180 * MIB, "reaches the 2Gi container limit in about 14 hours; 1.9Gi used, +180Mi/day"),
+     (2.0 * GIB - 45 * MIB, 1440 * MIB, "reaches the 2Gi container limit in about 45 minutes; 1.96Gi used, +1.41Gi/day"),
      (1.0 * GIB, 40 * MIB, "reaches the 2Gi container limit in about 26 days; 1Gi used, +40Mi/day"),
      (2.5 * GIB, -10 * MIB, "already past the 2Gi container limit; 2.5Gi used, -10Mi/day")],
 )
 def test_growth_wording(target: Target, used: float, per_day: float, words: str) -> None:
     c, _ = growth_check()
-    value = 100 * (used + 30 * per_day) / (2 * GIB)
-    details = {"used": [(redis("r1"), used)], "per_day": [(redis("r1"), per_day)],
-               "room": [({"instance": "r1", "limit": "container"}, 2.0 * GIB)]}
+    value, details = growth(used, per_day)
     verdict = judge(target, c, ({"instance": "r1"}, value), details=details)
     assert verdict.message.startswith(f'instance="r1": {words};'), verdict.message
-    slower = {**details, "per_day": [(redis("r1"), 10 * MIB)]}
-    assert judge(target, c, ({"instance": "r1"}, 100 * (used + 30 * 10 * MIB) / (2 * GIB)), details=slower).ok is (used < 1.5 * GIB)
+    slower_value, slower = growth(used, 10 * MIB)
+    assert judge(target, c, ({"instance": "r1"}, slower_value), details=slower).ok is (used < 1.5 * GIB)
 
 
 def test_growth_under_noeviction_and_without_details(target: Target) -> None:
     c, _ = growth_check()
-    details = {"used": [(redis("r1"), 1000 * MIB)], "per_day": [(redis("r1"), 20 * MIB)],
-               "room": [({"instance": "r1", "limit": "maxmemory"}, 0.8 * 1536 * MIB)]}
-    value = 100 * (1000 * MIB + 30 * 20 * MIB) / (0.8 * 1536 * MIB)
+    value, details = growth(1000 * MIB, 20 * MIB, room=0.8 * 1536 * MIB, limit="maxmemory")
     verdict = judge(target, c, ({"instance": "r1"}, value), details=details)
     assert verdict.message.startswith('instance="r1": reaches 80% of maxmemory (1.2Gi) in about 11 days; 1000Mi used, +20Mi/day;')
     bare = judge(target, c, ({"instance": "r1"}, 130.0), details={"used": [(redis("other"), 1.0)]})
@@ -249,17 +325,41 @@ def test_growth_under_noeviction_and_without_details(target: Target) -> None:
         'instance="r1": no room to grow: maxmemory is 0 under noeviction;')
 
 
+def test_each_series_is_worded_with_its_own_details(target: Target) -> None:
+    """Details are matched to a breaching series by the labels both carry (never by the metric
+    name, which a detail keeps and the query's result has lost)."""
+    c, _ = growth_check()
+    fast, fast_details = growth(1.9 * GIB, 180 * MIB)
+    slow, slow_details = growth(1.0 * GIB, 40 * MIB)
+    details = {name: [*(({**labels, "instance": "r2"}, v) for labels, v in slow_details[name]), *fast_details[name]] for name in fast_details}
+    verdict = judge(target, c, ({"instance": "r2"}, slow), ({"instance": "r1"}, fast), details=details)
+    assert verdict.evidence["shown"] == [
+        "reaches the 2Gi container limit in about 14 hours; 1.9Gi used, +180Mi/day",  # worst first
+        "reaches the 2Gi container limit in about 26 days; 1Gi used, +40Mi/day",
+    ]
+    assert verdict.message.splitlines()[1:3] == [f'  instance="r1": {verdict.evidence["shown"][0]}', f'  instance="r2": {verdict.evidence["shown"][1]}']
+
+
 def test_details_are_queries_rendered_for_the_site(target: Target) -> None:
     c, _ = growth_check()
     queries = PromqlKind().detail_queries(c, target)
-    assert sorted(queries) == ["per_day", "room", "used"]
+    assert sorted(queries) == ["per_day", "room", "trend_now", "used"]
     assert queries["used"] == 'redis_memory_used_bytes{ namespace="production", service="redis-cluster" }'
+    assert queries["trend_now"] == 'predict_linear(redis_memory_used_bytes{ namespace="production", service="redis-cluster" }[6h], 0)'
     assert '+ 2147483648, "limit", "container", "", "")' in queries["room"]
 
 
 def test_warnings_of_prometheus_reach_the_evidence_and_the_message(target: Target) -> None:
-    result = InstantResult("q", AT, (Sample({}, 9.0),), "vector", ("partial response: store s3 unavailable",))
+    warnings = ("partial response: store s3 unavailable", "query hit max_samples")
+    result = InstantResult("q", AT, (Sample({}, 9.0),), "vector", warnings)
     verdict = PromqlKind().evaluate(check(op="<=", threshold=5), target, PromqlFacts(result, None, {}))
     assert not verdict.ok
-    assert verdict.evidence["warnings"] == ["partial response: store s3 unavailable"]
-    assert "  prometheus warned: partial response: store s3 unavailable" in verdict.message.splitlines()
+    assert verdict.evidence["warnings"] == list(warnings)
+    assert verdict.message == (f"9; expected <= 5\n  query: q\n  at: {STAMP}\n  prometheus warned: partial response: store s3 unavailable"
+                               "\n  prometheus warned: query hit max_samples")
+
+
+def test_format_labels_writes_a_selector() -> None:
+    assert format_labels({"__name__": "up", "job": "a", "instance": "i"}) == 'up{instance="i", job="a"}'
+    assert format_labels({"__name__": "up"}) == "up"
+    assert format_labels({"job": "a"}) == '{job="a"}' and format_labels({}) == "{}"

@@ -92,7 +92,7 @@ def regressions(
             else:
                 row["judged"] = "no baseline value"
             continue
-        for key, sign in (("max_increase", 1.0), ("max_decrease", -1.0)):
+        for key, sign, mark in (("max_increase", 1.0, "+"), ("max_decrease", -1.0, "-")):
             if key not in spec:
                 continue
             amount, relative = _amount(spec[key])
@@ -102,12 +102,12 @@ def regressions(
                     row["judged"] = "no relative change from 0"
                     continue
                 change = 100.0 * delta / abs(old)
-                shown, allowed = f"{'+' if sign > 0 else '-'}{change:.1f}%", f"{amount:g}%"
+                shown, allowed = f"{mark}{change:.1f}%", f"{amount:g}%"
             else:
                 change = delta
                 # an absolute change of a percentage is in points: "+12.5%" would read as relative
                 in_unit = " points" if unit.strip() == "%" else unit
-                shown, allowed = f"{'+' if sign > 0 else '-'}{change:.4g}{in_unit}", f"{amount:g}{in_unit}"
+                shown, allowed = f"{mark}{change:.4g}{in_unit}", f"{amount:g}{in_unit}"
             row[key] = shown
             if change > amount:
                 worse.append(Regressed(labels, value, old, shown, allowed))

@@ -128,7 +128,7 @@ def budget(count: WindowCount, target: float) -> Budget | None:
     if not count.covered or count.bad is None or count.total is None:
         return None
     total = max(0.0, count.total)
-    spent = min(max(0.0, count.bad), total) if total else 0.0
+    spent = min(max(0.0, count.bad), total)  # max() keeps 0.0 over a NaN count: nothing spent
     return Budget(target, count.window, (1.0 - target) * total, spent, total)
 
 

@@ -11,8 +11,13 @@ NaN has no value to judge: the item is skipped with that reason (``no_data: pass
 An empty result fails by default with a diagnosis of why (``no_data: fail | skip | pass``).
 ``tests/test_oracle.py`` holds every shipped check to ``promtool test rules`` this way.
 
-``details`` (name: query) are read along for the message: ``found`` sees each as the sample
-of the breaching series' labels (``used.value``, ``room.labels.limit``), or ``None``.
+The query may count with ``counted(series, window)`` (:func:`pytest_slo.expr.counted`, the
+counting rule of every shipped check). ``details`` (name: query) are read along for the
+message: ``found`` sees each as the sample of the breaching series' labels (``used.value``,
+``room.labels.limit``), or ``None``. A failure's evidence keeps, besides the values, what
+``found`` said of each breaching series, worst first (``evidence["shown"]``, in the order of
+``evidence["breaching"]``): the value in the check's own terms (``reaches the 2Gi container
+limit in about 4.6 days``), for reports and the postmortem.
 Every query of the run is sent when the first promql item starts, concurrently and once;
 items are judged as their answers arrive.
 """
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..catalog.schema import DURATION, TEMPLATE, field
 from ..compare import BREACHES, OPS
 from ..errors import ConfigError, SloError
-from ._expr import config_context, evaluate, location_keys, message_text, render_text
+from ._expr import config_context, evaluate, message_text, render_text
 from ._regression import REGRESSION_SCHEMA, regressions
 from .base import Kind, Target, Verdict
 from .live import iso
@@ -51,8 +56,7 @@ def format_labels(labels: Mapping[str, str]) -> str:
 
 
 def _number(value: float) -> str:
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
+    """Four significant digits, a large number whole (``2500000000``, never ``2.5e+09``); ``nan``, ``inf``."""
     return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
 
 
@@ -105,8 +109,16 @@ class PromqlKind(Kind):
             "alert": {
                 "type": "object",
                 "description": "export this check as a Prometheus alert (--export-rules) that fires after the breach lasts 'for'",
-                "examples": [{"for": "10m"}],
-                "properties": {"for": DURATION},
+                "examples": [{"for": "10m"}, {"for": "1h", "severity": "warning"}],
+                "properties": {
+                    "for": DURATION,
+                    "severity": field(
+                        "the alert's severity label (default: page for P1/P2 checks, ticket otherwise)",
+                        ["warning", "page"],
+                        type="string",
+                        pattern="^[a-z][a-z0-9_-]*$",
+                    ),
+                },
                 "required": ["for"],
                 "additionalProperties": False,
             },
@@ -166,7 +178,7 @@ class PromqlKind(Kind):
         if not result.samples and check.spec.get("no_data", "fail") == "fail":
             diagnosis = source.diagnose_empty(query, at)
         details = self.detail_queries(check, target)
-        answers = source.query_many(details.values(), at) if details else {}
+        answers = source.query_many(details.values(), at)
         # A detail only words the message: one that fails leaves its part of the message out.
         return PromqlFacts(result, diagnosis, {n: a for n, q in details.items() if not isinstance(a := answers[q], SloError)})
 
@@ -187,13 +199,13 @@ class PromqlKind(Kind):
             "unit": unit,
             "values": [{"labels": s.labels, "value": s.value} for s in result.samples],
         }
-        keys = location_keys(check, context) or [n for n in _names(raw) if n in context]
+        keys = list(check.keys) or [n for n in _names(raw) if n in context]
         location = target.env_location(*keys) if keys else None
         footer = f"\n  query: {result.query}\n  at: {at}"
         if result.warnings:  # partial data, a limit hit: the verdict may rest on less than it seems
             evidence["warnings"] = list(result.warnings)
             footer += "".join(f"\n  prometheus warned: {w}" for w in result.warnings)
-        policy = check.spec.get("no_data", "fail")
+        policy = check.spec.get("no_data")  # fail, unless it says skip or pass
         if not result.samples:
             if policy == "skip":
                 return Verdict.skipped(f"no data for {result.query}")
@@ -206,20 +218,21 @@ class PromqlKind(Kind):
             if all(math.isnan(s.value) for s in result.samples):
                 if policy == "pass":
                     return Verdict(True, evidence=evidence)
-                shown = "; ".join(w for w in (_where(s.labels, target) for s in result.samples[:3]) if w)
+                named = "; ".join(w for w in (_where(s.labels, target) for s in result.samples[:3]) if w)
                 more = f" and {len(result.samples) - 3} more" if len(result.samples) > 3 else ""
                 return Verdict.skipped(
-                    f"no value to judge: the query is NaN{f' for {shown}{more}' if shown else ''} at {at} (a ratio "
+                    f"no value to judge: the query is NaN{f' for {named}{more}' if named else ''} at {at} (a ratio "
                     "or histogram_quantile over no requests in the window)"
                 )
             return self._regression(check, target, result, evidence, location, footer)
-        if op in _WORST_FIRST:
-            bad.sort(key=lambda s: (math.isnan(s.value), -s.value if _WORST_FIRST[op] else s.value))
-        lines = []
+        if op in _WORST_FIRST:  # an ordering: NaN never breaches it
+            bad.sort(key=lambda s: -s.value if _WORST_FIRST[op] else s.value)
+        shown, lines = [], []
         for sample in bad:
             context.update(value=sample.value, labels=sample.labels, threshold=threshold)
             context.update(_details(check, facts.details, sample))
             found = message_text(check.spec["found"], check, target, context) if "found" in check.spec else f"{_number(sample.value)}{unit}"
+            shown.append(found)
             where = _where(sample.labels, target)
             lines.append(f"{where}: {found}" if where else found)
         expect = message_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(threshold)}{unit}"
@@ -230,6 +243,7 @@ class PromqlKind(Kind):
         if len(bad) > 1:
             message += "\n  " + "\n  ".join(lines)
         evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
+        evidence["shown"] = shown
         return Verdict(False, message + footer, evidence, location, objects=[dict(s.labels) for s in bad])
 
 
@@ -244,14 +258,16 @@ class PromqlKind(Kind):
         evidence["regression"] = {"baseline_time": before.get("time"), "series": rows}
         if not worse:
             return Verdict(True, evidence=evidence)
-        lines = []
+        shown, lines = [], []
         for r in worse:
             where = _where(r.labels, target)
             text = (
                 f"{_number(r.value)}{unit} now, {_number(r.baseline)}{unit} at {before.get('time')} ({r.change} since the baseline, "
                 f"more than the {r.allowed} allowed); still within {evidence['op']} {_number(evidence['threshold'])}{unit}"
             )
+            shown.append(text)
             lines.append(f"{where}: {text}" if where else text)
+        evidence["shown"] = shown
         message = lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "")
         if len(lines) > 1:
             message += "\n  " + "\n  ".join(lines)
@@ -264,9 +280,9 @@ def _where(labels: Mapping[str, str], target: Target) -> str:
     from ..sources.prometheus import vector_selectors
 
     fixed = {m.label: m.value for s in vector_selectors("{" + target.sources.selector(target.site, target.app) + "}") for m in s.matchers if m.op == "="}
-    fixed.setdefault("job", target.app or "")
-    shown = {k: v for k, v in labels.items() if k != "__name__" and fixed.get(k) != v}
-    return format_labels(shown)[1:-1] if shown else ""
+    if target.app:
+        fixed.setdefault("job", target.app)
+    return format_labels({k: v for k, v in labels.items() if k != "__name__" and fixed.get(k) != v})[1:-1]
 
 
 def _details(check: Check, details: Mapping[str, InstantResult], sample: Sample) -> dict[str, Sample | None]:

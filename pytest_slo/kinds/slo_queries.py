@@ -2,10 +2,12 @@
 
 One place builds both, so the gate and the exported alert rules measure the same thing.
 
-* ratio SLIs, ``Occurrences``: events are requests. A ``counter: true`` query that is a plain
-  selector is counted with ``sum(increase(q[w]))`` (PromQL handles counter resets); any
-  other expression through a subquery, ``sum(increase((q)[w:1m]))``. A ``counter: false``
-  query is read as events per second: ``avg_over_time((q)[w:1m]) * w``.
+* ratio SLIs, ``Occurrences``: events are requests. A ``counter: true`` query is counted by
+  the rule every shipped promql check counts by, ``sum(counted(q, w))``
+  (:func:`pytest_slo.expr.counted`: ``increase()``, and a series born inside the window from
+  its first sample; any expression but a selector through a 1m subquery), so the
+  availability SLO and ``slo-error-rate`` count the same errors. A ``counter: false`` query is
+  read as events per second: ``avg_over_time((q)[w:1m]) * w``.
 * threshold SLIs, and every ``Timeslices`` objective: events are time slices (a minute for a
   threshold SLI with ``Occurrences``; ``timeSliceWindow`` otherwise). The query answers the
   share of good slices in the window; a slice without traffic counts as good.
@@ -13,20 +15,13 @@ One place builds both, so the gate and the exported alert rules measure the same
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..catalog.openslo import Objective, Slo
+from ..expr import counted, is_selector
 from ..units import format_duration as duration
 
 __all__ = ["SliQueries", "duration", "is_selector"]
-
-_SELECTOR = re.compile(r"^\s*(?:[a-zA-Z_:][a-zA-Z0-9_:]*\s*)?(?:\{[^{}]*\})?\s*$")
-
-
-def is_selector(query: str) -> bool:
-    """True for a plain vector selector (``name{...}``), which ``increase(q[w])`` takes as is."""
-    return bool(query.strip()) and bool(_SELECTOR.match(query))
 
 
 @dataclass(frozen=True)
@@ -58,9 +53,7 @@ class SliQueries:
     def _counted(self, q: str, w: float) -> str:
         if not self.slo.counter:
             return f"(sum(avg_over_time(({q})[{duration(w)}:1m])) * {int(w)})"
-        if is_selector(q):
-            return f"sum(increase({q.strip()}[{duration(w)}]))"
-        return f"sum(increase(({q})[{duration(w)}:1m]))"
+        return f"sum({counted(q, duration(w))})"
 
     def _bad(self, w: float) -> str:
         # a numerator without series (no 5xx yet) counts 0, not "no data": ``or vector(0)``

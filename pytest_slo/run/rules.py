@@ -8,7 +8,10 @@ SLO's pairs, default 1h & 5m at 14.4×, 6h & 30m at 6×) and ``SloBurnRateTicket
 3×, 3d & 6h at 1×): each fires when both windows of a pair burn faster than its factor, the
 gate's own rule. The expressions come from :class:`~pytest_slo.kinds.slo_queries.SliQueries`,
 which the gate reads too. Then an alert for each promql check that declares
-``alert: {for: 10m}``: its query, the negation of its ``op``, its threshold.
+``alert: {for: 10m}``: its query, the negation of its ``op``, its threshold, labelled
+``severity: page`` for a P1/P2 check and ``ticket`` otherwise unless the ``alert:`` says
+(``{for: 1h, severity: warning}``: ``redis-memory-growth``'s trend alert), with the check's
+runbook as ``runbook_url`` and its ``description``, if any.
 """
 
 from __future__ import annotations
@@ -84,13 +87,15 @@ def _check_alert(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
     kind = run.registry["promql"]
     assert isinstance(kind, PromqlKind)
     query, threshold = kind.query_text(check, target), kind.threshold(check, target)
+    alert = check.spec["alert"]
     labels = {"site": target.site.name, "app": target.app or "", "check": check.id}
     return {
         "alert": "".join(part.capitalize() for part in re.split(r"[^a-zA-Z0-9]+", check.id)),
         "expr": f"({query}) {_NEGATED[check.spec['op']]} {threshold:.10g}",
-        "for": check.spec["alert"]["for"],
-        "labels": {"severity": "page" if check.severity in ("P1", "P2") else "ticket", "priority": check.severity, **labels},
+        "for": alert["for"],
+        "labels": {"severity": alert.get("severity") or ("page" if check.severity in ("P1", "P2") else "ticket"), "priority": check.severity, **labels},
         "annotations": {"summary": f"check {check.id} fails at {target.site.name}/{target.app}: expected {check.spec['op']} {threshold:g} ({check.title})",
+                        **({"description": check.description} if check.description else {}),
                         "runbook_url": runbook_url(check.runbook, run.settings.runbook_base_url)},
     }
 

@@ -17,7 +17,7 @@ from teststack.scenario import BUCKETS, DEGRADED, HEALTHY, Traffic
 
 from .model import EVAL_MINUTE, FAIL, MINUTES, PASS, SKIP, Curve, Oracle, Series, case, series
 
-__all__ = ["ORACLES"]
+__all__ = ["ORACLES", "SLO_COUNTING"]
 
 REDIS, API = "redis-cluster", "api-server"
 MIB, GIB = 1024**2, 1024**3
@@ -294,3 +294,11 @@ ORACLES: dict[str, Oracle] = {
     "redis-memory-growth": GROWTH,
     "redis-oom-errors": OOM_ERRORS,
 }
+
+
+#: OpenSLO objectives of slos/*.yaml and the check whose cases prove their counting: the
+#: availability SLO counts slo-error-rate's errors by the same rule (``counted``), so over
+#: the same window its error ratio, in percent, is the check's value in every one of its
+#: stories. tests/test_oracle.py holds them to agree in promtool and in a real Prometheus, over
+#: the page pair's short and long windows (5m, 1h).
+SLO_COUNTING: dict[str, str] = {"api-availability": "slo-error-rate"}

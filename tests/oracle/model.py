@@ -33,6 +33,7 @@ __all__ = [
     "Curve",
     "Oracle",
     "Series",
+    "agreement_rules",
     "case",
     "input_series",
     "openmetrics",
@@ -153,6 +154,14 @@ def rule_file(query: str, op: str, threshold: float, no_data: str) -> dict[str, 
     if no_data == "fail":
         rules.append({"alert": "NoData", "expr": f"absent({query})"})
     return {"groups": [{"name": "oracle", "rules": rules}]}
+
+
+def agreement_rules(a: str, b: str) -> dict[str, Any]:
+    """An alert ``Disagree`` that fires wherever two queries of label-less results differ: two
+    numbers further apart than 1e-9, a result only one of them has, or NaN on one side only."""
+    expr = (f"abs(({a}) - ({b})) > 1e-9 or (({a}) unless ({b})) or (({b}) unless ({a}))"
+            f" or (({a}) != ({a}) unless ({b}) != ({b})) or (({b}) != ({b}) unless ({a}) != ({a}))")
+    return {"groups": [{"name": "agreement", "rules": [{"alert": "Disagree", "expr": expr}]}]}
 
 
 def input_series(case: Case, namespace: str = "production") -> list[dict[str, str]]:
