@@ -124,14 +124,14 @@ def render_text(source: str, check: Check, target: Target, context: Mapping[str,
 
 
 def message_text(source: str, check: Check, target: Target, context: Mapping[str, Any]) -> str:
-    """A message template (``found``, ``expect``): what it cannot say is shown in its place,
-    so the verdict it words still reaches the person."""
+    """A message template (``found``, ``expect``): a value it cannot use is shown in its place,
+    so the verdict it words still reaches the person; a name no site sets is still an error."""
     try:
-        return render_text(source, check, target, context)
-    except ConfigError as exc:
-        if isinstance(exc, CatalogError):
-            raise
-        return f"<{exc.message.split(': ', 2)[-1].splitlines()[0]}>"
+        return render_string(source, context).strip()
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        return f"<{exc}>"
+    except jinja2.TemplateError:
+        return render_text(source, check, target, context)  # raises the catalog's or the site's error
 
 
 def judge(check: Check, target: Target, context: Mapping[str, Any]) -> tuple[bool, str, dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from ..catalog.runbooks import is_builtin_runbook
 from ..compare import BREACHES
 from ..errors import SloError
 from ..findings.model import atomic_write, runbook_url
@@ -44,7 +45,16 @@ def _matchers(labels: dict[str, str]) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
 
-def _alert(name: str, severity: str, pairs: Iterable[BurnPair], budget_ratio: float, labels: dict[str, str], summary: str, runbook: str) -> dict[str, Any]:
+def _runbook(run: RunContext, check: Any, site: str) -> dict[str, str]:
+    """The runbook annotation of an exported alert: ``runbook_url`` for a link Alertmanager can
+    follow; a runbook that comes with pytest-slo is a file on this machine, so the alert says
+    how to print it instead."""
+    if is_builtin_runbook(check.runbook):
+        return {"runbook": f"pytest-slo explain {check.id} --site {site}"}
+    return {"runbook_url": runbook_url(check.runbook, run.settings.runbook_base_url)}
+
+
+def _alert(name: str, severity: str, pairs: Iterable[BurnPair], budget_ratio: float, labels: dict[str, str], summary: str, runbook: dict[str, str]) -> dict[str, Any]:
     terms = [
         f"({RECORD.format(window=duration(p.long))}{_matchers(labels)} > ({p.factor:g} * {budget_ratio:.10g})"
         f" and {RECORD.format(window=duration(p.short))}{_matchers(labels)} > ({p.factor:g} * {budget_ratio:.10g}))"
@@ -54,7 +64,7 @@ def _alert(name: str, severity: str, pairs: Iterable[BurnPair], budget_ratio: fl
         "alert": name,
         "expr": "\n or ".join(terms),
         "labels": {"severity": severity, **labels},
-        "annotations": {"summary": summary, "runbook_url": runbook},
+        "annotations": {"summary": summary, **runbook},
     }
 
 
@@ -74,7 +84,7 @@ def _slo_group(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         ]
     else:
         rules = [{"record": RECORD.format(window=duration(w)), "expr": queries.error_ratio(w), "labels": dict(labels)} for w in windows]
-    runbook = runbook_url(check.runbook, run.settings.runbook_base_url)
+    runbook = _runbook(run, check, target.site.name)
     what = f"{queries.slo.display} ({target.site.name}/{target.app}) is spending its error budget"
     rules.append(_alert("SloBurnRatePage", "page", page, 1 - value, labels, f"{what} fast: {', '.join(p.label for p in page)}", runbook))
     rules.append(_alert("SloBurnRateTicket", "ticket", ticket, 1 - value, labels, f"{what}: {', '.join(p.label for p in ticket)}", runbook))
@@ -96,7 +106,7 @@ def _check_alert(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         "labels": {"severity": alert.get("severity") or ("page" if check.severity in ("P1", "P2") else "ticket"), "priority": check.severity, **labels},
         "annotations": {"summary": f"check {check.id} fails at {target.site.name}/{target.app}: expected {check.spec['op']} {threshold:g} ({check.title})",
                         **({"description": check.description} if check.description else {}),
-                        "runbook_url": runbook_url(check.runbook, run.settings.runbook_base_url)},
+                        **_runbook(run, check, target.site.name)},
     }
 
 
@@ -120,7 +130,26 @@ def rule_groups(run: RunContext, site_name: str) -> tuple[list[dict[str, Any]], 
                 notes.append(f"{site_name}/{app}: {check.id} left out: {exc}")
     if alerts:
         groups.append({"name": f"pytest-slo:{site_name}:checks", "rules": alerts})
-    return groups, notes
+    return _parsed(groups, site_name, notes), notes
+
+
+def _parsed(groups: list[dict[str, Any]], site_name: str, notes: list[str]) -> list[dict[str, Any]]:
+    """The groups with every rule whose expression parses as PromQL (the gate's offline parser);
+    one that does not is left out of the file and said, never written for Prometheus to refuse."""
+    from .queries import parse_problem
+
+    kept = []
+    for group in groups:
+        rules = []
+        for rule in group["rules"]:
+            problem = parse_problem(rule["expr"])
+            if problem is None:
+                rules.append(rule)
+            else:
+                notes.append(f"{site_name}: {rule.get('alert') or rule.get('record')} left out: its expression is not PromQL: {problem}")
+        if rules:
+            kept.append({**group, "rules": rules})
+    return kept
 
 
 def write_rules(run: RunContext, folder: Path) -> list[str]:
