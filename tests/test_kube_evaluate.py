@@ -17,6 +17,7 @@ import pytest
 from pytest_slo.catalog.model import Catalog, load_catalog
 from pytest_slo.errors import ConfigError
 from pytest_slo.kinds import KindRegistry, Target, builtin_kinds
+from pytest_slo.kinds._kube_state import KubeState
 from pytest_slo.kinds.kube import KubeKind
 from pytest_slo.repo.site import Repo
 from pytest_slo.settings import Settings
@@ -46,8 +47,8 @@ def target(app: str = "redis-cluster", *, root: Path = REPO, snapshot_time: date
     return Target(Repo(root).site("production"), app, Sources(settings.live_options()))
 
 
-def state(pods: Sequence[dict[str, Any]] = (), workloads: Sequence[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:
-    return {
+def state(pods: Sequence[dict[str, Any]] = (), workloads: Sequence[dict[str, Any]] = (), **extra: Any) -> KubeState:
+    fields: dict[str, Any] = {
         "origin": "snapshot dump.json",
         "namespace": "production",
         "selector": SELECTOR,
@@ -55,9 +56,9 @@ def state(pods: Sequence[dict[str, Any]] = (), workloads: Sequence[dict[str, Any
         "now_from": "--kube-snapshot-time",
         "pods": list(pods),
         "workloads": list(workloads),
-        "namespace_pods": None,
         **extra,
     }
+    return KubeState(**fields)
 
 
 def at(delta: timedelta) -> str:
@@ -93,7 +94,7 @@ def sts(desired: int = 3, ready: int = 3, memory: str = "2Gi", image: str = "red
             "spec": {"replicas": desired, "template": {"spec": {"containers": [container]}}}, "status": {"readyReplicas": ready}}
 
 
-def judge(check_id: str, data: dict[str, Any], tgt: Target | None = None, kind: KubeKind | None = None, **spec: Any) -> Any:
+def judge(check_id: str, data: KubeState, tgt: Target | None = None, kind: KubeKind | None = None, **spec: Any) -> Any:
     check = CHECKS[check_id]
     if spec:
         check = dataclasses.replace(check, spec={**check.spec, **spec})

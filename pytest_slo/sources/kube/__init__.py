@@ -63,7 +63,7 @@ from ._live import LiveBackend
 from ._resources import DEPLOYMENTS, EVENTS, PODS, STATEFULSETS, Backend, KubeObject, Resource
 from ._resources import SOURCE as SOURCE
 from ._selectors import Requirement as Requirement
-from ._selectors import field_selector_matches, label_selector_matches, parse_label_selector
+from ._selectors import field_selector_matches, label_selector_matches, parse_field_selector, parse_label_selector
 from ._snapshot import SNAPSHOT_HINT as SNAPSHOT_HINT
 from ._snapshot import SnapshotBackend
 from ._timeouts import KubeTimeouts
@@ -158,31 +158,50 @@ class KubeSource:
         """The namespace's Deployments (one LIST per run) that ``label_selector`` selects (``shared``: see :meth:`pods`)."""
         return self._selected(DEPLOYMENTS, namespace, label_selector, shared)
 
-    def _selected(self, resource: Resource, namespace: str, label_selector: str | None, shared: bool) -> list[KubeObject]:
+    def _selected(
+        self, resource: Resource, namespace: str, label_selector: str | None, shared: bool, field_selector: str | None = None
+    ) -> list[KubeObject]:
         with self._lock:
             listed = self._lists.get((resource.kind, namespace))
             if listed is None:
                 listed = self._lists[(resource.kind, namespace)] = Once(SOURCE, f"the LIST of {resource.kind}s in {namespace}")
         requirements = None
-        if label_selector:
-            try:
+        try:
+            if label_selector:
                 requirements = parse_label_selector(label_selector)
-            except ValueError as exc:
-                raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
+        except ValueError as exc:
+            raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
+        try:
+            parse_field_selector(field_selector)
+        except ValueError as exc:
+            raise QueryError(f"invalid field selector: {exc}") from None
         items = listed.get(lambda: self._backend.list(resource, namespace, None, None))
-        chosen = [i for i in items if requirements is None or label_selector_matches(requirements, _labels(i))]
+        chosen = [
+            i
+            for i in items
+            if (requirements is None or label_selector_matches(requirements, _labels(i)))
+            and field_selector_matches(field_selector, i)
+        ]
         # callers may change a copy; the run's list stays as listed
         return chosen if shared else copy.deepcopy(chosen)
 
     def events(
-        self, namespace: str, field_selector: str | None = None, label_selector: str | None = None
+        self,
+        namespace: str,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
+        *,
+        shared: bool = False,
     ) -> list[KubeObject]:
-        """``GET /api/v1/namespaces/{namespace}/events?fieldSelector=...`` → the core/v1 Events.
+        """The namespace's core/v1 Events (``GET /api/v1/namespaces/{namespace}/events``, one
+        LIST per run, shared by every check and the postmortem) that the selectors select.
 
         Events carry no app labels; select them with a field selector such as
-        ``involvedObject.name=redis-cluster-2`` or ``type=Warning``.
+        ``involvedObject.name=redis-cluster-2`` or ``type=Warning``. A Role without
+        ``list events`` makes this raise :class:`SourceUnavailable` (403, naming the verb):
+        callers that only add events to what they say catch it. ``shared``: see :meth:`pods`.
         """
-        return self._backend.list(EVENTS, namespace, label_selector, field_selector)
+        return self._selected(EVENTS, namespace, label_selector, shared, field_selector)
 
     def workloads(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
         """StatefulSets then Deployments matching ``label_selector`` (two requests); tell them apart by ``kind``."""
