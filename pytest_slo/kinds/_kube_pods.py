@@ -216,9 +216,10 @@ def _deleting(pod: dict[str, Any], shown: PodStatus, now: _dt.datetime, window: 
     if ends is None or (now - ends).total_seconds() <= window:
         return None
     grace = meta.get("deletionGracePeriodSeconds")
-    past = f", {duration((now - ends).total_seconds())} past its grace period"
     finalizers = meta.get("finalizers") or []
-    held = f"finalizers {', '.join(map(str, finalizers))} hold it" if finalizers else ""
-    said = f"deleted with {grace} s grace, to be gone by {iso(ends)}" + (f"; {held}" if held else "")
-    text = shown.text if shown.text == "Terminating" else f"{shown.text}, still not deleted"
-    return _problem(pod, PodStatus(text), said, lasting=past, since=ends)
+    said = f"deleted with {grace} s grace, due gone at {iso(ends)}"
+    if finalizers:
+        said += f"; finalizers {', '.join(map(str, finalizers))} hold it"
+    # kubectl says Terminating while it runs; a pod that finished keeps its Completed or Error
+    text = shown.text if shown.text == "Terminating" else f"{shown.text}, deleted but still there"
+    return _problem(pod, PodStatus(text), said, lasting=f" {duration((now - ends).total_seconds())} past its grace period", since=ends)
