@@ -86,6 +86,9 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     assert fields["resources.limits.memory"]["declared"] == "2Gi" and fields["resources.limits.memory"]["live"] == "512Mi"
     assert drift["message"].splitlines()[0] == "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared (and 1 more)"
     assert f"declared 2Gi      live 512Mi    (declared at sites/production/config.env:{limit_line})" in drift["message"]
+    # config.env and the committed values say 2Gi already: the fix is a roll-out, not an edit
+    assert drift["action"].startswith("roll out redis-cluster (argocd app sync redis-cluster, or helm upgrade redis-cluster with ")
+    assert drift["action"].endswith(": StatefulSet/redis-cluster runs memory limit 512Mi, the committed values say 2Gi (and 1 more field)")
     restarts = by[("kube-restarts", "redis-cluster")]
     assert re.fullmatch(r"redis-cluster-2/redis: 7 restarts, the last [45] min ago \(limit 5 while the last restart is within 24h\)", restarts["message"].splitlines()[0])
 

@@ -205,8 +205,8 @@ class KubeKind(Kind):
         # a field no test reads is a mistake that would otherwise pass silently
         "dependentSchemas": {
             "window": {
-                "description": f"only test: {', '.join(WINDOWED)} read it",
-                "$comment": f"remove window:, or set test: {' or '.join(WINDOWED)}",
+                "description": "only " + " and ".join(f"test: {t}" for t in WINDOWED) + " read it",
+                "$comment": f"remove window:, or set test: {', '.join(WINDOWED[:-1])} or {WINDOWED[-1]}",
                 "properties": {"test": {"enum": WINDOWED}},
             },
             "max_restarts": {
