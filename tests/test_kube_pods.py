@@ -179,3 +179,32 @@ def test_every_stuck_pod_is_listed_and_a_generated_name_counts_as_its_owner() ->
     assert fingerprint("kube-pods", "production", "api-server", verdict.objects) == fingerprint(
         "kube-pods", "production", "api-server", rescheduled.objects
     )
+
+
+def test_kubectl_status_reads_as_kubectl_prints_it() -> None:
+    """The rarer branches of kubectl's printPod, each as kubectl prints it."""
+    done = {"name": "sidecar", "restartCount": 0, "ready": False, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}
+    up = {"name": "proxy", "restartCount": 0, "ready": True, "state": {"running": {"startedAt": at(timedelta(hours=1))}}}
+    completed_but_running = pod("job-0", done, up)
+    assert kubectl_status(completed_but_running).text == "NotReady"
+    conditions(completed_but_running, ("Ready", "True", None, None, None))
+    assert kubectl_status(completed_but_running).text == "Running"
+    gated = pod("redis-cluster-3")
+    gated["status"] = {"phase": "Pending"}
+    conditions(gated, ("PodScheduled", "False", None, "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates"))
+    assert kubectl_status(gated).text == "SchedulingGated"
+    lost = pod("redis-cluster-1", status("redis"))
+    lost["metadata"]["deletionTimestamp"] = at(timedelta(minutes=1))
+    lost["status"]["reason"] = "NodeLost"
+    assert kubectl_status(lost).text == "Unknown"
+    signalled = pod("redis-cluster-0", {"name": "redis", "restartCount": 0, "ready": False, "state": {"terminated": {"exitCode": 137, "signal": 9}}})
+    assert kubectl_status(signalled).text == "Signal:9"
+    exited = pod("redis-cluster-0", {"name": "redis", "restartCount": 0, "ready": False, "state": {"terminated": {"exitCode": 3}}})
+    assert kubectl_status(exited).text == "ExitCode:3"
+    # a sidecar (an init container that keeps running) that started does not hold the pod in Init:
+    sidecar = pod("redis-cluster-0", status("redis"), init=[{"name": "istio-proxy", "restartCount": 0, "ready": True, "started": True,
+                                                             "state": {"running": {"startedAt": at(timedelta(hours=1))}}}])
+    sidecar["spec"]["initContainers"] = [{"name": "istio-proxy", "restartPolicy": "Always"}]
+    assert kubectl_status(sidecar).text == "Running"
+    sidecar["spec"]["initContainers"][0].pop("restartPolicy")
+    assert kubectl_status(sidecar).text == "Init:0/1"

@@ -782,3 +782,15 @@ def test_shared_answers_are_the_runs_own_objects(snapshot: KubeSource) -> None:
     assert snapshot.pods("production", REDIS, shared=True)[0] is shared[0]  # no copy of thousands of pods
     assert snapshot.pods("production", REDIS)[0] is not shared[0]
     assert snapshot.workloads("production", REDIS, shared=True)[0] is snapshot.statefulsets("production", REDIS, shared=True)[0]
+
+
+def test_events_are_listed_once_per_namespace_for_every_caller(live: KubeSource, fake: FakeKubeAPI) -> None:
+    everything = live.events("production")
+    warnings = live.events("production", "type=Warning,involvedObject.name=redis-cluster-2")
+    assert sorted(e["reason"] for e in warnings) == ["BackOff", "Unhealthy"]
+    assert len(everything) > len(warnings) and all(e["kind"] == "Event" for e in everything)
+    assert live.events("production", shared=True)[0] is live.events("production", shared=True)[0]  # the postmortem's too
+    assert live.events("production")[0] is not live.events("production", shared=True)[0]
+    assert [r.path for r in fake.requests] == ["/api/v1/namespaces/production/events"]
+    with pytest.raises(QueryError, match="invalid field selector"):
+        live.events("production", "involvedObject.name")

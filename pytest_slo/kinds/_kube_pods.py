@@ -82,6 +82,24 @@ def _init_status(pod: dict[str, Any]) -> PodStatus | None:
     return None
 
 
+def _app_status(pod: dict[str, Any], shown: PodStatus) -> PodStatus:
+    """The app containers' part of the status: the first container's waiting or terminated
+    reason wins; a Completed pod with a container still running reads Running or NotReady."""
+    running = False
+    for cs in reversed((pod.get("status") or {}).get("containerStatuses") or []):
+        state = cs.get("state") or {}
+        wait, term = state.get("waiting") or {}, state.get("terminated")
+        if wait.get("reason"):
+            shown = PodStatus(str(wait["reason"]), cs.get("name"), False, wait, waiting=True)
+        elif term is not None:
+            shown = PodStatus(_terminated_reason(term), cs.get("name"), False, term)
+        elif cs.get("ready") and state.get("running") is not None:
+            running = True
+    if shown.text == "Completed" and running:
+        return PodStatus("Running" if _condition(pod, "Ready").get("status") == "True" else "NotReady")
+    return shown
+
+
 def kubectl_status(pod: dict[str, Any]) -> PodStatus:
     """What ``kubectl get pods`` prints in its STATUS column for ``pod``."""
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
@@ -92,22 +110,11 @@ def kubectl_status(pod: dict[str, Any]) -> PodStatus:
     if init is not None:
         shown = init
     if init is None or _condition(pod, "Initialized").get("status") == "True":
-        running = False
-        for cs in reversed(status.get("containerStatuses") or []):  # the first container's reason wins
-            state = cs.get("state") or {}
-            wait, term = state.get("waiting") or {}, state.get("terminated")
-            if wait.get("reason"):
-                shown = PodStatus(str(wait["reason"]), cs.get("name"), False, wait, waiting=True)
-            elif term is not None:
-                shown = PodStatus(_terminated_reason(term), cs.get("name"), False, term)
-            elif cs.get("ready") and state.get("running") is not None:
-                running = True
-        if shown.text == "Completed" and running:
-            shown = PodStatus("Running" if _condition(pod, "Ready").get("status") == "True" else "NotReady")
+        shown = _app_status(pod, shown)
     if meta.get("deletionTimestamp") and status.get("reason") == "NodeLost":
-        shown = PodStatus("Unknown")
-    elif meta.get("deletionTimestamp") and status.get("phase") not in ("Succeeded", "Failed"):
-        shown = PodStatus("Terminating")
+        return PodStatus("Unknown")
+    if meta.get("deletionTimestamp") and status.get("phase") not in ("Succeeded", "Failed"):
+        return PodStatus("Terminating")
     return shown
 
 

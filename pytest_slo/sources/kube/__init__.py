@@ -14,7 +14,10 @@ writes them, sorted by (namespace, name) as the API server lists them. A check t
 cannot tell a live answer from a snapshot answer, and its tests can run on snapshots.
 
 Read-only by construction: the only verbs ever sent are ``get`` and ``list``
-(``deploy/rbac.yaml`` grants nothing else).
+(``deploy/rbac.yaml`` grants nothing else). Each resource of a namespace is listed once per
+run (pods, StatefulSets, Deployments, Events), whatever the number of apps, checks and
+callers: selectors are applied here to the run's one list, exactly as the API server applies
+them.
 
 Importing this module does not import ``kubernetes`` (about 0.5 s): the client is imported
 inside :meth:`KubeSource.from_config`, so the offline path never pays for it.
@@ -26,7 +29,7 @@ time; for a snapshot the ``as_of`` given to :meth:`from_snapshot` (the plugin pa
 ``--kube-snapshot-time``), else the current time when the file was loaded. A dump does not
 record when it was taken, and its newest timestamp is only when the last thing in it
 happened, so an OOM kill in a dump read three days later is three days old unless ``as_of``
-says otherwise. The shipped ``examples/snapshots/incident.json`` and ``fixed.json`` were
+says otherwise. The shipped ``examples/snapshots/incident.json``, ``fixed.json`` and ``stuck.json`` were
 taken at ``2026-11-27T13:58:00Z``: judge them with ``as_of="2026-11-27T13:58:00Z"``
 (``--kube-snapshot-time=2026-11-27T13:58:00Z``), or move their times with
 ``teststack.kubeapi.shift_snapshot``. Checks take their window (e.g. ``window: 24h``) from
