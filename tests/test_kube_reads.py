@@ -200,3 +200,50 @@ def test_a_value_the_template_writes_points_at_the_values_line(tmp_path: Path) -
     line = (root / VALUES).read_text().splitlines().index('    cpu: "500m"') + 1
     assert str(verdict.location) == f"{VALUES}:{line}"
     assert verdict.evidence["fields"][1]["edit"] == f"{VALUES}:{line}"
+
+
+def test_the_state_shares_the_runs_objects_and_is_read_per_app() -> None:
+    tgt = snapshot_target()
+    data = KubeKind().fetch(CHECKS["kube-crashloop"], tgt)
+    source = tgt.sources.kube()
+    # the run's own objects, not deep copies of thousands of pods per app
+    assert data.pods[0] is source.pods("production", SELECTOR, shared=True)[0]
+    assert data.workloads[0] is source.workloads("production", SELECTOR, shared=True)[0]
+    assert data.events[0] is source.events("production", shared=True)[0]
+    api = KubeKind().fetch(CHECKS["kube-crashloop"], Target(tgt.site, "api-server", tgt.sources))
+    assert api.selector == "app.kubernetes.io/name=api-server" and api is not data
+    missing = KubeKind().fetch(CHECKS["kube-rollout"], Target(tgt.site, "valkey", tgt.sources))
+    assert missing.namespace_pods is not None and missing.namespace_pods[0] is source.pods("production", shared=True)[0]
+
+
+def test_pods_without_a_workload_still_get_their_events() -> None:
+    tgt = snapshot_target("redis-backup")  # a CronJob's pods: no StatefulSet or Deployment
+    data = KubeKind().fetch(CHECKS["kube-crashloop"], tgt)
+    assert [p["metadata"]["name"] for p in data.pods] == ["redis-backup-29929795-x7k2p"] and data.workloads == []
+    assert data.events and data.namespace_pods is None
+
+
+def test_events_the_role_may_not_list_leave_the_state_whole(tmp_path: Path) -> None:
+    from teststack.kubeapi import FakeKubeAPI
+
+    with FakeKubeAPI(INCIDENT) as api:
+        api.forbidden.add(("list", "events"))
+        options = LiveOptions(timeout=5.0, kube_context="fake-kube", environ={"KUBECONFIG": str(api.kubeconfig(tmp_path / "kubeconfig"))})
+        sources = Sources(options)
+        try:
+            data = KubeKind().fetch(CHECKS["kube-crashloop"], Target(Repo(REPO).site("production"), "redis-cluster", sources))
+        finally:
+            sources.close()
+    assert len(data.pods) == 3 and data.events == []
+    assert data.events_error == FORBIDDEN
+
+
+def test_each_namespace_whose_events_cannot_be_read_is_warned_of() -> None:
+    tgt = target()
+    crash = pod("redis-cluster-2", status("redis", 7, waiting="CrashLoopBackOff"))
+    with pytest.warns(SloWarning) as caught:
+        for namespace in ("production", "staging"):
+            judge("kube-crashloop", state([crash], [sts()], namespace=namespace, events_error="403"), tgt)
+    assert [str(w.message) for w in caught] == [
+        "kube findings carry no events of namespace production: 403", "kube findings carry no events of namespace staging: 403"
+    ]
