@@ -1,8 +1,8 @@
 """The judges of ``kind: kube``'s pod and workload tests: each returns its problem records.
 
-One function per ``test:``, all of the same shape ``(check, state, window) -> [Problem]``;
-``kinds.kube.TESTS`` maps the test names to them. ``window`` is the check's window as written
-and in seconds (None for a test that reads none).
+One function per ``test:``, all of the same shape ``(check, target, state, window) -> [Problem]``
+(the drift tests' is :func:`._kube_drift.rows`); ``kinds.kube.TESTS`` maps the test names to
+them. ``window`` is the check's window as written and in seconds (None for a test that reads none).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ._kube_text import ago, iso, replicas
 if TYPE_CHECKING:
     from ..catalog.model import Check
     from ._kube_state import KubeState
+    from .base import Target
 
 __all__ = ["DEFAULT_MAX_RESTARTS", "Window", "crashloop", "oomkilled", "pods", "restarts", "rollout"]
 
@@ -37,7 +38,7 @@ def _is_init(pod: dict[str, Any], cs: dict[str, Any]) -> bool:
     return any(cs is s for s in (pod.get("status") or {}).get("initContainerStatuses") or [])
 
 
-def crashloop(check: Check, state: KubeState, window: Window | None) -> list[Problem]:
+def crashloop(check: Check, target: Target, state: KubeState, window: Window | None) -> list[Problem]:
     problems = []
     for pod in state.pods:
         for cs in statuses(pod):
@@ -54,7 +55,7 @@ def crashloop(check: Check, state: KubeState, window: Window | None) -> list[Pro
     return problems
 
 
-def oomkilled(check: Check, state: KubeState, window: Window | None) -> list[Problem]:
+def oomkilled(check: Check, target: Target, state: KubeState, window: Window | None) -> list[Problem]:
     assert window is not None
     now, seconds = state.now, window[1]
     found: list[tuple[_dt.datetime, Problem]] = []
@@ -78,7 +79,7 @@ def oomkilled(check: Check, state: KubeState, window: Window | None) -> list[Pro
     return [problem for _, problem in found]
 
 
-def restarts(check: Check, state: KubeState, window: Window | None) -> list[Problem]:
+def restarts(check: Check, target: Target, state: KubeState, window: Window | None) -> list[Problem]:
     assert window is not None
     limit = int(check.spec.get("max_restarts", DEFAULT_MAX_RESTARTS))
     window_text, seconds = window
@@ -114,7 +115,7 @@ def _owned_by(pod: dict[str, Any], workload: dict[str, Any]) -> bool:
     return False
 
 
-def rollout(check: Check, state: KubeState, window: Window | None) -> list[Problem]:
+def rollout(check: Check, target: Target, state: KubeState, window: Window | None) -> list[Problem]:
     records = []
     for wl in state.workloads:
         desired, ready_count = replicas(wl), int((wl.get("status") or {}).get("readyReplicas") or 0)
@@ -133,6 +134,6 @@ def rollout(check: Check, state: KubeState, window: Window | None) -> list[Probl
     return records
 
 
-def pods(check: Check, state: KubeState, window: Window | None) -> list[Problem]:
+def pods(check: Check, target: Target, state: KubeState, window: Window | None) -> list[Problem]:
     assert window is not None
     return [p for p in (stuck(pod, state.now, window[1]) for pod in state.pods) if p is not None]

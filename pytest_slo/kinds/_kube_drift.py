@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..units import QuantityError, k8s_quantity
-from ..yamlio import line_of_path
+from ..yamlio import line_of_path, load_yaml
 from ._kube_state import Problem, name_of
 from ._kube_text import shown
 from .base import Location, Target, Verdict
-from .values import _fresh, _line, render_command, trace_to_config
+from .values import _fresh, _line, committed_values, render_command, trace_to_config
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
     from ._kube_state import KubeState
 
-__all__ = ["drift_verdict", "image_pairs", "resource_pairs", "same"]
+__all__ = ["committed", "drift_verdict", "image_pairs", "resource_pairs", "rows", "same"]
 
 Pair = tuple[tuple[str, ...], Any, Any]  # (values path, live, declared)
 
@@ -75,8 +75,28 @@ def same(declared: Any, live: Any, *, quantity: bool) -> bool:
     return str(declared) == str(live)
 
 
-def rows(check: Check, target: Target, state: KubeState, text: str, values: dict[str, Any], display: str) -> list[Problem]:
+def committed(target: Target) -> tuple[str, dict[str, Any], str]:
+    """The committed values of the app (text, parsed, display path): the file the values
+    kind reads, parsed once per run."""
+    text, display = committed_values(target)
+
+    def parse() -> dict[str, Any]:
+        values = load_yaml(text, display)
+        if values is None:
+            return {}
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"rendered values are a YAML {type(values).__name__}, not a mapping of Helm values",
+                path=display, hint=f"render them again: {render_command(target)}",
+            )
+        return values
+
+    return text, target.site.memo(("kube-values", target.app or ""), parse), display
+
+
+def rows(check: Check, target: Target, state: KubeState, window: object = None) -> list[Problem]:
     """One record per compared field of every workload (``ok`` when it agrees)."""
+    text, values, display = committed(target)
     quantity = check.spec["test"] == "resources-drift"
     pairs = resource_pairs if quantity else image_pairs
     wanted = check.spec.get("container")
@@ -110,7 +130,8 @@ def _containers(workload: dict[str, Any]) -> list[dict[str, Any]]:
     return list((((workload.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])
 
 
-def drift_verdict(target: Target, state: KubeState, records: list[Problem], display: str, evidence: dict[str, Any]) -> Verdict:
+def drift_verdict(target: Target, state: KubeState, records: list[Problem], evidence: dict[str, Any]) -> Verdict:
+    display = target.site.values_display(target.app or "")
     fields = [r.evidence for r in records]
     evidence = {**evidence, "values": display, "fields": fields}
     differ = [r for r in records if not r.ok]

@@ -53,14 +53,12 @@ from ..catalog.schema import DURATION, field
 from ..errors import ConfigError, SloError, SloWarning
 from ..expr import duration_seconds
 from ..units import QuantityError
-from ..yamlio import load_yaml
 from . import _kube_checks as judges
-from ._kube_drift import drift_verdict, rows
+from ._kube_drift import committed, drift_verdict, rows
 from ._kube_events import event_lines, recent_warnings
 from ._kube_state import KubeState, Problem
 from ._kube_text import Absent, absent_message, context, listing, missing, where
 from .base import Kind, Target, Verdict
-from .values import committed_values, render_command
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
@@ -73,11 +71,11 @@ __all__ = ["TESTS", "KubeKind", "KubeTest", "app_selector"]
 class KubeTest:
     """What one ``test:`` reads and how it judges."""
 
-    judge: Callable[..., list[Problem]]
+    judge: Callable[[Check, Target, KubeState, tuple[str, float] | None], list[Problem]]
     needs: Literal["pods", "workloads"]
     #: The default ``window`` of a test that reads one (how far back, or how long), else None.
     window: str | None = None
-    #: Drift: judged against the committed values, by :func:`._kube_drift.rows`.
+    #: Drift: judged against the committed values; said by :func:`._kube_drift.drift_verdict`.
     drift: bool = False
 
 
@@ -144,25 +142,6 @@ def _window(check: Check) -> tuple[str, float] | None:
         return text, duration_seconds(text)
     except QuantityError as exc:
         raise ConfigError(f"{check.id}: window: {exc}", path=check.source, line=check.line) from None
-
-
-def _values(target: Target) -> tuple[str, dict[str, Any], str]:
-    """The committed values of the app (text, parsed, display path): the file the values
-    kind reads, parsed once per run."""
-    text, display = committed_values(target)
-
-    def parse() -> dict[str, Any]:
-        values = load_yaml(text, display)
-        if values is None:
-            return {}
-        if not isinstance(values, dict):
-            raise ConfigError(
-                f"rendered values are a YAML {type(values).__name__}, not a mapping of Helm values",
-                path=display, hint=f"render them again: {render_command(target)}",
-            )
-        return values
-
-    return text, target.site.memo(("kube-values", target.app or ""), parse), display
 
 
 def _warn_events(target: Target, state: KubeState) -> None:
@@ -246,7 +225,7 @@ class KubeKind(Kind):
         a missing or broken values file."""
         _window(check)
         if TESTS[check.spec["test"]].drift:
-            _values(target)
+            committed(target)
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         state: KubeState = data
@@ -255,12 +234,10 @@ class KubeKind(Kind):
         if gone is not None:
             return self._absent(check, target, state, gone)
         _warn_events(target, state)
+        records = test.judge(check, target, state, _window(check))
         if test.drift:
-            text, values, display = _values(target)
-            records = rows(check, target, state, text, values, display)
-            verdict = drift_verdict(target, state, records, display, context(state))
+            verdict = drift_verdict(target, state, records, context(state))
         else:
-            records = test.judge(check, state, _window(check))
             verdict = self._verdict(check, target, state, records, timed=test.window is not None)
         return _with_events(state, verdict, (name for r in records if not r.ok for name in r.involves))
 
