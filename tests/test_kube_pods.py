@@ -208,3 +208,84 @@ def test_kubectl_status_reads_as_kubectl_prints_it() -> None:
     assert kubectl_status(sidecar).text == "Running"
     sidecar["spec"]["initContainers"][0].pop("restartPolicy")
     assert kubectl_status(sidecar).text == "Init:0/1"
+
+
+def not_ready_since(*, condition_at: timedelta | None, started: timedelta | None, start: timedelta | None,
+                    created: timedelta | None, reason: str | None = None, message: str | None = None) -> str | None:
+    state_ = {"running": {"startedAt": at(started)}} if started else {"waiting": {"reason": "ContainerCreating"}}
+    item = pod("redis-cluster-2", {"name": "redis", "restartCount": 0, "ready": False, "state": state_})
+    item["status"]["phase"] = "Running"
+    if start:
+        item["status"]["startTime"] = at(start)
+    if created:
+        item["metadata"]["creationTimestamp"] = at(created)
+    conditions(item, ("Ready", "False", condition_at, reason, message))
+    return first_line(item)
+
+
+def test_how_long_a_pod_has_not_been_ready_when_the_condition_has_no_time() -> None:
+    head = "redis-cluster-2: Running, not Ready"
+    assert not_ready_since(condition_at=timedelta(minutes=40), started=timedelta(hours=5), start=None, created=None) == (
+        f"{head} for 40 min (0/1 containers ready): condition Ready is False")
+    # no time on the condition: the latest container start bounds it, then the pod's start, then its creation
+    assert not_ready_since(condition_at=None, started=timedelta(minutes=30), start=timedelta(hours=5), created=None).startswith(
+        f"{head} for 30 min")
+    assert not_ready_since(condition_at=None, started=None, start=timedelta(hours=2), created=timedelta(hours=5)) == (
+        "redis-cluster-2: ContainerCreating, not Ready for 2.0h (0/1 containers ready): condition Ready is False")
+    assert not_ready_since(condition_at=None, started=None, start=None, created=timedelta(hours=3)).startswith(
+        "redis-cluster-2: ContainerCreating, not Ready for 3.0h")
+    assert not_ready_since(condition_at=None, started=None, start=None, created=None) == (
+        "redis-cluster-2: ContainerCreating, not Ready, since a time not recorded (0/1 containers ready): condition Ready is False")
+    assert not_ready_since(condition_at=timedelta(hours=1), started=None, start=None, created=None, reason="ReadinessGatesNotReady") == (
+        "redis-cluster-2: ContainerCreating, not Ready for 60 min (0/1 containers ready): ReadinessGatesNotReady")
+
+
+def test_the_evidence_of_each_stuck_pod() -> None:
+    evicted = pod("redis-cluster-1")
+    evicted["status"] = {"phase": "Failed", "reason": "Evicted", "message": EVICTED}
+    pending = created(pod("redis-cluster-3"), timedelta(minutes=30))
+    pending["status"] = {"phase": "Pending"}
+    conditions(pending, ("PodScheduled", "False", None, "Unschedulable", UNSCHEDULABLE))
+    failed = pod("job-x7k2p", {"name": "job", "restartCount": 0, "ready": False, "state": {"terminated": {"reason": "Error"}}})
+    failed["status"]["phase"] = "Failed"
+    verdict = judge("kube-pods", state([evicted, pending, failed], [sts()]))
+    assert verdict.evidence["items"] == [
+        {"pod": "redis-cluster-1", "status": "Evicted", "container": None, "reason": "Evicted", "message": EVICTED.strip(), "since": None},
+        {"pod": "redis-cluster-3", "status": "Pending", "container": None, "reason": None, "message": UNSCHEDULABLE, "since": at(timedelta(minutes=30))},
+        {"pod": "job-x7k2p", "status": "Error", "container": "job", "reason": "Error", "message": None, "since": None},
+    ]
+    assert verdict.message.splitlines()[-1] == "  job-x7k2p: Error (container job)"  # nothing more said: nothing appended
+
+
+def test_a_stuck_pods_events_come_with_it() -> None:
+    item = pod("redis-cluster-2", status("metrics"), waiting("CreateContainerConfigError", 'secret "redis-auth" not found'))
+    failed = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "type": "Warning", "reason": "Failed",
+              "involvedObject": {"kind": "Pod", "name": "redis-cluster-2"}, "message": 'Error: secret "redis-auth" not found',
+              "count": 78, "lastTimestamp": at(timedelta(seconds=16))}
+    verdict = judge("kube-pods", state([item], [sts()], events=[failed]))
+    assert verdict.message.splitlines()[-1] == '  event Pod/redis-cluster-2: Failed x78, last 16 s ago: Error: secret "redis-auth" not found'
+
+
+def test_deleted_pods_without_finalizers_or_a_readable_time() -> None:
+    item = pod("redis-cluster-0", status("redis"))
+    item["metadata"].update(deletionTimestamp=at(timedelta(hours=2)), deletionGracePeriodSeconds=30)
+    assert first_line(item) == (f"redis-cluster-0: Terminating 2.0h past its grace period: deleted with 30 s grace, "
+                                f"due gone at {at(timedelta(hours=2))}")
+    item["metadata"]["deletionTimestamp"] = "soon"
+    assert first_line(item) is None  # not judged: no time to say how long
+
+
+@pytest.mark.parametrize(("seconds", "said"), [
+    (-5, "0 s"), (89, "89 s"), (90, "2 min"), (5399, "90 min"), (5400, "1.5h"), (48 * 3600 - 1, "48.0h"), (48 * 3600, "2.0 days"),
+])
+def test_durations_read_in_a_persons_units(seconds: float, said: str) -> None:
+    from pytest_slo.kinds._kube_text import duration
+
+    assert duration(seconds) == said
+
+
+def test_a_terminated_container_without_a_reason_reads_by_its_exit_code() -> None:
+    bare = pod("redis-cluster-0", {"name": "redis", "restartCount": 0, "ready": False, "state": {"terminated": {}}})
+    assert kubectl_status(bare).text == "ExitCode:0"
+    one = judge("kube-crashloop", state([pod("redis-cluster-2", status("redis", 1, waiting="CrashLoopBackOff"))], [sts()]))
+    assert one.message.splitlines()[0] == "redis-cluster-2/redis: CrashLoopBackOff, 1 restart"
