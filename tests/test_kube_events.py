@@ -13,7 +13,7 @@ from typing import Any
 import kubernetes.client  # noqa: F401  (imported once: see tests/test_kube_kind.py)
 import pytest
 
-from pytest_slo.kinds._kube_events import recent_warnings
+from pytest_slo.kinds._kube_events import event_lines, recent_warnings
 from teststack.kubeapi import FakeKubeAPI, shift_snapshot
 
 from .kube_helpers import REPO, T, at, judge, pod, state, status, sts, terminated
@@ -33,14 +33,14 @@ BACKOFF = "Back-off restarting failed container redis in pod redis-cluster-2_pro
 
 
 def test_a_finding_carries_the_recent_warning_events_of_what_it_names() -> None:
-    events = [
-        event("redis-cluster-2", "Unhealthy", READINESS, ago=dt.timedelta(minutes=7), count=9),
-        event("redis-cluster-2", "Unhealthy", READINESS + "  ", ago=dt.timedelta(minutes=3), count=2),  # the same, said again
-        event("redis-cluster-2", "BackOff", BACKOFF, ago=dt.timedelta(seconds=20), count=None),  # count unset: once
+    events = [  # what is left out comes first: one left out must not end the reading
         event("redis-cluster-2", "Pulled", "Container image already present", ago=dt.timedelta(minutes=1), type_="Normal"),
         event("redis-cluster-1", "Unhealthy", READINESS, ago=dt.timedelta(minutes=1)),  # another pod
         event("redis-cluster-2", "Unhealthy", "Liveness probe failed", ago=dt.timedelta(hours=2)),  # gone from a live LIST by now
         event("redis-cluster-2", "Unhealthy", "after the judging time", ago=-dt.timedelta(minutes=30)),
+        event("redis-cluster-2", "Unhealthy", READINESS, ago=dt.timedelta(minutes=7), count=9),
+        event("redis-cluster-2", "Unhealthy", READINESS + "  ", ago=dt.timedelta(minutes=3), count=2),  # the same, said again
+        event("redis-cluster-2", "BackOff", BACKOFF, ago=dt.timedelta(seconds=20), count=None),  # count unset: once
     ]
     verdict = judge("kube-crashloop", state([CRASHING], [sts()], events=events))
     assert verdict.evidence["events"] == [
@@ -81,10 +81,13 @@ def test_a_noisy_object_shows_a_few_events_and_keeps_the_rest_in_the_evidence() 
 def test_an_event_without_a_time_is_kept_and_said_without_one() -> None:
     undated = event("redis-cluster-2", "FailedMount", "MountVolume.SetUp failed", ago=dt.timedelta(0))
     del undated["firstTimestamp"], undated["lastTimestamp"]
-    records = recent_warnings(state([CRASHING], [], events=[undated]), ["Pod/redis-cluster-2"])
-    assert records == [{"object": "Pod/redis-cluster-2", "reason": "FailedMount", "count": 1, "last_seen": None,
-                        "message": "MountVolume.SetUp failed"}]
-    assert T.tzinfo is not None
+    bare = {k: v for k, v in undated.items() if k not in ("reason", "message")}
+    records = recent_warnings(state([CRASHING], [], events=[undated, bare]), ["Pod/redis-cluster-2"])
+    assert records == [
+        {"object": "Pod/redis-cluster-2", "reason": "", "count": 1, "last_seen": None, "message": ""},
+        {"object": "Pod/redis-cluster-2", "reason": "FailedMount", "count": 1, "last_seen": None, "message": "MountVolume.SetUp failed"},
+    ]
+    assert event_lines(records[1:], T) == ["event Pod/redis-cluster-2: FailedMount x1: MountVolume.SetUp failed"]
 
 
 # --------------------------------------------------------------------------- through the client and a snapshot

@@ -69,12 +69,17 @@ def test_events_written_as_a_series_or_with_an_event_time() -> None:
     timed = {**base, "reason": "FailedMount", "message": "MountVolume.SetUp failed", "eventTime": at(dt.timedelta(minutes=2))}
     odd = {**base, "reason": "BackOff", "message": "Back-off", "count": 0, "lastTimestamp": at(dt.timedelta(minutes=3))}
     text = {**base, "reason": "Failed", "message": "Error", "count": "3", "lastTimestamp": at(dt.timedelta(minutes=4))}
-    records = recent_warnings(state(events=[series, timed, odd, text]), ["Pod/redis-cluster-2"])
+    first = {**base, "reason": "Pulling", "message": "Pulling image", "firstTimestamp": at(dt.timedelta(minutes=5))}
+    created = {**base, "reason": "Killing", "message": "Stopping container redis",
+               "metadata": {"name": "k", "creationTimestamp": at(dt.timedelta(minutes=6))}}
+    records = recent_warnings(state(events=[series, timed, odd, text, first, created]), ["Pod/redis-cluster-2"])
     assert [(r["reason"], r["count"], r["last_seen"]) for r in records] == [
         ("Unhealthy", 17, at(dt.timedelta(minutes=1))),
         ("FailedMount", 1, at(dt.timedelta(minutes=2))),
         ("BackOff", 1, at(dt.timedelta(minutes=3))),
         ("Failed", 1, at(dt.timedelta(minutes=4))),
+        ("Pulling", 1, at(dt.timedelta(minutes=5))),  # only when it was first seen
+        ("Killing", 1, at(dt.timedelta(minutes=6))),  # only when the object was made
     ]
 
 
@@ -90,3 +95,10 @@ def test_a_deployments_rollout_names_its_own_pods_only() -> None:
     verdict = judge("kube-rollout", state([mine, other, sts_pod], [deployment]))
     assert verdict.message.splitlines()[0] == "Deployment/api-server: 1 of 2 replicas ready (not Ready: api-server-6b7f9c8d4-tq5ln Running)"
     assert verdict.evidence["items"][0]["not_ready"] == {"api-server-6b7f9c8d4-tq5ln": "Running"}
+
+
+def test_a_time_that_is_not_text_and_an_object_without_a_name() -> None:
+    from pytest_slo.kinds._kube_state import name_of, parse_time
+
+    assert parse_time(1764251880) is None and parse_time("yesterday") is None and parse_time("") is None
+    assert name_of({}) == "?" and name_of({"metadata": {}}) == "?"
