@@ -42,7 +42,7 @@ PROXY_DELAY = 0.02  # seconds each way: a 40 ms round trip, a link between regio
 LATENCY_TARGET = 1.15
 SCALE_TARGET = 2.0
 NAMESPACE = "production"
-RESOURCES = ("pods", "statefulsets", "deployments")
+RESOURCES = ("pods", "statefulsets", "deployments", "events")
 COLLECTED = re.compile(r"^(\d+)(?:/\d+)? tests? collected", re.MULTILINE)
 
 

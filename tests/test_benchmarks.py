@@ -176,10 +176,10 @@ def test_live_latency_bench_stays_within_the_concurrency_in_connections(live_res
 @pytest.mark.servers(*STACK)
 def test_kube_scale_bench_lists_each_resource_once_whatever_the_apps_and_checks(live_results: dict[str, Any]) -> None:
     seen = live_results["kube-scale"]["observed"]
-    once = {"LIST deployments": 1, "LIST pods": 1, "LIST statefulsets": 1}
-    assert seen["pods"] == 400 and seen["apps"] == 4 and seen["items"] == 24
+    once = {"LIST deployments": 1, "LIST events": 1, "LIST pods": 1, "LIST statefulsets": 1}
+    assert seen["pods"] == 400 and seen["apps"] == 4 and seen["items"] == 28
     runs = [*seen["requests"], *seen["other_runs"].values()]
-    assert len(runs) == 4  # 4 apps x 6 checks (warm-up, measured), one app, one check
+    assert len(runs) == 4  # 4 apps x 7 checks (warm-up, measured), one app, one check
     for counts in runs:
         assert {k: v for k, v in counts.items() if k != "GET namespace"} == once, counts
         assert counts.get("GET namespace", 0) <= 1

@@ -77,8 +77,8 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
 FIELD_PROBLEMS = [
     pytest.param(KUBE.replace("24h", "1day"), 6, "check 'team-oom': window: '1day' is not a Prometheus duration (write an integer and a unit, largest unit first, as in 24h, 5m, 1h30m or 7d; the units are ms, s, m, h, d, w and y)", id="duration"),
     pytest.param(KUBE.replace("24h", "1.5h"), 6, "check 'team-oom': window: '1.5h' is not a Prometheus duration", id="duration-fraction"),
-    pytest.param(KUBE.replace("test: oomkilled", "test: crashloop"), 6, "check 'team-oom': window: only test: oomkilled and test: restarts read it (remove window:, or set test: oomkilled or restarts)", id="field-no-test-reads"),
-    pytest.param(KUBE.replace("test: oomkilled", "test: oomkiled"), 5, "check 'team-oom': test: 'oomkiled' is not a test of kind kube (did you mean oomkilled? write one of: crashloop, oomkilled, restarts, rollout, resources-drift, image-drift)", id="kube-test"),
+    pytest.param(KUBE.replace("test: oomkilled", "test: crashloop"), 6, "check 'team-oom': window: only test: oomkilled and test: restarts and test: pods read it (remove window:, or set test: oomkilled, restarts or pods)", id="field-no-test-reads"),
+    pytest.param(KUBE.replace("test: oomkilled", "test: oomkiled"), 5, "check 'team-oom': test: 'oomkiled' is not a test of kind kube (did you mean oomkilled? write one of: crashloop, oomkilled, restarts, pods, rollout, resources-drift, image-drift)", id="kube-test"),
     pytest.param(GOOD.replace('    assert: "REDIS_REPLICAS >= 1"\n', "    test: prase\n"), 5, "check 'extra-check': test: 'prase' is not a test of kind config (did you mean parse? write one of: parse, schema)", id="config-test"),
     pytest.param(PROMQL.replace('op: "<"', 'op: "=<"'), 7, "check 'team-p': op: '=<' is not a comparison operator (did you mean <? write one of: <, <=, >, >=, ==, !=)", id="operator"),
     pytest.param(PROMQL.replace('unit: "%"', 'unit: "{{ unit }}"'), 9, "check 'team-p': unit: '{{ unit }}' is not a short unit shown after each value", id="unit"),
@@ -122,7 +122,7 @@ def test_the_shipped_catalog_has_no_problem() -> None:
     catalog = load_catalog(REPO, registry().schemas, known=known)
     assert catalog.problems == {}
     assert catalog.broken == []
-    assert len(catalog.checks) == 24
+    assert len(catalog.checks) == 25
     # the core comes with the plugin, each check's runbook section in the package
     builtin = [c for c in catalog.checks if c.builtin]
     assert sorted(c.id for c in builtin) == builtin_ids() == [

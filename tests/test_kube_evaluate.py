@@ -1,104 +1,19 @@
-"""``KubeKind.evaluate`` on hand-made inputs (no server, no pytest run), and on real-world pod
-fixtures from flanksource/is-healthy whose own verdicts are the authority (tests/data/kube)."""
+"""``KubeKind.evaluate`` on hand-made inputs (no server, no pytest run); real-world pods are in
+tests/test_kube_realworld.py."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import re
 import shutil
-from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_slo.catalog.model import Catalog, load_catalog
 from pytest_slo.errors import ConfigError
-from pytest_slo.kinds import KindRegistry, Target, builtin_kinds
 from pytest_slo.kinds.kube import KubeKind
-from pytest_slo.repo.site import Repo
-from pytest_slo.settings import Settings
-from pytest_slo.sources import Sources
-from pytest_slo.sources.kube import KubeSource
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests/data/kube/is-healthy"
-T = datetime(2026, 11, 27, 13, 58, tzinfo=timezone.utc)
-SELECTOR = "app.kubernetes.io/name=redis-cluster"
-WHERE = f"  in namespace production, selector {SELECTOR} (snapshot dump.json)"
-
-
-def _catalog(root: Path) -> Catalog:
-    registry = KindRegistry()
-    for kind in builtin_kinds():
-        registry.register(kind)
-    return load_catalog(root, registry.schemas)
-
-
-CATALOG = _catalog(REPO)
-CHECKS = {c.id: c for c in CATALOG.checks}
-
-
-def target(app: str = "redis-cluster", *, root: Path = REPO, snapshot_time: datetime | None = T) -> Target:
-    settings = Settings(root=root, kube_snapshot=root / "dump.json", kube_snapshot_time=snapshot_time)
-    return Target(Repo(root).site("production"), app, Sources(settings.live_options()))
-
-
-def state(pods: Sequence[dict[str, Any]] = (), workloads: Sequence[dict[str, Any]] = (), **extra: Any) -> dict[str, Any]:
-    return {
-        "origin": "snapshot dump.json",
-        "namespace": "production",
-        "selector": SELECTOR,
-        "now": T,
-        "now_from": "--kube-snapshot-time",
-        "pods": list(pods),
-        "workloads": list(workloads),
-        "namespace_pods": None,
-        **extra,
-    }
-
-
-def at(delta: timedelta) -> str:
-    return (T - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def terminated(reason: str, exit_code: int, ago: timedelta) -> dict[str, Any]:
-    return {"reason": reason, "exitCode": exit_code, "startedAt": at(ago + timedelta(minutes=5)), "finishedAt": at(ago)}
-
-
-def status(name: str = "redis", restarts: int = 0, *, waiting: str | None = None, running: timedelta | None = None,
-           last: dict[str, Any] | None = None) -> dict[str, Any]:
-    current: dict[str, Any] = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": at(running or timedelta(days=30))}}
-    return {"name": name, "restartCount": restarts, "ready": not waiting, "state": current,
-            "lastState": {"terminated": last} if last else {}}
-
-
-def pod(name: str, *statuses: dict[str, Any], labels: dict[str, str] | None = None, owner: str | None = "StatefulSet/redis-cluster",
-        init: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": "production", "labels": labels or {"app.kubernetes.io/name": "redis-cluster"}}
-    if owner:
-        kind, _, owner_name = owner.partition("/")
-        meta["ownerReferences"] = [{"kind": kind, "name": owner_name, "apiVersion": "apps/v1", "controller": True}]
-    st: dict[str, Any] = {"phase": "Running", "containerStatuses": list(statuses)}
-    if init:
-        st["initContainerStatuses"] = init
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": {"containers": [{"name": s["name"]} for s in statuses]}, "status": st}
-
-
-def sts(desired: int = 3, ready: int = 3, memory: str = "2Gi", image: str = "redis:7.0.15") -> dict[str, Any]:
-    container = {"name": "redis", "image": image, "resources": {"limits": {"memory": memory, "cpu": "500m"}, "requests": {"memory": memory, "cpu": "250m"}}}
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "redis-cluster", "namespace": "production"},
-            "spec": {"replicas": desired, "template": {"spec": {"containers": [container]}}}, "status": {"readyReplicas": ready}}
-
-
-def judge(check_id: str, data: dict[str, Any], tgt: Target | None = None, kind: KubeKind | None = None, **spec: Any) -> Any:
-    check = CHECKS[check_id]
-    if spec:
-        check = dataclasses.replace(check, spec={**check.spec, **spec})
-    return (kind or KubeKind()).evaluate(check, tgt or target(), data)
-
+from .kube_helpers import CHECKS, REPO, SELECTOR, WHERE, T, judge, pod, state, status, sts, target, terminated
 
 HEALTHY = pod("redis-cluster-0", status("redis"))
 CRASHING = pod("redis-cluster-2", status("redis", 7, waiting="CrashLoopBackOff", last=terminated("OOMKilled", 137, timedelta(minutes=2, seconds=13))))
@@ -373,65 +288,3 @@ def test_an_oom_kill_without_a_readable_time_is_not_waved_through() -> None:
     verdict = judge("kube-oomkilled", state([pod("redis-cluster-2", status(restarts=1, last=kill))], [sts()]))
     assert not verdict.ok
     assert verdict.message.splitlines()[0] == "redis-cluster-2/redis: OOMKilled (exit 137), no readable time recorded ('yesterday')"
-
-
-# --------------------------------------------------------------------------- real-world pods (is-healthy)
-
-
-def fixture_pod(name: str, now: datetime) -> dict[str, Any]:
-    """A fixture with is-healthy's ``@now-5m`` placeholders made relative to ``now``."""
-    text = (FIXTURES / f"{name}.json").read_text()
-    for token in sorted(set(_tokens(text)), key=len, reverse=True):
-        amount, unit = int(token[5:-1]), token[-1]
-        delta = timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
-        text = text.replace(f'"{token}"', json.dumps((now - delta).strftime("%Y-%m-%dT%H:%M:%SZ")))
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r'"(@now-\d+[mhd])"', text)
-
-
-NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_real_world_pods_agree_with_is_healthy(name: str, tmp_path: Path) -> None:
-    item = fixture_pod(name, T)
-    namespace = item["metadata"]["namespace"]
-    snapshot = tmp_path / "dump.json"
-    snapshot.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [item]}))
-    source = KubeSource.from_snapshot(snapshot, as_of=T)  # our snapshot validator accepts them as they are
-    data = state(source.pods(namespace), [], namespace=namespace, selector="", origin=source.origin)
-    verdicts = {check_id: judge(check_id, data) for check_id in ("kube-crashloop", "kube-oomkilled", "kube-restarts")}
-    annotations = item["metadata"].get("annotations") or {}
-    expected_status, expected_health = annotations.get("expected-status"), annotations.get("expected-health")
-    failing = {check_id for check_id, v in verdicts.items() if not v.ok}
-    if expected_health == "healthy" or expected_health is None:
-        assert failing == set(), {c: verdicts[c].message for c in failing}
-    else:
-        assert failing, f"is-healthy says {expected_status}/{expected_health}, every check passed"
-    assert ("kube-oomkilled" in failing) == (expected_status == "OOMKilled")
-    assert ("kube-crashloop" in failing) == (expected_status in ("CrashLoopBackOff", "RestartLoopBackOff"))
-
-
-def test_real_world_messages() -> None:
-    def first_line(name: str, check_id: str) -> str:
-        item = fixture_pod(name, T)
-        ns = item["metadata"]["namespace"]
-        return str(judge(check_id, state([item], [], namespace=ns)).message.splitlines()[0])
-
-    assert first_line("oomkilled-unhealthy", "kube-oomkilled") == "oomkilled-pod/oomkilled: OOMKilled (exit 1) 2.0h ago, at 2026-11-27T11:58:00Z"
-    assert first_line("oomkilled-unhealthy", "kube-restarts") == "oomkilled-pod/oomkilled: 9 restarts, the last 2.0h ago (limit 5 while the last restart is within 24h)"
-    assert first_line("unhealthy-restarting", "kube-crashloop") == (
-        "test-unhealthy-69688db7d5-lhxn5/test: CrashLoopBackOff, 6 restarts, last terminated Completed (exit 0)"
-    )
-    assert first_line("crashloopbackoff", "kube-crashloop") == "my-pod/main: CrashLoopBackOff, 3 restarts, last terminated Error (exit 1)"
-
-
-def test_real_world_old_restarts_fail_when_judged_at_the_time_they_happened() -> None:
-    item = fixture_pod("pod-old-restarts", T)
-    then = datetime(2024, 5, 5, 18, 0, tzinfo=timezone.utc)  # 1.6h after the webhook's last restart
-    verdict = judge("kube-restarts", state([item], [], namespace="cert-manager", now=then))
-    assert verdict.message.startswith("cert-manager-webhook-6fb57c4ff5-v5nm6/cert-manager: 257 restarts, the last 1.6h ago")
-    assert judge("kube-restarts", state([item], [], namespace="cert-manager")).ok

@@ -11,6 +11,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+# pytester forgets the modules a run imported first: imported here, the kubernetes client is not
+# imported anew inside each run's first live read, which --live-timeout 2 would then include.
+import kubernetes.client  # noqa: F401
 import pytest
 
 from teststack.kubeapi import FakeKubeAPI, shift_snapshot
@@ -83,6 +86,9 @@ def test_client_and_snapshot_give_the_same_findings(cluster: tuple[str, FakeKube
     assert fields["resources.limits.memory"]["declared"] == "2Gi" and fields["resources.limits.memory"]["live"] == "512Mi"
     assert drift["message"].splitlines()[0] == "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared (and 1 more)"
     assert f"declared 2Gi      live 512Mi    (declared at sites/production/config.env:{limit_line})" in drift["message"]
+    # config.env and the committed values say 2Gi already: the fix is a roll-out, not an edit
+    assert drift["action"].startswith("roll out redis-cluster (argocd app sync redis-cluster, or helm upgrade redis-cluster with ")
+    assert drift["action"].endswith(": StatefulSet/redis-cluster runs memory limit 512Mi, the committed values say 2Gi (and 1 more field)")
     restarts = by[("kube-restarts", "redis-cluster")]
     assert re.fullmatch(r"redis-cluster-2/redis: 7 restarts, the last [45] min ago \(limit 5 while the last restart is within 24h\)", restarts["message"].splitlines()[0])
 
@@ -125,7 +131,7 @@ def test_api_faults_error_with_one_line(gitops: Path, pytester: pytest.Pytester,
     text = result.stdout.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text
     outcomes = result.parseoutcomes()
-    assert outcomes.get("errors", outcomes.get("error")) == 6 and "passed" not in outcomes
+    assert outcomes.get("errors", outcomes.get("error")) == 7 and "passed" not in outcomes
     result.stdout.fnmatch_lines(["*ERROR at setup of production/redis-cluster: kube-crashloop*", reason + "*"])
 
 
@@ -172,7 +178,7 @@ def test_an_app_that_is_not_there_is_one_finding(gitops: Path, pytester: pytest.
     (gitops / "fixed.json").write_text((REPO / "examples/snapshots/fixed.json").read_text())
     args = ("--site", "production", "-k", "kube and redis-cluster", "--kube-snapshot=fixed.json", "--findings=f.json", "-rs")
     result = pytester.runpytest(*args)
-    assert selected(result) == {"failed": 1, "skipped": 5}, result.stdout.str()
+    assert selected(result) == {"failed": 1, "skipped": 6}, result.stdout.str()
     (finding,) = json.loads((gitops / "f.json").read_text())["findings"]
     assert finding["check"] == "kube-rollout"
     assert finding["message"].splitlines()[:3] == [
@@ -188,7 +194,7 @@ def test_an_app_that_is_not_there_is_one_finding(gitops: Path, pytester: pytest.
         monkeypatch.setenv("KUBECONFIG", str(api.kubeconfig(gitops / "kubeconfig")))
         monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
         result = pytester.runpytest("--site", "production", "--live", "-m", "kube", "-k", "redis-cluster", "--findings=live.json")
-    assert selected(result) == {"failed": 1, "skipped": 5}, result.stdout.str()
+    assert selected(result) == {"failed": 1, "skipped": 6}, result.stdout.str()
     assert api.methods == {"GET"}
     # one LIST of the namespace's pods serves the app's selection and what the namespace holds
     assert [r.query for r in api.requests if r.path == "/api/v1/namespaces/production/pods"] == [{}]

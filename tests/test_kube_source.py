@@ -241,17 +241,35 @@ def test_only_get_requests_are_sent(live: KubeSource, fake: FakeKubeAPI) -> None
     assert len(fake.requests) == seen
 
 
-def test_rbac_role_grants_exactly_what_the_checks_read(live: KubeSource, fake: FakeKubeAPI, tmp_path: Path) -> None:
+def shipped_kube_reads(api: FakeKubeAPI, kubeconfig: Path) -> list[str]:
+    """The paths the shipped kube checks request, for every app of the production site."""
+    from pytest_slo.catalog.model import load_catalog
+    from pytest_slo.kinds import KindRegistry, Target, builtin_kinds
+    from pytest_slo.repo.site import Repo
+    from pytest_slo.sources import LiveOptions, Sources
+
+    registry = KindRegistry()
+    for kind in builtin_kinds():
+        registry.register(kind)
+    checks = [c for c in load_catalog(REPO, registry.schemas).checks if c.kind == "kube"]
+    site = Repo(REPO).site("production")
+    sources = Sources(LiveOptions(timeout=2.0, kube_context="fake-kube", environ={"KUBECONFIG": str(kubeconfig)}))
+    try:
+        for app in site.apps:
+            for check in checks:
+                sources.read(registry["kube"].fetch, check, Target(site, app, sources))
+    finally:
+        sources.close()
+    return [r.path for r in api.requests]
+
+
+def test_rbac_role_grants_exactly_what_the_checks_read(fake: FakeKubeAPI, kubeconfig: Path, tmp_path: Path) -> None:
     fake.add_namespace("production")
-    live.workloads("production", REDIS)
-    live.pods("production", REDIS)
-    requests = [r.path for r in fake.requests]
+    requests = shipped_kube_reads(fake, kubeconfig)
+    assert "/api/v1/namespaces/production/events" in requests  # why each finding happened
     # a namespace with nothing in it: the source asks whether the namespace exists
-    with FakeKubeAPI(None, namespaces=["production"]) as empty, KubeSource.from_config(
-        context="fake-kube", kubeconfig=str(empty.kubeconfig(tmp_path / "empty-kubeconfig")), timeout=2.0
-    ) as source:
-        assert source.pods("production", REDIS) == []
-        requests += [r.path for r in empty.requests]
+    with FakeKubeAPI(None, namespaces=["production"]) as empty:
+        requests += shipped_kube_reads(empty, empty.kubeconfig(tmp_path / "empty-kubeconfig"))
     assert "/api/v1/namespaces/production" in requests
 
     documents = list(yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()))
@@ -764,3 +782,15 @@ def test_shared_answers_are_the_runs_own_objects(snapshot: KubeSource) -> None:
     assert snapshot.pods("production", REDIS, shared=True)[0] is shared[0]  # no copy of thousands of pods
     assert snapshot.pods("production", REDIS)[0] is not shared[0]
     assert snapshot.workloads("production", REDIS, shared=True)[0] is snapshot.statefulsets("production", REDIS, shared=True)[0]
+
+
+def test_events_are_listed_once_per_namespace_for_every_caller(live: KubeSource, fake: FakeKubeAPI) -> None:
+    everything = live.events("production")
+    warnings = live.events("production", "type=Warning,involvedObject.name=redis-cluster-2")
+    assert sorted(e["reason"] for e in warnings) == ["BackOff", "Unhealthy"]
+    assert len(everything) > len(warnings) and all(e["kind"] == "Event" for e in everything)
+    assert live.events("production", shared=True)[0] is live.events("production", shared=True)[0]  # the postmortem's too
+    assert live.events("production")[0] is not live.events("production", shared=True)[0]
+    assert [r.path for r in fake.requests] == ["/api/v1/namespaces/production/events"]
+    with pytest.raises(QueryError, match="invalid field selector"):
+        live.events("production", "involvedObject.name")

@@ -10,49 +10,51 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["Absent", "absent_message", "ago", "context", "iso", "listing", "missing", "name_of", "shown", "where"]
+from ._kube_state import name_of
+
+if TYPE_CHECKING:
+    from ._kube_state import KubeState
+
+__all__ = [
+    "Absent", "absent_message", "ago", "context", "duration", "iso", "listing", "missing", "replicas", "shown", "where",
+]
 
 Absent = Literal["app", "workloads", "pods"]
-
-POD_TESTS = ("crashloop", "oomkilled", "restarts")
-WORKLOAD_TESTS = ("rollout", "resources-drift", "image-drift")
 
 # labels that name an app by convention, shown besides the selector's own keys
 APP_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app", "k8s-app")
 SHOWN_VALUES = 8
 
 
-def missing(test: str, state: dict[str, Any]) -> Absent | None:
-    """What a test needs and the selector did not find: the whole app, its workloads, its pods."""
-    pods, workloads = state["pods"], state["workloads"]
-    if not pods and not workloads:
+def missing(needs: Literal["pods", "workloads"], state: KubeState) -> Absent | None:
+    """What a test needs (``pods`` or ``workloads``) and the selector did not find: the whole
+    app, its workloads, its pods."""
+    if not state.pods and not state.workloads:
         return "app"
-    if not workloads and test in WORKLOAD_TESTS:
+    if not state.workloads and needs == "workloads":
         return "workloads"
-    if not pods and test in POD_TESTS:
+    if not state.pods and needs == "pods":
         return "pods"
     return None
 
 
-def absent_message(gone: Absent, state: dict[str, Any], app: str, env_display: str) -> tuple[str, dict[str, Any]]:
+def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -> tuple[str, dict[str, Any]]:
     """The message (first line: what is wrong) and the evidence facts."""
-    namespace, selector = state["namespace"], state["selector"]
+    namespace, selector = state.namespace, state.selector
     if gone == "pods":
-        wants = ", ".join(
-            f"{w.get('kind')}/{name_of(w)} wants {int((w.get('spec') or {}).get('replicas', 1))}" for w in state["workloads"]
-        )
+        wants = ", ".join(f"{w.get('kind')}/{name_of(w)} wants {replicas(w)}" for w in state.workloads)
         return f"no pod in namespace {namespace} matches {selector} ({wants})", {}
     if gone == "workloads":
-        pods = state["pods"]
+        pods = state.pods
         owners = sorted({f"{o.get('kind')}/{o.get('name')}" for p in pods for o in (p.get("metadata") or {}).get("ownerReferences") or []})
         head = f"no StatefulSet or Deployment in namespace {namespace} matches {selector}, though {_count(len(pods), 'pod')} do"
         owned = f"owned by {', '.join(owners)}" if owners else "owned by nothing"
         hint = f"  the pods are {owned}; label the StatefulSet or Deployment itself, not only its pod template"
         return f"{head}\n{hint}", {"pods": [name_of(p) for p in pods], "owners": owners}
     head = f"no pod or workload in namespace {namespace} matches {selector}"
-    others = state.get("namespace_pods")
+    others = state.namespace_pods
     if others is None:
         return head, {}
     if not others:
@@ -81,37 +83,41 @@ def iso(at: _dt.datetime) -> str:
     return at.astimezone(_dt.timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def ago(seconds: float) -> str:
-    """An age in a person's units: 40 s, 7 min, 16.3h, 3.0 days."""
+def duration(seconds: float) -> str:
+    """A length of time in a person's units: 40 s, 7 min, 16.3h, 3.0 days."""
     seconds = max(0.0, seconds)
     if seconds < 90:
-        return f"{seconds:.0f} s ago"
+        return f"{seconds:.0f} s"
     if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min ago"
+        return f"{seconds / 60:.0f} min"
     if seconds < 48 * 3600:
-        return f"{seconds / 3600:.1f}h ago"
-    return f"{seconds / 86400:.1f} days ago"
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f} days"
 
 
-def context(state: dict[str, Any]) -> dict[str, Any]:
+def ago(seconds: float) -> str:
+    """An age in a person's units: 40 s ago, 7 min ago, 16.3h ago, 3.0 days ago."""
+    return f"{duration(seconds)} ago"
+
+
+def context(state: KubeState) -> dict[str, Any]:
     """What every kube verdict's evidence starts with: where it looked, and at which time."""
-    now = state.get("now")
     return {
-        "namespace": state["namespace"],
-        "selector": state["selector"],
-        "source": state["origin"],
-        "time": iso(now) if isinstance(now, _dt.datetime) else None,
-        "time_from": state.get("now_from", "current time"),
+        "namespace": state.namespace,
+        "selector": state.selector,
+        "source": state.origin,
+        "time": iso(state.now),
+        "time_from": state.now_from,
     }
 
 
-def where(state: dict[str, Any], timed: bool, *, snapshot: bool) -> str:
+def where(state: KubeState, timed: bool, *, snapshot: bool) -> str:
     """Where a verdict looked; for windowed tests also the time the window ends at."""
-    text = f"in namespace {state['namespace']}, selector {state['selector']} ({state['origin']})"
+    text = f"in namespace {state.namespace}, selector {state.selector} ({state.origin})"
     if not timed:
         return text
-    now_from = state.get("now_from", "current time")
-    text += f", judged at {iso(state['now'])} ({now_from})"
+    now_from = state.now_from
+    text += f", judged at {iso(state.now)} ({now_from})"
     if now_from == "current time" and snapshot:
         text += "; --kube-snapshot-time judges a dump as of when it was taken"
     return text
@@ -130,6 +136,9 @@ def shown(value: Any) -> str:
     return "(not set)" if value is None else str(value)
 
 
+def replicas(workload: dict[str, Any]) -> int:
+    """The replicas a workload wants: ``spec.replicas``, which Kubernetes defaults to 1."""
+    return int((workload.get("spec") or {}).get("replicas", 1))
 
 
 def _selector_keys(selector: str) -> list[str]:
@@ -154,6 +163,3 @@ def _count(n: int, noun: str) -> str:
 def _has(n: int) -> str:
     return "has" if n == 1 else "have"
 
-
-def name_of(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name", "?"))

@@ -14,7 +14,10 @@ writes them, sorted by (namespace, name) as the API server lists them. A check t
 cannot tell a live answer from a snapshot answer, and its tests can run on snapshots.
 
 Read-only by construction: the only verbs ever sent are ``get`` and ``list``
-(``deploy/rbac.yaml`` grants nothing else).
+(``deploy/rbac.yaml`` grants nothing else). Each resource of a namespace is listed once per
+run (pods, StatefulSets, Deployments, Events), whatever the number of apps, checks and
+callers: selectors are applied here to the run's one list, exactly as the API server applies
+them.
 
 Importing this module does not import ``kubernetes`` (about 0.5 s): the client is imported
 inside :meth:`KubeSource.from_config`, so the offline path never pays for it.
@@ -26,7 +29,7 @@ time; for a snapshot the ``as_of`` given to :meth:`from_snapshot` (the plugin pa
 ``--kube-snapshot-time``), else the current time when the file was loaded. A dump does not
 record when it was taken, and its newest timestamp is only when the last thing in it
 happened, so an OOM kill in a dump read three days later is three days old unless ``as_of``
-says otherwise. The shipped ``examples/snapshots/incident.json`` and ``fixed.json`` were
+says otherwise. The shipped ``examples/snapshots/incident.json``, ``fixed.json`` and ``stuck.json`` were
 taken at ``2026-11-27T13:58:00Z``: judge them with ``as_of="2026-11-27T13:58:00Z"``
 (``--kube-snapshot-time=2026-11-27T13:58:00Z``), or move their times with
 ``teststack.kubeapi.shift_snapshot``. Checks take their window (e.g. ``window: 24h``) from
@@ -63,7 +66,7 @@ from ._live import LiveBackend
 from ._resources import DEPLOYMENTS, EVENTS, PODS, STATEFULSETS, Backend, KubeObject, Resource
 from ._resources import SOURCE as SOURCE
 from ._selectors import Requirement as Requirement
-from ._selectors import field_selector_matches, label_selector_matches, parse_label_selector
+from ._selectors import field_selector_matches, label_selector_matches, parse_field_selector, parse_label_selector
 from ._snapshot import SNAPSHOT_HINT as SNAPSHOT_HINT
 from ._snapshot import SnapshotBackend
 from ._timeouts import KubeTimeouts
@@ -158,31 +161,50 @@ class KubeSource:
         """The namespace's Deployments (one LIST per run) that ``label_selector`` selects (``shared``: see :meth:`pods`)."""
         return self._selected(DEPLOYMENTS, namespace, label_selector, shared)
 
-    def _selected(self, resource: Resource, namespace: str, label_selector: str | None, shared: bool) -> list[KubeObject]:
+    def _selected(
+        self, resource: Resource, namespace: str, label_selector: str | None, shared: bool, field_selector: str | None = None
+    ) -> list[KubeObject]:
         with self._lock:
             listed = self._lists.get((resource.kind, namespace))
             if listed is None:
                 listed = self._lists[(resource.kind, namespace)] = Once(SOURCE, f"the LIST of {resource.kind}s in {namespace}")
         requirements = None
-        if label_selector:
-            try:
+        try:
+            if label_selector:
                 requirements = parse_label_selector(label_selector)
-            except ValueError as exc:
-                raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
+        except ValueError as exc:
+            raise QueryError(f"invalid label selector {label_selector!r}: {exc}") from None
+        try:
+            parse_field_selector(field_selector)
+        except ValueError as exc:
+            raise QueryError(f"invalid field selector: {exc}") from None
         items = listed.get(lambda: self._backend.list(resource, namespace, None, None))
-        chosen = [i for i in items if requirements is None or label_selector_matches(requirements, _labels(i))]
+        chosen = [
+            i
+            for i in items
+            if (requirements is None or label_selector_matches(requirements, _labels(i)))
+            and field_selector_matches(field_selector, i)
+        ]
         # callers may change a copy; the run's list stays as listed
         return chosen if shared else copy.deepcopy(chosen)
 
     def events(
-        self, namespace: str, field_selector: str | None = None, label_selector: str | None = None
+        self,
+        namespace: str,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
+        *,
+        shared: bool = False,
     ) -> list[KubeObject]:
-        """``GET /api/v1/namespaces/{namespace}/events?fieldSelector=...`` → the core/v1 Events.
+        """The namespace's core/v1 Events (``GET /api/v1/namespaces/{namespace}/events``, one
+        LIST per run, shared by every check and the postmortem) that the selectors select.
 
         Events carry no app labels; select them with a field selector such as
-        ``involvedObject.name=redis-cluster-2`` or ``type=Warning``.
+        ``involvedObject.name=redis-cluster-2`` or ``type=Warning``. A Role without
+        ``list events`` makes this raise :class:`SourceUnavailable` (403, naming the verb):
+        callers that only add events to what they say catch it. ``shared``: see :meth:`pods`.
         """
-        return self._backend.list(EVENTS, namespace, label_selector, field_selector)
+        return self._selected(EVENTS, namespace, label_selector, shared, field_selector)
 
     def workloads(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
         """StatefulSets then Deployments matching ``label_selector`` (two requests); tell them apart by ``kind``."""
