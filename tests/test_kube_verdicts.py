@@ -85,7 +85,7 @@ def test_drift_from_a_right_declaration_says_to_roll_the_app_out() -> None:
         "StatefulSet/redis-cluster runs memory limit 512Mi, the committed values say 2Gi (and 1 more field)"
     )
     assert str(verdict.location) == "sites/production/config.env:13"  # still where it is declared
-    shown = format_verdict(CHECKS["kube-resources-drift"], verdict).splitlines()
+    shown = format_verdict(verdict, CHECKS["kube-resources-drift"].runbook).splitlines()
     assert shown[-3:] == [f"do: {verdict.action}", "declared at: sites/production/config.env:13", "runbook: checks/runbooks/kube.md#kube-resources-drift"]
     image = drift(workload(redis(image="redis:7.0.11")), check="kube-image-drift")
     assert image.action is not None and image.action.endswith("StatefulSet/redis-cluster runs image tag 7.0.11, the committed values say 7.0.15")
@@ -104,7 +104,7 @@ def test_drift_against_a_stale_render_says_which_line_to_edit(tmp_path: Path) ->
         f"sites/production/config.env:13, or re-render with python3 releases/1.15/render_values.py --env-file "
         f"sites/production/config.env --output {VALUES}"
     )
-    assert format_verdict(CHECKS["kube-resources-drift"], verdict).splitlines()[-2] == "edit: sites/production/config.env:13"
+    assert format_verdict(verdict, CHECKS["kube-resources-drift"].runbook).splitlines()[-2] == "edit: sites/production/config.env:13"
     subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", str(env), "--output", VALUES],
                    cwd=tmp_path, check=True, capture_output=True)
     rendered = judge("kube-resources-drift", state([HEALTHY], [workload(redis({"memory": "512Mi"}))]), target(root=tmp_path))

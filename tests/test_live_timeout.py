@@ -86,8 +86,8 @@ def kubeconfig(path: Path, port: int) -> Path:
 
 
 PROMETHEUS = ("prometheus", "promql", 5, "prometheus unavailable: no answer from http://127.0.0.1:{port}/api/v1/query within 1* s")
-REDIS = ("redis", "redis", 2, "redis unavailable: no answer from 127.0.0.1:{port} within 1* s")
-KUBE = ("kubernetes", "kube", 12, "kubernetes unavailable: GET http://127.0.0.1:{port}/api/v1/namespaces/production/pods: no answer within 1* s")
+REDIS = ("redis", "redis", 3, "redis unavailable: no answer from 127.0.0.1:{port} within 1* s")
+KUBE = ("kubernetes", "kube", 14, "kubernetes unavailable: GET http://127.0.0.1:{port}/api/v1/namespaces/production/pods: no answer within 1* s")
 
 
 @pytest.mark.parametrize(

@@ -227,8 +227,9 @@ class ValuesKind(Kind):
         elif found.key:
             location, why = found.location, f" ({found.key} at {found.location})"
         else:
-            where = f", {found.location}" if found.location.line else ""
-            location, why = found.location, f" ({found.note or 'from the template'}{where})"
+            # the repository's own renderer: no template line to name, only what is known
+            custom = found.location.line is None and found.note
+            location, why = found.location, f" ({found.note})" if custom else f" (from the template, {found.location})"
         command = render_command(target)
         return Verdict(
             False,
