@@ -10,7 +10,49 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["due_offsets", "pushgateway_problem", "rfc3339", "seconds", "slos_path_problem", "template_problem"]
+__all__ = [
+    "due_offsets", "pushgateway_problem", "render_command_problem", "rfc3339", "seconds", "slos_path_problem", "template_problem",
+    "values_path_problem",
+]
+
+
+def _placeholders(pattern: str) -> list[str]:
+    """The ``{names}`` of a format pattern; ``ValueError`` for a lone brace."""
+    import string
+
+    return [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
+
+
+def values_path_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot say where an app's rendered values live at a site."""
+    try:
+        names = _placeholders(pattern)
+    except ValueError as exc:
+        return f"{pattern!r}: {exc} (write {{site}} and {{app}}, e.g. sites/{{site}}/apps/{{app}}/values.yaml)"
+    unknown = [n for n in names if n not in ("site", "app")]
+    if unknown:
+        return f"{pattern!r}: {{{unknown[0]}}} is no placeholder: the placeholders are {{site}} and {{app}}"
+    if "app" not in names:
+        return f"{pattern!r} has no {{app}}: every app of a site would read the same file (e.g. sites/{{site}}/apps/{{app}}/values.yaml)"
+    return None
+
+
+_WORD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+RENDER_PLACEHOLDERS = ("release", "site", "app", "env_file", "output")
+
+
+def render_command_problem(command: str) -> str | None:
+    """Why ``command`` cannot render: a ``{placeholder}`` it does not know, or no ``{output}``."""
+    import difflib
+
+    for name in _WORD.findall(command):
+        if name not in RENDER_PLACEHOLDERS:
+            close = difflib.get_close_matches(name, RENDER_PLACEHOLDERS, n=1)
+            return (f"{{{name}}} is no placeholder" + (f": did you mean {{{close[0]}}}?" if close else "")
+                    + f" (the placeholders are {', '.join('{' + p + '}' for p in RENDER_PLACEHOLDERS)})")
+    if "{output}" not in command:
+        return "the command has no {output}: it must write the app's values to the file the gate names there"
+    return None
 
 
 def seconds(text: str) -> float:

@@ -53,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: a pytest-slo check of kind {name}")
     run = RunContext(config, settings, registry)
     config.stash[RUN_KEY] = run
+    _validate_ini(config)
     _validate_repository(config, run)
     _validate_selection(run)
     try:
@@ -108,6 +109,20 @@ def _owner(config: pytest.Config, obj: object) -> str:
     return best or f"(module {module})"
 
 
+def _validate_ini(config: pytest.Config) -> None:
+    """An ``slo_`` setting pytest-slo does not have is a typo that would drop what it meant
+    (``slo_finding = out/f.json`` writes nothing): a usage error with the nearest name."""
+    from .repo.layout import pytest_section
+    from .settings import OPTIONS
+
+    names = sorted(o.ini for o in OPTIONS)
+    section = pytest_section(config.inipath) if config.inipath else None
+    for key in sorted(k for k in section or () if k.startswith("slo_") and k not in names):
+        close = difflib.get_close_matches(key, names, n=1)
+        raise pytest.UsageError(f"{config.inipath}: {key} is no pytest-slo setting" + (f": did you mean {close[0]}?" if close else "")
+                                + " (pytest --help lists them under slo)")
+
+
 def _validate_repository(config: pytest.Config, run: RunContext) -> None:
     """A run that asks for the gate where there is no repository says where it looked."""
     settings = run.settings
@@ -125,12 +140,21 @@ def _validate_repository(config: pytest.Config, run: RunContext) -> None:
         invoked = Path(config.invocation_params.dir)
         collected = [(invoked / a.split("::")[0]).resolve() for a in config.args]
         root = settings.root.resolve()
-        if not any(root == p or p in root.parents or root in p.parents for p in collected):
+        sites = root / "sites"
+        # the items are made of sites/*/config.env: a run that collects none of sites/ has none
+        if not any(sites == p or p in sites.parents or sites in p.parents for p in collected):
             shown = f"{asked[0]}={settings.root}" if asked[0] == "--slo-root" else asked[0]
+            inside = any(root in p.parents for p in collected)
+            where = f"inside the repository at {settings.root} but not its sites/" if inside else f"which holds no part of the repository at {settings.root}"
             raise pytest.UsageError(
-                f"{shown}: pytest collects {', '.join(map(str, collected))}, which holds no part of the repository at {settings.root}; "
-                f"name the repository as the path to collect (pytest {settings.root}), so pytest reads its ini file too"
+                f"{shown}: pytest collects {', '.join(map(str, collected))}, {where}; "
+                f"run pytest at the repository's root, or name it as the path to collect (pytest {settings.root}), so pytest reads its ini file too"
             )
+    if "{site}" not in settings.values_path and len(run.repo.site_names) > 1:
+        raise pytest.UsageError(
+            f"--values-path / slo_values_path: {settings.values_path!r} has no {{site}}, and {len(run.repo.site_names)} sites "
+            f"({', '.join(run.repo.site_names)}) would read the same files: write it with {{site}}"
+        )
 
 
 def _validate_selection(run: RunContext) -> None:

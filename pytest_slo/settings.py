@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .optionvalues import due_offsets, pushgateway_problem, rfc3339, seconds, slos_path_problem, template_problem
+from .optionvalues import (
+    due_offsets,
+    pushgateway_problem,
+    render_command_problem,
+    rfc3339,
+    seconds,
+    slos_path_problem,
+    template_problem,
+    values_path_problem,
+)
 from .repo.site import DEFAULT_VALUES_PATH
 
 if TYPE_CHECKING:
@@ -161,7 +170,8 @@ def add_options(parser: pytest.Parser) -> None:
         twin = f" [ini: {opt.ini}" + (f"; env: {opt.env}" if opt.env else "") + "]"
         if opt.type == "bool":
             group.addoption(opt.flag, action="store_true", dest=opt.ini, default=None, help=opt.help + twin)
-            parser.addini(opt.ini, opt.help, type="bool", default=False)
+            # read as text and judged here: pytest's own bool says "invalid truth value" and not whose
+            parser.addini(opt.ini, opt.help + " (true or false)", type="string", default="")
         else:
             group.addoption(opt.flag, dest=opt.ini, default=None, metavar=opt.metavar, help=opt.help + twin)
             default = "" if opt.default is None or opt.type == "path" else str(opt.default)
@@ -234,7 +244,7 @@ def resolve(config: pytest.Config) -> Settings:
             return raw
         ini = config.getini(opt.ini)
         if opt.type == "bool":
-            return True if ini else None
+            return _truth(opt, ini)
         return None if ini in ("", None) or (opt.default is not None and ini == str(opt.default)) else ini
 
     return build(lookup, Path(config.invocation_params.dir), lambda: _default_root(config))
@@ -253,11 +263,22 @@ def from_ini(root: Path, given: Mapping[str, Any] | None = None) -> Settings:
         if given.get(opt.dest) not in (None, ""):
             return given[opt.dest]
         raw = section.get(opt.ini)
-        if opt.type == "bool":
-            return True if str(raw).strip().lower() in ("true", "1", "yes", "on") else None
-        return raw
+        return _truth(opt, raw) if opt.type == "bool" else raw
 
     return build(lookup, Path.cwd(), lambda: root)
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0", "")
+
+
+def _truth(opt: Option, raw: Any) -> bool | None:
+    """An ini boolean: True, or None (the default, False) — anything else names the option."""
+    text = str(raw if raw is not None else "").strip().lower()
+    if text in _TRUE or raw is True:
+        return True
+    if text in _FALSE or raw is False:
+        return None
+    raise pytest.UsageError(f"{opt.ini}: {raw!r} is not true or false")
 
 
 def build(lookup: Lookup, invoked: Path, default_root: Callable[[], Path]) -> Settings:
@@ -281,8 +302,8 @@ def build(lookup: Lookup, invoked: Path, default_root: Callable[[], Path]) -> Se
             continue
         convert = _CONVERT.get(opt.type)
         values[opt.dest] = convert(opt, text, invoked) if convert else text
-    if "root" not in values:
-        values["root"] = default_root()
+    # one spelling of the root, whatever was typed: every path of the run is compared with it
+    values["root"] = Path(values["root"] if "root" in values else default_root()).resolve()
     for check in _CHECKS:
         check(values, given)
     return Settings(**values)
@@ -317,8 +338,18 @@ def _check_slos_path(values: dict[str, Any], given: set[str]) -> None:
         raise pytest.UsageError(f"--slos-path / slo_slos_path: {problem}")
 
 
+def _check_values_path(values: dict[str, Any], given: set[str]) -> None:
+    if problem := values_path_problem(values.get("values_path", DEFAULT_VALUES_PATH)):
+        raise pytest.UsageError(f"--values-path / slo_values_path: {problem}")
+
+
+def _check_render_command(values: dict[str, Any], given: set[str]) -> None:
+    if "render_command" in values and (problem := render_command_problem(values["render_command"])):
+        raise pytest.UsageError(f"--render-command / slo_render_command: {problem}")
+
+
 _CHECKS: tuple[Callable[[dict[str, Any], set[str]], None], ...] = (
-    _check_template, _check_snapshot_time, _check_fail_on, _check_slos_path,
+    _check_template, _check_snapshot_time, _check_fail_on, _check_slos_path, _check_values_path, _check_render_command,
 )
 
 

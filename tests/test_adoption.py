@@ -6,6 +6,7 @@ and a folder that is no GitOps repository is either said so or left alone."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,90 @@ def test_another_python_project_is_left_alone(pytester: pytest.Pytester) -> None
     assert_counts(with_plugin)
     strip = [line for line in with_plugin.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line]
     assert strip == [line for line in without.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line]
+
+
+@pytest.mark.parametrize(
+    ("ini", "said"),
+    [
+        ("slo_values_path = sites/{site}/{application}/values.yaml", "--values-path / slo_values_path: 'sites/{site}/{application}/values.yaml': {application} is no placeholder: the placeholders are {site} and {app}"),
+        ("slo_values_path = sites/{site}/apps/{app}/values.yaml{", "--values-path / slo_values_path: 'sites/{site}/apps/{app}/values.yaml{': Single '{' encountered in format string"),
+        ("slo_values_path = sites/{site}/values.yaml", "--values-path / slo_values_path: 'sites/{site}/values.yaml' has no {app}: every app of a site would read the same file"),
+        ("slo_values_path = apps/{app}/values.yaml", "--values-path / slo_values_path: 'apps/{app}/values.yaml' has no {site}, and 2 sites (production, staging) would read the same files"),
+        ("slo_render_command = python3 r.py --env {envfile} --out {output}", "--render-command / slo_render_command: {envfile} is no placeholder: did you mean {env_file}?"),
+        ("slo_render_command = helm template {app}", "--render-command / slo_render_command: the command has no {output}"),
+        ("slo_finding = out/f.json", "slo_finding is no pytest-slo setting: did you mean slo_findings?"),
+        ("slo_live = maybe", "slo_live: 'maybe' is not true or false"),
+    ],
+    ids=["placeholder", "lone-brace", "no-app", "no-site", "render-placeholder", "render-no-output", "ini-typo", "ini-bool"],
+)
+def test_settings_that_cannot_work_are_usage_errors(gitops: Path, pytester: pytest.Pytester, ini: str, said: str) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    result = pytester.runpytest("--site=production")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    assert said in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_relative_root_and_a_run_inside_the_repository(pytester: pytest.Pytester, gitops: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(elsewhere)
+        rel = Path(os.path.relpath(gitops, elsewhere))
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--slo-root={rel}", str(rel), "--site=production", "-q")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines(["slo findings: 0 (none)"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(gitops / "releases/1.15")
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--site=production")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: --site: pytest collects {gitops}/releases/1.15, inside the repository at {gitops} but not its sites/*"])
+
+
+def test_a_stray_under_one_site_is_that_sites_finding(gitops: Path, pytester: pytest.Pytester) -> None:
+    stray = gitops / "sites/staging/redis-cluster"
+    stray.mkdir()
+    (stray / "values.yaml").write_text("x: 1\n")
+    result = pytester.runpytest("-k", "values-stray", "-q")
+    result.stdout.fnmatch_lines(["FAILED sites/staging/config.env::redis-cluster::values-stray*"])
+    assert "FAILED sites/production/config.env::redis-cluster::values-stray" not in result.stdout.str()
+
+
+def test_a_query_that_fails_at_several_sites_is_one_problem_naming_them(gitops: Path, pytester: pytest.Pytester) -> None:
+    catalog = gitops / "checks/redis-live.yaml"
+    catalog.write_text(catalog.read_text().replace("redis_memory_used_bytes{ {{ selector }} } / ", "redis_memory_used_bytes{{ selector }} / ", 1))
+    result = pytester.runpytest("--findings=f.json")
+    doc = json.loads((pytester.path / "f.json").read_text())
+    message = catalog_problems(doc, "checks/redis-live.yaml")
+    assert message.count("is not PromQL") == 1 and "query at site production is not PromQL" in message and "(also at staging)" in message
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_values_assert_over_text_names_the_field(gitops: Path, pytester: pytest.Pytester) -> None:
+    (gitops / "checks/team.yaml").write_text(
+        "checks:\n  - id: tag-major\n    title: t\n    kind: values\n    apps: [redis-cluster]\n"
+        "    assert: \"values.image.tag >= 7\"\n    severity: P3\n    runbook: checks/runbooks/redis.md\n"
+    )
+    _, doc = run(pytester)
+    (item,) = [f for f in doc["findings"] if f["check"] == "tag-major"]
+    assert item["outcome"] == "error"
+    assert "values.image.tag='7.0.15' is text where the expression needs a number" in item["message"]
+    assert "values.image.tag='7.0.15'  <- text, not a number" in item["message"]
+    values = (gitops / "sites/production/apps/redis-cluster/values.yaml").read_text().splitlines()
+    assert item["location"] == {"path": "sites/production/apps/redis-cluster/values.yaml", "line": next(i for i, text in enumerate(values, 1) if "tag:" in text)}
+
+
+def test_values_in_sync_says_to_render_and_a_hand_added_line_is_named(gitops: Path, pytester: pytest.Pytester) -> None:
+    set_line(gitops / ENV, "REDIS_REPLICAS", "5")
+    _, doc = run(pytester, "-k", "redis-cluster and values-in-sync")
+    (item,) = doc["findings"]
+    assert item["action"].startswith("re-render and commit sites/production/apps/redis-cluster/values.yaml: python3 releases/1.15/render_values.py")
+    assert item["location"]["path"] == ENV  # declared there, and right: rendering is the fix
+    set_line(gitops / ENV, "REDIS_REPLICAS", "3")
+    values = gitops / "sites/production/apps/redis-cluster/values.yaml"
+    lines = values.read_text().splitlines()
+    values.write_text("\n".join([*lines, "replicaCount: 4"]) + "\n")
+    _, doc = run(pytester, "-k", "redis-cluster and values-in-sync")
+    (item,) = doc["findings"]
+    assert item["location"] == {"path": "sites/production/apps/redis-cluster/values.yaml", "line": len(lines) + 1}
+    assert "(no render writes it: an edit by hand)" in item["message"]

@@ -91,7 +91,7 @@ FIELD_PROBLEMS = [
     pytest.param(GOOD + '    when: "REDIS_ROLE =="\n', 8, "check 'extra-check': when: 'REDIS_ROLE ==' does not compile", id="when-expression"),
     pytest.param(GOOD.replace("severity: P4", "severity: high"), 6, "check 'extra-check': severity: 'high' is not a severity, P1 (page now) to P4 (housekeeping) (write one of: P1, P2, P3, P4)", id="severity"),
     pytest.param(GOOD.replace("assert:", "asert:"), 5, "check 'extra-check': asert is not a field of a config check (did you mean assert?)", id="unknown-field"),
-    pytest.param(GOOD.replace("    runbook: checks/runbooks/redis.md#redis-memory-limit\n", ""), 2, "check 'extra-check': runbook is missing (write runbook: checks/runbooks/redis.md#redis-eviction-policy)", id="missing-field"),
+    pytest.param(GOOD.replace("    runbook: checks/runbooks/redis.md#redis-memory-limit\n", ""), 2, "check 'extra-check': runbook is missing (write runbook: such as runbook: checks/runbooks/redis.md#redis-eviction-policy)", id="missing-field"),
     pytest.param(GOOD.replace("runbooks/redis.md", "runbooks/nope.md"), 7, "check 'extra-check': runbook 'checks/runbooks/nope.md' does not exist (write the runbook or fix the path)", id="runbook-path"),
     pytest.param(GOOD.replace("runbook: checks/runbooks/redis.md#redis-memory-limit", "runbook: see the wiki"), 7, "check 'extra-check': runbook: 'see the wiki' is not a repo-relative Markdown path with an optional #anchor, or a URL", id="runbook-form"),
     pytest.param(GOOD + "    test: parse\n", 8, "check 'extra-check': test: is set, so assert: is never read (keep one of test: and assert:)", id="test-and-assert"),

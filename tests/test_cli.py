@@ -221,3 +221,33 @@ def test_a_render_outside_the_values_path_that_no_check_notices_is_said_so(gitop
     assert "its values-stray check fails while a render sits elsewhere" in done.stderr
     result = gate(gitops, "--site=production", "-k", "values-stray")
     assert result.returncode == 1 and "apps/redis-cluster/values.yaml: rendered values of redis-cluster that no check reads" in result.stdout
+
+
+def test_explain_says_a_numeric_threshold_and_exits_2_when_it_cannot_judge(gitops: Path) -> None:
+    catalog = gitops / "checks/redis-live.yaml"
+    done = slo("explain", "redis-memory-headroom", "--site", "production", cwd=gitops)
+    assert "  threshold: < 80%\n" in done.stdout and done.returncode == 0
+    catalog.write_text(catalog.read_text().replace('op: "<"', 'op: "=<"', 1))
+    done = slo("explain", "redis-memory-headroom", "--site", "production", cwd=gitops)
+    assert done.returncode == 2 and "cannot run: checks/redis-live.yaml:" in done.stdout
+
+
+def test_explain_finds_a_check_by_the_start_of_its_id(gitops: Path) -> None:
+    done = slo("explain", "redis-maxmemory-he", "--site", "production", cwd=gitops)
+    assert "did you mean redis-maxmemory-headroom?" in done.stdout
+
+
+def test_render_says_when_the_config_it_rendered_is_refused(gitops: Path) -> None:
+    set_line(gitops / ENV, "REDIS_REPLICAS", "three")
+    done = slo("render", "--site", "production", cwd=gitops)
+    assert done.returncode == 1
+    line = (gitops / ENV).read_text().splitlines().index("REDIS_REPLICAS=three") + 1
+    assert f"warning: {ENV}:{line}: 'three' is not of type 'integer' (config-parse or config-schema fails until it is fixed)" in done.stderr
+
+
+def test_rendering_one_sites_config_into_anothers_file_is_said(gitops: Path) -> None:
+    done = subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", "sites/staging/config.env",
+                           "--output", "sites/production/apps/redis-cluster/values.yaml"], cwd=gitops, capture_output=True, text=True)
+    assert done.returncode == 0
+    assert ("warning: sites/production/apps/redis-cluster/values.yaml is where the gate reads production's values, but this renders "
+            "sites/staging/config.env (staging)") in done.stderr

@@ -46,7 +46,9 @@ def pick(what: str, name: str, known: list[str]) -> str:
     """``name`` when it is one of ``known``; else a usage error with the nearest."""
     if name in known:
         return name
-    close = difflib.get_close_matches(name, known, n=1)
+    # what was typed is often the start of the name (a check's id cut short): that one, if alone
+    starts = [k for k in known if k.startswith(name)]
+    close = starts if len(starts) == 1 else difflib.get_close_matches(name, known, n=1)
     if close:
         raise CommandError(f"unknown {what} {name!r}: did you mean {close[0]}?")
     raise CommandError(f"unknown {what} {name!r} (known: {', '.join(known) or 'none'})")

@@ -52,10 +52,11 @@ def main(argv: Sequence[str]) -> int:
         print(f"pytest-slo explain: {exc}")
         return 2
     print("\n".join(lines))
-    return 1 if failed else 0
+    return failed
 
 
-def _explain(run: RunContext, args: argparse.Namespace) -> tuple[list[str], bool]:
+def _explain(run: RunContext, args: argparse.Namespace) -> tuple[list[str], int]:
+    """What explain prints, and its exit code: 0 passes (or not judged here), 1 fails, 2 cannot be judged."""
     catalog = run.catalog
     checks = {c.id: c for c in catalog.declared}
     check = checks[pick("check", args.check, sorted(checks))]
@@ -64,7 +65,7 @@ def _explain(run: RunContext, args: argparse.Namespace) -> tuple[list[str], bool
     lines = [f"{check.id} [{check.severity}, {check.kind}] {check.title}", f"  declared at {_declared(check)}"]
     if check.problem is not None:
         lines.append(f"  cannot run: {check.problem}")
-        return lines, False
+        return lines, 2
     assert kind is not None
     scope = kind.scope_of(check)
     if scope == "site":
@@ -77,14 +78,14 @@ def _explain(run: RunContext, args: argparse.Namespace) -> tuple[list[str], bool
             raise CommandError(f"{check.id} applies to no app of {site.name} (apps: {', '.join(check.apps or ())}; {site.name} runs {', '.join(site.apps)})")
         else:
             apps = list(applies)
-    failed = False
+    failed = 0
     for app in apps:
         target = Target(site, app, run.sources, None)
         lines.append(f"\nat {site.name}" + (f" / {app}" if app else ""))
         lines += [f"  {line}" for line in _fields(run, check, target)]
         verdict_lines, bad = _verdict(run, check, target)
         lines += [f"  {line}" for line in verdict_lines]
-        failed |= bad
+        failed = max(failed, bad)
     text = runbook_text(check.runbook, run.settings.root)
     lines.append(f"\nrunbook: {check.runbook}")
     if text:
@@ -99,7 +100,7 @@ def _declared(check: Check) -> str:
 
 def _fields(run: RunContext, check: Check, target: Target) -> Iterator[str]:
     """The check's expressions and queries as they read at the target, then the keys they read."""
-    kind = run.registry[check.kind]
+    kind: Any = run.registry[check.kind]  # a promql kind has threshold(); others have no threshold field
     names: list[str] = []
     spec_fields = template_fields(kind_schema(check.kind, kind.spec_schema), dict(check.spec)) if check.kind != "openslo" else []
     if check.when:
@@ -108,10 +109,18 @@ def _fields(run: RunContext, check: Check, target: Target) -> Iterator[str]:
         field = ".".join(map(str, path))
         names += [n for n in expression_names(text, template=template) if KEY.match(n) and n not in names]
         if field == "threshold":
-            unit = check.spec.get("unit", "")
-            yield f"threshold: {check.spec.get('op', '')} {_threshold(kind, check, target)}{unit}   ({text})"
-        elif not template:
+            continue  # said below, also when it is a number
+        if not template:
             yield f"{field}: {text}"
+    if "threshold" in check.spec:
+        raw = check.spec["threshold"]
+        try:
+            value = f"{kind.threshold(check, target):g}"
+        except SloError as exc:
+            yield f"threshold: {raw} cannot be evaluated here: {exc}"
+        else:
+            unit = check.spec.get("unit", "")
+            yield f"threshold: {check.spec.get('op', '')} {value}{unit}" + (f"   ({raw})" if str(raw) != value else "")
     if check.kind == "openslo":
         objective = check.spec["objective"]
         for value in (objective.target, objective.value, objective.slice_target):
@@ -134,40 +143,34 @@ def _fields(run: RunContext, check: Check, target: Target) -> Iterator[str]:
                 yield f"  {target.site.env_display}:{entry.line}: {name}={target.site.redactor.text(entry.value) if entry.value else ''}"
 
 
-def _threshold(kind: Any, check: Check, target: Target) -> str:
-    try:
-        return f"{kind.threshold(check, target):g}"
-    except SloError as exc:
-        return f"(cannot evaluate: {exc})"
 
-
-def _verdict(run: RunContext, check: Check, target: Target) -> tuple[list[str], bool]:
+def _verdict(run: RunContext, check: Check, target: Target) -> tuple[list[str], int]:
     kind = run.registry[check.kind]
     if kind.live and kind.needs_live(run.sources.options) and not run.settings.live:
-        return ["verdict: a live check: pass --live to read it now (read-only)"], False
+        return ["verdict: a live check: pass --live to read it now (read-only)"], 0
     if (unparsable := run.query_errors.get((check.id, target.site.name))) is not None:
-        return [f"error: {unparsable}"], False
+        return [f"error: {unparsable}"], 2
     try:
         if check.when:
             from ..kinds._expr import config_context, evaluate
 
             if not evaluate(check.when, check, target, config_context(target)):
-                return [f"verdict: not applicable here (when: {check.when} is false)"], False
+                return [f"verdict: not applicable here (when: {check.when} is false)"], 0
         data = None
         if kind.live:
             run.prefetch_once(check.kind, [])
             data = run.sources.read(kind.fetch, check, target)
         verdict: Verdict = kind.evaluate(check, target, data)
     except SloError as exc:
-        return [f"error: {target.site.redactor.text(str(exc))}"], False
+        return [f"error: {target.site.redactor.text(str(exc))}"], 2
     if verdict.skip:
-        return [f"verdict: skipped: {verdict.skip}"], False
+        return [f"verdict: skipped: {verdict.skip}"], 0
     if verdict.ok:
-        return ["verdict: passes"], False
+        return ["verdict: passes"], 0
     message = target.site.redactor.text(verdict.message).splitlines()
     out = ["verdict: FAILS", *(f"  {line}" for line in message)]
     if verdict.action:
         out.append(f"do: {verdict.action}")
     if verdict.location:
         out.append(f"{'declared at' if verdict.action else 'edit'}: {verdict.location}")
-    return out, True
+    return out, 1

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Sequence
 
 from ..errors import SloError
+from ..repo.site import Site
 from ..run.context import RunContext
 from ._repo import CommandError, add_root, pick, repository_run
 
@@ -66,4 +68,19 @@ def _render(run: RunContext, args: argparse.Namespace) -> int:
             status = 2
             continue
         print(f"rendered {app} for {site.env_display} -> {site.values_display(app)}")
-    return status
+    return max(status, _config_warnings(site))
+
+
+def _config_warnings(site: Site) -> int:
+    """A render of a config.env the gate refuses is written, and said: exit 1 with each problem."""
+    from ..repo.schema import config_problems
+
+    problems = [f"{site.env_display}:{p.line}: {p.message}" for p in site.env.problems]
+    try:
+        problems += [f"{site.env_display}:{site.env.line_of(p.key) or '?'}: {p.message}" if p.key else f"{site.env_display}: {p.message}"
+                     for p in config_problems(site.config, site.release.config_validator)]
+    except SloError as exc:
+        problems.append(str(exc))
+    for problem in problems:
+        print(f"warning: {problem} (config-parse or config-schema fails until it is fixed)", file=sys.stderr)
+    return 1 if problems else 0

@@ -10,6 +10,7 @@ import jinja2
 from ..catalog.schema import EXPRESSION, TEMPLATE
 from ..errors import CatalogError, ConfigError, SloError
 from ..expr import compile_expression, environment, expression_names, render_string
+from .base import Location
 
 if TYPE_CHECKING:
     from ..catalog.model import Check
@@ -84,10 +85,30 @@ def cannot_evaluate(source: str, check: Check, target: Target, context: Mapping[
         note = ("  <- text, not a number" if isinstance(exc, TypeError) else "  <- this value") if name in culprits else ""
         lines.append(f"\n  {display}:{env.line_of(name)}: {name}={value}{note}")
     loc = target.env_location(*(culprits or names))
+    # the fields of values (or live) it read: the value's own words when a key did not say it
+    for path in [] if template else [p for p in read_paths(source) if p[0] in ("values", "live") and p[0] in context]:
+        value = _at(context, path)
+        wrong = not culprits and ((isinstance(exc, TypeError) and isinstance(value, str)) or repr(str(value)) in text)
+        lines.append(f"\n  {'.'.join(path)}={value!r}" + ("  <- " + ("text, not a number" if isinstance(exc, TypeError) else "this value") if wrong else ""))
+        if wrong and path[0] == "values" and target.app:
+            loc = _values_line(target, path[1:]) or loc
+            why = f"{'.'.join(path)}={value!r} is text where the expression needs a number" if isinstance(exc, TypeError) else why
     shown = " ".join(source.split())
     shown = shown if len(shown) <= 120 else shown[:117] + "..."
     return ConfigError(f"check {check.id}: cannot evaluate {shown!r} at {target.site.name}: {why}" + "".join(lines),
                        path=loc.path, line=loc.line)
+
+
+def _values_line(target: Target, path: tuple[str, ...]) -> Location | None:
+    """The committed values file's line of ``path`` (a problem there is rare: read it again)."""
+    from ..yamlio import line_of_path
+
+    site, app = target.site, target.app or ""
+    try:
+        line = line_of_path(site.values_file(app).read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return Location(site.values_display(app), line)
 
 
 def _reason(exc: Exception, culprits: list[str], context: Mapping[str, Any], target: Target) -> str:

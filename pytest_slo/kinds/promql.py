@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..catalog.schema import DURATION, TEMPLATE, field
 from ..compare import BREACHES, OPS
 from ..errors import ConfigError, SloError
+from ..expr import expression_names
 from ._expr import config_context, evaluate, message_text, render_text
 from ._regression import REGRESSION_SCHEMA, regressions
-from .base import Kind, Target, Verdict
+from .base import Kind, Location, Target, Verdict
 from .live import iso
 
 if TYPE_CHECKING:
@@ -155,7 +156,12 @@ class PromqlKind(Kind):
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"check {check.id}: threshold {raw!r} is {value!r}, not a number", path=check.source, line=check.line) from None
+            # a key that holds text: its line is the one to edit; else the check's threshold
+            keys = [n for n in expression_names(str(raw)) if target.site.env.line_of(n)]
+            where = target.env_location(*keys) if keys else Location(check.source, check.line_of("threshold"))
+            read = "".join(f"\n  {target.site.env_display}:{target.site.env.line_of(k)}: {k}={target.site.env.entries[k].value}" for k in keys)
+            raise ConfigError(f"check {check.id}: threshold {raw!r} is {value!r} at {target.site.name}, not a number{read}",
+                              path=where.path, line=where.line) from None
 
     def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
         # Each query leaves as soon as it is rendered, in the items' order, and the items run

@@ -174,6 +174,8 @@ def _blame_committed(
         return Location(display, line), ""
     if found.key:
         return found.location, f"set by {found.key} at {found.location}"
+    if found.location.line is None:  # the repository's own renderer wrote it: no line to name
+        return found.location, found.note
     return found.location, f"{found.note}: fix {found.location}"
 
 
@@ -220,9 +222,12 @@ class ValuesKind(Kind):
         shown = diff[:40] + ([f"... {len(diff) - 40} more diff lines"] if len(diff) > 40 else [])
         was = old[first].strip() if first < len(old) else "<end of file>"
         now = new[first].strip() if first < len(new) else "<end of file>"
-        # the committed file is generated: point at what changed the render, never at it
-        found = blame(target, min(first + 1, len(new)) if new else None)
-        if found is None:
+        # the committed file is generated: point at what changed the render, never at it; past
+        # the render's end the committed file has lines no render writes: a hand edit
+        found = blame(target, first + 1) if first < len(new) else None
+        if found is None and first >= len(new) and first < len(old):
+            location, why = Location(display, first + 1), " (no render writes it: an edit by hand)"
+        elif found is None:
             location, why = Location(target.site.env_display, None), ""
         elif found.key:
             location, why = found.location, f" ({found.key} at {found.location})"
@@ -231,6 +236,7 @@ class ValuesKind(Kind):
             custom = found.location.line is None and found.note
             location, why = found.location, f" ({found.note})" if custom else f" (from the template, {found.location})"
         command = render_command(target)
+        # config.env is the truth: whatever made the two differ, a fresh render is the fix
         return Verdict(
             False,
             f"{display} is out of date with {target.site.env_display}: line {first + 1} is {was!r}, "
@@ -238,6 +244,7 @@ class ValuesKind(Kind):
             {"diff": "\n".join(shown), "command": command},
             location,
             objects=_drifted(target, old, new),
+            action=f"re-render and commit {display}: {command}",
         )
 
     def _schema(self, target: Target) -> Verdict:
@@ -287,7 +294,9 @@ class ValuesKind(Kind):
 
     def _stray(self, target: Target) -> Verdict:
         repo, app = target.site.repo, target.app or ""
-        strays = repo.stray_values.get(app, [])
+        # a stray under another site's folder is that site's; one outside sites/ is everyone's
+        others = {f"sites/{s}/" for s in repo.site_names if s != target.site.name}
+        strays = [p for p in repo.stray_values.get(app, []) if not any(p.startswith(o) for o in others)]
         reads = target.site.values_display(app)
         if not strays:
             return Verdict.passed(reads=reads)

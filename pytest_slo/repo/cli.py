@@ -59,6 +59,14 @@ def unread_output_warning(release_dir: Path, env_file: Path, output: Path, app: 
     if output.resolve() == expected.resolve():
         return None
     command = f"python3 {_shown(release_dir, root)}/render_values.py --env-file {_shown(env_file, root)} --output {_shown(expected, root)}"
+    sites = sorted(p.name for p in (root / "sites").iterdir() if (p / "config.env").is_file()) if (root / "sites").is_dir() else []
+    for other in (s for s in sites if s != site):
+        if output.resolve() == (root / pattern.format(site=other, app=app)).resolve():
+            return (
+                f"warning: {_shown(output, root)} is where the gate reads {other}'s values, but this renders "
+                f"{_shown(env_file, root)} ({site}): {other}'s values-in-sync fails until it is rendered from "
+                f"sites/{other}/config.env\n  {site}'s render belongs at {_shown(expected, root)}: {command}"
+            )
     apps = sorted(p.name for p in (release_dir / "apps").iterdir() if p.is_dir()) if (release_dir / "apps").is_dir() else [app]
     if counts_as_render(root, output, apps):
         consequence = "and its values-stray check fails while a render sits elsewhere"

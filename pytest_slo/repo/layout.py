@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "app_folders", "configured_values_path", "counts_as_render", "ini_settings", "stray_values"]
+__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "app_folders", "configured_values_path", "counts_as_render", "ini_settings", "pytest_section", "stray_values"]
 
 DEFAULT_VALUES_PATH = "sites/{site}/apps/{app}/values.yaml"
 
@@ -50,7 +50,7 @@ def _ini_section(path: Path, section: str) -> dict[str, str] | None:
     return dict(parser[section]) if parser.has_section(section) else None
 
 
-def _pytest_section(path: Path) -> dict[str, Any] | None:
+def pytest_section(path: Path) -> dict[str, Any] | None:
     """The pytest settings a config file holds, or None when it holds none (pytest's rule:
     the first file that has a pytest section is the ini file, even if the key is absent)."""
     name = path.name
@@ -77,7 +77,7 @@ def _ini_file(root: Path) -> tuple[str, dict[str, Any]] | None:
     """``(file name, its pytest settings)`` of the ini file pytest would pick at ``root``."""
     for name in _INI_FILES:
         path = root / name
-        if path.is_file() and (section := _pytest_section(path)) is not None:
+        if path.is_file() and (section := pytest_section(path)) is not None:
             return name, section
     return None
 

@@ -110,13 +110,18 @@ class RunContext:
             apps = [a for a in site.apps if not self.settings.app or a in self.settings.app]
             pairs += [(c, Target(site, app, self.sources)) for c in checks for app in apps if c.applies_to(app)]
         errors: dict[tuple[str, str], CatalogError] = {}
+        failing: dict[str, list[str]] = {}
         for check, target, problem in query_problems(self.registry, pairs):
-            if not any(key[0] == check.id for key in errors):  # the file lists it once, at its first site
-                others = {t.site.name for c, t in pairs if c.id == check.id} - {target.site.name}
-                note = f" (sites of this run with the same query: {len(others)} more)" if others else ""
-                catalog.problems.setdefault(check.source, []).append(
-                    CatalogError(problem.message + note, path=problem.path, line=problem.line, hint=problem.hint))
-            errors.setdefault((check.id, target.site.name), problem)
+            if (check.id, target.site.name) not in errors:
+                errors[check.id, target.site.name] = problem
+                failing.setdefault(check.id, []).append(target.site.name)
+        for (check_id, site_name), problem in errors.items():
+            sites = failing[check_id]
+            if site_name != sites[0]:
+                continue  # the file lists it once, at its first site, naming the others
+            more = f" (also at {', '.join(sites[1:])})" if len(sites) > 1 else ""
+            catalog.problems.setdefault(str(problem.path), []).append(
+                CatalogError(problem.message + more, path=problem.path, line=problem.line, hint=problem.hint))
         return errors
 
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:
