@@ -518,7 +518,7 @@ def test_stopped_fake_is_connection_refused(fake: FakeKubeAPI, live: KubeSource)
 
     assert error.reason in (
         f"cannot connect to {url}: connection refused",
-        f"{url} dropped the connection during GET /api/v1/namespaces/production/pods",
+        f"{url} closed the connection without an answer (GET /api/v1/namespaces/production/events)",
     )
     assert elapsed < 2.0
 
@@ -794,3 +794,24 @@ def test_events_are_listed_once_per_namespace_for_every_caller(live: KubeSource,
     assert [r.path for r in fake.requests] == ["/api/v1/namespaces/production/events"]
     with pytest.raises(QueryError, match="invalid field selector"):
         live.events("production", "involvedObject.name")
+
+
+def test_every_source_words_a_network_failure_alike() -> None:
+    """One wording of the same failure, whatever library wrapped it (sources._network)."""
+    import socket
+
+    from pytest_slo.sources._network import network_reason
+
+    def wrapped(error: BaseException) -> Exception:
+        try:
+            try:
+                raise error
+            except OSError as inner:
+                raise RuntimeError("library wrapper") from inner
+        except RuntimeError as outer:
+            return outer
+
+    assert network_reason(wrapped(ConnectionRefusedError(111, "Connection refused")), "redis://r:6379", "r") == "cannot connect to redis://r:6379: connection refused"
+    assert network_reason(wrapped(socket.gaierror(-2, "Name or service not known")), "http://p:9090", "p") == "cannot connect to http://p:9090: host p does not resolve"
+    assert network_reason(wrapped(ConnectionResetError(104, "reset")), "https://k:6443", "k") == "https://k:6443 closed the connection without an answer"
+    assert network_reason(wrapped(OSError(113, "No route to host")), "https://k:6443", "k") == "cannot connect to https://k:6443: host unreachable"

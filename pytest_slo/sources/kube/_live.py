@@ -10,12 +10,12 @@ file that grants it), an unknown namespace, 5xx.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
 import socket
-from collections.abc import Callable, Iterator
+import urllib.parse
+from collections.abc import Callable
 from datetime import datetime, timezone
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pytest_slo.errors import QueryError, SourceUnavailable
 
 from .._deadline import current, waiting_on
+from .._network import exception_chain, network_reason
 from .._text import basic_auth, one_line, scrub, scrub_bytes, seconds
 from ._resources import NAMESPACES, SOURCE, Backend, KubeObject, Resource, sort_key
 
@@ -184,18 +185,13 @@ class LiveBackend(Backend):
     def _network_reason(self, exc: BaseException, path: str, budget: float) -> str:
         import urllib3
 
-        chain = list(_exception_chain(exc))
+        chain = list(exception_chain(exc))
         if any(isinstance(e, urllib3.exceptions.ReadTimeoutError) for e in chain):
             return f"GET {self.host}{path}: no answer within {seconds(budget)} s"
         if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
-            "connection refused" in str(e).lower() for e in chain
+            isinstance(e, (urllib3.exceptions.NameResolutionError, socket.gaierror)) for e in chain
         ):
-            return f"cannot connect to {self.host}: connection refused"
-        if any(isinstance(e, (urllib3.exceptions.NameResolutionError, socket.gaierror)) for e in chain):
-            return f"cannot connect to {self.host}: name does not resolve"
-        for e in chain:
-            if isinstance(e, OSError) and e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-                return f"cannot connect to {self.host}: {'host' if e.errno == errno.EHOSTUNREACH else 'network'} unreachable"
+            return network_reason(exc, self.host, urllib.parse.urlsplit(self.host).hostname or self.host)
         if any(isinstance(e, urllib3.exceptions.SSLError) for e in chain):
             return f"cannot connect to {self.host}: TLS error: {one_line(str(chain[-1]), 120)}"
         if any(
@@ -205,8 +201,8 @@ class LiveBackend(Backend):
         ):
             return f"cannot connect to {self.host}: no answer within {seconds(min(budget, self.timeouts.connect))} s"
         if any(isinstance(e, (urllib3.exceptions.ProtocolError, ConnectionResetError)) for e in chain):
-            return f"{self.host} dropped the connection during GET {path}"
-        return f"cannot connect to {self.host}: {one_line(str(chain[-1]) or type(chain[-1]).__name__, 120)}"
+            return f"{self.host} closed the connection without an answer (GET {path})"
+        return network_reason(exc, self.host, urllib.parse.urlsplit(self.host).hostname or self.host)
 
     def _api_error(self, exc: Any, verb: str, resource: Resource, namespace: str, path: str) -> Exception:
         status = int(exc.status or 0)
@@ -239,26 +235,6 @@ class LiveBackend(Backend):
         if status >= 500 or status == 429:
             return SourceUnavailable(SOURCE, f"{status} {phrase}: {server_message}")
         return QueryError(f"{status} {phrase}: {server_message} (GET {path})")
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo.extend(
-            [
-                getattr(current, "reason", None)
-                if isinstance(getattr(current, "reason", None), BaseException)
-                else None,
-                current.__cause__,
-                current.__context__,
-            ]
-        )
 
 
 def _status_phrase(status: int) -> str:

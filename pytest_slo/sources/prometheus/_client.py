@@ -15,6 +15,7 @@ from typing import Any
 from pytest_slo.errors import QueryError, SloError, SourceUnavailable
 
 from .._deadline import Deadline, current, waiting_on
+from .._network import exception_chain, network_reason
 from .._text import basic_auth, one_line, scrub, scrub_bytes, seconds
 from .._workers import Workers
 from ._answers import (
@@ -264,16 +265,13 @@ class PrometheusSource:
         return "set SLO_PROMETHEUS_TOKEN, or SLO_PROMETHEUS_USER and SLO_PROMETHEUS_PASSWORD"
 
     def _network_reason(self, exc: BaseException, url: str, deadline: Deadline) -> str:
-        from requests import ConnectionError as RequestsConnectionError
         from requests import Timeout as RequestsTimeout
         from requests.exceptions import SSLError
 
         base = self.config.url
-        chain = _chain(exc)
+        chain = list(exception_chain(exc))
         if isinstance(exc, RequestsTimeout) or any(isinstance(e, (TimeoutError, socket.timeout)) for e in chain):
             return f"no answer from {url} within {seconds(deadline.total)} s"
-        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in str(exc).lower():
-            return f"cannot connect to {base}: connection refused"
         verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
         if verify is not None:
             return (
@@ -283,13 +281,7 @@ class PrometheusSource:
         if isinstance(exc, SSLError):
             tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
             return f"TLS error with {base}: {(tls.reason if tls else None) or one_line(str(exc), 120)}"
-        if any(isinstance(e, socket.gaierror) for e in chain):
-            return f"cannot connect to {base}: host {urllib.parse.urlsplit(base).hostname} does not resolve"
-        if isinstance(exc, RequestsConnectionError):
-            lowered = str(exc).lower()
-            if "remotedisconnected" in lowered or "connection aborted" in lowered or "reset" in lowered:
-                return f"{base} closed the connection without an answer"
-        return f"cannot connect to {base}: {one_line(str(exc) or type(exc).__name__, 160)}"
+        return network_reason(exc, base, urllib.parse.urlsplit(base).hostname or base)
 
     # ----------------------------------------------------------------- diagnosis
 
@@ -313,21 +305,6 @@ def _result_type(result: Any) -> str:
 
 def _when(at: float) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(at, _dt.timezone.utc)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current_exc = todo.pop()
-        if current_exc is None or current_exc in seen:
-            continue
-        seen.append(current_exc)
-        todo += [current_exc.__cause__, current_exc.__context__, *[a for a in getattr(current_exc, "args", ()) if isinstance(a, BaseException)]]
-        reason = getattr(current_exc, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-    return seen
 
 
 def _ts(value: float) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from pytest_slo.errors import ConfigError, QueryError, SourceUnavailable
 
 from .._deadline import waiting_on
+from .._network import dropped, network_reason
 from .._text import one_line, seconds
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ class RedisSource:
                 raise SourceUnavailable(SOURCE, f"{self.address} is loading its dataset into memory") from None
             except redis.ConnectionError as exc:
                 # One retry, for a pooled connection the server has since closed (timeout, restart).
-                if attempt == 1 and _dropped(exc):
+                if attempt == 1 and dropped(exc):
                     continue
                 raise SourceUnavailable(SOURCE, self._cannot_connect(exc)) from None
             except redis.ResponseError as exc:
@@ -200,27 +201,5 @@ class RedisSource:
         return f"authentication failed at {self.address} (check SLO_REDIS_PASSWORD)"
 
     def _cannot_connect(self, exc: BaseException) -> str:
-        chain = _chain(exc)
-        text = " ".join(str(e) for e in chain).lower()
-        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in text:
-            return f"cannot connect to {self.address}: connection refused"
-        if any(m in text for m in ("name or service not known", "nodename nor servname", "failure in name resolution")):
-            return f"cannot connect to {self.address}: host {self.host} does not resolve"
-        return f"cannot connect to {self.address}: {one_line(str(exc) or type(exc).__name__, 160)}"
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _dropped(exc: BaseException) -> bool:
-    chain = _chain(exc)
-    return any(isinstance(e, (ConnectionResetError, BrokenPipeError)) for e in chain) or any(
-        "closed by server" in str(e).lower() for e in chain
-    )
+        return network_reason(exc, self.address, self.host)
 
