@@ -91,7 +91,7 @@ FIELD_PROBLEMS = [
     pytest.param(GOOD + '    when: "REDIS_ROLE =="\n', 8, "check 'extra-check': when: 'REDIS_ROLE ==' does not compile", id="when-expression"),
     pytest.param(GOOD.replace("severity: P4", "severity: high"), 6, "check 'extra-check': severity: 'high' is not a severity, P1 (page now) to P4 (housekeeping) (write one of: P1, P2, P3, P4)", id="severity"),
     pytest.param(GOOD.replace("assert:", "asert:"), 5, "check 'extra-check': asert is not a field of a config check (did you mean assert?)", id="unknown-field"),
-    pytest.param(GOOD.replace("    runbook: checks/runbooks/redis.md#redis-memory-limit\n", ""), 2, "check 'extra-check': runbook is missing (write runbook: such as runbook: checks/runbooks/redis.md#redis-eviction-policy)", id="missing-field"),
+    pytest.param(GOOD.replace("    runbook: checks/runbooks/redis.md#redis-memory-limit\n", ""), 2, "check 'extra-check': runbook is missing (write e.g. runbook: checks/runbooks/redis.md#redis-eviction-policy)", id="missing-field"),
     pytest.param(GOOD.replace("runbooks/redis.md", "runbooks/nope.md"), 7, "check 'extra-check': runbook 'checks/runbooks/nope.md' does not exist (write the runbook or fix the path)", id="runbook-path"),
     pytest.param(GOOD.replace("runbook: checks/runbooks/redis.md#redis-memory-limit", "runbook: see the wiki"), 7, "check 'extra-check': runbook: 'see the wiki' is not a repo-relative Markdown path with an optional #anchor, or a URL", id="runbook-form"),
     pytest.param(GOOD + "    test: parse\n", 8, "check 'extra-check': test: is set, so assert: is never read (keep one of test: and assert:)", id="test-and-assert"),
@@ -102,7 +102,7 @@ FIELD_PROBLEMS = [
     pytest.param(GOOD.replace("kind: config", "kind: confg"), 4, "check 'extra-check': kind: 'confg' is not a kind any installed plugin provides (did you mean config? the installed kinds are: config, kube, promql, redis, values)", id="unknown-kind"),
     pytest.param(GOOD.replace("id: extra-check", "id: redis-eviction-policy"), 2, "check 'redis-eviction-policy': id: duplicate check id (first declared at checks/redis.yaml:", id="duplicate-id"),
     pytest.param("checks:\n  - id: a\n    title: [unclosed\n", 4, "not valid YAML", id="yaml"),
-    pytest.param("chekcs:\n  - id: a\n", 1, "chekcs: is not a key of a check catalog (a catalog file holds only checks:)", id="top-level-key"),
+    pytest.param("chekcs:\n  - id: a\n", 1, "chekcs: is not a key of a check catalog (a check catalog holds only checks:)", id="top-level-key"),
 ]
 
 
@@ -299,6 +299,6 @@ def test_a_broken_live_check_does_not_disturb_the_others(gitops: Path, pytester:
     out = result.stdout.str()
     assert "Traceback" not in out and "KeyError" not in out
     assert result.parseoutcomes()["errors"] == 6
-    result.stdout.fnmatch_lines(["*ERROR at setup of production/api-server: team-p*", "checks/team.yaml:2: check 'team-p': op is missing (write op: <)"])
+    result.stdout.fnmatch_lines(["*ERROR at setup of production/api-server: team-p*", "checks/team.yaml:2: check 'team-p': op is missing (write e.g. op: <)"])
     # one error report per promql item (the short summary repeats it when the terminal is wide)
     assert sum(line.startswith("prometheus unavailable: cannot connect to http://127.0.0.1:9") for line in out.splitlines()) == 5

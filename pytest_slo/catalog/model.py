@@ -25,7 +25,7 @@ from .runbooks import BUILTIN, runbook, runbook_problem
 from .schema import BASE_SCHEMA, explain, validator_for
 
 __all__ = [
-    "BUILTIN_CATALOG", "CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "builtin_ids", "load_catalog", "runbook_problem",
+    "BUILTIN_CATALOG", "CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "builtin_ids", "entries_under", "load_catalog", "runbook_problem",
 ]
 
 #: Set to True in a kind's ``spec_schema`` when its items are made from files other than checks/.
@@ -170,6 +170,26 @@ def read_document(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
         raise CatalogError(f"cannot read: {exc}", path=display) from None
 
 
+def entries_under(data: Any, document: yaml.Node | None, key: str, display: str, what: str, hint: str) -> tuple[list[tuple[Any, yaml.Node]], list[CatalogError]]:
+    """The entries of the list under ``key:`` that a file of the catalog holds (``checks:``,
+    ``waivers:``), each with its node for lines, and what is wrong with the file's shape: a
+    top-level key other than ``key``, or no list under it (then no entries)."""
+    problems: list[CatalogError] = []
+    items, nodes = data, document
+    if isinstance(data, dict) and isinstance(document, yaml.MappingNode):
+        items = data.get(key)
+        for name, value in document.value:
+            if name.value == key:
+                nodes = value
+            else:
+                problems.append(CatalogError(f"{name.value}: is not a key of {what}", path=display, line=name.start_mark.line + 1,
+                                             hint=f"{what} holds only {key}:"))
+    if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
+        problems.append(CatalogError(f"expected a list under '{key}:'", path=display, line=1, hint=hint))
+        return [], problems
+    return list(zip(items, nodes.value, strict=True)), problems
+
+
 def _unknown_names(item: Mapping[str, Any], node: yaml.Node, display: str, schema: Mapping[str, Any], known: Known) -> list[CatalogError]:
     """An app no release has, and config keys no site sets and no release defines: typos
     that would silently select nothing or blame every site (see :mod:`.known`)."""
@@ -190,22 +210,9 @@ def _parse_file(path: Path, display: str, validators: _Validators, root: Path, k
         data, document = read_document(path, display)
     except CatalogError as exc:
         return [], [exc]
-    problems: list[CatalogError] = []
-    items, nodes = data, document
-    if isinstance(data, dict) and isinstance(document, yaml.MappingNode):
-        items = data.get("checks")
-        for key, value in document.value:
-            if key.value == "checks":
-                nodes = value
-            else:
-                problems.append(
-                    CatalogError(f"{key.value}: is not a key of a check catalog", path=display, line=key.start_mark.line + 1, hint="a catalog file holds only checks:")
-                )
-    if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
-        problems.append(CatalogError("expected a list of checks under 'checks:'", path=display, line=1, hint="start the file with checks: and list the checks under it"))
-        return [], problems
+    entries, problems = entries_under(data, document, "checks", display, "a check catalog", "start the file with checks: and list the checks under it")
     checks: list[Check] = []
-    for item, node in zip(items, nodes.value, strict=True):
+    for item, node in entries:
         line = node.start_mark.line + 1
         if not isinstance(item, dict):
             problems.append(CatalogError("a check must be a mapping of fields", path=display, line=line, hint="write - id: ... with title, kind, severity, runbook"))

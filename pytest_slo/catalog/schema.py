@@ -278,7 +278,7 @@ def _write(examples: Any, name: str | None = None) -> str | None:
         return None
     shown = [e if isinstance(e, str) else _dump(e) for e in examples[:3]]
     if name:  # an example's shape, never a file this repository need have
-        return f"write {name}: such as {name}: {shown[0]}"
+        return f"write e.g. {name}: {shown[0]}"
     return "write e.g. " + (f"{', '.join(shown[:-1])} or {shown[-1]}" if len(shown) > 1 else shown[0])
 
 

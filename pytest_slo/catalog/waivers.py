@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import CatalogError
-from .model import _line, read_document
+from .model import _line, entries_under, read_document
 from .schema import explain
 
 __all__ = ["WAIVERS_FILE", "WAIVER_SCHEMA", "Waiver", "load_waivers"]
@@ -140,20 +138,13 @@ def load_waivers(
     hint = "write waivers: and list entries with check, until, owner and reason"
     if data is None:
         return [], []
-    if not isinstance(data, dict) or not isinstance(document, yaml.MappingNode) or not isinstance(data.get("waivers"), list):
-        return [], [CatalogError("expected a list of waivers under 'waivers:'", path=display, line=1, hint=hint)]
-    problems = [
-        CatalogError(f"{key.value}: is not a key of the waivers file", path=display, line=key.start_mark.line + 1, hint=hint)
-        for key, _ in document.value
-        if key.value != "waivers"
-    ]
-    nodes = next(v for k, v in document.value if k.value == "waivers")
+    entries, problems = entries_under(data if isinstance(data, dict) else {}, document, "waivers", display, "the waivers file", hint)
     known_checks, known_sites, known_apps = set(checks), set(sites), set(apps)
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(WAIVER_SCHEMA["properties"]["waivers"]["items"])
     waivers: list[Waiver] = []
-    for entry, node in zip(data["waivers"], nodes.value, strict=True):
+    for entry, node in entries:
         line = node.start_mark.line + 1
         problem: CatalogError | None = None
         label = f"waiver for {entry.get('check')}" if isinstance(entry, dict) and isinstance(entry.get("check"), str) else "waiver"
