@@ -63,10 +63,10 @@ def test_a_duplicate_key(gitops: Path, pytester: pytest.Pytester) -> None:
     ("key", "value", "expected"),
     [
         ("REDIS_MAXMEMORY_SAMPLS", "5", "unknown key REDIS_MAXMEMORY_SAMPLS; did you mean REDIS_MAXMEMORY_SAMPLES?"),
-        ("REDIS_REPLICAS", "three", "'three' is not of type 'integer'"),
-        ("REDIS_MEMORY_LIMIT", "2GB", "'2GB' is not a Kubernetes quantity (Kubernetes writes 2Gi for binary or 2G for decimal units)"),
-        ("REDIS_EVICTION_POLICY", "lru", "'lru' is not one of ['noeviction', 'allkeys-lru'"),
-        ("REDIS_MAXMEMORY", "2Gi", "'2Gi' is not a Redis memory size (Redis has no Gi: write 2gb for binary units, 2g for decimal)"),
+        ("REDIS_REPLICAS", "three", "REDIS_REPLICAS: 'three' is text, not an integer"),
+        ("REDIS_MEMORY_LIMIT", "2GB", "REDIS_MEMORY_LIMIT: '2GB' is not a Kubernetes quantity (Kubernetes writes 2Gi for binary or 2G for decimal units)"),
+        ("REDIS_EVICTION_POLICY", "lru", "REDIS_EVICTION_POLICY: 'lru' is not one of the allowed values (write one of: noeviction, allkeys-lru"),
+        ("REDIS_MAXMEMORY", "2Gi", "REDIS_MAXMEMORY: '2Gi' is not a Redis memory size (Redis has no Gi: write 2gb for binary units, 2g for decimal)"),
     ],
 )
 def test_schema_violations_point_at_the_key(gitops: Path, pytester: pytest.Pytester, key: str, value: str, expected: str) -> None:

@@ -242,7 +242,7 @@ def test_render_says_when_the_config_it_rendered_is_refused(gitops: Path) -> Non
     done = slo("render", "--site", "production", cwd=gitops)
     assert done.returncode == 1
     line = (gitops / ENV).read_text().splitlines().index("REDIS_REPLICAS=three") + 1
-    assert f"warning: {ENV}:{line}: 'three' is not of type 'integer' (config-parse or config-schema fails until it is fixed)" in done.stderr
+    assert f"warning: {ENV}:{line}: REDIS_REPLICAS: 'three' is text, not an integer (config-parse or config-schema fails until it is fixed)" in done.stderr
 
 
 def test_rendering_one_sites_config_into_anothers_file_is_said(gitops: Path) -> None:

@@ -19,10 +19,11 @@ import jsonschema
 import yaml
 
 from ..errors import CatalogError, ConfigError
+from ..schematext import explain
 from ..yamlio import line_in, load_yaml_and_node
 from .known import Known, template_fields
 from .runbooks import BUILTIN, runbook, runbook_problem
-from .schema import BASE_SCHEMA, explain, validator_for
+from .schema import BASE_SCHEMA, validator_for
 
 __all__ = [
     "BUILTIN_CATALOG", "CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "builtin_ids", "entries_under", "load_catalog", "runbook_problem",
@@ -126,7 +127,7 @@ class _Validators:
         schema = self.schema(kind)
         found: dict[tuple[bool, int, str], CatalogError] = {}
         for error in validator.iter_errors(item):
-            for field_path, message, advice in explain(error, schema, kind):
+            for field_path, message, advice in explain(error, schema, f"a {kind} check"):
                 line = _line(node, field_path)
                 # a wrong field first, then what the check as a whole lacks: the first
                 # problem is the one its items error with

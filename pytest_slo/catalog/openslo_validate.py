@@ -16,6 +16,7 @@ import yaml
 
 from ..errors import CatalogError
 from ..expr import duration_seconds
+from ..schematext import explain
 from .model import _line
 
 __all__ = ["dotted", "openslo_validator", "parse_pairs", "schema_problems"]
@@ -90,40 +91,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _branches(error: Any) -> list[Any]:
-    """The errors of a oneOf/anyOf's branches, leaving out every branch written for another
-    ``kind`` (the schema's top level has one branch per kind)."""
-    groups: dict[Any, list[Any]] = {}
-    for child in error.context:
-        groups.setdefault(child.relative_schema_path[0] if child.relative_schema_path else None, []).append(child)
-    kept = [g for g in groups.values() if not any(c.validator == "const" and list(c.absolute_path) == ["kind"] for c in g)]
-    return [c for g in kept for c in g]
-
-
-def _explain(error: Any) -> list[tuple[tuple[Any, ...], str]]:
-    """What a schema error says at which path: a oneOf of required fields as "needs one of",
-    any other one/anyOf as the problems of its branches."""
-    if not error.context:
-        return [(tuple(error.absolute_path), error.message)]
-    children = _branches(error)
-    paths = {tuple(e.absolute_path) for e in children}
-    if len(children) > 1 and all(e.validator == "required" and not e.context for e in children) and len(paths) == 1:
-        names = list(dict.fromkeys("/".join(map(str, e.validator_value)) for e in children))
-        return [(paths.pop(), f"needs one of {', '.join(names)}")]
-    out: list[tuple[tuple[Any, ...], str]] = []
-    for child in children:
-        out += _explain(child)
-    return out or [(tuple(error.absolute_path), error.message)]
-
-
 def schema_problems(doc: Any, node: yaml.Node, display: str) -> list[CatalogError]:
     found: dict[tuple[int, str], CatalogError] = {}
-    for error in openslo_validator().iter_errors(_for_schema(_plain(doc))):
-        for path, message in _explain(error):
+    validator = openslo_validator()
+    for error in validator.iter_errors(_for_schema(_plain(doc))):
+        for path, message, hint in explain(error, validator.schema, "an OpenSLO document"):
             if len(message) > 160:
                 message = message[:157] + "..."
             line = _line(node, path)
-            found.setdefault((line, message), CatalogError(f"{dotted(path)}: {message} (OpenSLO v1 schema)", path=display, line=line))
+            found.setdefault((line, message), CatalogError(f"{message} (OpenSLO v1 schema)", path=display, line=line, hint=hint))
     return [found[k] for k in sorted(found)]
 
 

@@ -14,8 +14,7 @@ formats ignores them, as JSON Schema prescribes for unknown formats.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -32,7 +31,6 @@ __all__ = [
     "SEVERITIES",
     "TEMPLATE",
     "catalog_schema",
-    "explain",
     "field",
     "kind_schema",
     "test_or_assert",
@@ -238,158 +236,3 @@ def _template(value: object) -> bool:
 
 def validator_for(name: str, spec_schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
     return jsonschema.Draft202012Validator(kind_schema(name, spec_schema), format_checker=FORMATS)
-
-
-# --------------------------------------------------------------------------- messages
-
-_TYPES = {str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list", dict: "a mapping", type(None): "empty"}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return _TYPES[type(value)]
-    return repr(value)
-
-
-def _walk(schema: Any, path: Any) -> Iterator[Any]:
-    """Every subschema along a schema path, from the root down."""
-    node = schema
-    yield node
-    for part in path:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return
-        yield node
-
-
-def _nearest(root: Mapping[str, Any], path: Any, key: str) -> Any:
-    found = None
-    for node in _walk(root, path):
-        if isinstance(node, Mapping) and key in node and not isinstance(node.get(key), Mapping):
-            found = node[key]
-    return found
-
-
-def _write(examples: Any, name: str | None = None) -> str | None:
-    if not examples:
-        return None
-    shown = [e if isinstance(e, str) else _dump(e) for e in examples[:3]]
-    if name:  # an example's shape, never a file this repository need have
-        return f"write e.g. {name}: {shown[0]}"
-    return "write e.g. " + (f"{', '.join(shown[:-1])} or {shown[-1]}" if len(shown) > 1 else shown[0])
-
-
-def _dump(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_dump(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_dump(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _name(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _closest(word: str, choices: list[str]) -> str | None:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def explain(error: jsonschema.ValidationError, root: Mapping[str, Any], kind: str) -> list[tuple[tuple[Any, ...], str, str | None]]:
-    """What a schema error means for a person: for each field it concerns, the path of the
-    field to edit, what is wrong, and what to write."""
-    path = tuple(error.absolute_path)
-    where = _name(path)
-    at = f"{where}: " if where else ""
-    schema_path = list(error.absolute_schema_path)
-    examples = _nearest(root, schema_path[:-1], "examples")
-    description = _nearest(root, schema_path[:-1], "description")
-    advice = _nearest(root, schema_path[:-1], "$comment")
-    validator: Any = error.validator
-    value: Any = error.validator_value
-    instance: Any = error.instance
-    properties = _nearest_properties(root, schema_path)
-
-    if "dependentSchemas" in schema_path:
-        # "field X needs the check to be such": blame X, at the level the rule applies to
-        cut = schema_path.index("dependentSchemas")
-        owner = schema_path[cut + 1]
-        below = sum(1 for part in schema_path[cut + 2 :] if part in ("properties", "items", "additionalProperties"))
-        rule = _node(root, schema_path[: cut + 2])
-        return [((*path[: len(path) - below], owner), f"{owner}: {rule.get('description', error.message)}", rule.get("$comment"))]
-    if validator == "required":
-        missing = [k for k in value if isinstance(instance, Mapping) and k not in instance]
-        return [(path, f"{at}{m} is missing", _write(_prop(properties, m).get("examples"), m)) for m in missing[:1]]
-    if validator == "additionalProperties" and isinstance(instance, Mapping):
-        known = sorted(properties)
-        out: list[tuple[tuple[Any, ...], str, str | None]] = []
-        for extra in sorted(set(instance) - set(properties), key=str):
-            close = _closest(str(extra), known)
-            hint = f"did you mean {close}?" if close else f"the fields are: {', '.join(known)}"
-            out.append(((*path, extra), f"{extra} is not a field of {where or f'a {kind} check'}", hint))
-        return out
-    if validator == "dependentRequired" and isinstance(instance, Mapping):
-        out = []
-        for key, needs in value.items():
-            lacking = [n for n in needs if key in instance and n not in instance]
-            if lacking:
-                out.append(((*path, key), f"{key}: is read only together with {lacking[0]}:", f"add {lacking[0]}: or remove {key}:"))
-        return out
-    if validator in ("anyOf", "oneOf") and all(isinstance(s, Mapping) and set(s) == {"required"} for s in value):
-        options = [s["required"][0] for s in value]
-        shown = [f"{o}: {_prop(properties, o).get('examples', ['...'])[0]}" for o in options]
-        return [(path, f"{at}needs {' or '.join(o + ':' for o in options)}", "write " + " or ".join(shown))]
-    if validator == "oneOf":
-        # an action item that is neither text nor a valid mapping: the mapping's error says more
-        context = [e for e in error.context or [] if e.validator != "type"]
-        if context and isinstance(instance, Mapping):
-            return explain(context[0], root, kind)
-        return [(path, f"{at}{_show(instance)} is not {description or 'valid'}", _write(examples))]
-    if validator == "enum":
-        close = _closest(str(instance), [str(v) for v in value]) if isinstance(instance, str) else None
-        hint = (f"did you mean {close}? " if close else "") + "write one of: " + ", ".join(map(str, value))
-        return [(path, f"{at}{_show(instance)} is not {description or 'one of the allowed values'}", hint)]
-    if validator == "format":
-        detail = getattr(error.cause, "message", None) or str(error.cause or error.message)
-        return [(path, f"{at}{_show(instance)} does not compile: {detail}", _write(examples))]
-    if validator == "type":
-        value_shown = "" if isinstance(instance, (dict, list)) else f"{_show(instance)} "  # "a list is a list" says nothing
-        return [(path, f"{at}{value_shown}is {_TYPES.get(type(instance), type(instance).__name__)}, not {description or value}", advice or _write(examples))]
-    if validator in ("minLength", "minItems"):
-        return [(path, f"{at}is empty", _write(examples))]
-    if validator == "minimum":
-        return [(path, f"{at}{_show(instance)} is below the minimum of {value}", _write(examples))]
-    if validator == "uniqueItems":
-        return [(path, f"{at}lists a value twice", "list each once")]
-    if validator == "not":
-        return [(path, f"{at}{_show(instance)} is reserved: pytest gives it behaviour", "choose another name")]
-    if validator in ("pattern", "const"):
-        return [(path, f"{at}{_show(instance)} is not {description or 'valid'}", advice or _write(examples))]
-    return [(path, f"{at}{error.message}", advice or _write(examples))]
-
-
-def _node(root: Mapping[str, Any], path: list[Any]) -> Mapping[str, Any]:
-    node: Any = root
-    for node in _walk(root, path):  # noqa: B007 - the last one reached is wanted
-        pass
-    return node if isinstance(node, Mapping) else {}
-
-
-def _nearest_properties(root: Mapping[str, Any], schema_path: list[Any]) -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for node in _walk(root, schema_path[:-1]):
-        if isinstance(node, Mapping) and isinstance(node.get("properties"), Mapping):
-            props = dict(node["properties"])
-    return props
-
-
-def _prop(properties: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = properties.get(name)
-    return value if isinstance(value, Mapping) else {}

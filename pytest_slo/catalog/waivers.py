@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CatalogError
+from ..schematext import explain
 from .model import _line, entries_under, read_document
-from .schema import explain
 
 __all__ = ["WAIVERS_FILE", "WAIVER_SCHEMA", "Waiver", "load_waivers"]
 
@@ -163,7 +163,7 @@ def load_waivers(
             elif error.validator == "required":
                 what = f"{error.message.split()[0].strip(chr(39))}: missing; a waiver needs check, until, owner and reason"
             else:  # a field of the wrong type or shape: said as for checks, in a person's words
-                field_path, what, advice = explain(error, WAIVER_SCHEMA["properties"]["waivers"]["items"], "waiver")[0]
+                field_path, what, advice = explain(error, WAIVER_SCHEMA["properties"]["waivers"]["items"], "a waiver")[0]
                 name, hint_here = (str(field_path[0]) if field_path else None), advice or hint
                 problem = CatalogError(f"{label}: {what}", path=display, line=_line(node, field_path) if field_path else line, hint=hint_here)
             if problem is None:

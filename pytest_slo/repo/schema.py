@@ -17,6 +17,7 @@ from jsonschema.validators import validator_for
 
 from .. import units
 from ..errors import ConfigError
+from ..schematext import explain
 
 __all__ = ["Problem", "coerce_config", "config_problems", "load_validator", "values_problems"]
 
@@ -159,9 +160,11 @@ def _known(validator: Any, key: str) -> bool:
 
 
 def config_problems(typed: Mapping[str, Any], validator: Any) -> Iterator[Problem]:
-    """Unknown keys (with a did-you-mean), then every schema error tied to its key."""
-    strict = validator.schema.get("additionalProperties") is False
-    props = list(validator.schema.get("properties", {}))
+    """Unknown keys (with a did-you-mean), then every schema error tied to its key, in the
+    words of :mod:`pytest_slo.schematext` (the one explainer of schema errors)."""
+    schema = validator.schema
+    strict = schema.get("additionalProperties") is False
+    props = list(schema.get("properties", {}))
     for key in typed:
         if strict and not _known(validator, key):
             near = difflib.get_close_matches(key, props, n=1)
@@ -172,12 +175,12 @@ def config_problems(typed: Mapping[str, Any], validator: Any) -> Iterator[Proble
         if error.validator == "additionalProperties":
             continue
         if error.validator == "required":
-            missing = re.findall(r"'([^']+)' is a required property", error.message)
-            for key in missing:
+            for key in (k for k in error.validator_value if k not in error.instance):
                 yield Problem(f"missing required key {key}", key=None, path=(key,))
             continue
+        _, message, advice = explain(error, schema, "config.env")[0]
         at = str(error.absolute_path[0]) if error.absolute_path else None
-        yield Problem(_message(error), key=at, path=tuple(error.absolute_path))
+        yield Problem(message + (f" ({advice})" if advice else ""), key=at, path=tuple(error.absolute_path))
 
 
 def _message(error: Any) -> str:
