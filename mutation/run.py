@@ -14,7 +14,10 @@ Unit tests only, never a server: ``-m "not servers"`` and the test files that st
 without saying so are left out (pyproject's ``pytest_add_cli_args``). By default the tests that
 run a whole pytest session in-process (``pytester``) are left out too: they take seconds each,
 and a surviving mutant would wait for every one of them. ``--tests=all`` keeps them. Tests that
-run pytest-slo in a subprocess check the unmutated package and kill nothing.
+run pytest-slo in a subprocess check the unmutated package and kill nothing. Every pytest
+session of a run first checks that ``pytest_slo`` is mutmut's copy in mutants/, not the installed
+package its ``pytest11`` entry point could load; and mutmut refuses to go on unless the tests
+fail when every mutated function raises.
 
 The mutants that change nothing a user could see are listed in mutation/EQUIVALENT.md.
 """
@@ -49,6 +52,17 @@ def without_pytester(config: pytest.Config, items: list[pytest.Item]) -> None:
         ids = set(map(id, whole))
         items[:] = [item for item in items if id(item) not in ids]
         config.hook.pytest_deselected(items=whole)
+
+
+def mutated_copy_only(config: pytest.Config) -> None:
+    """Refuses a run whose tests would import pytest-slo from anywhere but mutmut's copy (the
+    installed package, say, loaded from its ``pytest11`` entry point before the copy was on
+    ``sys.path``): every mutant would then survive unseen."""
+    import pytest_slo
+
+    where = Path(pytest_slo.__file__).resolve()
+    if not where.is_relative_to(ROOT / "mutants"):
+        raise pytest.UsageError(f"the tests import pytest_slo from {where.parent}, not from mutants/: no mutant would be run")
 
 
 def modules(patterns: list[str]) -> list[str]:
@@ -141,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"{wanted} is not a verdict module; add it to [tool.mutmut] only_mutate in pyproject.toml, or pick one of:\n  {listed}")
             chosen.append(path + scope + name)
     if not args.table_only:
+        # `-p NAME` imports NAME: this module, already in sys.modules, is the plugin
+        plugin = types.ModuleType("mutation_guard", "PYTEST_DONT_REWRITE")
+        plugin.pytest_configure = mutated_copy_only  # type: ignore[attr-defined]
         if args.tests == "unit":
-            cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, "-p", "mutation_select"]
-            # `-p NAME` imports NAME: this module, already in sys.modules, is the plugin
-            plugin = types.ModuleType("mutation_select", "PYTEST_DONT_REWRITE")
             plugin.pytest_collection_modifyitems = without_pytester  # type: ignore[attr-defined]
-            sys.modules["mutation_select"] = plugin
+        sys.modules["mutation_guard"] = plugin
+        cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, "-p", "mutation_guard"]
         from mutmut.__main__ import cli
 
         start = time.monotonic()
