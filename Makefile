@@ -54,13 +54,14 @@ lint: setup
 
 # The verdict modules are [tool.mutmut] only_mutate in pyproject.toml; MODULE narrows to one
 # (or a class or function: MODULE=pytest_slo/catalog/waivers.py::Waiver). TESTS=all adds the
-# in-process pytester runs. Equivalent mutants: mutation/EQUIVALENT.md.
+# in-process pytester runs; PYTEST_ARGS adds pytest arguments (--ignore=...). Equivalent mutants:
+# mutation/EQUIVALENT.md.
 $(VENV)/.installed-mutate: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test,lint,mutate]'
 	touch $@
 
 mutate: $(VENV)/.installed-mutate
-	$(PY) mutation/run.py --tests=$(TESTS) $(if $(FAIL_UNDER),--fail-under=$(FAIL_UNDER)) $(MODULE)
+	$(PY) mutation/run.py --tests=$(TESTS) $(if $(FAIL_UNDER),--fail-under=$(FAIL_UNDER)) $(if $(PYTEST_ARGS),--pytest-args='$(PYTEST_ARGS)') $(MODULE)
 
 mutate-clean:
 	rm -rf mutants

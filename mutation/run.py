@@ -28,6 +28,7 @@ import argparse
 import fnmatch
 import json
 import os
+import shlex
 import sys
 import time
 import types
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("module", nargs="*", help="verdict modules to run (default: all of [tool.mutmut] only_mutate)")
     parser.add_argument("--tests", choices=("unit", "all"), default="unit", help="unit: no pytester runs (default); all: every unit test")
+    parser.add_argument("--pytest-args", default="", metavar="ARGS", help="more pytest arguments for every run, e.g. --ignore=tests/test_x.py")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--fail-under", type=float, default=None, metavar="PERCENT", help="exit 1 when a module scores less")
     parser.add_argument("--table-only", action="store_true", help="print the table of the last runs, run nothing")
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tests == "unit":
             plugin.pytest_collection_modifyitems = without_pytester  # type: ignore[attr-defined]
         sys.modules["mutation_guard"] = plugin
-        cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, "-p", "mutation_guard"]
+        cfg.pytest_add_cli_args = [*cfg.pytest_add_cli_args, "-p", "mutation_guard", *shlex.split(args.pytest_args)]
         from mutmut.__main__ import cli
 
         start = time.monotonic()
