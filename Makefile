@@ -6,8 +6,11 @@ OUT    ?= out
 SITE   ?=
 APP    ?=
 PYTEST_ARGS ?=
+MODULE ?=
+TESTS  ?= unit
+FAIL_UNDER ?=
 
-.PHONY: help setup system-deps demo demo-offline test test-unit test-app lint bench clean
+.PHONY: help setup system-deps demo demo-offline test test-unit test-app lint bench mutate mutate-clean clean
 
 help:
 	@echo "make demo                 run the gate on the shipped example (live, against a local stack)"
@@ -16,6 +19,7 @@ help:
 	@echo "make test-app APP=redis-cluster [SITE=production]   the merge gate for one app"
 	@echo "make lint                 ruff + mypy"
 	@echo "make bench                the benchmark harness (prints ratios, writes benchmarks/RESULTS.md)"
+	@echo "make mutate [MODULE=pytest_slo/units.py] [TESTS=all] [FAIL_UNDER=90]   mutation testing of the verdict modules (unit tests, no servers)"
 
 # system-deps also installs the Node tools of package-lock.json (npm ci): markdownlint-cli2 and
 # the SARIF Multitool, which the tests check the Markdown and SARIF reports with
@@ -47,11 +51,25 @@ test-app: setup
 	$(PY) -m pytest --app $(APP) $(if $(SITE),--site $(SITE)) -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check pytest_slo tests benchmarks teststack
+	$(VENV)/bin/ruff check pytest_slo tests benchmarks teststack mutation
 	$(VENV)/bin/mypy
+
+# The verdict modules are [tool.mutmut] only_mutate in pyproject.toml; MODULE narrows to one
+# (or a class or function: MODULE=pytest_slo/catalog/waivers.py::Waiver). TESTS=all adds the
+# in-process pytester runs; PYTEST_ARGS adds pytest arguments (--ignore=...). Equivalent mutants:
+# mutation/EQUIVALENT.md.
+$(VENV)/.installed-mutate: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,lint,mutate]'
+	touch $@
+
+mutate: $(VENV)/.installed-mutate
+	$(PY) mutation/run.py --tests=$(TESTS) $(if $(FAIL_UNDER),--fail-under=$(FAIL_UNDER)) $(if $(PYTEST_ARGS),--pytest-args='$(PYTEST_ARGS)') $(MODULE)
+
+mutate-clean:
+	rm -rf mutants
 
 bench: system-deps setup
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(OUT) mutants .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -66,8 +66,10 @@ def k8s_quantity(text: object) -> Decimal:
     match = _K8S_RE.match(s)
     if not match:
         hint = ""
-        if re.match(r"^\d+(\.\d+)?\s*[KMGTPE]B$", s, re.IGNORECASE):
-            hint = f" (Kubernetes writes {s[:-1].rstrip()}i for binary or {s[:-1].rstrip()} for decimal units)"
+        if spelled := re.match(r"^(\d+(?:\.\d+)?)\s*([KMGTPE])B$", s, re.IGNORECASE):
+            number, prefix = spelled.group(1), spelled.group(2).upper()
+            # the decimal kilo is the one lower-case suffix: 2k, never 2K
+            hint = f" (Kubernetes writes {number}{prefix}i for binary or {number}{'k' if prefix == 'K' else prefix} for decimal units)"
         elif re.match(r"^\d+(\.\d+)?\s*[a-zA-Z]+$", s):
             hint = " (suffixes: Ki Mi Gi Ti Pi Ei, k M G T P E, m)"
         raise QuantityError(f"{s!r} is not a Kubernetes quantity{hint}")
@@ -108,9 +110,11 @@ def redis_bytes(text: object) -> int:
     match = _REDIS_RE.match(s)
     if not match or match.group(2) not in _REDIS_SUFFIX:
         hint = ""
-        if re.match(r"^\d+(k|m|g|t)i$", s):
-            orig = str(text).strip()
-            hint = f" (Redis has no {orig[-2:]}: write {s[:-1]}b for binary units, {s[:-1]} for decimal)"
+        if binary := re.match(r"^(\d+)([kmgt])i$", s):
+            n, unit = int(binary.group(1)), binary.group(2)
+            # Redis' largest unit is the gigabyte: 2Ti is 2048gb, 2T is 2000g
+            whole, decimal, unit = (n * 1024, n * 1000, "g") if unit == "t" else (n, n, unit)
+            hint = f" (Redis has no {str(text).strip()[-2:]}: write {whole}{unit}b for binary units, {decimal}{unit} for decimal)"
         raise QuantityError(f"{str(text).strip()!r} is not a Redis memory size{hint}")
     return int(match.group(1)) * _REDIS_SUFFIX[match.group(2)]
 
