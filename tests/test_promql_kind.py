@@ -99,11 +99,13 @@ def test_a_threshold_in_kubernetes_units(target: Target) -> None:
     assert verdict.message.splitlines()[0] == "2147483648; expected < 2147483648 (REDIS_MEMORY_LIMIT | bytes)"
 
 
-def test_a_threshold_that_is_not_a_number_blames_the_catalog(target: Target) -> None:
+def test_a_threshold_that_is_not_a_number_blames_the_key_that_holds_text(target: Target) -> None:
     with pytest.raises(ConfigError) as caught:
         judge(target, check(threshold="REDIS_EVICTION_POLICY"), 1.0)
-    assert (caught.value.path, caught.value.line) == ("checks/team.yaml", 7)
-    assert "threshold 'REDIS_EVICTION_POLICY' is 'allkeys-lru', not a number" in str(caught.value)
+    env = target.site.env
+    assert (caught.value.path, caught.value.line) == ("sites/production/config.env", env.line_of("REDIS_EVICTION_POLICY"))
+    assert "threshold 'REDIS_EVICTION_POLICY' is 'allkeys-lru' at production, not a number" in str(caught.value)
+    assert f"sites/production/config.env:{env.line_of('REDIS_EVICTION_POLICY')}: REDIS_EVICTION_POLICY=allkeys-lru" in str(caught.value)
 
 
 # --------------------------------------------------------------------------- NaN and no data

@@ -15,15 +15,15 @@ so a check with a ``regression:`` criterion can compare a series with last night
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import SloError
 from .document import problem_of
 from .fingerprint import VERSION, object_key
-from .model import REPOSITORY_KINDS, judged
+from .model import REPOSITORY_KINDS, Finding, judged
 
 __all__ = ["NOT_BASELINED", "Baseline", "BaselineError", "judged", "load_baseline"]
 
@@ -38,7 +38,7 @@ class BaselineError(SloError):
 Key = tuple[str, str | None, str | None]
 
 
-def _key(finding: Mapping[str, Any]) -> Key:
+def _key(finding: Finding) -> Key:
     return (str(finding.get("check")), finding.get("site"), finding.get("app"))
 
 
@@ -47,7 +47,7 @@ class Baseline:
     path: Path
     generated_at: str | None
     sites: tuple[str, ...]
-    findings: list[dict[str, Any]]
+    findings: list[Finding]
     observations: dict[Key, dict[str, Any]] = field(default_factory=dict)
     #: Fingerprints of every finding of the baseline, errors included (those are compared
     #: by fingerprint only, to say whether an error is new; they never become "known").
@@ -59,7 +59,7 @@ class Baseline:
         for finding in self.findings:
             self._objects.setdefault(_key(finding), set()).update(object_key(o) for o in finding.get("objects") or ())
 
-    def state(self, finding: Mapping[str, Any]) -> str:
+    def state(self, finding: Finding) -> str:
         """``unchanged`` or ``new`` for one of this run's findings."""
         if finding.get("fingerprint") in self._fingerprints:
             return "unchanged"
@@ -71,12 +71,11 @@ class Baseline:
             return "unchanged"
         return "new"
 
-    def absent(self, current: Iterable[Mapping[str, Any]], passed: Iterable[Key]) -> list[dict[str, Any]]:
+    def absent(self, current: Iterable[Finding], passed: Iterable[Key]) -> list[Finding]:
         """The baseline's findings that are fixed: their item passed in this run."""
         still = {_key(f) for f in current}
         ok = set(passed) - still
-        gone = [dict(f, baseline_state="absent") for f in self.findings if _key(f) in ok]
-        return gone
+        return [cast(Finding, {**f, "baseline_state": "absent"}) for f in self.findings if _key(f) in ok]
 
     def observed(self, check: str, site: str | None, app: str | None) -> dict[str, Any] | None:
         """What a live check evaluated for this site and app in the baseline run: ``time``, ``values``."""
@@ -125,16 +124,16 @@ def load_baseline(path: Path, *, repo: str, sites: Iterable[str]) -> Baseline:
             f"written for site {', '.join(written_for)}, this run checks {', '.join(mine)}",
             "use the baseline of the same site (one findings.json per site job)",
         )
-    clean: list[dict[str, Any]] = []
+    clean: list[Finding] = []
     every: set[str] = set()
     for number, finding in enumerate(findings, 1):
         if not isinstance(finding, dict) or not isinstance(finding.get("check"), str) or not isinstance(finding.get("fingerprint"), str):
             raise _fail(path, f"finding {number} has no check or fingerprint", again)
         every.add(finding["fingerprint"])
-        if judged(finding):
-            clean.append(finding)
+        if judged(checked := cast(Finding, finding)):  # read against the findings schema above
+            clean.append(checked)
     observations: dict[Key, dict[str, Any]] = {}
     for entry in doc.get("observations") or ():
         if isinstance(entry, dict) and isinstance(entry.get("values"), list):
-            observations[_key(entry)] = entry
+            observations[_key(cast(Finding, entry))] = entry
     return Baseline(path, summary.get("generated_at"), tuple(written_for), clean, observations, frozenset(every))

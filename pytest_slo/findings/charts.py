@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..compare import BREACHES
 from ..errors import SloError
 from ..expr import duration_seconds
+from .model import Finding
 
 if TYPE_CHECKING:
     from ._inputs import RunView
@@ -71,7 +72,7 @@ def episodes(bad: Sequence[bool], min_points: int = 2, max_gap: int = 2) -> list
     return found
 
 
-def breach_start(finding: dict[str, Any], series: Sequence[Any]) -> _dt.datetime | None:
+def breach_start(finding: Finding, series: Sequence[Any]) -> _dt.datetime | None:
     """When the breach of a promql ``finding`` began in ``series``: the earliest start of each
     series' last episode (the one the finding is about). NaN (no traffic) is no breach."""
     evidence = finding.get("evidence") or {}
@@ -95,7 +96,7 @@ def _utc(ts: float) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).replace(tzinfo=None)
 
 
-def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _dt.datetime | None = None) -> str:
+def render_chart(finding: Finding, series: Sequence[Any], first_breach: _dt.datetime | None = None) -> str:
     """One SVG chart (no XML declaration, no script) of ``series`` for a promql ``finding``."""
     import pygal
     from pygal.style import CleanStyle
@@ -133,7 +134,7 @@ def render_chart(finding: dict[str, Any], series: Sequence[Any], first_breach: _
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
 
 
-def live_charts(run: RunView, findings: Sequence[dict[str, Any]], end: float | None = None) -> dict[str, str]:
+def live_charts(run: RunView, findings: Sequence[Finding], end: float | None = None) -> dict[str, str]:
     """nodeid -> SVG for every failed promql finding whose history Prometheus holds; a check
     whose history cannot be read gets no chart (the report says so, the run goes on)."""
     charts: dict[str, str] = {}
@@ -142,7 +143,7 @@ def live_charts(run: RunView, findings: Sequence[dict[str, Any]], end: float | N
         if finding.get("kind") != "promql" or finding.get("outcome") != "failed" or not query or not finding.get("site"):
             continue
         try:
-            series = history(run, finding["site"], query, end)
+            series = history(run, str(finding["site"]), query, end)
         except SloError:
             continue
         charts[finding["nodeid"]] = render_chart(finding, series, breach_start(finding, series))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..redact import MASK, is_secret_key
-from .model import SEVERITIES, counted, runbook_url
+from .model import SEVERITIES, Finding, counted, runbook_url
 
 __all__ = ["TEMPLATE", "render_html", "runbook_href"]
 
@@ -65,7 +65,7 @@ def _edit_line(location: Mapping[str, Any] | None, root: Path | None, cache: dic
 
 def render_html(
     summary: Mapping[str, Any],
-    findings: Sequence[Mapping[str, Any]],
+    findings: Sequence[Finding],
     *,
     charts: Mapping[str, str] | None = None,
     sources: Sequence[Mapping[str, Any]] = (),
@@ -91,7 +91,7 @@ def render_html(
             "first": (str(f.get("message") or f.get("title") or "")).splitlines()[0] if (f.get("message") or f.get("title")) else "",
             "href": hrefs[runbook],
             "edit": _edit_line(f.get("location"), root, cache),
-            "sites": [str(s) for s in f.get("sites") or ([f["site"]] if f.get("site") else [])],
+            "sites": [f["site"]] if f.get("site") else [],
             "chart": charts.get(f"{f.get('site')}::{f.get('nodeid')}") or charts.get(str(f.get("nodeid"))),
         })
     # the cards count what summary.findings counts: failed checks no waiver covers in full

@@ -12,10 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .model import Finding
+
 __all__ = ["render_json"]
 
 
-def render_json(summary: dict[str, Any], findings: list[dict[str, Any]], extra: Mapping[str, Any] | None = None) -> str:
+def render_json(summary: dict[str, Any], findings: list[Finding], extra: Mapping[str, Any] | None = None) -> str:
     doc: dict[str, Any] = {"summary": summary, "findings": findings}
     for key, value in (extra or {}).items():
         if value is not None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import mdtext
-from .model import SEVERITIES, counted, judged, repository_problem, waived_in_full
+from .model import SEVERITIES, Finding, counted, judged, repository_problem, waived_in_full
 
 __all__ = ["render_markdown", "what_to_do"]
 
@@ -38,7 +38,7 @@ def _at(location: Mapping[str, Any] | None) -> str | None:
     return f"{location['path']}:{location['line']}" if location.get("line") else str(location["path"])
 
 
-def what_to_do(f: Mapping[str, Any]) -> str:
+def what_to_do(f: Finding) -> str:
     """The "what to do" cell: the line to edit, or the action and where it is declared."""
     at = _at(f.get("location"))
     if f.get("action"):
@@ -46,11 +46,11 @@ def what_to_do(f: Mapping[str, Any]) -> str:
     return f"edit {mdtext.code(at)}" if at else "—"
 
 
-def _first(f: Mapping[str, Any]) -> str:
+def _first(f: Finding) -> str:
     return str(f.get("message") or "").splitlines()[0] if f.get("message") else ""
 
 
-def _who(f: Mapping[str, Any]) -> str:
+def _who(f: Finding) -> str:
     return mdtext.prose(f"{f.get('site') or '—'} / {f.get('app') or '—'}")
 
 
@@ -58,7 +58,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |", *("| " + " | ".join(r) + " |" for r in rows), ""]
 
 
-def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], extra: Mapping[str, Any] | None = None) -> str:
+def render_markdown(summary: dict[str, Any], findings: list[Finding], extra: Mapping[str, Any] | None = None) -> str:
     extra = extra or {}
     sites = ", ".join(summary["sites"]) or "no site"
     baseline = summary.get("baseline")
@@ -112,9 +112,9 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
         lines += [f"## Waived ({len(fully_waived)}): accepted until the date, not failing", ""]
         lines += _table(
             ["check", "site / app", "what is wrong", "until", "owner", "reason", "waiver"],
-            [[mdtext.code(f["check"]), _who(f), mdtext.message(_first(f), in_table=True), mdtext.prose(f["waiver"]["until"]),
-              mdtext.cell(f["waiver"]["owner"]), mdtext.cell(f["waiver"]["reason"]), mdtext.code(_at(f["waiver"]["location"]))]
-             for f in fully_waived],
+            [[mdtext.code(f["check"]), _who(f), mdtext.message(_first(f), in_table=True), mdtext.prose(w["until"]),
+              mdtext.cell(w["owner"]), mdtext.cell(w["reason"]), mdtext.code(_at(w["location"]))]
+             for f in fully_waived if (w := f.get("waiver") or {})],
         )
     if absent:
         lines += [f"## Fixed since baseline ({len(absent)})", ""]
@@ -132,7 +132,7 @@ def render_markdown(summary: dict[str, Any], findings: list[dict[str, Any]], ext
     return "\n".join(lines)
 
 
-def _details(findings: Sequence[Mapping[str, Any]]) -> list[str]:
+def _details(findings: Sequence[Finding]) -> list[str]:
     """Each finding's whole message in a code block, as the terminal shows it (its lines and
     their alignment matter: the drift tables, the query a live check ran)."""
     shown = [f for f in findings if len(str(f.get("message") or "").splitlines()) > 1 or f.get("action")]

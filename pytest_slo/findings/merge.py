@@ -23,10 +23,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from .document import problem_of
-from .model import SEVERITIES, atomic_write, counted, sort_findings
+from .model import SEVERITIES, Finding, atomic_write, counted, sort_findings
 
 __all__ = ["EXIT_OK", "EXIT_SKIPPED", "EXIT_USAGE", "MergeResult", "main", "merge", "read_input"]
 
@@ -56,7 +56,7 @@ def read_input(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _key(f: dict[str, Any]) -> tuple[str, ...]:
+def _key(f: Finding) -> tuple[str, ...]:
     if f.get("fingerprint"):
         return ("fp", str(f["fingerprint"]))
     return ("id", str(f.get("check")), str(f.get("site")), str(f.get("app")), str(f.get("message")))
@@ -65,7 +65,7 @@ def _key(f: dict[str, Any]) -> tuple[str, ...]:
 class MergeResult:
     """The merged summary and findings, and the inputs that were skipped (file, reason)."""
 
-    def __init__(self, summary: dict[str, Any], findings: list[dict[str, Any]], skipped: list[tuple[str, str]]) -> None:
+    def __init__(self, summary: dict[str, Any], findings: list[Finding], skipped: list[tuple[str, str]]) -> None:
         self.summary, self.findings, self.skipped = summary, findings, skipped
 
 
@@ -79,7 +79,7 @@ def merge(paths: Sequence[Path]) -> MergeResult:
             skipped.append((str(path), str(exc)))
     # oldest first, so a newer run's copy of a duplicate replaces an older one
     docs.sort(key=lambda d: str(d[1]["summary"].get("generated_at") or ""))
-    merged: dict[tuple[str, ...], dict[str, Any]] = {}
+    merged: dict[tuple[str, ...], Finding] = {}
     totals: Counter[str] = Counter()
     sites: set[str] = set()
     apps: set[str] = set()
@@ -95,7 +95,7 @@ def merge(paths: Sequence[Path]) -> MergeResult:
         inputs.append({"file": str(path), "sites": run_sites, "generated_at": summary.get("generated_at"),
                        "commit": summary.get("commit"), "findings": len(doc["findings"])})
         for f in doc["findings"]:
-            merged[_key(f)] = {**f, "source": str(path)}
+            merged[_key(f)] = cast(Finding, {**f, "source": str(path)})  # read against the findings schema
     findings = sort_findings(merged.values())
     verdicts = [f for f in findings if counted(f)]
     by_severity = Counter(f.get("severity") for f in verdicts)

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import SEVERITIES
+from .model import SEVERITIES, Finding
 
 __all__ = ["JOB", "Outcome", "RunMetrics", "push", "render_metrics", "waivers_of"]
 
@@ -55,7 +55,7 @@ class RunMetrics:
 
     sites: Sequence[str]
     outcomes: Sequence[Outcome]
-    findings: Sequence[Mapping[str, Any]]
+    findings: Sequence[Finding]
     started: float
     finished: float
     waivers: Sequence[Mapping[str, Any]] = field(default_factory=list)
@@ -80,7 +80,7 @@ def _until_seconds(value: Any) -> float | None:
     return None
 
 
-def waivers_of(findings: Iterable[Mapping[str, Any]], extra: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+def waivers_of(findings: Iterable[Finding], extra: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """The waivers behind ``findings`` (``finding["waiver"]``) and any the store lists apart,
     as ``{site, app, check, until}`` with ``until`` in Unix seconds; duplicates once."""
     seen: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -97,7 +97,7 @@ def waivers_of(findings: Iterable[Mapping[str, Any]], extra: Iterable[Mapping[st
     return [seen[k] for k in sorted(seen)]
 
 
-def _state(finding: Mapping[str, Any]) -> str:
+def _state(finding: Finding) -> str:
     waiver = finding.get("waiver") or {}
     if waiver and waiver.get("complete", True):  # a waiver covering only part of a finding leaves it failing
         return "waived"

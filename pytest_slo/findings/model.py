@@ -16,9 +16,9 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ..catalog.schema import SEVERITIES  # the one list: findings carry the catalog's severities
 
@@ -26,6 +26,8 @@ __all__ = [
     "FIELDS",
     "REPOSITORY_KINDS",
     "SEVERITIES",
+    "Finding",
+    "FindingLocation",
     "atomic_write",
     "counted",
     "jsonable",
@@ -37,33 +39,62 @@ __all__ = [
     "waived_in_full",
 ]
 
-FIELDS = (
-    "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
-    # what to do when editing ``location`` is not the fix (live drifted from a correct declaration)
-    "action",
-    # what makes the finding the same problem on the next run, and what the run made of it
-    "fingerprint", "objects", "baseline_state", "waiver",
-)
+class FindingLocation(TypedDict):
+    """The repo-relative file and 1-based line a person should edit (line None: the file)."""
+
+    path: str | None
+    line: int | None
+
+
+class Finding(TypedDict, total=False):
+    """One finding, as findings.json holds it and every writer reads it (a plain dict at run
+    time: it travels on pytest-xdist reports and plugins' ``pytest_slo_finding`` may add keys)."""
+
+    check: str
+    title: str
+    severity: str
+    site: str | None
+    app: str | None
+    kind: str | None
+    outcome: str  # failed (a verdict) or error (no verdict)
+    message: str
+    runbook: str | None
+    location: FindingLocation | None
+    evidence: dict[str, Any]
+    nodeid: str
+    #: What to do when editing ``location`` is not the fix (live drifted from a correct declaration).
+    action: str | None
+    #: What makes the finding the same problem on the next run, and what the run made of it.
+    fingerprint: str
+    objects: list[dict[str, str]]
+    baseline_state: str | None
+    waiver: dict[str, Any] | None
+    #: ``merge``: the findings.json the finding came from.
+    source: str
+
+
+#: The fields of a finding a run writes, in the order findings.json has them.
+FIELDS: tuple[str, ...] = tuple(k for k in Finding.__annotations__ if k != "source")
 #: Finding kinds about the repository's own files (the catalog, the waivers), not the system.
 REPOSITORY_KINDS = frozenset({"catalog", "waiver"})
 
 
-def judged(finding: Mapping[str, Any]) -> bool:
+def judged(finding: Finding) -> bool:
     """A verdict on the system: a failed check, not a problem of the repository's own files."""
     return finding.get("outcome") == "failed" and finding.get("kind") not in REPOSITORY_KINDS
 
 
-def waived_in_full(finding: Mapping[str, Any]) -> bool:
+def waived_in_full(finding: Finding) -> bool:
     """An unexpired waiver covers the finding in full: reported, not failing."""
     return bool((finding.get("waiver") or {}).get("complete"))
 
 
-def counted(finding: Mapping[str, Any]) -> bool:
+def counted(finding: Finding) -> bool:
     """What ``summary.findings`` counts: a verdict on the system no waiver covers in full."""
     return judged(finding) and not waived_in_full(finding)
 
 
-def repository_problem(finding: Mapping[str, Any]) -> bool:
+def repository_problem(finding: Finding) -> bool:
     """A failed catalog or waiver item: a mistake in checks/*.yaml or an expired waiver."""
     return finding.get("outcome") == "failed" and finding.get("kind") in REPOSITORY_KINDS
 
@@ -95,12 +126,12 @@ def _default(value: Any) -> Any:
         return str(value)
 
 
-def sort_findings(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first, then by node id: the same order with and without xdist."""
     return sorted(findings, key=lambda f: (f.get("severity") or "P9", f.get("nodeid") or ""))
 
 
-def summarize(findings: list[dict[str, Any]], outcomes: Counter[str], sites: Iterable[str], apps: Iterable[str]) -> dict[str, Any]:
+def summarize(findings: list[Finding], outcomes: Counter[str], sites: Iterable[str], apps: Iterable[str]) -> dict[str, Any]:
     by_severity = Counter(f.get("severity") for f in findings)
     return {
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),

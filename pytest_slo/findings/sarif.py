@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from .fingerprint import VERSION
-from .model import runbook_url
+from .model import Finding, runbook_url
 from .where import Locator
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def rule_help(runbook: str | None, base: str | None) -> dict[str, Any]:
     return {"help": {"text": f"Runbook: {runbook} (in the repository)", "markdown": f"Runbook: `{runbook}` in the repository"}}
 
 
-def _rules(run: RunView, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rules(run: RunView, findings: list[Finding]) -> list[dict[str, Any]]:
     base = run.settings.runbook_base_url
     rules: dict[str, dict[str, Any]] = {}
     for check in run.catalog.checks:
@@ -81,17 +81,17 @@ def _name(check_id: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", check_id))
 
 
-def _message(finding: dict[str, Any]) -> str:
+def _message(finding: Finding) -> str:
     text = finding["message"] or finding["title"]
     action = finding.get("action")
     if action:
-        location = finding.get("location") or {}
+        location: Mapping[str, Any] = finding.get("location") or {}
         declared = f"{location['path']}:{location['line']}" if location.get("line") else location.get("path")
         text += f"\nDo: {action}" + (f"\nDeclared at {declared} (the declaration is right; the live system differs)" if declared else "")
     return str(text)
 
 
-def _result(finding: dict[str, Any], index: dict[str, int], baselined: bool, locator: Locator) -> dict[str, Any]:
+def _result(finding: Finding, index: dict[str, int], baselined: bool, locator: Locator) -> dict[str, Any]:
     fingerprint = finding.get("fingerprint") or _legacy_fingerprint(finding)
     result: dict[str, Any] = {
         "ruleId": finding["check"],
@@ -134,12 +134,12 @@ def _result(finding: dict[str, Any], index: dict[str, int], baselined: bool, loc
     return result
 
 
-def _legacy_fingerprint(finding: dict[str, Any]) -> str:
+def _legacy_fingerprint(finding: Finding) -> str:
     key = f"{finding['check']}|{finding.get('site')}|{finding.get('app')}"
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
-def render_sarif(run: RunView, findings: list[dict[str, Any]], absent: Sequence[dict[str, Any]] | None = None) -> str:
+def render_sarif(run: RunView, findings: list[Finding], absent: Sequence[Finding] | None = None) -> str:
     """``absent``: with ``--baseline``, the baseline's findings fixed in this run (results with
     ``baselineState: absent``); None without a baseline, when no result carries a state."""
     everything = [*findings, *(absent or ())]
@@ -160,7 +160,7 @@ def render_sarif(run: RunView, findings: list[dict[str, Any]], absent: Sequence[
                         "rules": rules,
                     }
                 },
-                "automationDetails": {"id": "pytest-slo/" + ",".join(sorted({f["site"] for f in findings if f.get("site")})) },
+                "automationDetails": {"id": "pytest-slo/" + ",".join(sorted({str(f.get("site")) for f in findings if f.get("site")})) },
                 "results": [_result(f, index, absent is not None, locator) for f in everything],
                 "columnKind": "unicodeCodePoints",
             }

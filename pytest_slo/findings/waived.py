@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .fingerprint import identity
+from .model import Finding
 
 if TYPE_CHECKING:
     from ..catalog.waivers import Waiver
@@ -51,7 +52,7 @@ class Waived:
         return f"waived until {w.until.isoformat()} by {w.owner}: {w.reason} ({w.where})"
 
 
-def waived(finding: Mapping[str, Any], waivers: Iterable[Waiver], today: _dt.date) -> Waived | None:
+def waived(finding: Finding, waivers: Iterable[Waiver], today: _dt.date) -> Waived | None:
     """The waivers covering ``finding`` (or part of it), or None when none applies."""
     usable = [
         w for w in waivers

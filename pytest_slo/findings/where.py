@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import SloError
 from ..repo.envfile import EnvFile, read_env
+from .model import Finding
 
 __all__ = ["DECLARING_KEYS", "SOURCE_KEYS", "Locator", "Where"]
 
@@ -64,8 +65,8 @@ class Locator:
         self.check_lines = dict(check_lines or {})
         self._envs: dict[str, EnvFile | None] = {}
 
-    def where(self, finding: Mapping[str, Any]) -> Where:
-        location = finding.get("location") or {}
+    def where(self, finding: Finding) -> Where:
+        location: Mapping[str, Any] = finding.get("location") or {}
         path, line = location.get("path"), location.get("line")
         if path and line:
             return Where(str(path), int(line))
@@ -82,7 +83,7 @@ class Locator:
         check_file = check[0] if check else "checks"
         return Where(check_file, check[1] if check else 1, "no line to edit: the check catalog")
 
-    def _declared(self, finding: Mapping[str, Any], env_path: str) -> Where:
+    def _declared(self, finding: Finding, env_path: str) -> Where:
         env = self._env(env_path)
         kind = str(finding.get("kind"))
         whose = f"{finding['app']}'s" if finding.get("app") else "the site's"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SloError
 from ..findings.fingerprint import owner_of_pod
 from ..findings.mdtext import prose
+from ..findings.model import Finding
 from .timeline import Event, parse_time
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def from_objects(events: Iterable[Mapping[str, Any]], apps: Mapping[str, tuple[s
     return rows
 
 
-def from_evidence(findings: Iterable[Mapping[str, Any]], since: _dt.datetime) -> list[WarningRow]:
+def from_evidence(findings: Iterable[Finding], since: _dt.datetime) -> list[WarningRow]:
     """Rows from the kube findings' ``evidence["events"]`` (``object``, ``reason``, ``count``,
     ``last_seen``, ``message``): the recent Warning events of each finding's objects."""
     rows = []

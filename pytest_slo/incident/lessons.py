@@ -19,7 +19,7 @@ each due a priority's offset after detection (``--postmortem-due``).
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..catalog.model import runbook_problem
@@ -122,7 +122,7 @@ def _by_cause(tracks: Sequence[Track], candidates: Sequence[Candidate], commits:
     items, explained = [], set()
     for key, group in groups.items():
         first = group[0]
-        loc = first.finding.get("location") or {}
+        loc: Mapping[str, Any] = first.finding.get("location") or {}
         spot = f"{loc.get('path')}:{loc.get('line')}"
         where = f" at {code(spot)}" if loc.get("path") and loc.get("line") else ""
         head = f"**{code(key)}**{where}" if first.key else f"**{prose(first.finding['check'])}**"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..expr import duration_seconds
+from ..findings.model import Finding
 from .draft import merge, read_state
 from .postmortem import incident_context, render_postmortem
 from .timeline import parse_time
@@ -69,16 +70,16 @@ def _ran(store: IncidentStore, site: str, draft: OpenDraft) -> bool:
     return any(store.ran.get((check, site, app)) in ("passed", "failed", "waived", "accepted") for check, app in draft.keys)
 
 
-def write_postmortems(config: pytest.Config, run: IncidentRun, store: IncidentStore, findings: list[dict[str, Any]]) -> None:
+def write_postmortems(config: pytest.Config, run: IncidentRun, store: IncidentStore, findings: list[Finding]) -> None:
     """Write or update the drafts of this run's sites (``findings``: its verdicts, no errors)."""
     out = run.settings.postmortem_dir
     if out is None:
         return
     live_kinds = {name for name in run.registry.names if run.registry[name].live}
-    by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_site: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
-        if f.get("site"):
-            by_site[f["site"]].append(f)
+        if site := f.get("site"):
+            by_site[site].append(f)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     window = duration_seconds(run.settings.postmortem_match_window)
     sites = sorted(set(by_site) | {site for _, site, _ in store.ran if site})
@@ -103,7 +104,7 @@ def write_postmortems(config: pytest.Config, run: IncidentRun, store: IncidentSt
             _write(config, run, store, site, site_findings, None, now, out)
 
 
-def _write(config: pytest.Config, run: IncidentRun, store: IncidentStore, site: str, current: list[dict[str, Any]],
+def _write(config: pytest.Config, run: IncidentRun, store: IncidentStore, site: str, current: list[Finding],
            draft: OpenDraft | None, now: _dt.datetime, out: Path) -> None:
     try:
         context = incident_context(run, store, site, draft.state if draft else None, current, now)

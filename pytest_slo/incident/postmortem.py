@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SloError
 from ..expr import expression_names
 from ..findings.mdtext import cell, code, prose
-from ..findings.model import runbook_url
+from ..findings.model import Finding, runbook_url
 from .draft import BEGIN, END, state_part
 from .events import WarningRow, as_events, from_evidence, merge_warnings, warning_events
 from .githistory import Commit, GitUnavailable, commits, mark_fix
@@ -69,11 +69,11 @@ def _env_lines(run: IncidentRun, site: str) -> dict[str, dict[int, str]]:
         return {}
 
 
-def _detected(run: IncidentRun, findings: list[dict[str, Any]], now: _dt.datetime) -> tuple[_dt.datetime, str]:
+def _detected(run: IncidentRun, findings: list[Finding], now: _dt.datetime) -> tuple[_dt.datetime, str]:
     """When the failure was seen: now for a live run; a snapshot's own time when only kube
     findings from ``--kube-snapshot`` with ``--kube-snapshot-time`` are the live ones behind it."""
     options = run.sources.options
-    live = [f for f in findings if f.get("kind") in run.registry.names and run.registry[f["kind"]].live]
+    live = [f for f in findings if f.get("kind") in run.registry.names and run.registry[str(f.get("kind"))].live]
     if options.kube_snapshot is not None and options.kube_snapshot_time and live and all(f.get("kind") == "kube" for f in live):
         return options.kube_snapshot_time.replace(microsecond=0), "judging the kube snapshot as of --kube-snapshot-time"
     return now, "live run"
@@ -124,7 +124,7 @@ _KEPT = ("op", "threshold", "unit", "query", "time", "shown", "factor", "burn_qu
          "budget_left_percent", "budget_spent", "budget_allowed")
 
 
-def _trim(finding: dict[str, Any]) -> dict[str, Any]:
+def _trim(finding: Finding) -> dict[str, Any]:
     """A finding as the draft remembers it for the runs after this one."""
     evidence = {k: v for k, v in (finding.get("evidence") or {}).items() if k in _KEPT}
     return {**{k: v for k, v in finding.items() if k not in ("waiver", "objects", "action")}, "evidence": evidence}
@@ -231,7 +231,7 @@ def _timeline(run: IncidentRun, site: str, state: dict[str, Any], tracks: list[T
     return sorted([*keyed, *as_events(warnings)], key=lambda e: (e.at, e.what)), keyed, warnings, gaps
 
 
-def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any] | None, current: list[dict[str, Any]],
+def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any] | None, current: list[Finding],
                      now: _dt.datetime) -> dict[str, Any]:
     """What the template is rendered with, and the draft's new ``state``."""
     state = state or {}
@@ -306,7 +306,7 @@ def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: d
     }
 
 
-def _chartable(track: Track) -> dict[str, Any]:
+def _chartable(track: Track) -> Finding:
     """The finding a chart is drawn for: a burn rate against its page's factor."""
     if track.kind != "openslo":
         return track.finding

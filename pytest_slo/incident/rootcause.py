@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..findings.model import Finding
+
 __all__ = ["Candidate", "Phrase", "cause_phrase", "headline", "is_symptom", "rank_candidates", "symptom_phrase"]
 
 _WEIGHT = {"P1": 8, "P2": 4, "P3": 2, "P4": 1}
@@ -28,23 +30,23 @@ OFFLINE_KINDS = ("config", "values")
 
 @dataclass
 class Candidate:
-    finding: dict[str, Any]
+    finding: Finding
     key: str | None
     explains: list[str] = field(default_factory=list)
     score: int = 0
 
 
-def is_symptom(finding: Mapping[str, Any], live_kinds: set[str], drift: set[str]) -> bool:
+def is_symptom(finding: Finding, live_kinds: set[str], drift: set[str]) -> bool:
     return finding.get("kind") in live_kinds and finding["check"] not in drift and finding.get("outcome") == "failed"
 
 
-def _key_at(finding: Mapping[str, Any], env_lines: Mapping[str, Mapping[int, str]]) -> str | None:
-    location = finding.get("location") or {}
+def _key_at(finding: Finding, env_lines: Mapping[str, Mapping[int, str]]) -> str | None:
+    location: Mapping[str, Any] = finding.get("location") or {}
     return env_lines.get(location.get("path") or "", {}).get(location.get("line") or -1)
 
 
 def rank_candidates(
-    findings: list[dict[str, Any]],
+    findings: list[Finding],
     *,
     live_kinds: set[str],
     drift: set[str],
@@ -112,7 +114,7 @@ def _slug(*parts: str) -> str:
     return "-".join(w for w in re.split(r"[^a-z0-9]+", " ".join(parts).lower()) if w)
 
 
-def cause_phrase(finding: Mapping[str, Any], key: str | None = None) -> Phrase | None:
+def cause_phrase(finding: Finding, key: str | None = None) -> Phrase | None:
     """``<what> <live> live vs <declared> declared`` for a drift, ``KEY=value`` for a
     declared value; None when the evidence does not say."""
     evidence = finding.get("evidence") or {}
@@ -138,7 +140,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def symptom_phrase(finding: Mapping[str, Any], test: str | None = None) -> Phrase:
+def symptom_phrase(finding: Finding, test: str | None = None) -> Phrase:
     """What a failing live check saw, in its units: ``2 OOM kills``, ``p99 8400 ms vs <= 500 ms``."""
     evidence = finding.get("evidence") or {}
     if isinstance(evidence.get("shown"), str) and evidence["shown"]:
@@ -172,7 +174,7 @@ def symptom_phrase(finding: Mapping[str, Any], test: str | None = None) -> Phras
 
 
 def headline(
-    candidates: Sequence[Candidate], symptoms: Sequence[Mapping[str, Any]], tests: Mapping[str, str | None] | None = None
+    candidates: Sequence[Candidate], symptoms: Sequence[Finding], tests: Mapping[str, str | None] | None = None
 ) -> tuple[str, str]:
     """``(title, slug)`` of an incident: the top-ranked cause that explains a symptom and
     the worst symptom it explains; without one, the worst symptom alone."""

@@ -22,6 +22,7 @@ from typing import Any
 from ..compare import BREACHES
 from ..findings.charts import episodes
 from ..findings.mdtext import code, prose
+from ..findings.model import Finding
 
 __all__ = ["Breach", "Event", "breach_events", "burn_breach", "kube_events", "merge_events", "parse_time", "promql_breach", "series_label", "utc"]
 
@@ -183,7 +184,7 @@ def breach_events(check: str, app: str | None, first: _dt.datetime | None, recov
     return events
 
 
-def kube_events(finding: dict[str, Any]) -> list[Event]:
+def kube_events(finding: Finding) -> list[Event]:
     """OOM kills and crash loops as the pods' statuses record them."""
     events = []
     check = finding["check"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SloError
+from ..findings.model import Finding
 from .rootcause import OFFLINE_KINDS
 from .timeline import Breach, burn_breach, parse_time, promql_breach
 
@@ -47,7 +48,7 @@ def key_of(check: str, app: str | None) -> str:
     return f"{check}@{app or ''}"
 
 
-def shown(finding: dict[str, Any]) -> str:
+def shown(finding: Finding) -> str:
     """What a finding says it saw, in the check's own terms: ``evidence["shown"]`` when the
     kind gives it; an SLO item's burn rates or budget; else its message's first line without
     the title and the expectation."""
@@ -75,7 +76,7 @@ class Track:
     app: str | None
     kind: str
     role: str
-    finding: dict[str, Any]  # the newest finding of it: this run's, else an earlier run's
+    finding: Finding  # the newest finding of it: this run's, else an earlier run's
     outcome: str | None  # this run's: passed, failed, waived, accepted, skipped, error; None: did not run
     fresh: bool = False  # ``finding`` is this run's
     first: _dt.datetime | None = None
@@ -107,7 +108,7 @@ class Track:
                 "peak": self.peak, "now": self.now, "passing_since": iso(self.passing_since)}
 
 
-def _role(finding: dict[str, Any], drift: set[str], services: set[str]) -> str:
+def _role(finding: Finding, drift: set[str], services: set[str]) -> str:
     kind, check = finding.get("kind"), finding["check"]
     if kind == "openslo":
         return BUDGET if check.endswith("::error-budget") else PAGE
@@ -118,7 +119,7 @@ def _role(finding: dict[str, Any], drift: set[str], services: set[str]) -> str:
     return SYMPTOM
 
 
-def build_tracks(run: IncidentRun, store: IncidentStore, site: str, earlier: list[dict[str, Any]], current: list[dict[str, Any]],
+def build_tracks(run: IncidentRun, store: IncidentStore, site: str, earlier: list[Finding], current: list[Finding],
                  records: dict[str, dict[str, Any]], now: _dt.datetime) -> list[Track]:
     """The incident's checks: the earlier runs' findings, this run's replacing them, each with
     this run's outcome and what earlier runs recorded of it (``records``)."""

@@ -138,7 +138,7 @@ def drift_verdict(target: Target, state: KubeState, records: list[Problem], evid
     if not records:
         return Verdict.skipped(f"{display} pins nothing this check compares")  # nothing declared proves nothing
     if not differ:
-        return Verdict(True, evidence=evidence)
+        return Verdict.passed(**evidence)
     rows_ = [r.evidence for r in differ]
     width = max(len(r["field"]) for r in rows_)
     first = rows_[0]
@@ -158,7 +158,7 @@ def drift_verdict(target: Target, state: KubeState, records: list[Problem], evid
                      f"edit {stale.evidence['edit']}, or re-render with {render_command(target)}")
         location = stale.location
     objects = [r.identity for r in differ]
-    return Verdict(False, "\n".join(lines), evidence, location, objects=objects, action=action)
+    return Verdict.failed("\n".join(lines), evidence, location, objects=objects, action=action)
 
 
 def _roll_out(target: Target, row: dict[str, Any], count: int, display: str) -> str:

@@ -68,12 +68,12 @@ def judge_cluster(check: Check, target: Target, cluster: Cluster | None) -> Verd
         evidence[REPLICAS_KEY] = declared
     location = target.env_location(REPLICAS_KEY) if short else None
     if not lines:
-        return Verdict(True, evidence=evidence, location=location)
+        return Verdict.passed(**evidence)
     lines.append(f"  read via {cluster['via']}: {len(nodes)} nodes, "
                  f"{sum(1 for n in nodes if n['role'] == 'master')} masters; expected cluster_state ok with all "
                  f"{SLOTS} slots served by masters that answer"
                  + (f", each with {declared} replica{'s' if declared != 1 else ''}" if declared else ""))
-    return Verdict(False, "\n".join(lines), evidence, location, objects=objects, action="; ".join(todo) or None)
+    return Verdict.failed("\n".join(lines), evidence, location, objects=objects, action="; ".join(todo) or None)
 
 
 def _via(target: Target) -> str:

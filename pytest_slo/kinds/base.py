@@ -77,7 +77,15 @@ class Verdict:
 
     @classmethod
     def passed(cls, **evidence: Any) -> Verdict:
+        """The check holds; ``evidence`` is what it read."""
         return cls(True, evidence=evidence)
+
+    @classmethod
+    def failed(cls, message: str, evidence: dict[str, Any] | None = None, location: Location | None = None, *,
+               objects: list[dict[str, str]] | None = None, action: str | None = None) -> Verdict:
+        """The check does not hold: what is wrong first, the evidence, the line to edit, the
+        failing objects' identities and, when the line is already right, what to do."""
+        return cls(False, message, evidence or {}, location, objects=objects or [], action=action)
 
     @classmethod
     def skipped(cls, reason: str) -> Verdict:

@@ -246,10 +246,10 @@ class KubeKind(Kind):
         detail = {**context(state), "items": [r.evidence for r in records]}
         failing = [r for r in records if not r.ok]
         if not failing:
-            return Verdict(True, evidence=detail)
+            return Verdict.passed(**detail)
         location = target.env_location(*check.keys) if check.keys else None
         message = listing([r.text for r in failing], where(state, timed, snapshot=target.sources.options.kube_snapshot is not None))
-        return Verdict(False, message, detail, location, objects=[r.identity for r in failing])
+        return Verdict.failed(message, detail, location, objects=[r.identity for r in failing])
 
     def _absent(self, check: Check, target: Target, state: KubeState, gone: Absent) -> Verdict:
         message, facts = absent_message(gone, state, target.app or "", target.site.env_display)
@@ -259,7 +259,7 @@ class KubeKind(Kind):
             by = f" (reported by {reporter})" if gone != "pods" else " (the rollout check judges the replicas)"
             return Verdict.skipped(message.splitlines()[0] + by)
         location = target.env_location("KUBE_APP_SELECTOR", "KUBE_NAMESPACE")
-        return Verdict(False, message + f"\n  {state.origin}", detail, location)
+        return Verdict.failed(message + f"\n  {state.origin}", detail, location)
 
     def _reporter(self, check: Check, target: Target, gone: Absent) -> str:
         """The one check that reports an app (or its workloads) not being there."""

@@ -175,7 +175,7 @@ class OpenSloKind(Kind):
         footer = f"\n  SLO: {slo.name} ({slo.source}:{slo.line}), target {_pct(facts.target)} over {slo.window_text}\n  at: {iso(facts.at)}"
         if facts.held_since is None:
             basis = facts.queries.query or facts.queries.total
-            return Verdict(False, f"no data: Prometheus holds no samples of {basis} in the last {duration(_longest(slo))}, so the SLO cannot be judged{footer}",
+            return Verdict.failed(f"no data: Prometheus holds no samples of {basis} in the last {duration(_longest(slo))}, so the SLO cannot be judged{footer}",
                            evidence, Location(slo.source, slo.line))
         held = _held(facts)
         if check.spec["item"] == "error-budget":
@@ -193,7 +193,7 @@ class OpenSloKind(Kind):
         evidence.update(_budget_evidence(spent))
         left = spent.left_ratio * 100
         if left > slo.budget_floor:
-            return Verdict(True, evidence=evidence)
+            return Verdict.passed(**evidence)
         unit = facts.queries.unit
         floor = f" (floor {slo.budget_floor:g}%)" if slo.budget_floor else ""
         what = "exhausted" if left <= 0 else "nearly spent"
@@ -203,7 +203,7 @@ class OpenSloKind(Kind):
             f"(budget left {_pct_left(left)}{floor}, {spent.left_minutes:+.1f} min of full outage); "
             f"SLI {_pct(1 - (sli or 0))}, target {_pct(facts.target)}"
         )
-        return Verdict(False, message + footer, evidence, location)
+        return Verdict.failed(message + footer, evidence, location)
 
     def _burn(self, check: Check, facts: SloFacts, evidence: dict[str, Any], location: Location, footer: str, held: str) -> Verdict:
         slo: Slo = check.spec["slo"]
@@ -216,7 +216,7 @@ class OpenSloKind(Kind):
         if not firing:
             if any(not v.judged for v in verdicts):
                 evidence["not_judged"] = [_why_not(v, facts, held) for v in verdicts if not v.judged]
-            return Verdict(True, evidence=evidence)
+            return Verdict.passed(**evidence)
         worst = firing[0]
         ratio = error_ratio(next(c for c in facts.counts if c.window == worst.pair.long)) or 0.0
         evidence["burn_query"] = f"{facts.queries.error_ratio(worst.pair.long)} / {1 - facts.target:.10g}"
@@ -227,7 +227,7 @@ class OpenSloKind(Kind):
             f"{worst.short_rate:.1f}× over {duration(worst.pair.short)} (limit {worst.pair.factor:g}× on both): "
             f"{_pct(ratio)} of {facts.queries.unit} were bad in the last {duration(worst.pair.long)}, {_pct(1 - facts.target)} allowed{rest}"
         )
-        return Verdict(False, message + footer, evidence, location)
+        return Verdict.failed(message + footer, evidence, location)
 
 
 def _why_not(verdict: PairVerdict, facts: SloFacts, held: str) -> str:

@@ -216,14 +216,14 @@ class PromqlKind(Kind):
             if policy == "skip":
                 return Verdict.skipped(f"no data for {result.query}")
             if policy == "pass":
-                return Verdict(True, evidence=evidence)
+                return Verdict.passed(**evidence)
             evidence["diagnosis"] = facts.diagnosis
-            return Verdict(False, f"{facts.diagnosis}{footer}", evidence, location)
+            return Verdict.failed(f"{facts.diagnosis}{footer}", evidence, location)
         bad = [s for s in result.samples if BREACHES[op](s.value, threshold)]
         if not bad:
             if all(math.isnan(s.value) for s in result.samples):
                 if policy == "pass":
-                    return Verdict(True, evidence=evidence)
+                    return Verdict.passed(**evidence)
                 named = "; ".join(w for w in (_where(s.labels, target) for s in result.samples[:3]) if w)
                 more = f" and {len(result.samples) - 3} more" if len(result.samples) > 3 else ""
                 return Verdict.skipped(
@@ -250,7 +250,7 @@ class PromqlKind(Kind):
             message += "\n  " + "\n  ".join(lines)
         evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
         evidence["shown"] = shown
-        return Verdict(False, message + footer, evidence, location, objects=[dict(s.labels) for s in bad])
+        return Verdict.failed(message + footer, evidence, location, objects=[dict(s.labels) for s in bad])
 
 
     def _regression(self, check: Check, target: Target, result: InstantResult, evidence: dict[str, Any], location: Any, footer: str) -> Verdict:
@@ -258,12 +258,12 @@ class PromqlKind(Kind):
         spec = check.spec.get("regression")
         before = target.baseline.observed(check.id, target.site.name, target.app) if spec and target.baseline else None
         if not spec or before is None:
-            return Verdict(True, evidence=evidence)
+            return Verdict.passed(**evidence)
         unit = check.spec.get("unit", "")
         worse, rows = regressions(spec, [(s.labels, s.value) for s in result.samples], before, unit)
         evidence["regression"] = {"baseline_time": before.get("time"), "series": rows}
         if not worse:
-            return Verdict(True, evidence=evidence)
+            return Verdict.passed(**evidence)
         shown, lines = [], []
         for r in worse:
             where = _where(r.labels, target)
@@ -277,7 +277,7 @@ class PromqlKind(Kind):
         message = lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "")
         if len(lines) > 1:
             message += "\n  " + "\n  ".join(lines)
-        return Verdict(False, message + footer, evidence, location, objects=[dict(r.labels) for r in worse])
+        return Verdict.failed(message + footer, evidence, location, objects=[dict(r.labels) for r in worse])
 
 
 def _where(labels: Mapping[str, str], target: Target) -> str:

@@ -68,14 +68,14 @@ class RedisKind(Kind):
             evidence["not_read"] = not_read
         location = target.env_location(*location_keys(check, context))
         if not failures:
-            return Verdict(True, evidence=evidence, location=location)
+            return Verdict.passed(**evidence)
         expect = evidence.get("expected", check.spec["assert"])
         # what is wrong first, one line per instance; then what was expected
         of = f" ({len(failures)} of {len(instances)} instances)" if len(instances) > 1 else ""
         lines = [*failures, f"  expected {expect}{of}"]
         lines += [f"  not read: {n} (see redis-cluster-state)" for n in not_read]
         action = _back_to_declared(target, location, evidence) if "drift" in check.markers else None
-        return Verdict(False, "\n".join(lines), evidence, location, objects=failing, action=action)
+        return Verdict.failed("\n".join(lines), evidence, location, objects=failing, action=action)
 
 
 def _back_to_declared(target: Target, location: Location, evidence: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ import subprocess
 import time
 from typing import Any
 
+from ..findings.model import Finding
 from .context import RunContext
 from .report import FindingStore
 
@@ -30,7 +31,7 @@ def provenance(run: RunContext) -> dict[str, Any]:
     return {"commit": commit} if commit else {}
 
 
-def run_metrics(run: RunContext, store: FindingStore, findings: list[dict[str, Any]]) -> Any:
+def run_metrics(run: RunContext, store: FindingStore, findings: list[Finding]) -> Any:
     from ..findings.metrics import Outcome, RunMetrics, waivers_of
 
     outcomes = []
@@ -47,7 +48,7 @@ def run_metrics(run: RunContext, store: FindingStore, findings: list[dict[str, A
     return RunMetrics(sites, outcomes, store.failed(), store.started, time.time(), waivers)
 
 
-def write_metrics(run: RunContext, store: FindingStore, findings: list[dict[str, Any]]) -> None:
+def write_metrics(run: RunContext, store: FindingStore, findings: list[Finding]) -> None:
     s = run.settings
     metrics = run_metrics(run, store, findings)
     if s.metrics_file:
@@ -62,7 +63,7 @@ def write_metrics(run: RunContext, store: FindingStore, findings: list[dict[str,
         store.failed_writes.extend(push(metrics, s.pushgateway, s.environ))
 
 
-def write_html(run: RunContext, store: FindingStore, summary: dict[str, Any], findings: list[dict[str, Any]]) -> None:
+def write_html(run: RunContext, store: FindingStore, summary: dict[str, Any], findings: list[Finding]) -> None:
     from ..findings.charts import live_charts
     from ..findings.html import render_html
 

@@ -266,7 +266,7 @@ class CatalogItem(_VerdictItem):
         if self.problems:
             what = "is not a valid check catalog" if self.name == "catalog" else "links runbooks that do not exist"
             raise CheckFailed(
-                Verdict(False, f"{self.path.name} {what}:\n  " + "\n  ".join(self.problems), {"problems": self.problems}, self.where)
+                Verdict.failed(f"{self.path.name} {what}:\n  " + "\n  ".join(self.problems), {"problems": self.problems}, self.where)
             )
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -335,7 +335,7 @@ class WaiverItem(_VerdictItem):
         at = f" at {w.site}" if w.site else ""
         message = f"{w.where}: waiver for {w.check}{at} expired on {w.until.isoformat()} (owner {w.owner})"
         message += f"\n  reason was: {w.reason}\n  renew it with a new until: (at most {_run(self).settings.waiver_max_days} days ahead), or fix the finding and remove it"
-        raise CheckFailed(Verdict(False, message, w.as_dict(), Location(w.path, w.line)))
+        raise CheckFailed(Verdict.failed(message, w.as_dict(), Location(w.path, w.line)))
 
     def reportinfo(self) -> tuple[Any, int, str]:
         w = self.waiver

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -14,6 +14,7 @@ from ..errors import SloError
 from ..findings.fingerprint import fingerprint, identity
 from ..findings.model import (
     FIELDS,
+    Finding,
     atomic_write,
     jsonable,
     judged,
@@ -68,7 +69,7 @@ def _meta(item: pytest.Item) -> dict[str, Any]:
     }
 
 
-def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> dict[str, Any]:
+def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> Finding:
     finding = dict(item_meta(item))
     exc = unwrap(excinfo.value if excinfo else None)
     location: Location | None = None
@@ -104,10 +105,10 @@ def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.
         except SloError:
             pass
     finding["fingerprint"] = fingerprint(finding["check"], finding.get("site"), finding.get("app"), finding["objects"])
-    return {k: finding.get(k) for k in FIELDS}
+    return cast(Finding, {k: finding.get(k) for k in FIELDS})
 
 
-def settle(run: RunContext, item: pytest.Item, report: pytest.TestReport, finding: dict[str, Any]) -> None:
+def settle(run: RunContext, item: pytest.Item, report: pytest.TestReport, finding: Finding) -> None:
     """Give a verdict's finding its baseline state and waiver; a finding the run accepts (a
     complete, unexpired waiver; or unchanged under ``--fail-on=new``) no longer fails its item:
     the report becomes an xfail with the reason, as pytest reports an expected failure."""
@@ -128,7 +129,7 @@ def settle(run: RunContext, item: pytest.Item, report: pytest.TestReport, findin
         reason = f"unchanged since the baseline {baseline.path.name} ({baseline.generated_at}); --fail-on=new fails only new findings"
     props = [("slo_fingerprint", finding["fingerprint"])]
     if finding.get("baseline_state"):
-        props.append(("slo_baseline_state", finding["baseline_state"]))
+        props.append(("slo_baseline_state", str(finding["baseline_state"])))
     if cover is not None:
         props.append(("slo_waiver", cover.reason()))
     _properties(item, report, props)
@@ -165,7 +166,7 @@ class FindingStore:
     """Gathers findings and outcomes on the controller; writes every report once."""
 
     def __init__(self) -> None:
-        self.findings: dict[str, dict[str, Any]] = {}
+        self.findings: dict[str, Finding] = {}
         self.outcomes: Counter[str] = Counter()
         self.sites: set[str] = set()
         self.apps: set[str] = set()
@@ -176,7 +177,7 @@ class FindingStore:
         self.ran: dict[Key, str] = {}
         self.observations: dict[Key, dict[str, Any]] = {}
         #: Set at session end: the baseline's findings fixed in this run, and stale waivers.
-        self.absent: list[dict[str, Any]] = []
+        self.absent: list[Finding] = []
         self.stale: list[Any] = []
         self.used_waivers: set[int] = set()
         self.started = time.time()  # the metrics' run duration
@@ -210,28 +211,28 @@ class FindingStore:
         if seen is not None:
             self.observations[key] = seen
 
-    def sorted(self) -> list[dict[str, Any]]:
+    def sorted(self) -> list[Finding]:
         return sort_findings(self.findings.values())
 
-    def failed(self) -> list[dict[str, Any]]:
+    def failed(self) -> list[Finding]:
         """The findings of verdicts on the system (outcome ``failed``), waived or not: not the
         errored items, not the problems of the repository's own files."""
         return [f for f in self.sorted() if judged(f)]
 
-    def waived(self) -> list[dict[str, Any]]:
+    def waived(self) -> list[Finding]:
         """Findings an unexpired waiver covers in full: reported, not failing."""
         return [f for f in self.failed() if waived_in_full(f)]
 
-    def verdicts(self) -> list[dict[str, Any]]:
+    def verdicts(self) -> list[Finding]:
         """The findings on the system no waiver covers in full."""
         return [f for f in self.failed() if not waived_in_full(f)]
 
-    def catalog_problems(self) -> list[dict[str, Any]]:
+    def catalog_problems(self) -> list[Finding]:
         """Failed catalog and waiver items: a mistake in checks/*.yaml or an expired waiver,
         never a finding about production."""
         return [f for f in self.sorted() if repository_problem(f)]
 
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self) -> list[Finding]:
         return [f for f in self.sorted() if f.get("outcome") != "failed"]
 
     def summary(self) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def finish(config: pytest.Config, run: RunContext, store: FindingStore) -> None:
         store.absent = run.baseline.absent(store.failed(), passed)
     # the lines of the waivers some finding used, in full or as one of several
     store.used_waivers = {
-        loc["line"] for f in store.failed() if f.get("waiver") for loc in (f["waiver"]["location"], *f["waiver"].get("also", ()))
+        loc["line"] for f in store.failed() if (w := f.get("waiver")) for loc in (w["location"], *w.get("also", ()))
     }
     store.stale = _stale(config, run, store)
     for waiver in store.stale:
@@ -93,7 +93,7 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         # a hook may add any value ("add evidence"): every writer gets strict JSON, in place so
         # that the findings the store hands to later writers are the same
         adjusted = jsonable(finding)
-        finding.clear()
+        finding.clear()  # type: ignore[attr-defined]  # a TypedDict is a dict at run time
         finding.update(adjusted)
     summary = report_summary(run, store)
     extra: dict[str, Any] = {
