@@ -181,7 +181,7 @@ def add_options(parser: pytest.Parser) -> None:
 # --------------------------------------------------------------------------- conversions
 
 
-def _number(opt: Option, text: str, invoked: Path) -> int | float:
+def _numeric(opt: Option, text: str, invoked: Path) -> int | float:
     try:
         value: int | float = float(text) if opt.type == "float" else int(text)
     except ValueError:
@@ -219,9 +219,9 @@ def _url(opt: Option, text: str, invoked: Path) -> str:
 
 _CONVERT: dict[str, Callable[[Option, str, Path], Any]] = {
     "list": lambda opt, text, invoked: tuple(sorted({s.strip() for s in text.split(",") if s.strip()})),
-    "int": _number,
-    "count": _number,
-    "float": _number,
+    "int": _numeric,
+    "count": _numeric,
+    "float": _numeric,
     "path": _path,
     "duration": _duration,
     "due": _duration,

@@ -15,7 +15,7 @@ import pytest
 from teststack.cluster import RedisCluster
 from teststack.servers import RedisServer
 
-from .conftest import ENV, set_line
+from .support import ENV, set_line
 
 PASSWORD = "pw-cluster-7c1e-secret"
 CLUSTER_CHECKS = "redis-eviction-policy-live or redis-maxmemory-live or redis-cluster-state"

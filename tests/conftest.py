@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +22,7 @@ import requests  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
-REPO = Path(__file__).resolve().parents[1]
-LAYOUT = ("sites", "releases", "checks", "slos")
-ENV = "sites/production/config.env"
+from .support import LAYOUT, REPO, STACK  # noqa: E402 - after pytest_plugins, which pytest reads first
 
 
 @pytest.fixture
@@ -36,45 +32,6 @@ def gitops(pytester: pytest.Pytester) -> Path:
         shutil.copytree(REPO / name, pytester.path / name)
     pytester.makeini("[pytest]\n")
     return pytester.path
-
-
-def check_jsonschema(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """check-jsonschema (an authority we did not write), run by this interpreter wherever it lives."""
-    pytest.importorskip("check_jsonschema")
-    return subprocess.run([sys.executable, "-m", "check_jsonschema", *args], cwd=cwd, capture_output=True, text=True)
-
-
-def set_line(path: Path, key: str, value: str | None) -> None:
-    """Set (or with None, delete) KEY in a config.env, keeping the other lines."""
-    lines = path.read_text().splitlines()
-    out, done = [], False
-    for line in lines:
-        if line.split("=", 1)[0].strip() == key:
-            done = True
-            if value is not None:
-                out.append(f"{key}={value}")
-            continue
-        out.append(line)
-    if not done and value is not None:
-        out.append(f"{key}={value}")
-    path.write_text("\n".join(out) + "\n")
-
-
-def incident_config(gitops: Path) -> None:
-    """The production site as it was before the incident: noeviction at 512Mi."""
-    env = gitops / ENV
-    set_line(env, "REDIS_EVICTION_POLICY", "noeviction")
-    set_line(env, "REDIS_MEMORY_LIMIT", "512Mi")
-    set_line(env, "REDIS_MEMORY_REQUEST", "512Mi")
-
-
-def assert_counts(result: pytest.RunResult, *, failed: int = 0, errors: int = 0) -> dict[str, int]:
-    """The run failed exactly ``failed`` items, errored ``errors``, and passed some."""
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == failed, result.stdout.str()
-    assert outcomes.get("errors", outcomes.get("error", 0)) == errors, result.stdout.str()
-    assert outcomes.get("passed", 0) > 0
-    return outcomes
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +68,6 @@ PACKAGES = {
     "prometheus-pushgateway": "prometheus-pushgateway",
     "chromium": "chromium",
 }
-STACK = ("redis-server", "prometheus", "promtool", "prometheus-redis-exporter")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,7 +15,7 @@ from pytest_slo.findings.markdown import render_markdown
 from pytest_slo.findings.sarif import render_sarif
 
 from .authorities import markdownlint, sarif_errors
-from .conftest import ENV, REPO
+from .support import ENV, REPO
 
 ACTION = "roll out redis-cluster: kubectl -n production rollout restart statefulset/redis-cluster"
 SUMMARY = {"sites": ["production"], "items": 2, "passed": 0, "failed": 2, "errors": 0, "skipped": 0,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ENV, assert_counts, set_line
+from .support import ENV, assert_counts, set_line
 
 
 def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:

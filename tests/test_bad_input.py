@@ -12,7 +12,7 @@ import pytest
 
 from pytest_slo.catalog.runbooks import runbook
 
-from .conftest import set_line
+from .support import set_line
 
 ENV = "sites/production/config.env"
 

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_slo.findings.fingerprint import fingerprint, identity, owner_of_pod
 
-from .conftest import ENV, set_line
+from .support import ENV, set_line
 from .test_reports import sarif_schema
 
 

@@ -14,7 +14,7 @@ import requests
 
 from teststack.scenario import RECOVERED, Scenario, Stack
 
-from .conftest import ENV, STACK, set_line
+from .support import ENV, STACK, set_line
 from .test_baseline import states, valid_sarif
 
 pytestmark = pytest.mark.servers(*STACK)
@@ -145,7 +145,7 @@ def test_the_cronjobs_baseline_loop(incident: Stack, gitops: Path, tmp_path: Pat
 
     from teststack.kubeapi import shift_snapshot
 
-    from .conftest import REPO
+    from .support import REPO
 
     cronjob = next(d for d in yaml.safe_load_all((REPO / "deploy/nightly-drift-cronjob.yaml").read_text()) if d["kind"] == "CronJob")
     [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, STACK
+from .support import REPO, STACK
 
 MAKE_REPO = REPO / "benchmarks" / "make_repo.py"
 def errored(manifest: dict) -> list[list]:

@@ -25,7 +25,7 @@ from pytest_slo.repo.site import Repo
 from teststack.kubeapi import shift_snapshot
 from teststack.servers import require_binary
 
-from .conftest import REPO, assert_counts, check_jsonschema
+from .support import REPO, assert_counts, check_jsonschema
 
 GOOD = """checks:
   - id: extra-check

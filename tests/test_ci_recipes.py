@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from .authorities import sarif_errors
-from .conftest import LAYOUT, REPO, check_jsonschema, incident_config
+from .support import LAYOUT, REPO, check_jsonschema, incident_config
 
 RECIPES = REPO / "examples/ci"
 #: What GitHub would put in the workflow's ``${{ ... }}`` expressions; any other is a test failure.

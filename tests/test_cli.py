@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ENV, REPO, set_line
+from .support import ENV, REPO, set_line
 
 
 def slo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, STACK
+from .support import REPO, STACK
 
 pytestmark = pytest.mark.servers(*STACK)
 

@@ -22,7 +22,7 @@ import yaml
 
 from teststack.scenario import DEGRADED, HEALTHY, RECOVERED, Traffic, _ApiTimeline
 
-from .conftest import REPO
+from .support import REPO
 
 pytestmark = pytest.mark.servers("promtool")
 

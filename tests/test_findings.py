@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ENV, assert_counts, incident_config
+from .support import ENV, assert_counts, incident_config
 
 
 def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None:

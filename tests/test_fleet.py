@@ -20,8 +20,8 @@ from pytest_slo.findings.charts import render_chart
 from pytest_slo.findings.metrics import Outcome, RunMetrics, render_metrics, waivers_of
 from teststack.servers import Pushgateway, free_port
 
-from .conftest import ENV, REPO, incident_config, set_line
 from .fleet_helpers import RowParser, dump_dom, external_references, screenshot
+from .support import ENV, REPO, incident_config, set_line
 from .test_reports import sarif_schema
 
 RULES = REPO / "deploy/fleet-rules.yaml"

@@ -23,8 +23,8 @@ from teststack.kubeapi import shift_snapshot
 from teststack.scenario import Stack
 from teststack.servers import Prometheus, Pushgateway
 
-from .conftest import REPO, STACK, set_line
 from .fleet_helpers import RowParser, dump_dom, screenshot
+from .support import REPO, STACK, set_line
 from .test_reports import sarif_schema
 
 pytestmark = pytest.mark.servers(*STACK, "prometheus-pushgateway", "chromium")

@@ -18,8 +18,8 @@ import pytest
 
 from teststack.kubeapi import shift_snapshot
 
-from .conftest import REPO
 from .mdlint import assert_lints_clean
+from .support import REPO
 
 TAKEN = dt.datetime(2026, 11, 27, 13, 58, tzinfo=dt.timezone.utc)  # when the shipped snapshots were taken
 

@@ -12,7 +12,7 @@ from pytest_slo.incident.events import WarningRow, as_events, from_evidence, fro
 from pytest_slo.sources.kube import KubeSource
 from teststack.kubeapi import FakeKubeAPI
 
-from .conftest import REPO
+from .support import REPO
 
 SNAPSHOT = REPO / "examples/snapshots/incident.json"
 AS_OF = dt.datetime(2026, 11, 27, 13, 58, tzinfo=dt.timezone.utc)  # when the shipped snapshot was taken

@@ -25,9 +25,9 @@ import pytest
 from teststack.kubeapi import shift_snapshot
 from teststack.scenario import API_APP, SCENARIOS, Stack
 
-from .conftest import ENV, REPO, STACK, incident_config, set_line
 from .mdlint import assert_lints_clean
 from .structure import assert_structure
+from .support import ENV, REPO, STACK, incident_config, set_line
 
 pytestmark = pytest.mark.servers(*STACK)
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO
+from .support import REPO
 
 RENDER = "python3 releases/1.15/render_values.py --env-file sites/production/config.env --output apps/redis-cluster/values.yaml"
 GATE = "make test-app APP=redis-cluster"

@@ -18,7 +18,7 @@ import pytest
 
 from teststack.kubeapi import FakeKubeAPI, shift_snapshot
 
-from .conftest import REPO
+from .support import REPO
 
 
 def selected(result: pytest.RunResult) -> dict[str, int]:

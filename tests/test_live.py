@@ -15,7 +15,7 @@ import pytest
 from teststack.scenario import Stack
 from teststack.servers import RedisServer, free_port
 
-from .conftest import STACK
+from .support import STACK
 
 pytestmark = pytest.mark.servers(*STACK)
 

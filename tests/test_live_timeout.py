@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_counts
+from .support import assert_counts
 
 TIMEOUT = 1.0
 SLACK = 1.5  # pytest's own work around an item's setup, on a busy 2-core machine

@@ -24,7 +24,7 @@ import redis
 from teststack import Stack, StackError
 from teststack.servers import Prometheus, RedisServer, backfill, free_port, require_binary
 
-from .conftest import STACK
+from .support import STACK
 
 pytestmark = pytest.mark.servers(*STACK)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import assert_counts
+from .support import assert_counts
 
 
 def test_help_shows_the_slo_group_with_ini_twins(pytester: pytest.Pytester) -> None:

@@ -14,8 +14,8 @@ from pytest_slo.catalog.model import runbook_problem
 from teststack.kubeapi import shift_snapshot
 from teststack.scenario import Stack
 
-from .conftest import REPO, STACK, set_line
 from .mdlint import assert_lints_clean
+from .support import REPO, STACK, set_line
 
 pytestmark = pytest.mark.servers(*STACK)
 

@@ -21,7 +21,7 @@ from teststack.cluster import RedisCluster, paused
 from teststack.servers import RedisServer, free_port
 
 from .cluster_helpers import PASSWORD, READ_ONLY, by_check, commands, declare, run, sent, slots
-from .conftest import ENV
+from .support import ENV
 
 pytestmark = pytest.mark.servers("redis-server")
 

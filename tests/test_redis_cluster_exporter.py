@@ -18,7 +18,7 @@ from teststack.cluster import ClusterMonitoring, RedisCluster
 from teststack.servers import RedisServer
 
 from .cluster_helpers import PASSWORD, by_check, declare, run, slots
-from .conftest import ENV
+from .support import ENV
 
 pytestmark = pytest.mark.servers("redis-server", "prometheus", "prometheus-redis-exporter")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import LAYOUT, REPO, assert_counts
+from .support import LAYOUT, REPO, assert_counts
 
 SEED = ["python3", "releases/1.15/render_values.py", "--env-file", "sites/production/config.env", "--output", "apps/redis-cluster/values.yaml"]
 

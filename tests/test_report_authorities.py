@@ -19,7 +19,7 @@ from teststack.kubeapi import shift_snapshot
 from teststack.scenario import Stack
 
 from .authorities import markdownlint, rendered_texts, rule_counts, sarif_errors, sarif_problems
-from .conftest import ENV, REPO, STACK, incident_config, set_line
+from .support import ENV, REPO, STACK, incident_config, set_line
 from .test_reports import sarif_schema
 
 

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from .conftest import ENV, incident_config
+from .support import ENV, incident_config
 
 
 def sarif_schema() -> dict:

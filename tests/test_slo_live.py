@@ -12,7 +12,7 @@ import pytest
 
 from teststack.scenario import Stack
 
-from .conftest import REPO, STACK
+from .support import REPO, STACK
 
 pytestmark = pytest.mark.servers(*STACK)
 

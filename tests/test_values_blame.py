@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ENV, check_jsonschema
+from .support import ENV, check_jsonschema
 
 VALUES = "sites/production/apps/redis-cluster/values.yaml"
 TEMPLATE = "releases/1.15/apps/redis-cluster/values.yaml.j2"

@@ -13,7 +13,7 @@ from pytest_slo.catalog.waivers import Waiver
 from pytest_slo.findings.waived import waived
 from teststack.kubeapi import shift_snapshot
 
-from .conftest import ENV, REPO, set_line
+from .support import ENV, REPO, set_line
 from .test_baseline import valid_sarif
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()

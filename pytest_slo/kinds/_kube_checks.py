@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._kube_pods import kubectl_status, ready, stuck
 from ._kube_state import Problem, name_of, parse_time, statuses, within
-from ._kube_text import ago, iso, replicas
+from ._kube_text import ago, replicas
+from .live import iso
 
 if TYPE_CHECKING:
     from ..catalog.model import Check

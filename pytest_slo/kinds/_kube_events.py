@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._kube_state import parse_time, within
-from ._kube_text import ago, iso
+from ._kube_text import ago
+from .live import iso
 
 if TYPE_CHECKING:
     from ._kube_state import KubeState

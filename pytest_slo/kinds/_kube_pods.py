@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._kube_state import Problem, name_of, parse_time
-from ._kube_text import duration, iso
+from ._kube_text import duration
+from .live import iso
 
 __all__ = ["PodStatus", "kubectl_status", "ready", "stuck"]
 

@@ -8,17 +8,17 @@ the selector that was meant).
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._kube_state import name_of
+from .live import iso
 
 if TYPE_CHECKING:
     from ._kube_state import KubeState
 
 __all__ = [
-    "Absent", "absent_message", "ago", "context", "duration", "iso", "listing", "missing", "replicas", "shown", "where",
+    "Absent", "absent_message", "ago", "context", "duration", "listing", "missing", "replicas", "shown", "where",
 ]
 
 Absent = Literal["app", "workloads", "pods"]
@@ -75,12 +75,6 @@ def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -
         lines.append(f"  no pod there carries the app's name {app}: is it deployed, and to namespace {namespace} (KUBE_NAMESPACE)?")
     facts = {"namespace_pods": len(others), "labels": {key: dict(sorted(c.items())) for key, c in counts.items() if c}}
     return "\n".join(lines), facts
-
-
-def iso(at: _dt.datetime) -> str:
-    """RFC 3339 in UTC; milliseconds only when the time has them."""
-    spec = "milliseconds" if at.microsecond else "seconds"
-    return at.astimezone(_dt.timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def duration(seconds: float) -> str:

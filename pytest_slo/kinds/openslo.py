@@ -43,7 +43,7 @@ def pairs_of(slo: Slo) -> tuple[BurnPair, ...]:
     return tuple(BurnPair(*p) for p in slo.pairs) or PAGE_PAIRS
 
 
-def _number(raw: Any, what: str, check: Check, target: Target, line: int) -> tuple[float, list[str]]:
+def _evaluate_number(raw: Any, what: str, check: Check, target: Target, line: int) -> tuple[float, list[str]]:
     """A target/value: a number, or ``{{ expression }}`` over the site's config."""
     if isinstance(raw, (int, float)):
         return float(raw), []
@@ -63,7 +63,7 @@ def render_queries(check: Check, target: Target) -> tuple[SliQueries, float, lis
     objective: Objective = check.spec["objective"]
 
     def ratio(raw: Any, what: str, ok: Callable[[float], bool], hint: str) -> tuple[float, list[str]]:
-        value, keys = _number(raw, what, check, target, objective.line)
+        value, keys = _evaluate_number(raw, what, check, target, objective.line)
         if not ok(value):
             loc = target.env_location(*keys) if keys else Location(check.source, objective.line)
             raise ConfigError(f"SLO {check.id}: {what} {raw!r} is {value:g} at site {target.site.name}: {hint}", path=loc.path, line=loc.line)
@@ -73,9 +73,9 @@ def render_queries(check: Check, target: Target) -> tuple[SliQueries, float, lis
     slice_target = 1.0
     if objective.slice_target is not None:
         slice_target = ratio(objective.slice_target, "timeSliceTarget", lambda v: 0 < v <= 1, "write a ratio above 0, at most 1 (0.95 for 95%)")[0]
-    threshold = _number(objective.value, "value", check, target, objective.line)[0] if objective.value is not None else None
+    threshold = _evaluate_number(objective.value, "value", check, target, objective.line)[0] if objective.value is not None else None
     context = config_context(target)
-    context.update(selector=target.sources.selector(target.site, target.app), namespace=context.get("KUBE_NAMESPACE", target.site.name))
+    context.update(selector=target.sources.selector(target.site, target.app), namespace=target.site.namespace)
 
     def render(q: str | None) -> str | None:
         return " ".join(render_text(q, check, target, context).split()) if q else None

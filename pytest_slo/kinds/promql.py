@@ -134,7 +134,7 @@ class PromqlKind(Kind):
 
     def _context(self, target: Target) -> dict[str, Any]:
         context = config_context(target)
-        context.update(selector=target.sources.selector(target.site, target.app), namespace=context.get("KUBE_NAMESPACE", target.site.name))
+        context.update(selector=target.sources.selector(target.site, target.app), namespace=target.site.namespace)
         return context
 
     def query_text(self, check: Check, target: Target) -> str:

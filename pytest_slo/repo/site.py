@@ -226,6 +226,12 @@ class Site(_Memo):
 
         return self.memo("release", load)
 
+    @property
+    def namespace(self) -> str:
+        """The Kubernetes namespace of the site's apps: ``KUBE_NAMESPACE``, else the site's name."""
+        entry = self.env.entries.get("KUBE_NAMESPACE")
+        return entry.value if entry is not None and entry.value else self.name
+
     def release_display(self) -> str:
         """Where the site's release lives (``releases/1.15``), or ``releases/<release>`` without one."""
         try:

@@ -149,7 +149,7 @@ class Sources:
         """The label matchers of an app's series: ServiceMonitor's namespace + service by default."""
         config = site.config
         pattern = str(config.get("PROMETHEUS_SELECTOR") or DEFAULT_SELECTOR)
-        namespace = config.get("KUBE_NAMESPACE", site.name)
+        namespace = site.namespace
         return pattern.replace("{namespace}", str(namespace)).replace("{app}", app or "")
 
     # ----------------------------------------------------------------- Redis
@@ -192,7 +192,7 @@ class Sources:
 
     @staticmethod
     def namespace(site: Site) -> str:
-        return str(site.config.get("KUBE_NAMESPACE") or site.name)
+        return site.namespace
 
     def kube(self, site: Site | None = None) -> KubeSource:
         """The cluster (or ``--kube-snapshot``) the run reads; one per run."""
