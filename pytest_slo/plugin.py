@@ -140,12 +140,13 @@ def _validate_repository(config: pytest.Config, run: RunContext) -> None:
         invoked = Path(config.invocation_params.dir)
         collected = [(invoked / a.split("::")[0]).resolve() for a in config.args]
         root = settings.root.resolve()
-        sites = root / "sites"
-        # the items are made of sites/*/config.env: a run that collects none of sites/ has none
-        if not any(sites == p or p in sites.parents or sites in p.parents for p in collected):
+        ours = [root / "sites", root / "checks", root / settings.slos_path]
+        # items are made of sites/*/config.env, checks/*.yaml and the SLO files: a run that
+        # collects none of them has nothing of pytest-slo to run
+        if not any(o == p or p in o.parents or o in p.parents for p in collected for o in ours):
             shown = f"{asked[0]}={settings.root}" if asked[0] == "--slo-root" else asked[0]
             inside = any(root in p.parents for p in collected)
-            where = f"inside the repository at {settings.root} but not its sites/" if inside else f"which holds no part of the repository at {settings.root}"
+            where = f"inside the repository at {settings.root} but none of sites/, checks/ or the SLO files" if inside else f"which holds no part of the repository at {settings.root}"
             raise pytest.UsageError(
                 f"{shown}: pytest collects {', '.join(map(str, collected))}, {where}; "
                 f"run pytest at the repository's root, or name it as the path to collect (pytest {settings.root}), so pytest reads its ini file too"

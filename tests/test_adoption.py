@@ -280,7 +280,7 @@ def test_a_relative_root_and_a_run_inside_the_repository(pytester: pytest.Pytest
         mp.chdir(gitops / "releases/1.15")
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--site=production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --site: pytest collects {gitops}/releases/1.15, inside the repository at {gitops} but not its sites/*"])
+    result.stderr.fnmatch_lines([f"ERROR: --site: pytest collects {gitops}/releases/1.15, inside the repository at {gitops} but none of sites/, checks/ or the SLO files*"])
 
 
 def test_a_stray_under_one_site_is_that_sites_finding(gitops: Path, pytester: pytest.Pytester) -> None:
