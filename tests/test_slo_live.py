@@ -65,7 +65,9 @@ def test_the_incident_fails_on_burn_rate_and_budget(incident: Stack, repo: Path,
     sarif = json.loads((pytester.path / "f.sarif").read_text())
     assert SLO_ITEMS <= {r["ruleId"] for r in sarif["runs"][0]["results"]}
     result.stdout.fnmatch_lines(["_ production/api-server: api-availability::burn-rate *P1* API availability: error budget burn rate _",
-                                 "burning the error budget 120.0× as fast as allowed over 1h*", "  also 6h & 30m at 6×: 40.*× and 120.0×"])
+                                 "burning the error budget 120.0× as fast as allowed over 1h*",
+                                 # 2h of incident in 6h is 40×; the incident stack goes on burning while the suite runs
+                                 "  also 6h & 30m at 6×: 4?.?× and 120.0×"])
 
 
 def test_the_fixed_state_passes(fixed: Stack, repo: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
