@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import CatalogError
 from ..schematext import explain
 from .model import _line, entries_under, read_document
@@ -122,6 +124,21 @@ def _date(value: Any) -> _dt.date | None:
     return None
 
 
+_ENTRY_SCHEMA: dict[str, Any] = WAIVER_SCHEMA["properties"]["waivers"]["items"]
+_HINT = "write waivers: and list entries with check, until, owner and reason"
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What an entry is read against: the repository's checks, sites and apps, and the day."""
+
+    checks: set[str]
+    sites: set[str]
+    apps: set[str]
+    today: _dt.date
+    max_days: int
+
+
 def load_waivers(
     root: Path, *, checks: Iterable[str], sites: Iterable[str], apps: Iterable[str], today: _dt.date, max_days: int
 ) -> tuple[list[Waiver], list[CatalogError]]:
@@ -130,73 +147,73 @@ def load_waivers(
     path = root / WAIVERS_FILE
     if not path.is_file():
         return [], []
-    display = WAIVERS_FILE
     try:
-        data, document = read_document(path, display)
+        data, document = read_document(path, WAIVERS_FILE)
     except CatalogError as exc:
         return [], [exc]
-    hint = "write waivers: and list entries with check, until, owner and reason"
     if data is None:
         return [], []
-    entries, problems = entries_under(data if isinstance(data, dict) else {}, document, "waivers", display, "the waivers file", hint)
-    known_checks, known_sites, known_apps = set(checks), set(sites), set(apps)
+    entries, problems = entries_under(data if isinstance(data, dict) else {}, document, "waivers", WAIVERS_FILE, "the waivers file", _HINT)
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(WAIVER_SCHEMA["properties"]["waivers"]["items"])
-    waivers: list[Waiver] = []
-    for entry, node in entries:
-        line = node.start_mark.line + 1
-        problem: CatalogError | None = None
-        label = f"waiver for {entry.get('check')}" if isinstance(entry, dict) and isinstance(entry.get("check"), str) else "waiver"
-        if not isinstance(entry, dict):
-            waivers.append(Waiver("?", today, "?", "?", line, problem=CatalogError("a waiver must be a mapping", path=display, line=line, hint=hint)))
-            continue
-        errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.absolute_path))
-        until = _date(entry.get("until"))
-        if errors:
-            error = errors[0]
-            name = str(error.absolute_path[0]) if error.absolute_path else None
-            if error.validator == "additionalProperties" and not error.absolute_path:
-                extra = sorted(set(entry) - set(WAIVER_SCHEMA["properties"]["waivers"]["items"]["properties"]))
-                name = extra[0] if extra else None
-                what = f"{name}: is not a field of a waiver (fields: check, site, app, match, until, owner, reason)"
-            elif error.validator == "required":
-                what = f"{error.message.split()[0].strip(chr(39))}: missing; a waiver needs check, until, owner and reason"
-            else:  # a field of the wrong type or shape: said as for checks, in a person's words
-                field_path, what, advice = explain(error, WAIVER_SCHEMA["properties"]["waivers"]["items"], "a waiver")[0]
-                name, hint_here = (str(field_path[0]) if field_path else None), advice or hint
-                problem = CatalogError(f"{label}: {what}", path=display, line=_line(node, field_path) if field_path else line, hint=hint_here)
-            if problem is None:
-                problem = CatalogError(f"{label}: {what}", path=display, line=_line(node, (name,)) if name else line, hint=hint)
-        elif until is None:
-            problem = CatalogError(
-                f"{label}: until: {_shown_until(entry['until'])} is not a date", path=display, line=_line(node, ("until",)), hint="write the last day it holds, e.g. until: 2026-12-15"
-            )
-        elif (until - today).days > max_days:
-            problem = CatalogError(
-                f"{label}: until: {until.isoformat()} is {(until - today).days} days ahead, more than slo_waiver_max_days ({max_days})",
-                path=display, line=_line(node, ("until",)), hint="waive for a shorter time and renew it when it ends",
-            )
-        elif entry["check"] not in known_checks:
-            close = difflib.get_close_matches(str(entry["check"]), sorted(known_checks), n=1)
-            problem = CatalogError(f"{label}: check: no check {entry['check']!r} in checks/*.yaml or the built-in checks", path=display,
-                                   line=_line(node, ("check",)), hint=f"did you mean {close[0]}?" if close else "write the id of a check of the catalog")
-        elif "site" in entry and entry["site"] not in known_sites:
-            problem = CatalogError(
-                f"{label}: site: no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known_sites)) or 'none'})",
-                path=display, line=_line(node, ("site",)), hint="write a site's folder name, or leave site out for every site",
-            )
-        elif "app" in entry and entry["app"] not in known_apps:
-            problem = CatalogError(
-                f"{label}: app: no app {entry['app']!r} in releases/*/apps (known: {', '.join(sorted(known_apps)) or 'none'})",
-                path=display, line=_line(node, ("app",)), hint="write an app's name, or leave app out for every app",
-            )
-        waivers.append(
-            Waiver(
-                check=str(entry.get("check", "?")), until=until or today, owner=str(entry.get("owner", "?")), reason=str(entry.get("reason", "?")),
-                line=line, site=entry.get("site"), app=entry.get("app"),
-                match={str(k): str(v) for k, v in (entry.get("match") or {}).items()} if isinstance(entry.get("match"), dict) else {},
-                problem=problem,
-            )
-        )
-    return waivers, problems
+    validator = jsonschema.Draft202012Validator(_ENTRY_SCHEMA)
+    known = _Known(set(checks), set(sites), set(apps), today, max_days)
+    return [_waiver(entry, node, validator, known) for entry, node in entries], problems
+
+
+def _waiver(entry: Any, node: yaml.Node, validator: Any, known: _Known) -> Waiver:
+    """One entry as a waiver, carrying its first problem, if any."""
+    line = node.start_mark.line + 1
+    if not isinstance(entry, dict):
+        return Waiver("?", known.today, "?", "?", line, problem=CatalogError("a waiver must be a mapping", path=WAIVERS_FILE, line=line, hint=_HINT))
+    label = f"waiver for {entry.get('check')}" if isinstance(entry.get("check"), str) else "waiver"
+    until = _date(entry.get("until"))
+    errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.absolute_path))
+    problem = _shape_problem(errors[0], entry, node, label) if errors else _meaning_problem(entry, node, label, until, known)
+    return Waiver(
+        check=str(entry.get("check", "?")), until=until or known.today, owner=str(entry.get("owner", "?")), reason=str(entry.get("reason", "?")),
+        line=line, site=entry.get("site"), app=entry.get("app"),
+        match={str(k): str(v) for k, v in (entry.get("match") or {}).items()} if isinstance(entry.get("match"), dict) else {},
+        problem=problem,
+    )
+
+
+def _shape_problem(error: Any, entry: dict[str, Any], node: yaml.Node, label: str) -> CatalogError:
+    """A field missing, unknown, or of the wrong type or shape: at the field's line."""
+    line = node.start_mark.line + 1
+    if error.validator == "additionalProperties" and not error.absolute_path:
+        extra = sorted(set(entry) - set(_ENTRY_SCHEMA["properties"]))
+        name = extra[0] if extra else None
+        what = f"{name}: is not a field of a waiver (fields: check, site, app, match, until, owner, reason)"
+        return CatalogError(f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, (name,)) if name else line, hint=_HINT)
+    if error.validator == "required":
+        name = error.message.split()[0].strip("'")
+        return CatalogError(f"{label}: {name}: missing; a waiver needs check, until, owner and reason", path=WAIVERS_FILE, line=line, hint=_HINT)
+    # a field of the wrong type or shape: said as for checks, in a person's words
+    field_path, what, advice = explain(error, _ENTRY_SCHEMA, "a waiver")[0]
+    return CatalogError(f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, field_path) if field_path else line, hint=advice or _HINT)
+
+
+def _meaning_problem(entry: dict[str, Any], node: yaml.Node, label: str, until: _dt.date | None, known: _Known) -> CatalogError | None:
+    """A well-formed entry that cannot hold: no date, too far ahead, or naming nothing the repository has."""
+
+    def at(field: str, what: str, hint: str) -> CatalogError:
+        return CatalogError(f"{label}: {field}: {what}", path=WAIVERS_FILE, line=_line(node, (field,)), hint=hint)
+
+    if until is None:
+        return at("until", f"{_shown_until(entry['until'])} is not a date", "write the last day it holds, e.g. until: 2026-12-15")
+    ahead = (until - known.today).days
+    if ahead > known.max_days:
+        return at("until", f"{until.isoformat()} is {ahead} days ahead, more than slo_waiver_max_days ({known.max_days})",
+                  "waive for a shorter time and renew it when it ends")
+    if entry["check"] not in known.checks:
+        close = difflib.get_close_matches(str(entry["check"]), sorted(known.checks), n=1)
+        return at("check", f"no check {entry['check']!r} in checks/*.yaml or the built-in checks",
+                  f"did you mean {close[0]}?" if close else "write the id of a check of the catalog")
+    if "site" in entry and entry["site"] not in known.sites:
+        return at("site", f"no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known.sites)) or 'none'})",
+                  "write a site's folder name, or leave site out for every site")
+    if "app" in entry and entry["app"] not in known.apps:
+        return at("app", f"no app {entry['app']!r} in releases/*/apps (known: {', '.join(sorted(known.apps)) or 'none'})",
+                  "write an app's name, or leave app out for every app")
+    return None
