@@ -71,6 +71,16 @@ class PromqlFacts:
     details: Mapping[str, InstantResult] = dataclass_field(default_factory=dict)
 
 
+@dataclass
+class _Seen:
+    """What every verdict of one item says, whatever it is."""
+
+    threshold: float
+    evidence: dict[str, Any]
+    location: Location | None
+    footer: str
+
+
 class PromqlKind(Kind):
     name = "promql"
     live = True
@@ -190,68 +200,75 @@ class PromqlKind(Kind):
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         facts: PromqlFacts = data
-        result = facts.result
-        context = config_context(target)
-        op = check.spec["op"]
-        raw = check.spec["threshold"]
-        threshold = self.threshold(check, target)
-        unit = check.spec.get("unit", "")
-        at = iso(result.time)
-        evidence: dict[str, Any] = {
-            "query": result.query,
-            "time": at,
-            "op": op,
-            "threshold": threshold,
-            "unit": unit,
-            "values": [{"labels": s.labels, "value": s.value} for s in result.samples],
-        }
-        keys = list(check.keys) or [n for n in _names(raw) if n in context]
-        location = target.env_location(*keys) if keys else None
-        footer = f"\n  query: {result.query}\n  at: {at}"
-        if result.warnings:  # partial data, a limit hit: the verdict may rest on less than it seems
-            evidence["warnings"] = list(result.warnings)
-            footer += "".join(f"\n  prometheus warned: {w}" for w in result.warnings)
+        result, seen = facts.result, self._seen(check, target, facts.result)
         policy = check.spec.get("no_data")  # fail, unless it says skip or pass
         if not result.samples:
             if policy == "skip":
                 return Verdict.skipped(f"no data for {result.query}")
             if policy == "pass":
-                return Verdict.passed(**evidence)
-            evidence["diagnosis"] = facts.diagnosis
-            return Verdict.failed(f"{facts.diagnosis}{footer}", evidence, location)
-        bad = [s for s in result.samples if BREACHES[op](s.value, threshold)]
-        if not bad:
-            if all(math.isnan(s.value) for s in result.samples):
-                if policy == "pass":
-                    return Verdict.passed(**evidence)
-                named = "; ".join(w for w in (_where(s.labels, target) for s in result.samples[:3]) if w)
-                more = f" and {len(result.samples) - 3} more" if len(result.samples) > 3 else ""
-                return Verdict.skipped(
-                    f"no value to judge: the query is NaN{f' for {named}{more}' if named else ''} at {at} (a ratio "
-                    "or histogram_quantile over no requests in the window)"
-                )
-            return self._regression(check, target, result, evidence, location, footer)
+                return Verdict.passed(**seen.evidence)
+            seen.evidence["diagnosis"] = facts.diagnosis
+            return Verdict.failed(f"{facts.diagnosis}{seen.footer}", seen.evidence, seen.location)
+        bad = [s for s in result.samples if BREACHES[check.spec["op"]](s.value, seen.threshold)]
+        if bad:
+            return self._breaching(check, target, facts, seen, bad)
+        if all(math.isnan(s.value) for s in result.samples):
+            return Verdict.passed(**seen.evidence) if policy == "pass" else self._no_value(target, result, seen.evidence["time"])
+        return self._regression(check, target, result, seen.evidence, seen.location, seen.footer)
+
+    def _seen(self, check: Check, target: Target, result: InstantResult) -> _Seen:
+        """What every verdict of the check says: the evidence, the line to edit, the footer."""
+        raw = check.spec["threshold"]
+        threshold = self.threshold(check, target)
+        at = iso(result.time)
+        evidence: dict[str, Any] = {
+            "query": result.query,
+            "time": at,
+            "op": check.spec["op"],
+            "threshold": threshold,
+            "unit": check.spec.get("unit", ""),
+            "values": [{"labels": s.labels, "value": s.value} for s in result.samples],
+        }
+        keys = list(check.keys) or [n for n in _names(raw) if n in config_context(target)]
+        footer = f"\n  query: {result.query}\n  at: {at}"
+        if result.warnings:  # partial data, a limit hit: the verdict may rest on less than it seems
+            evidence["warnings"] = list(result.warnings)
+            footer += "".join(f"\n  prometheus warned: {w}" for w in result.warnings)
+        return _Seen(threshold, evidence, target.env_location(*keys) if keys else None, footer)
+
+    @staticmethod
+    def _no_value(target: Target, result: InstantResult, at: str) -> Verdict:
+        named = "; ".join(w for w in (_where(s.labels, target) for s in result.samples[:3]) if w)
+        more = f" and {len(result.samples) - 3} more" if len(result.samples) > 3 else ""
+        return Verdict.skipped(
+            f"no value to judge: the query is NaN{f' for {named}{more}' if named else ''} at {at} (a ratio "
+            "or histogram_quantile over no requests in the window)"
+        )
+
+    def _breaching(self, check: Check, target: Target, facts: PromqlFacts, seen: _Seen, bad: list[Sample]) -> Verdict:
+        """The series that breach, worst first, each in the check's own words."""
+        op, raw, unit = check.spec["op"], check.spec["threshold"], check.spec.get("unit", "")
         if op in _WORST_FIRST:  # an ordering: NaN never breaches it
             bad.sort(key=lambda s: -s.value if _WORST_FIRST[op] else s.value)
+        context = config_context(target)
         shown, lines = [], []
         for sample in bad:
-            context.update(value=sample.value, labels=sample.labels, threshold=threshold)
+            context.update(value=sample.value, labels=sample.labels, threshold=seen.threshold)
             context.update(_details(check, facts.details, sample))
             found = message_text(check.spec["found"], check, target, context) if "found" in check.spec else f"{_number(sample.value)}{unit}"
             shown.append(found)
             where = _where(sample.labels, target)
             lines.append(f"{where}: {found}" if where else found)
-        expect = message_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(threshold)}{unit}"
-        threshold_note = f" ({raw})" if isinstance(raw, str) and raw.strip() != _number(threshold) else ""
-        total = len(result.samples)
+        expect = message_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(seen.threshold)}{unit}"
+        threshold_note = f" ({raw})" if isinstance(raw, str) and raw.strip() != _number(seen.threshold) else ""
+        total = len(facts.result.samples)
         count = f" (and {len(bad) - 1} more of {total} series)" if len(bad) > 1 else f" (1 of {total} series)" if total > 1 else ""
         message = f"{lines[0]}{count}; expected {expect}{threshold_note}"
         if len(bad) > 1:
             message += "\n  " + "\n  ".join(lines)
-        evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
-        evidence["shown"] = shown
-        return Verdict.failed(message + footer, evidence, location, objects=[dict(s.labels) for s in bad])
-
+        seen.evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
+        seen.evidence["shown"] = shown
+        return Verdict.failed(message + seen.footer, seen.evidence, seen.location, objects=[dict(s.labels) for s in bad])
 
     def _regression(self, check: Check, target: Target, result: InstantResult, evidence: dict[str, Any], location: Any, footer: str) -> Verdict:
         """Within the threshold: with ``regression:`` and a baseline, not much worse than then."""
