@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from ..errors import CatalogError
 from ..yamlio import load_documents
 from .known import Known
 from .model import Check, _line
+from .openslo_model import Doc, Objective, Slo, SloCatalog
 from .openslo_validate import dotted as _dotted
 from .openslo_validate import openslo_validator, parse_pairs, schema_problems
 from .runbooks import runbook as builtin_runbook
@@ -43,53 +43,6 @@ BURN_RUNBOOK = builtin_runbook("runbooks/openslo.md#burn-rate")
 _OPS = {"lte": "<=", "lt": "<", "gte": ">=", "gt": ">"}
 #: The OpenSLO duration shorthand units pytest-slo can turn into a fixed length of time.
 _FIXED_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-@dataclass(frozen=True)
-class Objective:
-    display: str
-    label: str  # "" for an SLO's only objective, else its name in the item id
-    target: float | str  # a number, or a jinja2 expression over the config
-    line: int
-    op: str | None = None  # PromQL comparison of a threshold SLI
-    value: float | str | None = None
-    slice_target: float | str | None = None
-    slice_window: float | None = None  # seconds
-
-
-@dataclass(frozen=True)
-class Slo:
-    """One OpenSLO ``SLO``, with its indicator resolved."""
-
-    name: str
-    display: str
-    service: str
-    app: str
-    source: str
-    line: int
-    indicator: str  # "ratio" or "threshold"
-    window: float  # seconds
-    window_text: str
-    method: str  # Occurrences | Timeslices
-    objectives: tuple[Objective, ...]
-    good: str | None = None
-    bad: str | None = None
-    total: str | None = None
-    counter: bool = True
-    query: str | None = None  # the threshold SLI's query
-    budget_floor: float = 0.0  # percent
-    pairs: tuple[tuple[float, float, float], ...] = ()  # (long s, short s, factor)
-    runbook: str | None = None
-    severity: str | None = None
-    description: str = ""
-
-
-@dataclass
-class SloCatalog:
-    slos: list[Slo] = field(default_factory=list)
-    #: SLOs that cannot be judged (by name, when they have one): their items error with it.
-    broken: list[tuple[str, str, str, int, CatalogError]] = field(default_factory=list)  # name, app, file, line, problem
-    problems: dict[str, list[CatalogError]] = field(default_factory=dict)
 
 
 def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, problems: list[CatalogError]) -> str | None:
@@ -112,14 +65,7 @@ def _metric(source: Any, where: tuple[Any, ...], node: yaml.Node, display: str, 
     return query
 
 
-@dataclass
-class _Doc:
-    data: dict[str, Any]
-    node: yaml.Node
-    display: str
-
-
-def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: _Doc, problems: list[CatalogError]) -> dict[str, Any]:
+def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: Doc, problems: list[CatalogError]) -> dict[str, Any]:
     """The fields of an SLI spec pytest-slo judges (queries, counter), or {} with problems."""
     node, display = doc.node, doc.display
     if "ratioMetric" in spec:
@@ -141,7 +87,7 @@ def _indicator(spec: dict[str, Any], base: tuple[Any, ...], doc: _Doc, problems:
     return {}
 
 
-def _objectives(spec: dict[str, Any], doc: _Doc, indicator: str, problems: list[CatalogError]) -> list[Objective]:
+def _objectives(spec: dict[str, Any], doc: Doc, indicator: str, problems: list[CatalogError]) -> list[Objective]:
     out = []
     items = spec.get("objectives") or []
     if not items:
@@ -176,7 +122,7 @@ def _objectives(spec: dict[str, Any], doc: _Doc, indicator: str, problems: list[
     return out
 
 
-def _fixed(text: str, path: tuple[Any, ...], doc: _Doc, problems: list[CatalogError]) -> float | None:
+def _fixed(text: str, path: tuple[Any, ...], doc: Doc, problems: list[CatalogError]) -> float | None:
     unit = text[-1:]
     if unit not in _FIXED_UNITS:
         problems.append(CatalogError(f"{_dotted(path)}: {text!r} is a calendar length (months, quarters, years vary): write it in m, h, d or w",
@@ -185,67 +131,17 @@ def _fixed(text: str, path: tuple[Any, ...], doc: _Doc, problems: list[CatalogEr
     return float(text[:-1]) * _FIXED_UNITS[unit]
 
 
-def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str], bad_slis: Mapping[str, _Doc]) -> tuple[Slo | None, list[CatalogError]]:
+def _slo(doc: Doc, slis: Mapping[str, Doc], apps: Iterable[str], bad_slis: Mapping[str, Doc]) -> tuple[Slo | None, list[CatalogError]]:
     data, node, display = doc.data, doc.node, doc.display
     spec, meta = data["spec"], data["metadata"]
     problems: list[CatalogError] = []
     name = meta["name"]
-    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    app = str(labels.get("pytest-slo/app") or spec["service"])
-    if app not in set(apps):
-        where = ("metadata", "labels", "pytest-slo/app") if "pytest-slo/app" in labels else ("spec", "service")
-        problems.append(CatalogError(f"{'.'.join(where)}: {app!r} is no app of this repository ({', '.join(sorted(apps)) or 'none'})",
-                                     path=display, line=_line(node, where), hint="name the app in spec.service or label the SLO pytest-slo/app: <app>"))
-    if "indicator" in spec:
-        fields = _indicator(spec["indicator"].get("spec") or {}, ("spec", "indicator", "spec"), doc, problems)
-    else:
-        ref = spec["indicatorRef"]
-        sli = slis.get(ref)
-        if ref in bad_slis:
-            other = bad_slis[ref]
-            problems.append(CatalogError(f"spec.indicatorRef: the SLI {ref!r} cannot be judged (see {other.display}:{other.node.start_mark.line + 1})",
-                                         path=display, line=_line(node, ("spec", "indicatorRef"))))
-            fields = {}
-        elif sli is None:
-            problems.append(CatalogError(f"spec.indicatorRef: no SLI named {ref!r} in the slos files", path=display, line=_line(node, ("spec", "indicatorRef"))))
-            fields = {}
-        else:
-            fields = _indicator(sli.data["spec"], ("spec",), sli, problems)
-    windows = spec.get("timeWindow") or []
-    if not windows:
-        problems.append(CatalogError("spec.timeWindow: missing: write - duration: 28d with isRolling: true", path=display, line=_line(node, ("spec",))))
-        seconds, text = None, ""
-    else:
-        window = windows[0]
-        text = str(window.get("duration"))
-        seconds = None
-        if window.get("isRolling") is not True or "calendar" in window:
-            problems.append(CatalogError("spec.timeWindow[0]: a calendar-aligned window is not supported: write isRolling: true",
-                                         path=display, line=_line(node, ("spec", "timeWindow", 0, "calendar" if "calendar" in window else "isRolling"))))
-        else:
-            seconds = _fixed(text, ("spec", "timeWindow", 0, "duration"), doc, problems)
+    annotations = meta.get("annotations") or {}
+    app = _app_checked(doc, apps, problems)
+    fields = _indicator_of(doc, slis, bad_slis, problems)
+    seconds, text = _window(doc, problems)
     objectives = _objectives(spec, doc, str(fields.get("indicator")), problems)
-    floor = 0.0
-    if "pytest-slo.org/error-budget-floor" in annotations:
-        raw = str(annotations["pytest-slo.org/error-budget-floor"]).strip().rstrip("%")
-        try:
-            floor = float(raw)
-            if not 0 <= floor < 100:
-                raise ValueError
-        except ValueError:
-            problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/error-budget-floor: {raw!r} is not a percentage from 0 to 100",
-                                         path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/error-budget-floor"))))
-    pairs: tuple[tuple[float, float, float], ...] = ()
-    if "pytest-slo.org/burn-rate-pairs" in annotations:
-        try:
-            pairs = parse_pairs(str(annotations["pytest-slo.org/burn-rate-pairs"]))
-        except ValueError as exc:  # QuantityError is one
-            problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/burn-rate-pairs: {exc}",
-                                         path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/burn-rate-pairs"))))
-    severity = annotations.get("pytest-slo.org/severity")
-    if severity is not None and severity not in SEVERITIES:
-        problems.append(CatalogError(f"metadata.annotations.pytest-slo.org/severity: {severity!r} is not P1, P2, P3 or P4",
-                                     path=display, line=_line(node, ("metadata", "annotations", "pytest-slo.org/severity"))))
+    floor, pairs, severity = _annotations(doc, annotations, problems)
     if problems or seconds is None or not fields:
         return None, problems
     return Slo(
@@ -257,7 +153,84 @@ def _slo(doc: _Doc, slis: Mapping[str, _Doc], apps: Iterable[str], bad_slis: Map
     ), []
 
 
-def _documents(path: Path, display: str) -> tuple[list[_Doc], list[CatalogError]]:
+def _app_checked(doc: Doc, apps: Iterable[str], problems: list[CatalogError]) -> str:
+    """The app an SLO is of: its ``pytest-slo/app`` label, else ``spec.service``; one the
+    repository lacks is a problem at the field that named it."""
+    meta, spec = doc.data["metadata"], doc.data["spec"]
+    labels = meta.get("labels") or {}
+    app = str(labels.get("pytest-slo/app") or spec["service"])
+    if app not in set(apps):
+        where = ("metadata", "labels", "pytest-slo/app") if "pytest-slo/app" in labels else ("spec", "service")
+        problems.append(CatalogError(f"{'.'.join(where)}: {app!r} is no app of this repository ({', '.join(sorted(apps)) or 'none'})",
+                                     path=doc.display, line=_line(doc.node, where), hint="name the app in spec.service or label the SLO pytest-slo/app: <app>"))
+    return app
+
+
+def _indicator_of(doc: Doc, slis: Mapping[str, Doc], bad_slis: Mapping[str, Doc], problems: list[CatalogError]) -> dict[str, Any]:
+    """The indicator's fields: inline, or of the SLI ``indicatorRef`` names."""
+    spec = doc.data["spec"]
+    if "indicator" in spec:
+        return _indicator(spec["indicator"].get("spec") or {}, ("spec", "indicator", "spec"), doc, problems)
+    ref = spec["indicatorRef"]
+    line = _line(doc.node, ("spec", "indicatorRef"))
+    if ref in bad_slis:
+        other = bad_slis[ref]
+        problems.append(CatalogError(f"spec.indicatorRef: the SLI {ref!r} cannot be judged (see {other.display}:{other.node.start_mark.line + 1})",
+                                     path=doc.display, line=line))
+        return {}
+    sli = slis.get(ref)
+    if sli is None:
+        problems.append(CatalogError(f"spec.indicatorRef: no SLI named {ref!r} in the slos files", path=doc.display, line=line))
+        return {}
+    return _indicator(sli.data["spec"], ("spec",), sli, problems)
+
+
+def _window(doc: Doc, problems: list[CatalogError]) -> tuple[float | None, str]:
+    """The budget's rolling window, in seconds and as written."""
+    windows = doc.data["spec"].get("timeWindow") or []
+    if not windows:
+        problems.append(CatalogError("spec.timeWindow: missing: write - duration: 28d with isRolling: true", path=doc.display, line=_line(doc.node, ("spec",))))
+        return None, ""
+    window = windows[0]
+    text = str(window.get("duration"))
+    if window.get("isRolling") is not True or "calendar" in window:
+        problems.append(CatalogError("spec.timeWindow[0]: a calendar-aligned window is not supported: write isRolling: true",
+                                     path=doc.display, line=_line(doc.node, ("spec", "timeWindow", 0, "calendar" if "calendar" in window else "isRolling"))))
+        return None, text
+    return _fixed(text, ("spec", "timeWindow", 0, "duration"), doc, problems), text
+
+
+_FLOOR, _PAIRS, _SEVERITY = "pytest-slo.org/error-budget-floor", "pytest-slo.org/burn-rate-pairs", "pytest-slo.org/severity"
+
+
+def _annotations(doc: Doc, annotations: Mapping[str, Any], problems: list[CatalogError]) -> tuple[float, tuple[tuple[float, float, float], ...], str | None]:
+    """What the SLO's annotations tune: the budget's floor, the burn-rate pairs, the severity."""
+
+    def problem(key: str, what: str) -> None:
+        problems.append(CatalogError(f"metadata.annotations.{key}: {what}", path=doc.display, line=_line(doc.node, ("metadata", "annotations", key))))
+
+    floor = 0.0
+    if _FLOOR in annotations:
+        raw = str(annotations[_FLOOR]).strip().rstrip("%")
+        try:
+            floor = float(raw)
+            if not 0 <= floor < 100:
+                raise ValueError
+        except ValueError:
+            problem(_FLOOR, f"{raw!r} is not a percentage from 0 to 100")
+    pairs: tuple[tuple[float, float, float], ...] = ()
+    if _PAIRS in annotations:
+        try:
+            pairs = parse_pairs(str(annotations[_PAIRS]))
+        except ValueError as exc:  # QuantityError is one
+            problem(_PAIRS, str(exc))
+    severity = annotations.get(_SEVERITY)
+    if severity is not None and severity not in SEVERITIES:
+        problem(_SEVERITY, f"{severity!r} is not P1, P2, P3 or P4")
+    return floor, pairs, severity
+
+
+def _documents(path: Path, display: str) -> tuple[list[Doc], list[CatalogError]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -269,7 +242,7 @@ def _documents(path: Path, display: str) -> tuple[list[_Doc], list[CatalogError]
         if not isinstance(data, dict):
             problems.append(CatalogError("an OpenSLO document must be a mapping (apiVersion, kind, metadata, spec)", path=display, line=node.start_mark.line + 1))
             continue
-        docs.append(_Doc(data, node, display))
+        docs.append(Doc(data, node, display))
     return docs, problems
 
 
@@ -291,7 +264,7 @@ def _name_and_app(data: dict[str, Any]) -> tuple[str, str] | None:
     return name, _app_of(data)
 
 
-def _repeated(doc: _Doc, first: _Doc) -> CatalogError:
+def _repeated(doc: Doc, first: Doc) -> CatalogError:
     """A second SLO or SLI of one name: the first keeps it (an SLO's name is its items' id)."""
     kind, name = doc.data["kind"], doc.data["metadata"]["name"]
     return CatalogError(f"metadata.name: duplicate {kind} name {name!r} (first at {first.display}:{first.node.start_mark.line + 1})", path=doc.display,
@@ -314,7 +287,7 @@ def _templates(data: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[An
             yield from _templates(value, (*path, index))
 
 
-def _unknown_keys(doc: _Doc, known: Known) -> list[CatalogError]:
+def _unknown_keys(doc: Doc, known: Known) -> list[CatalogError]:
     """Config keys a query or target reads that no site sets and no release defines."""
     return [
         CatalogError(f"{_dotted(path)}: {problem}", path=doc.display, line=_line(doc.node, path),
@@ -331,7 +304,7 @@ def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None 
     base = root / folder
     files = sorted([*base.glob("*.yaml"), *base.glob("*.yml")]) if base.is_dir() else []
     apps = list(apps)
-    documents: list[_Doc] = []
+    documents: list[Doc] = []
     invalid: dict[int, CatalogError] = {}  # the first problem of each named SLO the schema refused, by id(doc)
     for path in files:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
@@ -352,8 +325,8 @@ def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None 
                 invalid[id(doc)] = found[0]
         if problems:
             catalog.problems[display] = problems
-    slis: dict[str, _Doc] = {}
-    bad_slis: dict[str, _Doc] = {}
+    slis: dict[str, Doc] = {}
+    bad_slis: dict[str, Doc] = {}
     for doc in documents:
         if doc.data["kind"] == "SLI":
             name = doc.data["metadata"]["name"]
@@ -366,7 +339,7 @@ def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None 
                 (bad_slis if sli_problems else slis)[name] = doc
             if sli_problems:
                 catalog.problems.setdefault(doc.display, []).extend(sli_problems)
-    seen: dict[str, _Doc] = {}
+    seen: dict[str, Doc] = {}
     for doc in documents:
         if doc.data["kind"] != "SLO":
             continue
