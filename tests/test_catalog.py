@@ -302,3 +302,13 @@ def test_a_broken_live_check_does_not_disturb_the_others(gitops: Path, pytester:
     result.stdout.fnmatch_lines(["*ERROR at setup of production/api-server: team-p*", "checks/team.yaml:2: check 'team-p': op is missing (write e.g. op: <)"])
     # one error report per promql item (the short summary repeats it when the terminal is wide)
     assert sum(line.startswith("prometheus unavailable: cannot connect to http://127.0.0.1:9") for line in out.splitlines()) == 5
+
+
+def test_every_builtin_kinds_schema_is_json_schema() -> None:
+    """Registration checks a plugin's kind against JSON Schema's own schema; the built-in
+    kinds are checked here instead, once, not on every run (a tenth of a second a kind)."""
+    import jsonschema
+
+    for kind in builtin_kinds():
+        jsonschema.Draft202012Validator.check_schema(kind_schema(kind.name, kind.spec_schema))
+        assert KindRegistry().register(kind) is None
