@@ -330,3 +330,16 @@ def test_values_in_sync_says_to_render_and_a_hand_added_line_is_named(gitops: Pa
     (item,) = doc["findings"]
     assert item["location"] == {"path": "sites/production/apps/redis-cluster/values.yaml", "line": len(lines) + 1}
     assert "(no render writes it: an edit by hand)" in item["message"]
+
+
+def test_queries_are_parsed_once_per_shape_and_regexes_still_checked() -> None:
+    """Every site's query differs only in its matchers' strings: parsed once, the verdict the
+    same; a regex matcher is parsed as written (a pattern can be wrong at one site only)."""
+    from pytest_slo.run.queries import _parsed, parse_problem
+
+    _parsed.cache_clear()
+    for namespace in ("eu-1", "us-1", "ap-1"):
+        assert parse_problem(f'sum(rate(x{{namespace="{namespace}", code!="200"}}[5m]))') is None
+    assert _parsed.cache_info().misses == 1
+    assert parse_problem('up{job=~"api-(1|2"}') == "illegal regex for api-(1|2"
+    assert parse_problem('up{job="api-(1|2"}') is None  # an equality matcher's text is any text

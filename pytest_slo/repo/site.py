@@ -111,8 +111,9 @@ class Repo(_Memo):
         # resolve() is a syscall per path component: once per run, not once per item
         return self.root.resolve()
 
-    @property
+    @functools.cached_property
     def site_names(self) -> list[str]:
+        """The sites (folders of sites/ with a config.env), read once per run."""
         sites = self.root / "sites"
         if not sites.is_dir():
             return []

@@ -11,6 +11,7 @@ that site error with it instead of asking Prometheus.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -48,12 +49,24 @@ def rendered_queries(kind: Kind, check: Check, target: Target) -> list[tuple[str
 def parse_problem(query: str) -> str | None:
     """Why ``query`` is not PromQL, in the parser's words (with a hint for the usual slips);
     None when it parses."""
+    problem = _parsed(_EQUALS.sub(r'\g<op>"_"', query))
+    return None if problem is None else problem + _hint(query, problem)
+
+
+# The value an equality matcher compares with is a string whatever it holds: every site's
+# query (one namespace each) parses alike, so a query is parsed once per shape, not per site.
+# Regex matchers (=~, !~) keep their text: a pattern can be invalid.
+_EQUALS = re.compile(r'(?P<op>!=|(?<![!=~<>])=)\s*"(?:[^"\\]|\\.)*"')
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(query: str) -> str | None:
     import promql_parser
 
     try:
         promql_parser.parse(query)
     except ValueError as exc:
-        return str(exc) + _hint(query)
+        return str(exc)
     return None
 
 
@@ -61,10 +74,10 @@ def parse_problem(query: str) -> str | None:
 _GLUED = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*?[a-z_]+=~?\"")
 
 
-def _hint(query: str) -> str:
+def _hint(query: str, problem: str) -> str:
     if _GLUED.search(query) and "{" not in query.split("=", 1)[0]:
         return ": label matchers outside { } (write metric{ {{ selector }} }, not metric{{ selector }})"
-    if query.count("(") != query.count(")"):
+    if "parenthes" in problem and query.count("(") != query.count(")"):
         return f": {query.count('(')} ( against {query.count(')')} )"
     return ""
 
