@@ -42,12 +42,21 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 from harness import environment, run_timed, write_results  # noqa: E402
 
 CHECKS = [  # (check, severity, kind, config.env key line) as in the shipped catalog
-    ("redis-eviction-policy", "P1", "config", 17), ("redis-memory-limit", "P2", "config", 13),
-    ("redis-maxmemory-headroom", "P2", "config", 16), ("redis-maxmemory-samples", "P3", "config", 18),
-    ("values-in-sync", "P2", "values", 12), ("values-schema", "P2", "values", None), ("values-stray", "P3", "values", None),
-    ("slo-latency-p99", "P1", "promql", 29), ("slo-error-rate", "P1", "promql", 30), ("redis-memory-growth", "P2", "promql", 13),
-    ("kube-oomkilled", "P1", "kube", 13), ("kube-crashloop", "P1", "kube", None), ("kube-restarts", "P3", "kube", None),
-    ("kube-resources-drift", "P2", "kube", 13), ("config-schema", "P2", "config", None),
+    ("redis-eviction-policy", "P1", "config", 17),
+    ("redis-memory-limit", "P2", "config", 13),
+    ("redis-maxmemory-headroom", "P2", "config", 16),
+    ("redis-maxmemory-samples", "P3", "config", 18),
+    ("values-in-sync", "P2", "values", 12),
+    ("values-schema", "P2", "values", None),
+    ("values-stray", "P3", "values", None),
+    ("slo-latency-p99", "P1", "promql", 29),
+    ("slo-error-rate", "P1", "promql", 30),
+    ("redis-memory-growth", "P2", "promql", 13),
+    ("kube-oomkilled", "P1", "kube", 13),
+    ("kube-crashloop", "P1", "kube", None),
+    ("kube-restarts", "P3", "kube", None),
+    ("kube-resources-drift", "P2", "kube", 13),
+    ("config-schema", "P2", "config", None),
 ]
 APPS = [f"app-{i:02d}" for i in range(10)]
 
@@ -81,11 +90,23 @@ def make_findings(out: Path, sites: int, seed: int = 13) -> list[Path]:
         else:
             findings = {f["nodeid"]: f for f in (_finding(rng, site) for _ in range(rng.randint(15, 30)))}
             verdicts = [f for f in findings.values() if f["outcome"] == "failed"]
-            doc = {"summary": {
-                "generated_at": f"2026-11-27T03:{i % 60:02d}:00+00:00", "sites": [site], "apps": APPS, "items": 140,
-                "passed": 140 - len(findings), "failed": len(verdicts), "errors": len(findings) - len(verdicts), "skipped": 0,
-                "findings": len(verdicts), "by_severity": {s: sum(f["severity"] == s for f in verdicts) for s in ("P1", "P2", "P3", "P4")},
-                "catalog_problems": 0, "commit": hashlib.sha1(site.encode()).hexdigest()}, "findings": list(findings.values())}
+            doc = {
+                "summary": {
+                    "generated_at": f"2026-11-27T03:{i % 60:02d}:00+00:00",
+                    "sites": [site],
+                    "apps": APPS,
+                    "items": 140,
+                    "passed": 140 - len(findings),
+                    "failed": len(verdicts),
+                    "errors": len(findings) - len(verdicts),
+                    "skipped": 0,
+                    "findings": len(verdicts),
+                    "by_severity": {s: sum(f["severity"] == s for f in verdicts) for s in ("P1", "P2", "P3", "P4")},
+                    "catalog_problems": 0,
+                    "commit": hashlib.sha1(site.encode()).hexdigest(),
+                },
+                "findings": list(findings.values()),
+            }
         docs.append(doc)
         path = out / f"site-{i:03d}" / "findings.json"
         path.parent.mkdir(parents=True)
@@ -120,14 +141,22 @@ def prometheus_side(paths: list[Path]) -> list[str]:
         doc = json.loads(path.read_text())
         site = doc["summary"]["sites"][0]
         failed = {(f["app"], f["check"]) for f in doc["findings"]}
-        outcomes = [Outcome(site, app, check, sev, kind, (app, check) not in failed) for app in APPS for check, sev, kind, _ in CHECKS]
-        runs.append(RunMetrics([site], outcomes, [f for f in doc["findings"] if f["outcome"] == "failed"], 0.0, time.time()))
+        outcomes = [
+            Outcome(site, app, check, sev, kind, (app, check) not in failed)
+            for app in APPS
+            for check, sev, kind, _ in CHECKS
+        ]
+        runs.append(
+            RunMetrics([site], outcomes, [f for f in doc["findings"] if f["outcome"] == "failed"], 0.0, time.time())
+        )
     with tempfile.TemporaryDirectory(prefix="slo-bench-fleet-") as tmp, Pushgateway() as gateway:
         start = time.perf_counter()
         problems = [p for run in runs for p in push(run, gateway.base_url, {})]
         pushed = time.perf_counter() - start
         assert not problems, problems[:3]
-        with Prometheus([("pushgateway", gateway.address, {})], Path(tmp) / "data", workdir=tmp, honor_labels=["pushgateway"]) as prom:
+        with Prometheus(
+            [("pushgateway", gateway.address, {})], Path(tmp) / "data", workdir=tmp, honor_labels=["pushgateway"]
+        ) as prom:
             prom.wait_for_scrapes()
             query = "sum by (site, severity) (slo_findings)"
             seconds = []
@@ -139,7 +168,8 @@ def prometheus_side(paths: list[Path]) -> list[str]:
     return [
         f"- Prometheus side: {len(runs)} sites pushed to a local Pushgateway in {pushed:.2f} s "
         f"({pushed / len(runs) * 1000:.1f} ms a site, one PUT per site); {series} slo_check_ok series scraped",
-        f"- dashboard fleet table `{query}`: {len(rows)} rows in {statistics.median(seconds) * 1000:.1f} ms (median of 5)",
+        f"- dashboard fleet table `{query}`: {len(rows)} rows in {statistics.median(seconds) * 1000:.1f} ms "
+        "(median of 5)",
     ]
 
 
@@ -172,13 +202,18 @@ def main(argv: list[str] | None = None) -> int:
         wall = statistics.median(o[0] for o in opens)
         html_mb = (work / "all.html").stat().st_size / 1e6
         lines = [
-            f"- merge of {sites} findings files ({size / 1e6:.1f} MB, {findings_in} findings, every tenth site a re-run) into JSON, "
+            f"- merge of {sites} findings files ({size / 1e6:.1f} MB, {findings_in} findings, every tenth site a "
+            "re-run) into JSON, "
             f"Markdown, SARIF and HTML: {merge_s:.2f} s median wall over {repeats} runs "
             f"({'holds' if merge_s <= 2 else 'misses'} <= 2 s), peak RSS {rss_mb:.0f} MB "
-            f"({'holds' if rss_mb <= 300 else 'misses'} <= 300 MB); {merged['summary']['findings']} findings after collapsing duplicates.",
-            f"- HTML of the merge ({html_mb:.1f} MB, {len(merged['findings'])} rows) in headless Chromium: load event at {loaded:.2f} s "
-            f"after navigation start, median of {repeats} ({'holds' if loaded <= 2 else 'misses'} <= 2 s); filters ready at "
-            f"{ready:.2f} s; the whole `chromium --headless --dump-dom` process, browser start-up included, {wall:.2f} s (context).",
+            f"({'holds' if rss_mb <= 300 else 'misses'} <= 300 MB); {merged['summary']['findings']} findings "
+            "after collapsing duplicates.",
+            f"- HTML of the merge ({html_mb:.1f} MB, {len(merged['findings'])} rows) in headless Chromium: load "
+            f"event at {loaded:.2f} s "
+            f"after navigation start, median of {repeats} ({'holds' if loaded <= 2 else 'misses'} <= 2 s); "
+            "filters ready at "
+            f"{ready:.2f} s; the whole `chromium --headless --dump-dom` process, browser start-up included, "
+            f"{wall:.2f} s (context).",
         ]
         if shutil.which("prometheus-pushgateway") and shutil.which("prometheus"):
             lines += prometheus_side(paths)

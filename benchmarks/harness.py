@@ -22,7 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Comparison", "Outcome", "Run", "Side", "environment", "measure", "measure_many", "run_timed", "write_results"]
+__all__ = [
+    "Comparison",
+    "Outcome",
+    "Run",
+    "Side",
+    "environment",
+    "measure",
+    "measure_many",
+    "run_timed",
+    "write_results",
+]
 
 
 @dataclass(frozen=True)
@@ -211,7 +221,14 @@ def environment(python: str) -> dict[str, str]:
     probe = "import sys, platform; print(sys.version.split()[0]); print(platform.python_implementation())"
     version, impl = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     try:
-        cpu = open("/proc/cpuinfo", encoding="utf-8").read().split("model name")[1].split(":", 1)[1].splitlines()[0].strip()
+        cpu = (
+            open("/proc/cpuinfo", encoding="utf-8")
+            .read()
+            .split("model name")[1]
+            .split(":", 1)[1]
+            .splitlines()[0]
+            .strip()
+        )
     except (OSError, IndexError):
         cpu = platform.processor() or "unknown"
     return {
@@ -232,16 +249,29 @@ def _fmt(outcome: Mapping[str, Any]) -> str:
     op, value = outcome["target"]
     if outcome.get("informational"):
         return f"{outcome['median_ratio']:.2f}{outcome['unit']} (context, no target)"
-    return f"{outcome['median_ratio']:.2f}{outcome['unit']} ({'holds' if outcome['holds'] else 'misses'} {op} {value:g})"
+    return (
+        f"{outcome['median_ratio']:.2f}{outcome['unit']} ({'holds' if outcome['holds'] else 'misses'} {op} {value:g})"
+    )
 
 
-INTRO = ["# Benchmark results", "", "Written by `benchmarks/run.py` (`make bench`). Every figure is a ratio of two sides",
-         "measured alternately in this run; seconds are medians, shown for context only.", ""]
+INTRO = [
+    "# Benchmark results",
+    "",
+    "Written by `benchmarks/run.py` (`make bench`). Every figure is a ratio of two sides",
+    "measured alternately in this run; seconds are medians, shown for context only.",
+    "",
+]
 MAIN = "main"
 
 
-def _section_text(env: Mapping[str, str], outcomes: Sequence[Outcome], extra: Sequence[str], settings: Mapping[str, Any],
-                  before: Mapping[str, Mapping[str, Any]] | None, heading: str | None) -> list[str]:
+def _section_text(
+    env: Mapping[str, str],
+    outcomes: Sequence[Outcome],
+    extra: Sequence[str],
+    settings: Mapping[str, Any],
+    before: Mapping[str, Mapping[str, Any]] | None,
+    heading: str | None,
+) -> list[str]:
     lines = [f"## {heading}", ""] if heading else []
     lines += [f"- {k}: {v}" for k, v in env.items()]
     lines += [f"- {k}: {v}" for k, v in settings.items()]

@@ -72,7 +72,9 @@ def expect_ran(total: int) -> Callable[[str], None]:
         summary = [line for line in output.splitlines() if re.search(r" in \d+\.\d+s", line)]
         assert summary, "no pytest summary line in the output"
         got = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary[-1])}
-        assert sum(v for k, v in got.items() if not k.startswith("error")) == total, f"expected {total} items, got {got}"
+        assert sum(v for k, v in got.items() if not k.startswith("error")) == total, (
+            f"expected {total} items, got {got}"
+        )
         assert not any(k.startswith("error") for k in got), f"errors: {got}"
 
     return check
@@ -87,8 +89,10 @@ def _queries(path: Path) -> list[str]:
     from pytest_slo.expr import render_string
 
     catalog = yaml.safe_load((path / "checks" / "bench-promql.yaml").read_text(encoding="utf-8"))
-    return [" ".join(render_string(c["query"], {"selector": f'namespace="{NAMESPACE}", service="{c["apps"][0]}"'}).split())
-            for c in catalog["checks"]]
+    return [
+        " ".join(render_string(c["query"], {"selector": f'namespace="{NAMESPACE}", service="{c["apps"][0]}"'}).split())
+        for c in catalog["checks"]
+    ]
 
 
 def _minimal_client(url: str, queries: Sequence[str], concurrency: int) -> float:
@@ -104,7 +108,12 @@ def _minimal_client(url: str, queries: Sequence[str], concurrency: int) -> float
         at = round(time.time(), 3)
         start = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
-            statuses = set(pool.map(lambda q: session.get(f"{url}/api/v1/query", params={"query": q, "time": at}).json()["status"], queries))
+            statuses = set(
+                pool.map(
+                    lambda q: session.get(f"{url}/api/v1/query", params={"query": q, "time": at}).json()["status"],
+                    queries,
+                )
+            )
         seconds = time.perf_counter() - start
     assert statuses == {"success"}, statuses
     return seconds
@@ -113,7 +122,9 @@ def _minimal_client(url: str, queries: Sequence[str], concurrency: int) -> float
 def live_latency(b: Bench, count: int, concurrencies: Sequence[int]) -> list[Outcome]:
     """``count`` promql checks through the latency proxy, at each concurrency."""
     if not all(shutil.which(x) for x in ("prometheus", "redis-server", "prometheus-redis-exporter")):
-        b.extra.append("live-latency: prometheus/redis binaries are missing (scripts/system-deps.sh); comparison skipped.")
+        b.extra.append(
+            "live-latency: prometheus/redis binaries are missing (scripts/system-deps.sh); comparison skipped."
+        )
         return []
     from teststack.scenario import Stack
 
@@ -128,7 +139,12 @@ def live_latency(b: Bench, count: int, concurrencies: Sequence[int]) -> list[Out
     with Stack("incident") as stack, LatencyProxy(stack.prometheus_url, PROXY_DELAY) as proxy:
         for c in concurrencies:
             rounds = math.ceil(distinct / c)
-            observed: dict[str, Any] = {"concurrency": c, "distinct_queries": distinct, "connections": [], "requests": []}
+            observed: dict[str, Any] = {
+                "concurrency": c,
+                "distinct_queries": distinct,
+                "connections": [],
+                "requests": [],
+            }
             ran = expect_ran(count)
 
             def check(output: str, observed: dict[str, Any] = observed, ran: Callable[[str], None] = ran) -> None:
@@ -136,9 +152,19 @@ def live_latency(b: Bench, count: int, concurrencies: Sequence[int]) -> list[Out
                 seen = proxy.take()
                 observed["connections"].append(seen.connections)
                 observed["requests"].append(seen.requests)
-                assert seen.requests == distinct, f"{seen.requests} requests through the proxy, not one per distinct query ({distinct})"
+                assert seen.requests == distinct, (
+                    f"{seen.requests} requests through the proxy, not one per distinct query ({distinct})"
+                )
 
-            live = ["--live", "-m", "promql", "-k", "bench-promql", f"--prometheus-url={proxy.url}", f"--prometheus-concurrency={c}"]
+            live = [
+                "--live",
+                "-m",
+                "promql",
+                "-k",
+                "bench-promql",
+                f"--prometheus-url={proxy.url}",
+                f"--prometheus-concurrency={c}",
+            ]
             run = Side(f"run, concurrency {c}", [b.pytest(*live)], path, b.env, (0,), check, before=proxy.take)
             floor = Side(f"--co + {rounds} x {rtt * 1000:.0f} ms", [b.pytest(*live, "--co")], path, b.env, (0,),
                          expect_collected(count), plus=rounds * rtt)
@@ -152,17 +178,25 @@ def live_latency(b: Bench, count: int, concurrencies: Sequence[int]) -> list[Out
             conns, reqs = observed["connections"], observed["requests"]
             co = statistics.median(w[0] for w in floor.walls)
             outcome.notes += [
-                f"floor = `--co` run (median {co:.3f} s) + {rounds} x {rtt * 1000:.0f} ms = {rounds * rtt:.2f} s of round trips",
-                f"TCP connections the proxy accepted per run: {', '.join(map(str, conns))} (max {max(conns)}, target <= {c}); "
+                f"floor = `--co` run (median {co:.3f} s) + {rounds} x {rtt * 1000:.0f} ms = {rounds * rtt:.2f} s "
+                "of round trips",
+                f"TCP connections the proxy accepted per run: {', '.join(map(str, conns))} (max {max(conns)}, "
+                f"target <= {c}); "
                 f"requests per run: {', '.join(map(str, reqs))} ({distinct} distinct queries)",
                 f"a bare keep-alive client (requests, {c} threads, no pytest) takes {bare:.3f} s for the same queries "
-                f"through the proxy: {bare - rounds * rtt:+.3f} s on the round trips is Prometheus's and the proxy's own time; "
-                f"against `--co` + that client's time the run is at {statistics.median(outcome.num_seconds) / (co + bare):.2f}x "
+                f"through the proxy: {bare - rounds * rtt:+.3f} s on the round trips is Prometheus's and the "
+                "proxy's own time; "
+                "against `--co` + that client's time the run is at "
+                f"{statistics.median(outcome.num_seconds) / (co + bare):.2f}x "
                 "(context: what pytest-slo itself adds)",
             ]
-            b.extra.append(f"live-latency at concurrency {c}: {max(conns)} TCP connections at most per run "
-                           f"({'holds' if max(conns) <= c else 'MISSES'} <= {c}), {max(reqs)} requests for {distinct} distinct queries; "
-                           f"wall / floor {outcome.median_ratio:.2f} ({'holds' if outcome.holds else 'MISSES'} <= {LATENCY_TARGET}).")
+            b.extra.append(
+                f"live-latency at concurrency {c}: {max(conns)} TCP connections at most per run "
+                f"({'holds' if max(conns) <= c else 'MISSES'} <= {c}), {max(reqs)} requests for {distinct} "
+                "distinct queries; "
+                f"wall / floor {outcome.median_ratio:.2f} ({'holds' if outcome.holds else 'MISSES'} <= "
+                f"{LATENCY_TARGET})."
+            )
             outcomes.append(outcome)
     return outcomes
 
@@ -224,7 +258,9 @@ def kube_scale(b: Bench, apps: int, pods: int) -> list[Outcome]:
             assert wrong is None, f"not one LIST per (namespace, resource): {wrong}"
 
         kube = ["--live", "-m", "kube"]
-        run = Side(f"kube checks of {apps} apps", [b.pytest(*kube)], path, env, (0, 1), check, before=api.clear_requests)
+        run = Side(
+            f"kube checks of {apps} apps", [b.pytest(*kube)], path, env, (0, 1), check, before=api.clear_requests
+        )
         collected = expect_collected(items)
 
         def floor_check(output: str) -> None:

@@ -130,7 +130,11 @@ def make_cluster(repo: Path, site: str, pods: int, *, seed: int = 1, now: dt.dat
             workload["status"]["unavailableReplicas"] = count - ready
         items.append(workload)
         hash_ = _suffix(rng, 9)  # a Deployment's pods belong to its ReplicaSet
-        owner_uid = workload["metadata"]["uid"] if kind == "StatefulSet" else str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        owner_uid = (
+            workload["metadata"]["uid"]
+            if kind == "StatefulSet"
+            else str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        )
         templates: dict[str, dict[str, Any]] = {}
         for i in range(count):
             source = plant.get(i, healthy)

@@ -143,7 +143,12 @@ PROMQL_SHAPES: tuple[tuple[str, str, str], ...] = (
     ("redis-cluster", "avg_over_time(redis_memory_used_bytes{ {{ selector }} }[{w}m]) / 1048576", " MiB"),
     ("redis-cluster", "max_over_time(redis_memory_max_bytes{ {{ selector }} }[{w}m]) / 1048576", " MiB"),
     ("api-server", "sum(rate(http_requests_total{ {{ selector }} }[{w}m]))", " req/s"),
-    ("api-server", "1000 * histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket{ {{ selector }} }[{w}m])))", " ms"),
+    (
+        "api-server",
+        "1000 * histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket{ {{ selector }} "
+        "}[{w}m])))",
+        " ms",
+    ),
 )
 
 

@@ -96,7 +96,9 @@ def planted_errors(manifest: dict[str, Any]) -> int:
     return len(manifest["expected_errors"])
 
 
-def expect_items(total: int, *, keys: tuple[str, ...] = ("passed", "failed", "skipped", "error", "xfailed"), errors: int = 0) -> Callable[[str], None]:
+def expect_items(
+    total: int, *, keys: tuple[str, ...] = ("passed", "failed", "skipped", "error", "xfailed"), errors: int = 0
+) -> Callable[[str], None]:
     def check(output: str) -> None:
         got = counts(output)
         ran = sum(got.get(k, 0) for k in keys)
@@ -115,8 +117,14 @@ def per_item_lines(scale: list[dict[str, Any]], before: dict[str, dict[str, Any]
     is context (pytest's own per-item cost is not flat either).
     """
     def figures(outcomes: list[dict[str, Any]]) -> tuple[list[tuple[int, int, float]], list[float]]:
-        walls = [(int(o["key"].split("-")[1]), int(re.search(r"\((\d+) items\)", o["title"]).group(1)),  # type: ignore[union-attr]
-                  statistics.median(o["num_seconds"])) for o in outcomes]
+        walls = [
+            (
+                int(o["key"].split("-")[1]),
+                int(re.search(r"\((\d+) items\)", o["title"]).group(1)),  # type: ignore[union-attr]
+                statistics.median(o["num_seconds"]),
+            )
+            for o in outcomes
+        ]
         return walls, [(w2 - w1) / (i2 - i1) * 1000 for (_, i1, w1), (_, i2, w2) in itertools.pairwise(walls)]
 
     walls, marginal = figures(scale)
@@ -125,16 +133,24 @@ def per_item_lines(scale: list[dict[str, Any]], before: dict[str, dict[str, Any]
     intervals = ", ".join(f"{a}->{b} sites" for (a, _, _), (b, _, _) in itertools.pairwise(walls))
     spread = max(marginal) / min(marginal)
     lines = [
-        "Per-item cost of the gate by size (" + ", ".join(f"{n} sites" for n, _, _ in walls) + ", measured interleaved):",
-        f"- marginal cost per added item ({intervals}): {', '.join(f'{v:.3f}' for v in marginal)} ms; max/min {spread:.2f}",
-        f"- wall / items: {', '.join(f'{v:.3f}' for v in raw)} ms; max/min {max(raw) / min(raw):.2f} (includes start-up)",
+        "Per-item cost of the gate by size ("
+        + ", ".join(f"{n} sites" for n, _, _ in walls)
+        + ", measured interleaved):",
+        f"- marginal cost per added item ({intervals}): {', '.join(f'{v:.3f}' for v in marginal)} ms; max/min "
+        f"{spread:.2f}",
+        f"- wall / items: {', '.join(f'{v:.3f}' for v in raw)} ms; max/min {max(raw) / min(raw):.2f} (includes "
+        "start-up)",
         f"- gate / bare ratio: {', '.join(f'{v:.3f}' for v in rel)}; max/min {max(rel) / min(rel):.2f} (context)",
-        f"- scale target (marginal per-item cost flat within 20%): {'holds' if spread <= 1.2 else 'MISSES'} ({spread:.2f})",
+        f"- scale target (marginal per-item cost flat within 20%): {'holds' if spread <= 1.2 else 'MISSES'} "
+        f"({spread:.2f})",
     ]
     old = [before[o["key"]] for o in scale if before and o["key"] in before]
     if len(old) == len(scale) and len(old) > 1:
         _, marginal = figures(old)
-        lines.append(f"- before: marginal cost {', '.join(f'{v:.3f}' for v in marginal)} ms; max/min {max(marginal) / min(marginal):.2f}")
+        lines.append(
+            f"- before: marginal cost {', '.join(f'{v:.3f}' for v in marginal)} ms; max/min "
+            f"{max(marginal) / min(marginal):.2f}"
+        )
     return lines
 
 
@@ -161,7 +177,9 @@ class Bench:
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLO_", "PYTEST_"))}
         if self.args.code:  # measure another copy of pytest_slo (e.g. the code before a change)
-            env["PYTHONPATH"] = os.pathsep.join([str(Path(self.args.code).resolve()), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(Path(self.args.code).resolve()), env.get("PYTHONPATH", "")]
+            ).rstrip(os.pathsep)
         return env
 
     def _hypothesis(self) -> bool:
@@ -193,7 +211,14 @@ class Bench:
 
     def gate_side(self, sites: int, apps: int, *extra: str, label: str = "gate") -> Side:
         path, manifest = self.repo(sites, apps)
-        return Side(label, [self.pytest(*extra)], path, self.env, (0, 1), expect_items(manifest["expected_items"], errors=planted_errors(manifest)))
+        return Side(
+            label,
+            [self.pytest(*extra)],
+            path,
+            self.env,
+            (0, 1),
+            expect_items(manifest["expected_items"], errors=planted_errors(manifest)),
+        )
 
     def bare_side(self, items: int) -> Side:
         return Side("bare pytest", [self.pytest()], self.bare(items), self.env, (0,), expect_items(items))
@@ -203,9 +228,17 @@ class Bench:
     def gate(self) -> Outcome:
         s = self.sizes
         items = self.repo(s.sites, s.apps)[1]["expected_items"]
-        outcome = measure(Comparison(
-            "gate", f"full offline gate, {s.sites} sites x {s.apps} apps ({items} items) / bare pytest, {items} trivial items",
-            self.gate_side(s.sites, s.apps), self.bare_side(items), ("<=", 1.5)), self.repeats)
+        outcome = measure(
+            Comparison(
+                "gate",
+                f"full offline gate, {s.sites} sites x {s.apps} apps ({items} items) / bare pytest, {items} "
+                "trivial items",
+                self.gate_side(s.sites, s.apps),
+                self.bare_side(items),
+                ("<=", 1.5),
+            ),
+            self.repeats,
+        )
         mb = outcome.max_rss_kb / 1024
         self.extra.append(f"Peak RSS of the {s.sites} x {s.apps} gate (max over its runs, wait4 ru_maxrss): "
                           f"{mb:.0f} MB ({'under' if mb < RSS_LIMIT_MB else 'OVER'} the {RSS_LIMIT_MB} MB limit).")
@@ -221,15 +254,43 @@ class Bench:
             for name in ("sites", "releases", "checks"):
                 shutil.copytree(ROOT / name, reference / name)
             (reference / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        floor = measure(Comparison(
-            "startup-floor", "merge gate start-up / `pytest --co -q -p no:slo` in an empty folder (pytest without this plugin)",
-            Side("merge gate", [self.pytest("--site", "production", "--app", "redis-cluster")], reference, self.env, (0,)),
-            Side("empty --co -p no:slo", [self.pytest("--co", "-p", "no:slo")], empty, self.env, (5,)), ("<=", 1.8),
-            informational=True), max(self.repeats * 2, 6))
-        return [floor, measure(Comparison(
-            "startup", "merge gate start-up: `--site production --app redis-cluster` on the reference repo / `pytest --co -q` in an empty folder",
-            Side("merge gate", [self.pytest("--site", "production", "--app", "redis-cluster")], reference, self.env, (0,)),
-            Side("empty --co", [self.pytest("--co")], empty, self.env, (5,)), ("<=", 1.8)), max(self.repeats * 2, 6))][::-1]
+        floor = measure(
+            Comparison(
+                "startup-floor",
+                "merge gate start-up / `pytest --co -q -p no:slo` in an empty folder (pytest without this plugin)",
+                Side(
+                    "merge gate",
+                    [self.pytest("--site", "production", "--app", "redis-cluster")],
+                    reference,
+                    self.env,
+                    (0,),
+                ),
+                Side("empty --co -p no:slo", [self.pytest("--co", "-p", "no:slo")], empty, self.env, (5,)),
+                ("<=", 1.8),
+                informational=True,
+            ),
+            max(self.repeats * 2, 6),
+        )
+        return [
+            floor,
+            measure(
+                Comparison(
+                    "startup",
+                    "merge gate start-up: `--site production --app redis-cluster` on the reference repo / "
+                    "`pytest --co -q` in an empty folder",
+                    Side(
+                        "merge gate",
+                        [self.pytest("--site", "production", "--app", "redis-cluster")],
+                        reference,
+                        self.env,
+                        (0,),
+                    ),
+                    Side("empty --co", [self.pytest("--co")], empty, self.env, (5,)),
+                    ("<=", 1.8),
+                ),
+                max(self.repeats * 2, 6),
+            ),
+        ][::-1]
 
     def schema(self) -> Outcome | None:
         s = self.sizes
@@ -243,12 +304,24 @@ class Bench:
             paths = [f"sites/{site}/apps/{app}/values.yaml" for site in manifest["sites"]]
             cmds.append([str(tool), "--schemafile", f"releases/1.15/apps/{app}/values.schema.json", *paths])
         files = len(manifest["sites"]) * len(manifest["apps"])
-        return measure(Comparison(
-            "schema", f"values-schema items over {files} rendered files / check-jsonschema --schemafile over the same files",
-            Side("pytest -k values-schema", [self.pytest("-k", "values-schema")], path, self.env, (0, 1),
-                 expect_items(files, keys=("passed", "failed"))),
-            Side("check-jsonschema", cmds, path, self.env, (0, 1)), ("<=", 1.0),
-            notes=[f"check-jsonschema ran once per app schema ({len(cmds)} runs, times summed)."]), self.repeats)
+        return measure(
+            Comparison(
+                "schema",
+                f"values-schema items over {files} rendered files / check-jsonschema --schemafile over the same files",
+                Side(
+                    "pytest -k values-schema",
+                    [self.pytest("-k", "values-schema")],
+                    path,
+                    self.env,
+                    (0, 1),
+                    expect_items(files, keys=("passed", "failed")),
+                ),
+                Side("check-jsonschema", cmds, path, self.env, (0, 1)),
+                ("<=", 1.0),
+                notes=[f"check-jsonschema ran once per app schema ({len(cmds)} runs, times summed)."],
+            ),
+            self.repeats,
+        )
 
     def xdist(self) -> list[Outcome]:
         s = self.sizes
@@ -284,12 +357,29 @@ class Bench:
         found = len(json.loads(earlier.read_text(encoding="utf-8"))["findings"])
         out, plain = self.work / "findings-baseline.json", self.work / "findings-plain.json"
         check = expect_items(manifest["expected_items"], errors=planted_errors(manifest))
-        outcome = measure(Comparison(
-            "baseline", f"the {s.sites} x {s.apps} gate writing findings with `--baseline=` (a findings.json of {found} findings) / without",
-            Side("--baseline", [self.pytest(f"--findings={out}", f"--baseline={earlier}")], path, self.env, (0, 1), check),
-            Side("no baseline", [self.pytest(f"--findings={plain}")], path, self.env, (0, 1), check), ("<=", 1.05)), self.repeats)
+        outcome = measure(
+            Comparison(
+                "baseline",
+                f"the {s.sites} x {s.apps} gate writing findings with `--baseline=` (a findings.json of {found} "
+                "findings) / without",
+                Side(
+                    "--baseline",
+                    [self.pytest(f"--findings={out}", f"--baseline={earlier}")],
+                    path,
+                    self.env,
+                    (0, 1),
+                    check,
+                ),
+                Side("no baseline", [self.pytest(f"--findings={plain}")], path, self.env, (0, 1), check),
+                ("<=", 1.05),
+            ),
+            self.repeats,
+        )
         states = [str(f["baseline_state"]) for f in json.loads(out.read_text(encoding="utf-8"))["findings"]]
-        outcome.notes.append(f"baseline states of the --baseline side's findings: {', '.join(f'{states.count(x)} {x}' for x in sorted(set(states)))}")
+        outcome.notes.append(
+            "baseline states of the --baseline side's findings: "
+            f"{', '.join(f'{states.count(x)} {x}' for x in sorted(set(states)))}"
+        )
         return outcome
 
     def scale(self) -> list[Outcome]:
@@ -297,15 +387,27 @@ class Bench:
         sizes = [(sites, self.repo(sites, s.apps)[1]["expected_items"]) for sites in s.scale_sites]
         # interleaved: per-item costs at different sizes are compared with each other, so
         # every size must see the same machine (a busier minute would fake a step)
-        measured = measure_many([Comparison(
-            f"scale-{sites}", f"gate at {sites} sites x {s.apps} apps ({items} items) / bare pytest, {items} trivial items",
-            self.gate_side(sites, s.apps), self.bare_side(items), ("<=", 1.5)) for sites, items in sizes], self.repeats)
+        measured = measure_many(
+            [
+                Comparison(
+                    f"scale-{sites}",
+                    f"gate at {sites} sites x {s.apps} apps ({items} items) / bare pytest, {items} trivial items",
+                    self.gate_side(sites, s.apps),
+                    self.bare_side(items),
+                    ("<=", 1.5),
+                )
+                for sites, items in sizes
+            ],
+            self.repeats,
+        )
         self.extra += per_item_lines([o.as_dict() for o in measured], self.before)
         return measured
 
     def promql(self) -> list[Outcome]:
         if not all(shutil.which(b) for b in ("prometheus", "promtool", "redis-server", "prometheus-redis-exporter")):
-            self.extra.append("promql: prometheus/redis binaries are missing (scripts/system-deps.sh); comparison skipped.")
+            self.extra.append(
+                "promql: prometheus/redis binaries are missing (scripts/system-deps.sh); comparison skipped."
+            )
             return []
         from pytest_slo.expr import render_string
         from teststack.scenario import Stack
@@ -314,14 +416,20 @@ class Bench:
         path = self.work / f"repo-promql-{k}"
         manifest = make_repo(path, 1, 2, promql=k, site_names=["production"])
         catalog = __import__("yaml").safe_load((path / "checks" / "bench-promql.yaml").read_text(encoding="utf-8"))
-        queries = [" ".join(render_string(c["query"], {"selector": f'namespace="production", service="{c["apps"][0]}"'}).split())
-                   for c in catalog["checks"]]
+        queries = [
+            " ".join(
+                render_string(c["query"], {"selector": f'namespace="production", service="{c["apps"][0]}"'}).split()
+            )
+            for c in catalog["checks"]
+        ]
         assert len(set(queries)) == k == len(manifest["promql_checks"]), "the promql checks must be distinct"
         (self.work / "queries.json").write_text(json.dumps(queries), encoding="utf-8")
         with Stack("incident") as stack:
             outcomes = self._promql_sides(path, k, stack.prometheus_url, "")
             with LatencyProxy(stack.prometheus_url, PROXY_DELAY) as proxy:
-                outcomes += self._promql_sides(path, k, proxy.url, f" through a latency proxy ({PROXY_DELAY * 1000:.0f} ms each way)")
+                outcomes += self._promql_sides(
+                    path, k, proxy.url, f" through a latency proxy ({PROXY_DELAY * 1000:.0f} ms each way)"
+                )
         return outcomes
 
     def _promql_sides(self, path: Path, k: int, url: str, how: str) -> list[Outcome]:
@@ -333,10 +441,31 @@ class Bench:
                    self.env, (0,), expect_items(k))
         suffix, context = ("-latency", True) if how else ("", False)
         return [
-            measure(Comparison(f"promql{suffix}", f"{k} promql checks on a local Prometheus{how}: the same queries one by one (urllib) / the run as shipped",
-                               seq, shipped, (">=", 4.0), unit="x faster", informational=context), self.repeats),
-            measure(Comparison(f"promql-c1{suffix}", f"{k} promql checks{how}: pytest with --prometheus-concurrency=1 / the run as shipped",
-                               one, shipped, (">=", 4.0), unit="x faster", informational=context), self.repeats),
+            measure(
+                Comparison(
+                    f"promql{suffix}",
+                    f"{k} promql checks on a local Prometheus{how}: the same queries one by one (urllib) / the "
+                    "run as shipped",
+                    seq,
+                    shipped,
+                    (">=", 4.0),
+                    unit="x faster",
+                    informational=context,
+                ),
+                self.repeats,
+            ),
+            measure(
+                Comparison(
+                    f"promql-c1{suffix}",
+                    f"{k} promql checks{how}: pytest with --prometheus-concurrency=1 / the run as shipped",
+                    one,
+                    shipped,
+                    (">=", 4.0),
+                    unit="x faster",
+                    informational=context,
+                ),
+                self.repeats,
+            ),
         ]
 
 
@@ -346,12 +475,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="runs of each side (default 5, quick 2)")
     parser.add_argument("--only", help=f"comma-separated subset: {','.join(MAIN + LIVE + FINDINGS)}")
     parser.add_argument("--python", default=sys.executable, help="the interpreter whose pytest is measured")
-    parser.add_argument("--code", help="a folder holding another pytest_slo package to measure (put first on PYTHONPATH)")
+    parser.add_argument(
+        "--code", help="a folder holding another pytest_slo package to measure (put first on PYTHONPATH)"
+    )
     parser.add_argument("--keep-plugins", action="store_true", help="do not disable the hypothesis pytest plugin")
-    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md", help="where to write the results (and .json)")
-    parser.add_argument("--before", type=Path, default=HERE / "RESULTS-before.json",
-                        help="RESULTS.json of an earlier run, shown as a 'before' column (default: benchmarks/RESULTS-before.json, "
-                             "the code before the performance changes; --before '' for none)")
+    parser.add_argument(
+        "--results", type=Path, default=HERE / "RESULTS.md", help="where to write the results (and .json)"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=HERE / "RESULTS-before.json",
+        help="RESULTS.json of an earlier run, shown as a 'before' column (default: benchmarks/RESULTS-before.json, "
+        "the code before the performance changes; --before '' for none)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary repos")
     args = parser.parse_args(argv)
     every = MAIN + LIVE + FINDINGS

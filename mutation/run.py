@@ -63,7 +63,9 @@ def mutated_copy_only(config: pytest.Config) -> None:
 
     where = Path(pytest_slo.__file__).resolve()
     if not where.is_relative_to(ROOT / "mutants"):
-        raise pytest.UsageError(f"the tests import pytest_slo from {where.parent}, not from mutants/: no mutant would be run")
+        raise pytest.UsageError(
+            f"the tests import pytest_slo from {where.parent}, not from mutants/: no mutant would be run"
+        )
 
 
 def modules(patterns: list[str]) -> list[str]:
@@ -132,12 +134,26 @@ def survivors(targets: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("module", nargs="*", help="verdict modules to run (default: all of [tool.mutmut] only_mutate)")
-    parser.add_argument("--tests", choices=("unit", "all"), default="unit", help="unit: no pytester runs (default); all: every unit test")
-    parser.add_argument("--pytest-args", default="", metavar="ARGS", help="more pytest arguments for every run, e.g. --ignore=tests/test_x.py")
+    parser.add_argument(
+        "--tests",
+        choices=("unit", "all"),
+        default="unit",
+        help="unit: no pytester runs (default); all: every unit test",
+    )
+    parser.add_argument(
+        "--pytest-args",
+        default="",
+        metavar="ARGS",
+        help="more pytest arguments for every run, e.g. --ignore=tests/test_x.py",
+    )
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--fail-under", type=float, default=None, metavar="PERCENT", help="exit 1 when a module scores less")
+    parser.add_argument(
+        "--fail-under", type=float, default=None, metavar="PERCENT", help="exit 1 when a module scores less"
+    )
     parser.add_argument("--table-only", action="store_true", help="print the table of the last runs, run nothing")
     args = parser.parse_args(argv)
 
@@ -154,7 +170,10 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(path).resolve().relative_to(ROOT).as_posix() if Path(path).exists() else path
             if path not in every:
                 listed = "\n  ".join(every)
-                parser.error(f"{wanted} is not a verdict module; add it to [tool.mutmut] only_mutate in pyproject.toml, or pick one of:\n  {listed}")
+                parser.error(
+                    f"{wanted} is not a verdict module; add it to [tool.mutmut] only_mutate in pyproject.toml, or "
+                    f"pick one of:\n  {listed}"
+                )
             chosen.append(path + scope + name)
     if not args.table_only:
         # `-p NAME` imports NAME: this module, already in sys.modules, is the plugin
@@ -168,7 +187,15 @@ def main(argv: list[str] | None = None) -> int:
 
         start = time.monotonic()
         try:
-            cli.main(["run", "--max-children", str(args.max_children), *(g for target in chosen for g in mutant_globs(target))], standalone_mode=False)
+            cli.main(
+                [
+                    "run",
+                    "--max-children",
+                    str(args.max_children),
+                    *(g for target in chosen for g in mutant_globs(target)),
+                ],
+                standalone_mode=False,
+            )
         except SystemExit as exc:
             if exc.code:
                 return int(exc.code) if isinstance(exc.code, int) else 1

@@ -15,5 +15,19 @@ __all__ = ["BREACHES", "OPS"]
 
 Compare = Callable[[float, float], bool]
 
-OPS: dict[str, Compare] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne}
-BREACHES: dict[str, Compare] = {"<": operator.ge, "<=": operator.gt, ">": operator.le, ">=": operator.lt, "==": operator.ne, "!=": operator.eq}
+OPS: dict[str, Compare] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+BREACHES: dict[str, Compare] = {
+    "<": operator.ge,
+    "<=": operator.gt,
+    ">": operator.le,
+    ">=": operator.lt,
+    "==": operator.ne,
+    "!=": operator.eq,
+}

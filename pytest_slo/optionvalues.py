@@ -11,7 +11,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 __all__ = [
-    "due_offsets", "pushgateway_problem", "render_command_problem", "rfc3339", "seconds", "slos_path_problem", "template_problem",
+    "due_offsets",
+    "pushgateway_problem",
+    "render_command_problem",
+    "rfc3339",
+    "seconds",
+    "slos_path_problem",
+    "template_problem",
     "values_path_problem",
 ]
 
@@ -33,7 +39,10 @@ def values_path_problem(pattern: str) -> str | None:
     if unknown:
         return f"{pattern!r}: {{{unknown[0]}}} is no placeholder: the placeholders are {{site}} and {{app}}"
     if "app" not in names:
-        return f"{pattern!r} has no {{app}}: every app of a site would read the same file (e.g. sites/{{site}}/apps/{{app}}/values.yaml)"
+        return (
+            f"{pattern!r} has no {{app}}: every app of a site would read the same file (e.g. "
+            "sites/{site}/apps/{app}/values.yaml)"
+        )
     return None
 
 

@@ -119,8 +119,11 @@ def _validate_ini(config: pytest.Config) -> None:
     section = pytest_section(config.inipath) if config.inipath else None
     for key in sorted(k for k in section or () if k.startswith("slo_") and k not in names):
         close = difflib.get_close_matches(key, names, n=1)
-        raise pytest.UsageError(f"{config.inipath}: {key} is no pytest-slo setting" + (f": did you mean {close[0]}?" if close else "")
-                                + " (pytest --help lists them under slo)")
+        raise pytest.UsageError(
+            f"{config.inipath}: {key} is no pytest-slo setting"
+            + (f": did you mean {close[0]}?" if close else "")
+            + " (pytest --help lists them under slo)"
+        )
 
 
 def _validate_repository(config: pytest.Config, run: RunContext) -> None:
@@ -128,7 +131,16 @@ def _validate_repository(config: pytest.Config, run: RunContext) -> None:
     settings = run.settings
     named = config.getoption("slo_root") is not None or bool(config.getini("slo_root"))
     if not run.active:
-        asked = [flag for flag, on in (("--site", settings.site), ("--app", settings.app), ("--live", settings.live), ("--slo-root", named)) if on]
+        asked = [
+            flag
+            for flag, on in (
+                ("--site", settings.site),
+                ("--app", settings.app),
+                ("--live", settings.live),
+                ("--slo-root", named),
+            )
+            if on
+        ]
         if asked:
             raise pytest.UsageError(
                 f"{', '.join(asked)}: no GitOps repository at {settings.root} (no sites/ folder there); "
@@ -146,14 +158,20 @@ def _validate_repository(config: pytest.Config, run: RunContext) -> None:
         if not any(o == p or p in o.parents or o in p.parents for p in collected for o in ours):
             shown = f"{asked[0]}={settings.root}" if asked[0] == "--slo-root" else asked[0]
             inside = any(root in p.parents for p in collected)
-            where = f"inside the repository at {settings.root} but none of sites/, checks/ or the SLO files" if inside else f"which holds no part of the repository at {settings.root}"
+            where = (
+                f"inside the repository at {settings.root} but none of sites/, checks/ or the SLO files"
+                if inside
+                else f"which holds no part of the repository at {settings.root}"
+            )
             raise pytest.UsageError(
                 f"{shown}: pytest collects {', '.join(map(str, collected))}, {where}; "
-                f"run pytest at the repository's root, or name it as the path to collect (pytest {settings.root}), so pytest reads its ini file too"
+                "run pytest at the repository's root, or name it as the path to collect (pytest "
+                f"{settings.root}), so pytest reads its ini file too"
             )
     if "{site}" not in settings.values_path and len(run.repo.site_names) > 1:
         raise pytest.UsageError(
-            f"--values-path / slo_values_path: {settings.values_path!r} has no {{site}}, and {len(run.repo.site_names)} sites "
+            f"--values-path / slo_values_path: {settings.values_path!r} has no {{site}}, and "
+            f"{len(run.repo.site_names)} sites "
             f"({', '.join(run.repo.site_names)}) would read the same files: write it with {{site}}"
         )
 
@@ -165,7 +183,8 @@ def _validate_selection(run: RunContext) -> None:
         unknown = [s for s in settings.site if s not in known]
         if unknown:
             raise pytest.UsageError(
-                f"--site: unknown site {', '.join(unknown)} under {settings.root}/sites (known sites: {', '.join(known) or 'none'})"
+                f"--site: unknown site {', '.join(unknown)} under {settings.root}/sites (known sites: "
+                f"{', '.join(known) or 'none'})"
             )
     if settings.disable_builtin:
         from .catalog.model import builtin_ids
@@ -182,7 +201,8 @@ def _validate_selection(run: RunContext) -> None:
         unknown = [a for a in settings.app if a not in known]
         if unknown:
             raise pytest.UsageError(
-                f"--app: unknown app {', '.join(unknown)} in {settings.root}/releases/*/apps (known apps: {', '.join(known) or 'none'})"
+                f"--app: unknown app {', '.join(unknown)} in {settings.root}/releases/*/apps (known apps: "
+                f"{', '.join(known) or 'none'})"
             )
 
 
@@ -199,7 +219,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.active or not run.settings.selective or config.args_source == pytest.Config.ArgsSource.ARGS:
+    if (
+        run is None
+        or not run.active
+        or not run.settings.selective
+        or config.args_source == pytest.Config.ArgsSource.ARGS
+    ):
         return None
     root = run.settings.root
     keep = [root / "sites" / s for s in run.settings.site] or [root / "sites"]

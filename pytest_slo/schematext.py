@@ -25,7 +25,15 @@ Explained = tuple[tuple[Any, ...], str, str | None]
 #: Formats whose value is jinja2 the catalog compiles: an error there is a syntax error.
 _COMPILED = ("slo-expression", "slo-template")
 
-_TYPES = {str: "text", int: "a number", float: "a number", bool: "true/false", list: "a list", dict: "a mapping", type(None): "empty"}
+_TYPES = {
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    list: "a list",
+    dict: "a mapping",
+    type(None): "empty",
+}
 
 
 def _show(value: Any) -> str:
@@ -113,8 +121,15 @@ class _Error:
         return [(self.path if path is None else path, message, hint)]
 
 
-_NOUNS = {"integer": "an integer", "number": "a number", "string": "text", "boolean": "true or false", "array": "a list",
-          "object": "a mapping", "null": "empty"}
+_NOUNS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "text",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "empty",
+}
 
 
 def _dependent_schema(e: _Error) -> list[Explained]:
@@ -124,11 +139,17 @@ def _dependent_schema(e: _Error) -> list[Explained]:
     owner = schema_path[cut + 1]
     below = sum(1 for part in schema_path[cut + 2 :] if part in ("properties", "items", "additionalProperties"))
     rule = _node(e.root, schema_path[: cut + 2])
-    return e.one(f"{owner}: {rule.get('description', e.error.message)}", rule.get("$comment"), (*e.path[: len(e.path) - below], owner))
+    return e.one(
+        f"{owner}: {rule.get('description', e.error.message)}",
+        rule.get("$comment"),
+        (*e.path[: len(e.path) - below], owner),
+    )
 
 
 def _required(e: _Error) -> list[Explained]:
-    missing = [k for k in e.error.validator_value if isinstance(e.error.instance, Mapping) and k not in e.error.instance]
+    missing = [
+        k for k in e.error.validator_value if isinstance(e.error.instance, Mapping) and k not in e.error.instance
+    ]
     return [(e.path, f"{e.at}{m} is missing", _write(_prop(e.properties, m).get("examples"), m)) for m in missing[:1]]
 
 
@@ -150,7 +171,13 @@ def _dependent_required(e: _Error) -> list[Explained]:
     for key, needs in e.error.validator_value.items():
         lacking = [n for n in needs if isinstance(instance, Mapping) and key in instance and n not in instance]
         if lacking:
-            out.append(((*e.path, key), f"{key}: is read only together with {lacking[0]}:", f"add {lacking[0]}: or remove {key}:"))
+            out.append(
+                (
+                    (*e.path, key),
+                    f"{key}: is read only together with {lacking[0]}:",
+                    f"add {lacking[0]}: or remove {key}:",
+                )
+            )
     return out
 
 
@@ -165,10 +192,22 @@ def _alternatives(e: _Error) -> list[Explained]:
     paths = {tuple(c.absolute_path) for c in branches}
     if len(branches) > 1 and len(paths) == 1 and all(c.validator == "required" and not c.context for c in branches):
         options = list(dict.fromkeys("/".join(map(str, c.validator_value)) for c in branches))
-        return [(paths.pop(), f"{_name(tuple(branches[0].absolute_path))}: needs {' or '.join(o + ':' for o in options)}".lstrip(": "), None)]
+        return [
+            (
+                paths.pop(),
+                f"{_name(tuple(branches[0].absolute_path))}: needs {' or '.join(o + ':' for o in options)}".lstrip(
+                    ": "
+                ),
+                None,
+            )
+        ]
     # an item that is neither form: the error of the branch of its own shape says the most
     # (a branch of another type, at this very field, says only "not that type")
-    shaped = [c for c in branches if c.validator != "type" or tuple(c.absolute_path) != e.path] if isinstance(instance, Mapping) else []
+    shaped = (
+        [c for c in branches if c.validator != "type" or tuple(c.absolute_path) != e.path]
+        if isinstance(instance, Mapping)
+        else []
+    )
     if shaped:  # every problem of the branch meant for it, each at its field
         return [x for child in shaped for x in explain(child, e.root, e.what)]
     return e.one(f"{e.at}{_show(instance)} is not {e.description or 'valid'}", _write(e.examples))
@@ -180,7 +219,9 @@ def _branches(error: Any) -> list[Any]:
     groups: dict[Any, list[Any]] = {}
     for child in error.context or ():
         groups.setdefault(child.relative_schema_path[0] if child.relative_schema_path else None, []).append(child)
-    kept = [g for g in groups.values() if not any(c.validator == "const" and list(c.absolute_path) == ["kind"] for c in g)]
+    kept = [
+        g for g in groups.values() if not any(c.validator == "const" and list(c.absolute_path) == ["kind"] for c in g)
+    ]
     return [c for g in kept for c in g]
 
 
@@ -201,8 +242,13 @@ def _format(e: _Error) -> list[Explained]:
 def _type(e: _Error) -> list[Explained]:
     instance, value = e.error.instance, e.error.validator_value
     value_shown = "" if isinstance(instance, (dict, list)) else f"{_show(instance)} "  # "a list is a list" says nothing
-    wanted = e.description or " or ".join(_NOUNS.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value]))
-    return e.one(f"{e.at}{value_shown}is {_TYPES.get(type(instance), type(instance).__name__)}, not {wanted}", e.advice or _write(e.examples))
+    wanted = e.description or " or ".join(
+        _NOUNS.get(str(v), str(v)) for v in (value if isinstance(value, list) else [value])
+    )
+    return e.one(
+        f"{e.at}{value_shown}is {_TYPES.get(type(instance), type(instance).__name__)}, not {wanted}",
+        e.advice or _write(e.examples),
+    )
 
 
 def _bound(e: _Error) -> list[Explained]:

@@ -69,7 +69,10 @@ def k8s_quantity(text: object) -> Decimal:
         if spelled := re.match(r"^(\d+(?:\.\d+)?)\s*([KMGTPE])B$", s, re.IGNORECASE):
             number, prefix = spelled.group(1), spelled.group(2).upper()
             # the decimal kilo is the one lower-case suffix: 2k, never 2K
-            hint = f" (Kubernetes writes {number}{prefix}i for binary or {number}{'k' if prefix == 'K' else prefix} for decimal units)"
+            hint = (
+                f" (Kubernetes writes {number}{prefix}i for binary or {number}{'k' if prefix == 'K' else prefix} "
+                "for decimal units)"
+            )
         elif re.match(r"^\d+(\.\d+)?\s*[a-zA-Z]+$", s):
             hint = " (suffixes: Ki Mi Gi Ti Pi Ei, k M G T P E, m)"
         raise QuantityError(f"{s!r} is not a Kubernetes quantity{hint}")
@@ -114,7 +117,10 @@ def redis_bytes(text: object) -> int:
             n, unit = int(binary.group(1)), binary.group(2)
             # Redis' largest unit is the gigabyte: 2Ti is 2048gb, 2T is 2000g
             whole, decimal, unit = (n * 1024, n * 1000, "g") if unit == "t" else (n, n, unit)
-            hint = f" (Redis has no {str(text).strip()[-2:]}: write {whole}{unit}b for binary units, {decimal}{unit} for decimal)"
+            hint = (
+                f" (Redis has no {str(text).strip()[-2:]}: write {whole}{unit}b for binary units, {decimal}{unit} "
+                "for decimal)"
+            )
         raise QuantityError(f"{str(text).strip()!r} is not a Redis memory size{hint}")
     return int(match.group(1)) * _REDIS_SUFFIX[match.group(2)]
 

@@ -11,7 +11,17 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["Duplicate", "DuplicateKeyError", "Loader", "duplicate_keys", "line_in", "line_of_path", "load_documents", "load_yaml", "load_yaml_and_node"]
+__all__ = [
+    "Duplicate",
+    "DuplicateKeyError",
+    "Loader",
+    "duplicate_keys",
+    "line_in",
+    "line_of_path",
+    "load_documents",
+    "load_yaml",
+    "load_yaml_and_node",
+]
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -142,7 +152,10 @@ def load_documents(text: str, display: str) -> tuple[list[tuple[Any, Any]], list
                 continue
             duplicates = list(duplicate_keys(node))
             if duplicates:
-                problems += [ConfigError(f"duplicate key '{d.key}' (first at line {d.first})", path=display, line=d.line) for d in duplicates]
+                problems += [
+                    ConfigError(f"duplicate key '{d.key}' (first at line {d.first})", path=display, line=d.line)
+                    for d in duplicates
+                ]
                 continue
             try:
                 data = _construct(loader, node, display)

@@ -29,7 +29,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO / "node_modules"
 MARKDOWNLINT_CONFIG = REPO / ".markdownlint-cli2.jsonc"
-INSTALL = "run `npm ci` in the repository (Node.js and npm: apt-get install -y nodejs npm), as scripts/system-deps.sh does"
+INSTALL = (
+    "run `npm ci` in the repository (Node.js and npm: apt-get install -y nodejs npm), as scripts/system-deps.sh does"
+)
 
 
 def _missing(what: str) -> None:
@@ -43,7 +45,12 @@ def multitool() -> Path:
     """The Multitool's native binary (the npm package's ``bin.js`` runs it through a shell,
     which would split ``--rule-kind "Gh;Sarif"`` at the semicolon)."""
     platform = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
-    binary = NODE_MODULES / "@microsoft" / f"sarif-multitool-{platform}" / ("Sarif.Multitool.exe" if platform == "win32" else "Sarif.Multitool")
+    binary = (
+        NODE_MODULES
+        / "@microsoft"
+        / f"sarif-multitool-{platform}"
+        / ("Sarif.Multitool.exe" if platform == "win32" else "Sarif.Multitool")
+    )
     if not binary.is_file():
         _missing(f"the SARIF Multitool ({binary})")
     return binary
@@ -85,7 +92,11 @@ def markdownlint(*files: Path) -> list[str]:
         [str(binary), "--config", str(MARKDOWNLINT_CONFIG), *(str(f) for f in files)],
         capture_output=True, text=True, timeout=120,
     )
-    problems = [line for line in (done.stdout + done.stderr).splitlines() if re.search(r":\d+(:\d+)? (error|warning) MD\d+", line)]
+    problems = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if re.search(r":\d+(:\d+)? (error|warning) MD\d+", line)
+    ]
     assert done.returncode in (0, 1) and (done.returncode == 0) == (not problems), done.stdout + done.stderr
     return problems
 

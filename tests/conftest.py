@@ -72,7 +72,9 @@ PACKAGES = {
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "servers(*binaries): starts these real servers (Debian packages) on loopback")
-    config.addinivalue_line("markers", "wheel: builds the wheel and installs it, with its dependencies, in a fresh virtualenv (minutes)")
+    config.addinivalue_line(
+        "markers", "wheel: builds the wheel and installs it, with its dependencies, in a fresh virtualenv (minutes)"
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -61,7 +61,9 @@ class RowParser(HTMLParser):
         a = dict(attrs)
         classes = (a.get("class") or "").split()
         if "finding" in classes:
-            self.rows.append({**{k[5:]: v for k, v in a.items() if k.startswith("data-")}, "hidden": "hidden" in classes})
+            self.rows.append(
+                {**{k[5:]: v for k, v in a.items() if k.startswith("data-")}, "hidden": "hidden" in classes}
+            )
         if tag == "a" and "runbook" in classes and a.get("href"):
             self.runbooks.append(str(a["href"]))
         if tag == "span" and a.get("id") == "shown":

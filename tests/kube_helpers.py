@@ -78,30 +78,58 @@ def terminated(reason: str, exit_code: int, ago: timedelta) -> dict[str, Any]:
 
 def status(name: str = "redis", restarts: int = 0, *, waiting: str | None = None, running: timedelta | None = None,
            last: dict[str, Any] | None = None) -> dict[str, Any]:
-    current: dict[str, Any] = {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": at(running or timedelta(days=30))}}
+    current: dict[str, Any] = (
+        {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": at(running or timedelta(days=30))}}
+    )
     return {"name": name, "restartCount": restarts, "ready": not waiting, "state": current,
             "lastState": {"terminated": last} if last else {}}
 
 
-def pod(name: str, *statuses: dict[str, Any], labels: dict[str, str] | None = None, owner: str | None = "StatefulSet/redis-cluster",
-        init: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": "production", "labels": labels or {"app.kubernetes.io/name": "redis-cluster"}}
+def pod(
+    name: str,
+    *statuses: dict[str, Any],
+    labels: dict[str, str] | None = None,
+    owner: str | None = "StatefulSet/redis-cluster",
+    init: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": "production",
+        "labels": labels or {"app.kubernetes.io/name": "redis-cluster"},
+    }
     if owner:
         kind, _, owner_name = owner.partition("/")
         meta["ownerReferences"] = [{"kind": kind, "name": owner_name, "apiVersion": "apps/v1", "controller": True}]
     st: dict[str, Any] = {"phase": "Running", "containerStatuses": list(statuses)}
     if init:
         st["initContainerStatuses"] = init
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": {"containers": [{"name": s["name"]} for s in statuses]}, "status": st}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": {"containers": [{"name": s["name"]} for s in statuses]},
+        "status": st,
+    }
 
 
 def sts(desired: int = 3, ready: int = 3, memory: str = "2Gi", image: str = "redis:7.0.15") -> dict[str, Any]:
-    container = {"name": "redis", "image": image, "resources": {"limits": {"memory": memory, "cpu": "500m"}, "requests": {"memory": memory, "cpu": "250m"}}}
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "redis-cluster", "namespace": "production"},
-            "spec": {"replicas": desired, "template": {"spec": {"containers": [container]}}}, "status": {"readyReplicas": ready}}
+    container = {
+        "name": "redis",
+        "image": image,
+        "resources": {"limits": {"memory": memory, "cpu": "500m"}, "requests": {"memory": memory, "cpu": "250m"}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "redis-cluster", "namespace": "production"},
+        "spec": {"replicas": desired, "template": {"spec": {"containers": [container]}}},
+        "status": {"readyReplicas": ready},
+    }
 
 
-def judge(check_id: str, data: KubeState, tgt: Target | None = None, kind: KubeKind | None = None, **spec: Any) -> Verdict:
+def judge(
+    check_id: str, data: KubeState, tgt: Target | None = None, kind: KubeKind | None = None, **spec: Any
+) -> Verdict:
     check = CHECKS[check_id]
     if spec:
         check = dataclasses.replace(check, spec={**check.spec, **spec})

@@ -16,7 +16,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / ".markdownlint-cli2.jsonc"
-INSTALL = "run `npm install --no-save markdownlint-cli2` in the repository (Node.js and npm: apt-get install -y nodejs npm)"
+INSTALL = (
+    "run `npm install --no-save markdownlint-cli2` in the repository (Node.js and npm: apt-get install -y nodejs npm)"
+)
 
 
 def markdownlint() -> str | None:
@@ -34,7 +36,9 @@ def lint(path: Path) -> subprocess.CompletedProcess[str]:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    return subprocess.run([binary, "--config", str(CONFIG), str(path)], cwd=path.parent, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [binary, "--config", str(CONFIG), str(path)], cwd=path.parent, capture_output=True, text=True, timeout=120
+    )
 
 
 def assert_lints_clean(path: Path) -> None:

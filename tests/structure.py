@@ -26,4 +26,6 @@ def assert_structure(text: str, golden: Path) -> None:
     found = structure(text)
     if os.environ.get("SLO_UPDATE_GOLDEN") == "1":
         golden.write_text(found)
-    assert found == golden.read_text(), f"the draft's structure changed: compare with {golden} (SLO_UPDATE_GOLDEN=1 rewrites it)"
+    assert found == golden.read_text(), (
+        f"the draft's structure changed: compare with {golden} (SLO_UPDATE_GOLDEN=1 rewrites it)"
+    )

@@ -24,16 +24,30 @@ SUMMARY = {"sites": ["production"], "items": 2, "passed": 0, "failed": 2, "error
 
 def finding(check: str, line: int, action: str | None) -> dict:
     return {
-        "check": check, "title": check, "severity": "P2", "site": "production", "app": "redis-cluster", "kind": "kube",
-        "outcome": "failed", "message": "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared",
-        "runbook": "checks/runbooks/kube.md#kube-resources-drift", "location": {"path": ENV, "line": line}, "evidence": {},
-        "nodeid": f"{ENV}::redis-cluster::{check}", "action": action, "fingerprint": f"{check}-fp", "objects": [],
-        "baseline_state": None, "waiver": None,
+        "check": check,
+        "title": check,
+        "severity": "P2",
+        "site": "production",
+        "app": "redis-cluster",
+        "kind": "kube",
+        "outcome": "failed",
+        "message": "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared",
+        "runbook": "checks/runbooks/kube.md#kube-resources-drift",
+        "location": {"path": ENV, "line": line},
+        "evidence": {},
+        "nodeid": f"{ENV}::redis-cluster::{check}",
+        "action": action,
+        "fingerprint": f"{check}-fp",
+        "objects": [],
+        "baseline_state": None,
+        "waiver": None,
     }
 
 
 def limit_line() -> int:
-    return next(i for i, line in enumerate((REPO / ENV).read_text().splitlines(), 1) if line.startswith("REDIS_MEMORY_LIMIT="))
+    return next(
+        i for i, line in enumerate((REPO / ENV).read_text().splitlines(), 1) if line.startswith("REDIS_MEMORY_LIMIT=")
+    )
 
 
 def test_every_report_shows_the_action_and_where_it_is_declared(tmp_path: Path) -> None:
@@ -41,22 +55,38 @@ def test_every_report_shows_the_action_and_where_it_is_declared(tmp_path: Path) 
     drift, edit = finding("kube-resources-drift", line, ACTION), finding("redis-memory-limit", line, None)
     md = render_markdown(SUMMARY, [drift, edit])
     rows = {row.split(" | ")[0]: row for row in md.splitlines() if row.startswith("| `")}
-    assert f"kubectl -n production rollout restart statefulset/redis-cluster; declared at `{ENV}:{line}`" in rows["| `kube-resources-drift`"]
+    assert (
+        f"kubectl -n production rollout restart statefulset/redis-cluster; declared at `{ENV}:{line}`"
+        in rows["| `kube-resources-drift`"]
+    )
     assert f"edit `{ENV}:{line}`" not in rows["| `kube-resources-drift`"]  # the line is right: editing it fixes nothing
     assert f"| edit `{ENV}:{line}` |" in rows["| `redis-memory-limit`"]
-    assert f"Do: roll out redis-cluster: kubectl -n production rollout restart statefulset/redis-cluster; declared at `{ENV}:{line}`, which is right." in md
+    assert (
+        "Do: roll out redis-cluster: kubectl -n production rollout restart statefulset/redis-cluster; declared "
+        f"at `{ENV}:{line}`, which is right."
+        in md
+    )
     (tmp_path / "findings.md").write_text(md)
     assert markdownlint(tmp_path / "findings.md") == []
 
-    run = SimpleNamespace(settings=SimpleNamespace(runbook_base_url=None), catalog=SimpleNamespace(checks=[]), repo=SimpleNamespace(root=REPO))
+    run = SimpleNamespace(
+        settings=SimpleNamespace(runbook_base_url=None),
+        catalog=SimpleNamespace(checks=[]),
+        repo=SimpleNamespace(root=REPO),
+    )
     sarif = render_sarif(run, [drift, edit])  # type: ignore[arg-type]
     results = {r["ruleId"]: r for r in json.loads(sarif)["runs"][0]["results"]}
     shown = results["kube-resources-drift"]
-    assert shown["message"]["text"].endswith(f"\nDo: {ACTION}\nDeclared at {ENV}:{line} (the declaration is right; the live system differs)")
+    assert shown["message"]["text"].endswith(
+        f"\nDo: {ACTION}\nDeclared at {ENV}:{line} (the declaration is right; the live system differs)"
+    )
     assert shown["locations"][0]["message"]["text"] == "declared here, and right: the live system differs"
     assert shown["locations"][0]["physicalLocation"]["region"]["startLine"] == line
     assert shown["properties"]["action"] == ACTION
-    assert "Do:" not in results["redis-memory-limit"]["message"]["text"] and "message" not in results["redis-memory-limit"]["locations"][0]
+    assert (
+        "Do:" not in results["redis-memory-limit"]["message"]["text"]
+        and "message" not in results["redis-memory-limit"]["locations"][0]
+    )
     (tmp_path / "findings.sarif").write_text(sarif)
     assert sarif_errors(tmp_path / "findings.sarif") == {}
 
@@ -72,12 +102,25 @@ def test_a_drift_run_reports_each_finding_as_the_terminal_does(gitops: Path, pyt
     says what the terminal says, "do:"/"declared at:" for a finding with an action and "edit:"
     for one without."""
     (gitops / "cluster.json").write_text((REPO / "examples/snapshots/incident.json").read_text())
-    result = pytester.runpytest("--site", "production", "--kube-snapshot=cluster.json", "-k", "drift",
-                                "--findings=f.json", "--findings-md=f.md", "--sarif=f.sarif", "--html=f.html", "-p", "no:cacheprovider")
+    result = pytester.runpytest(
+        "--site",
+        "production",
+        "--kube-snapshot=cluster.json",
+        "-k",
+        "drift",
+        "--findings=f.json",
+        "--findings-md=f.md",
+        "--sarif=f.sarif",
+        "--html=f.html",
+        "-p",
+        "no:cacheprovider",
+    )
     text = result.stdout.str()
     findings = json.loads((gitops / "f.json").read_text())["findings"]
     drift = next(f for f in findings if f["check"] == "kube-resources-drift")
-    assert drift["message"].startswith("StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared")
+    assert drift["message"].startswith(
+        "StatefulSet/redis-cluster redis: resources.limits.memory is 512Mi live, 2Gi declared"
+    )
     md = (gitops / "f.md").read_text()
     sarif = {r["ruleId"]: r for r in json.loads((gitops / "f.sarif").read_text())["runs"][0]["results"]}
     html = (gitops / "f.html").read_text()
@@ -87,7 +130,9 @@ def test_a_drift_run_reports_each_finding_as_the_terminal_does(gitops: Path, pyt
         if f["action"]:
             assert f"do: {f['action']}" in text and f"declared at: {at}" in text
             assert f"declared at `{at}`" in row and f"edit `{at}`" not in row
-            assert sarif[f["check"]]["message"]["text"].endswith(f"Declared at {at} (the declaration is right; the live system differs)")
+            assert sarif[f["check"]]["message"]["text"].endswith(
+                f"Declared at {at} (the declaration is right; the live system differs)"
+            )
             assert f"<b>do:</b> {f['action']}" in html
         else:
             assert f"edit: {at}" in text

@@ -36,35 +36,69 @@ def test_a_typo_in_apps_is_a_catalog_problem_not_a_silent_pass(gitops: Path, pyt
     result, doc = run(pytester)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     message = catalog_problems(doc, "checks/redis.yaml")
-    for nth, check in enumerate(["redis-eviction-policy", "redis-memory-limit", "redis-maxmemory-headroom", "redis-maxmemory-samples"]):
+    for nth, check in enumerate(
+        ["redis-eviction-policy", "redis-memory-limit", "redis-maxmemory-headroom", "redis-maxmemory-samples"]
+    ):
         line = line_of(catalog, "apps: [redis-clustr]", nth)
-        assert f"checks/redis.yaml:{line}: check '{check}': apps[0]: 'redis-clustr' is no app of any release: did you mean redis-cluster?" in message
+        assert (
+            f"checks/redis.yaml:{line}: check '{check}': apps[0]: 'redis-clustr' is no app of any release: did "
+            "you mean redis-cluster?"
+            in message
+        )
 
 
 def test_a_typo_in_a_config_key_is_the_catalogs_at_its_line(gitops: Path, pytester: pytest.Pytester) -> None:
     catalog = gitops / "checks/redis.yaml"
-    catalog.write_text(catalog.read_text().replace("assert: \"REDIS_EVICTION_POLICY != 'noeviction'\"", "assert: \"REDIS_EVICTON_POLICY != 'noeviction'\""))
+    catalog.write_text(
+        catalog.read_text().replace(
+            "assert: \"REDIS_EVICTION_POLICY != 'noeviction'\"", "assert: \"REDIS_EVICTON_POLICY != 'noeviction'\""
+        )
+    )
     line = line_of(catalog, "REDIS_EVICTON_POLICY")
     result, doc = run(pytester)
-    where = f"checks/redis.yaml:{line}: check 'redis-eviction-policy': assert: REDIS_EVICTON_POLICY is set by no site and defined by no release's config.schema.json: did you mean REDIS_EVICTION_POLICY?"
+    where = (
+        f"checks/redis.yaml:{line}: check 'redis-eviction-policy': assert: REDIS_EVICTON_POLICY is set by no site "
+        "and defined by no release's config.schema.json: did you mean REDIS_EVICTION_POLICY?"
+    )
     assert where in catalog_problems(doc, "checks/redis.yaml")
     (item,) = [f for f in doc["findings"] if f["check"] == "redis-eviction-policy"]
     # the check's item errors with the catalog's line: no site is blamed for a key nobody has
-    assert item["outcome"] == "error" and item["message"].startswith(where) and item["location"]["path"] == "checks/redis.yaml"
+    assert (
+        item["outcome"] == "error"
+        and item["message"].startswith(where)
+        and item["location"]["path"] == "checks/redis.yaml"
+    )
     assert "add REDIS_EVICTON_POLICY" not in result.stdout.str()
 
 
 @pytest.mark.parametrize(
     ("file", "old", "new", "field"),
     [
-        ("checks/redis.yaml", "when: \"REDIS_ROLE | default('cache') == 'cache'\"", "when: \"REDIS_ROEL | default('cache') == 'cache'\"", "when"),
+        (
+            "checks/redis.yaml",
+            "when: \"REDIS_ROLE | default('cache') == 'cache'\"",
+            "when: \"REDIS_ROEL | default('cache') == 'cache'\"",
+            "when",
+        ),
         ("checks/slo.yaml", "threshold: SLO_API_LATENCY_P99_MS", "threshold: SLO_API_LATENCY_P99", "threshold"),
-        ("checks/slo.yaml", "found: \"p99 {{ '%.0f' | format(value) }} ms", "found: \"p99 {{ SLO_WINDOW_ }} {{ '%.0f' | format(value) }} ms", "found"),
-        ("slos/api-server.yaml", "target: \"{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}\"", "target: \"{{ 1 - SLO_API_ERROR_RATE_PERCNT / 100 }}\"", "spec.objectives[0].target"),
+        (
+            "checks/slo.yaml",
+            "found: \"p99 {{ '%.0f' | format(value) }} ms",
+            "found: \"p99 {{ SLO_WINDOW_ }} {{ '%.0f' | format(value) }} ms",
+            "found",
+        ),
+        (
+            "slos/api-server.yaml",
+            'target: "{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}"',
+            'target: "{{ 1 - SLO_API_ERROR_RATE_PERCNT / 100 }}"',
+            "spec.objectives[0].target",
+        ),
     ],
     ids=["when", "threshold", "found", "openslo-target"],
 )
-def test_every_templated_field_is_read_for_typos(gitops: Path, pytester: pytest.Pytester, file: str, old: str, new: str, field: str) -> None:
+def test_every_templated_field_is_read_for_typos(
+    gitops: Path, pytester: pytest.Pytester, file: str, old: str, new: str, field: str
+) -> None:
     path = gitops / file
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new, 1))
@@ -78,7 +112,10 @@ def test_a_key_only_some_sites_lack_stays_those_sites_finding(gitops: Path, pyte
     doc = json.loads((pytester.path / "f.json").read_text())
     (item,) = [f for f in doc["findings"] if f["check"] == "redis-maxmemory-samples"]
     assert item["outcome"] == "error" and item["location"]["path"] == "sites/staging/config.env"
-    assert "REDIS_MAXMEMORY_SAMPLES is not set" in item["message"] and "add REDIS_MAXMEMORY_SAMPLES=... to sites/staging/config.env" in item["message"]
+    assert (
+        "REDIS_MAXMEMORY_SAMPLES is not set" in item["message"]
+        and "add REDIS_MAXMEMORY_SAMPLES=... to sites/staging/config.env" in item["message"]
+    )
     assert not [f for f in doc["findings"] if f["check"] == "catalog"], result.stdout.str()
 
 
@@ -86,11 +123,18 @@ def test_a_query_that_does_not_parse_is_caught_offline(gitops: Path, pytester: p
     catalog = gitops / "checks/redis-live.yaml"
     text = catalog.read_text()
     glued = '"100 * redis_memory_used_bytes{{ selector }} / redis_memory_max_bytes{ {{ selector }} }"'
-    catalog.write_text(text.replace('"100 * redis_memory_used_bytes{ {{ selector }} } / redis_memory_max_bytes{ {{ selector }} }"', glued, 1))
+    catalog.write_text(
+        text.replace(
+            '"100 * redis_memory_used_bytes{ {{ selector }} } / redis_memory_max_bytes{ {{ selector }} }"', glued, 1
+        )
+    )
     line = line_of(catalog, glued)
     _, doc = run(pytester)
     message = catalog_problems(doc, "checks/redis-live.yaml")
-    assert f"checks/redis-live.yaml:{line}: check 'redis-memory-headroom': query at site production is not PromQL: " in message
+    assert (
+        f"checks/redis-live.yaml:{line}: check 'redis-memory-headroom': query at site production is not PromQL: "
+        in message
+    )
     assert 'rendered: 100 * redis_memory_used_bytesnamespace="production", service="redis-cluster" / ' in message
     assert "label matchers outside { }" in message
     # without --live the check's item errors with it, rather than waiting to be sent
@@ -122,7 +166,10 @@ def test_text_where_a_number_is_needed_says_so(gitops: Path, pytester: pytest.Py
     (item,) = [f for f in doc["findings"] if f["check"] == "pool-size"]
     line = line_of(env, "REDIS_REPLICAS=five")
     assert item["outcome"] == "error" and item["location"] == {"path": ENV, "line": line}
-    assert "REDIS_REPLICAS='five' is not a number, though releases/1.15/config.schema.json declares REDIS_REPLICAS one" in item["message"]
+    assert (
+        "REDIS_REPLICAS='five' is not a number, though releases/1.15/config.schema.json declares REDIS_REPLICAS one"
+        in item["message"]
+    )
     assert "not supported between instances" not in item["message"]
 
 
@@ -144,7 +191,9 @@ def test_the_core_checks_come_with_the_plugin(pytester: pytest.Pytester, gitops:
     assert Path(item["runbook"][len("file://"):].split("#")[0]).is_file()
 
 
-def test_a_catalog_check_of_a_builtin_id_replaces_it_and_one_can_be_switched_off(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_catalog_check_of_a_builtin_id_replaces_it_and_one_can_be_switched_off(
+    gitops: Path, pytester: pytest.Pytester
+) -> None:
     (gitops / "checks/team.yaml").write_text(
         "checks:\n  - id: values-stray\n    title: our own stray rule\n    kind: values\n    test: stray\n"
         "    severity: P1\n    runbook: checks/runbooks/redis.md\n"
@@ -157,7 +206,10 @@ def test_a_catalog_check_of_a_builtin_id_replaces_it_and_one_can_be_switched_off
     assert "config-schema" in result.stdout.str()
     result = pytester.runpytest("--site=production", "--disable-builtin=values-strays")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "--disable-builtin / slo_disable_builtin: 'values-strays' is no built-in check: did you mean values-stray?" in result.stderr.str()
+    assert (
+        "--disable-builtin / slo_disable_builtin: 'values-strays' is no built-in check: did you mean values-stray?"
+        in result.stderr.str()
+    )
 
 
 def test_a_folder_of_renders_for_no_app_is_an_orphan(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -167,7 +219,10 @@ def test_a_folder_of_renders_for_no_app_is_an_orphan(gitops: Path, pytester: pyt
     _, doc = run(pytester)
     (item,) = [f for f in doc["findings"] if f["check"] == "values-orphans"]
     assert item["outcome"] == "failed" and item["location"]["path"] == "sites/production/apps/redis-clustr"
-    assert "sites/production/apps/redis-clustr/: no app redis-clustr in release 1.15: did you mean redis-cluster?" in item["message"]
+    assert (
+        "sites/production/apps/redis-clustr/: no app redis-clustr in release 1.15: did you mean redis-cluster?"
+        in item["message"]
+    )
 
 
 def test_a_values_assert_without_found_says_what_it_read(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -197,28 +252,43 @@ def test_a_waiver_of_an_unknown_check_has_a_did_you_mean(gitops: Path, pytester:
         "waivers:\n  - check: redis-eviction-polcy\n    until: 2099-01-01\n    owner: me\n    reason: r\n"
     )
     result = pytester.runpytest("--site=production", "--waiver-max-days=100000")
-    result.stdout.fnmatch_lines(["checks/waivers.yaml:2: waiver for redis-eviction-polcy: check: no check 'redis-eviction-polcy'*(did you mean redis-eviction-policy?)"])
+    result.stdout.fnmatch_lines(
+        [
+            "checks/waivers.yaml:2: waiver for redis-eviction-polcy: check: no check 'redis-eviction-polcy'*(did "
+            "you mean redis-eviction-policy?)"
+        ]
+    )
 
 
-def test_a_gate_asked_for_where_there_is_no_repository_says_where_it_looked(pytester: pytest.Pytester, gitops: Path, tmp_path: Path) -> None:
+def test_a_gate_asked_for_where_there_is_no_repository_says_where_it_looked(
+    pytester: pytest.Pytester, gitops: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     pytester.chdir()
     result = pytester.runpytest(str(elsewhere), "--site=production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --site: pytest collects {elsewhere}, which holds no part of the repository at {gitops}*"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --site: pytest collects {elsewhere}, which holds no part of the repository at {gitops}*"]
+    )
     (elsewhere / "pytest.ini").write_text("[pytest]\n")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(elsewhere)
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--site=production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --site: no GitOps repository at {elsewhere} (no sites/ folder there)*--slo-root=DIR"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --site: no GitOps repository at {elsewhere} (no sites/ folder there)*--slo-root=DIR"]
+    )
     result = pytester.runpytest(f"--rootdir={elsewhere}", str(elsewhere), f"--slo-root={gitops}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --slo-root={gitops}: pytest collects {elsewhere}, which holds no part of the repository at {gitops}*"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --slo-root={gitops}: pytest collects {elsewhere}, which holds no part of the repository at {gitops}*"]
+    )
 
 
-def test_a_repository_named_as_the_path_to_collect_is_the_root(pytester: pytest.Pytester, gitops: Path, tmp_path: Path) -> None:
+def test_a_repository_named_as_the_path_to_collect_is_the_root(
+    pytester: pytest.Pytester, gitops: Path, tmp_path: Path
+) -> None:
     """``pytest path/to/repo`` from a project with an ini file of its own gates the repository."""
     parent = tmp_path / "platform"
     parent.mkdir()
@@ -242,24 +312,59 @@ def test_another_python_project_is_left_alone(pytester: pytest.Pytester) -> None
     assert with_plugin.ret == without.ret == pytest.ExitCode.OK
     assert_counts(with_plugin)
     strip = [line for line in with_plugin.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line]
-    assert strip == [line for line in without.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line]
+    assert strip == [
+        line for line in without.stdout.lines if not line.startswith(("plugins:", "=")) and " in " not in line
+    ]
 
 
 @pytest.mark.parametrize(
     ("ini", "said"),
     [
-        ("slo_values_path = sites/{site}/{application}/values.yaml", "--values-path / slo_values_path: 'sites/{site}/{application}/values.yaml': {application} is no placeholder: the placeholders are {site} and {app}"),
-        ("slo_values_path = sites/{site}/apps/{app}/values.yaml{", "--values-path / slo_values_path: 'sites/{site}/apps/{app}/values.yaml{': Single '{' encountered in format string"),
-        ("slo_values_path = sites/{site}/values.yaml", "--values-path / slo_values_path: 'sites/{site}/values.yaml' has no {app}: every app of a site would read the same file"),
-        ("slo_values_path = apps/{app}/values.yaml", "--values-path / slo_values_path: 'apps/{app}/values.yaml' has no {site}, and 2 sites (production, staging) would read the same files"),
-        ("slo_render_command = python3 r.py --env {envfile} --out {output}", "--render-command / slo_render_command: {envfile} is no placeholder: did you mean {env_file}?"),
-        ("slo_render_command = helm template {app}", "--render-command / slo_render_command: the command has no {output}"),
+        (
+            "slo_values_path = sites/{site}/{application}/values.yaml",
+            "--values-path / slo_values_path: 'sites/{site}/{application}/values.yaml': {application} is no "
+            "placeholder: the placeholders are {site} and {app}",
+        ),
+        (
+            "slo_values_path = sites/{site}/apps/{app}/values.yaml{",
+            "--values-path / slo_values_path: 'sites/{site}/apps/{app}/values.yaml{': Single '{' encountered in "
+            "format string",
+        ),
+        (
+            "slo_values_path = sites/{site}/values.yaml",
+            "--values-path / slo_values_path: 'sites/{site}/values.yaml' has no {app}: every app of a site would "
+            "read the same file",
+        ),
+        (
+            "slo_values_path = apps/{app}/values.yaml",
+            "--values-path / slo_values_path: 'apps/{app}/values.yaml' has no {site}, and 2 sites (production, "
+            "staging) would read the same files",
+        ),
+        (
+            "slo_render_command = python3 r.py --env {envfile} --out {output}",
+            "--render-command / slo_render_command: {envfile} is no placeholder: did you mean {env_file}?",
+        ),
+        (
+            "slo_render_command = helm template {app}",
+            "--render-command / slo_render_command: the command has no {output}",
+        ),
         ("slo_finding = out/f.json", "slo_finding is no pytest-slo setting: did you mean slo_findings?"),
         ("slo_live = maybe", "slo_live: 'maybe' is not true or false"),
     ],
-    ids=["placeholder", "lone-brace", "no-app", "no-site", "render-placeholder", "render-no-output", "ini-typo", "ini-bool"],
+    ids=[
+        "placeholder",
+        "lone-brace",
+        "no-app",
+        "no-site",
+        "render-placeholder",
+        "render-no-output",
+        "ini-typo",
+        "ini-bool",
+    ],
 )
-def test_settings_that_cannot_work_are_usage_errors(gitops: Path, pytester: pytest.Pytester, ini: str, said: str) -> None:
+def test_settings_that_cannot_work_are_usage_errors(
+    gitops: Path, pytester: pytest.Pytester, ini: str, said: str
+) -> None:
     pytester.makeini(f"[pytest]\n{ini}\n")
     result = pytester.runpytest("--site=production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
@@ -267,20 +372,29 @@ def test_settings_that_cannot_work_are_usage_errors(gitops: Path, pytester: pyte
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
 
 
-def test_a_relative_root_and_a_run_inside_the_repository(pytester: pytest.Pytester, gitops: Path, tmp_path: Path) -> None:
+def test_a_relative_root_and_a_run_inside_the_repository(
+    pytester: pytest.Pytester, gitops: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(elsewhere)
         rel = Path(os.path.relpath(gitops, elsewhere))
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--slo-root={rel}", str(rel), "--site=production", "-q")
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", f"--slo-root={rel}", str(rel), "--site=production", "-q"
+        )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     result.stdout.fnmatch_lines(["slo findings: 0 (none)"])
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(gitops / "releases/1.15")
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--site=production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --site: pytest collects {gitops}/releases/1.15, inside the repository at {gitops} but none of sites/, checks/ or the SLO files*"])
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --site: pytest collects {gitops}/releases/1.15, inside the repository at {gitops} but none "
+            "of sites/, checks/ or the SLO files*"
+        ]
+    )
 
 
 def test_a_stray_under_one_site_is_that_sites_finding(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -292,13 +406,23 @@ def test_a_stray_under_one_site_is_that_sites_finding(gitops: Path, pytester: py
     assert "FAILED sites/production/config.env::redis-cluster::values-stray" not in result.stdout.str()
 
 
-def test_a_query_that_fails_at_several_sites_is_one_problem_naming_them(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_query_that_fails_at_several_sites_is_one_problem_naming_them(
+    gitops: Path, pytester: pytest.Pytester
+) -> None:
     catalog = gitops / "checks/redis-live.yaml"
-    catalog.write_text(catalog.read_text().replace("redis_memory_used_bytes{ {{ selector }} } / ", "redis_memory_used_bytes{{ selector }} / ", 1))
+    catalog.write_text(
+        catalog.read_text().replace(
+            "redis_memory_used_bytes{ {{ selector }} } / ", "redis_memory_used_bytes{{ selector }} / ", 1
+        )
+    )
     result = pytester.runpytest("--findings=f.json")
     doc = json.loads((pytester.path / "f.json").read_text())
     message = catalog_problems(doc, "checks/redis-live.yaml")
-    assert message.count("is not PromQL") == 1 and "query at site production is not PromQL" in message and "(also at staging)" in message
+    assert (
+        message.count("is not PromQL") == 1
+        and "query at site production is not PromQL" in message
+        and "(also at staging)" in message
+    )
     assert "Traceback" not in result.stdout.str()
 
 
@@ -313,14 +437,19 @@ def test_a_values_assert_over_text_names_the_field(gitops: Path, pytester: pytes
     assert "values.image.tag='7.0.15' is text where the expression needs a number" in item["message"]
     assert "values.image.tag='7.0.15'  <- text, not a number" in item["message"]
     values = (gitops / "sites/production/apps/redis-cluster/values.yaml").read_text().splitlines()
-    assert item["location"] == {"path": "sites/production/apps/redis-cluster/values.yaml", "line": next(i for i, text in enumerate(values, 1) if "tag:" in text)}
+    assert item["location"] == {
+        "path": "sites/production/apps/redis-cluster/values.yaml",
+        "line": next(i for i, text in enumerate(values, 1) if "tag:" in text),
+    }
 
 
 def test_values_in_sync_says_to_render_and_a_hand_added_line_is_named(gitops: Path, pytester: pytest.Pytester) -> None:
     set_line(gitops / ENV, "REDIS_REPLICAS", "5")
     _, doc = run(pytester, "-k", "redis-cluster and values-in-sync")
     (item,) = doc["findings"]
-    assert item["action"].startswith("re-render and commit sites/production/apps/redis-cluster/values.yaml: python3 releases/1.15/render_values.py")
+    assert item["action"].startswith(
+        "re-render and commit sites/production/apps/redis-cluster/values.yaml: python3 releases/1.15/render_values.py"
+    )
     assert item["location"]["path"] == ENV  # declared there, and right: rendering is the fix
     set_line(gitops / ENV, "REDIS_REPLICAS", "3")
     values = gitops / "sites/production/apps/redis-cluster/values.yaml"

@@ -45,7 +45,9 @@ def test_a_line_without_equals(gitops: Path, pytester: pytest.Pytester) -> None:
     assert f"{ENV}:{line}: line has no '='" in f["message"]
     assert f["outcome"] == "failed"
     result.stdout.fnmatch_lines([f"*{ENV}:{line}: line has no '='*write KEY=VALUE*"])
-    assert findings["summary"]["failed"] == 1 and findings["summary"]["errors"] == 0 and findings["summary"]["passed"] > 10
+    assert (
+        findings["summary"]["failed"] == 1 and findings["summary"]["errors"] == 0 and findings["summary"]["passed"] > 10
+    )
 
 
 def test_a_duplicate_key(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -64,12 +66,28 @@ def test_a_duplicate_key(gitops: Path, pytester: pytest.Pytester) -> None:
     [
         ("REDIS_MAXMEMORY_SAMPLS", "5", "unknown key REDIS_MAXMEMORY_SAMPLS; did you mean REDIS_MAXMEMORY_SAMPLES?"),
         ("REDIS_REPLICAS", "three", "REDIS_REPLICAS: 'three' is text, not an integer"),
-        ("REDIS_MEMORY_LIMIT", "2GB", "REDIS_MEMORY_LIMIT: '2GB' is not a Kubernetes quantity (Kubernetes writes 2Gi for binary or 2G for decimal units)"),
-        ("REDIS_EVICTION_POLICY", "lru", "REDIS_EVICTION_POLICY: 'lru' is not one of the allowed values (write one of: noeviction, allkeys-lru"),
-        ("REDIS_MAXMEMORY", "2Gi", "REDIS_MAXMEMORY: '2Gi' is not a Redis memory size (Redis has no Gi: write 2gb for binary units, 2g for decimal)"),
+        (
+            "REDIS_MEMORY_LIMIT",
+            "2GB",
+            "REDIS_MEMORY_LIMIT: '2GB' is not a Kubernetes quantity (Kubernetes writes 2Gi for binary or 2G for "
+            "decimal units)",
+        ),
+        (
+            "REDIS_EVICTION_POLICY",
+            "lru",
+            "REDIS_EVICTION_POLICY: 'lru' is not one of the allowed values (write one of: noeviction, allkeys-lru",
+        ),
+        (
+            "REDIS_MAXMEMORY",
+            "2Gi",
+            "REDIS_MAXMEMORY: '2Gi' is not a Redis memory size (Redis has no Gi: write 2gb for binary units, 2g "
+            "for decimal)",
+        ),
     ],
 )
-def test_schema_violations_point_at_the_key(gitops: Path, pytester: pytest.Pytester, key: str, value: str, expected: str) -> None:
+def test_schema_violations_point_at_the_key(
+    gitops: Path, pytester: pytest.Pytester, key: str, value: str, expected: str
+) -> None:
     env = gitops / ENV
     set_line(env, key, value)
     line = line_of(env, key)
@@ -87,7 +105,9 @@ def test_a_release_that_does_not_exist(gitops: Path, pytester: pytest.Pytester) 
     _result, findings = run(pytester)
     f = finding(findings, "config-schema")
     assert f["outcome"] == "error"
-    assert f["message"].startswith(f"{ENV}:{line_of(env, 'RELEASE')}: RELEASE=1.99 does not exist (no releases/1.99/) (known releases: 1.15)")
+    assert f["message"].startswith(
+        f"{ENV}:{line_of(env, 'RELEASE')}: RELEASE=1.99 does not exist (no releases/1.99/) (known releases: 1.15)"
+    )
     # the parse item does not depend on the release and still passes
     assert "config-parse" not in {x["check"] for x in findings["findings"]}
 
@@ -124,7 +144,10 @@ def test_a_committed_values_file_that_is_not_yaml(gitops: Path, pytester: pytest
     assert "not valid YAML" in f["message"] and f["location"]["line"] is not None
     assert f["outcome"] == "error"
     stale = finding(findings, "values-in-sync", "redis-cluster")
-    assert stale["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS")} and stale["outcome"] == "failed"
+    assert (
+        stale["location"] == {"path": ENV, "line": line_of(gitops / ENV, "REDIS_REPLICAS")}
+        and stale["outcome"] == "failed"
+    )
 
 
 def test_values_schema_failure_is_traced_to_the_config_line(gitops: Path, pytester: pytest.Pytester) -> None:
@@ -147,7 +170,9 @@ def test_values_schema_failure_is_traced_to_the_config_line(gitops: Path, pytest
         ('{"type": "objekt"}', "not a valid JSON Schema at /type"),
     ],
 )
-def test_a_schema_file_that_is_not_json_schema(gitops: Path, pytester: pytest.Pytester, text: str, expected: str) -> None:
+def test_a_schema_file_that_is_not_json_schema(
+    gitops: Path, pytester: pytest.Pytester, text: str, expected: str
+) -> None:
     (gitops / "releases/1.15/config.schema.json").write_text(text)
     _, findings = run(pytester)
     f = finding(findings, "config-schema")
@@ -163,7 +188,12 @@ def test_secrets_are_redacted_everywhere(gitops: Path, pytester: pytest.Pytester
     set_line(env, "REDIS_API_TOKEN", "tok-hunter2-s3cr3t-x")
     set_line(env, "REDIS_EVICTION_POLICY", "hunter2-s3cr3t")
     result, _findings = run(pytester, "--findings-md=f.md", "--junitxml", "j.xml")
-    everything = result.stdout.str() + (pytester.path / "f.json").read_text() + (pytester.path / "f.md").read_text() + (pytester.path / "j.xml").read_text()
+    everything = (
+        result.stdout.str()
+        + (pytester.path / "f.json").read_text()
+        + (pytester.path / "f.md").read_text()
+        + (pytester.path / "j.xml").read_text()
+    )
     assert "hunter2" not in everything
     assert "***" in everything
 
@@ -175,7 +205,14 @@ def test_config_values_with_template_syntax_are_data(gitops: Path, pytester: pyt
     import sys
 
     subprocess.run(
-        [sys.executable, "releases/1.15/render_values.py", "--env-file", ENV, "--output", "sites/production/apps/api-server/values.yaml"],
+        [
+            sys.executable,
+            "releases/1.15/render_values.py",
+            "--env-file",
+            ENV,
+            "--output",
+            "sites/production/apps/api-server/values.yaml",
+        ],
         cwd=gitops,
         check=True,
         capture_output=True,

@@ -17,7 +17,9 @@ from .test_reports import sarif_schema
 
 
 def run(pytester: pytest.Pytester, name: str, *args: str) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest("--site", "production", f"--findings={name}.json", f"--findings-md={name}.md", f"--sarif={name}.sarif", *args)
+    result = pytester.runpytest(
+        "--site", "production", f"--findings={name}.json", f"--findings-md={name}.md", f"--sarif={name}.sarif", *args
+    )
     text = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text, text
     return result, json.loads((pytester.path / f"{name}.json").read_text())
@@ -47,12 +49,18 @@ def test_generated_pod_names_are_cut_to_their_owner_and_stable_names_stay() -> N
 
 
 def test_a_fingerprint_ignores_values_times_and_volatile_labels() -> None:
-    a = fingerprint("kube-crashloop", "production", "api-server", [{"pod": "api-server-6b7f9c8d4-tq5ln", "container": "api"}])
-    b = fingerprint("kube-crashloop", "production", "api-server", [{"pod": "api-server-7c8d9f5b6-zx2vw", "container": "api"}])
+    a = fingerprint(
+        "kube-crashloop", "production", "api-server", [{"pod": "api-server-6b7f9c8d4-tq5ln", "container": "api"}]
+    )
+    b = fingerprint(
+        "kube-crashloop", "production", "api-server", [{"pod": "api-server-7c8d9f5b6-zx2vw", "container": "api"}]
+    )
     assert a == b  # rescheduled: the same problem
     series = {"instance": "10.0.3.7:6379", "pod": "redis-cluster-0", "container_id": "containerd://1ac5", "uid": "9f2e"}
     assert identity(series) == {"instance": "10.0.3.7:6379", "pod": "redis-cluster-0"}
-    assert fingerprint("c", "s", "a", [series]) == fingerprint("c", "s", "a", [dict(series, container_id="containerd://ffff")])
+    assert fingerprint("c", "s", "a", [series]) == fingerprint(
+        "c", "s", "a", [dict(series, container_id="containerd://ffff")]
+    )
     assert fingerprint("c", "s", "a", [series]) != fingerprint("c", "s", "a", [dict(series, instance="10.0.3.8:6379")])
     assert fingerprint("c", "production", "a") != fingerprint("c", "staging", "a") != fingerprint("c", "staging", "b")
     # order and repeats of objects do not matter
@@ -68,7 +76,9 @@ def test_fingerprints_are_the_same_across_runs_machines_and_xdist(gitops: Path, 
     for name in ("sites", "releases", "checks"):
         shutil.copytree(gitops / name, other / name)
     (other / "pytest.ini").write_text("[pytest]\n")
-    moved = pytester.runpytest("--site", "production", f"--rootdir={other}", f"--slo-root={other}", f"--findings={other}/b.json", "-n", "2")
+    moved = pytester.runpytest(
+        "--site", "production", f"--rootdir={other}", f"--slo-root={other}", f"--findings={other}/b.json", "-n", "2"
+    )
     assert "Traceback" not in moved.stdout.str()
     second = json.loads((other / "b.json").read_text())
     prints = {f["nodeid"]: f["fingerprint"] for f in first["findings"]}
@@ -101,17 +111,26 @@ def test_unchanged_new_and_fixed_against_the_baseline(gitops: Path, pytester: py
     assert [(f["check"], f["baseline_state"]) for f in doc["absent"]] == [("redis-eviction-policy", "absent")]
     md = (gitops / "night3.md").read_text()
     assert "**2 new**, 0 unchanged, 1 fixed since baseline" in md
-    assert "## Fixed since baseline (1)" in md and "| `redis-eviction-policy` | production / redis-cluster | `REDIS_EVICTION_POLICY=noeviction`" in md
+    assert (
+        "## Fixed since baseline (1)" in md
+        and "| `redis-eviction-policy` | production / redis-cluster | `REDIS_EVICTION_POLICY=noeviction`" in md
+    )
     assert "| `redis-maxmemory-headroom` | production / redis-cluster | **new** | failed |" in md
     sarif = valid_sarif(gitops / "night3.sarif")
     results = {(r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"]}
-    assert results == {("redis-maxmemory-headroom", "new"), ("values-in-sync", "new"), ("redis-eviction-policy", "absent")}
+    assert results == {
+        ("redis-maxmemory-headroom", "new"),
+        ("values-in-sync", "new"),
+        ("redis-eviction-policy", "absent"),
+    }
     by_rule = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}
     fp = {f["check"]: f["fingerprint"] for f in doc["findings"]}
     assert by_rule["values-in-sync"]["partialFingerprints"] == {"pytestSloFinding/v1": fp["values-in-sync"]}
 
 
-def test_a_finding_that_narrows_is_unchanged_and_one_that_spreads_is_new(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_finding_that_narrows_is_unchanged_and_one_that_spreads_is_new(
+    gitops: Path, pytester: pytest.Pytester
+) -> None:
     """One of two drifted keys fixed: still the known problem. A third key drifting: new."""
     committed = gitops / "sites/production/apps/redis-cluster/values.yaml"
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")
@@ -134,7 +153,8 @@ def test_fail_on_new_fails_only_new_findings(gitops: Path, pytester: pytest.Pyte
     assert quiet.ret == 0
     quiet.stdout.fnmatch_lines(
         [
-            "XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy - unchanged since the baseline base.json (*); --fail-on=new fails only new findings",
+            "XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy - unchanged since the "
+            "baseline base.json (*); --fail-on=new fails only new findings",
         ]
     )
     assert quiet.parseoutcomes().get("xfailed") == 2 and "failed" not in quiet.parseoutcomes()
@@ -145,7 +165,9 @@ def test_fail_on_new_fails_only_new_findings(gitops: Path, pytester: pytest.Pyte
     assert states(doc)["redis-eviction-policy"] == "unchanged" and doc["summary"]["accepted"] == 1
     cases = {c.get("name"): c for c in ElementTree.parse(gitops / "j.xml").getroot().iter("testcase")}
     props = {p.get("name"): p.get("value") for p in cases["redis-maxmemory-headroom"].iter("property")}
-    assert props["slo_baseline_state"] == "new" and props["slo_fingerprint"] == next(f["fingerprint"] for f in doc["findings"] if f["check"] == "redis-maxmemory-headroom")
+    assert props["slo_baseline_state"] == "new" and props["slo_fingerprint"] == next(
+        f["fingerprint"] for f in doc["findings"] if f["check"] == "redis-maxmemory-headroom"
+    )
     skipped = cases["redis-eviction-policy"].find("skipped")
     assert skipped is not None and "unchanged since the baseline" in (skipped.get("message") or "")
 
@@ -156,35 +178,70 @@ def test_fail_on_new_fails_only_new_findings(gitops: Path, pytester: pytest.Pyte
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        (None, "--baseline: */nope.json: no such file (pass the findings.json an earlier run wrote with --findings=PATH)"),
-        ('{"summary": {"fingerprints": "v1"}, "findings": [', "--baseline: */nope.json: not JSON (line 1: *); a truncated file?*"),
+        (
+            None,
+            "--baseline: */nope.json: no such file (pass the findings.json an earlier run wrote with --findings=PATH)",
+        ),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": [',
+            "--baseline: */nope.json: not JSON (line 1: *); a truncated file?*",
+        ),
         ("[1, 2]", "--baseline: */nope.json: not a pytest-slo findings file (no summary and findings)*"),
-        ('{"summary": {}, "findings": []}', "--baseline: */nope.json: written without v1 fingerprints (by an older pytest-slo)*"),
+        (
+            '{"summary": {}, "findings": []}',
+            "--baseline: */nope.json: written without v1 fingerprints (by an older pytest-slo)*",
+        ),
         (
             '{"summary": {"fingerprints": "v1", "sites": ["staging"]}, "findings": []}',
-            "--baseline: */nope.json: written for site staging, this run checks production (use the baseline of the same site*",
+            "--baseline: */nope.json: written for site staging, this run checks production (use the baseline of "
+            "the same site*",
         ),
         (
             '{"summary": {"fingerprints": "v1", "repo": "github.com/other/gitops"}, "findings": []}',
             "--baseline: */nope.json: written for repository github.com/other/gitops, this run checks *",
         ),
-        ('{"summary": {"fingerprints": "v1"}, "findings": [{"check": "x"}]}', "--baseline: */nope.json: not a pytest-slo findings file: finding 1: 'severity' is a required property*"),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": [{"check": "x"}]}',
+            "--baseline: */nope.json: not a pytest-slo findings file: finding 1: 'severity' is a required property*",
+        ),
         (
             '{"summary": {"fingerprints": "v1", "sites": "production"}, "findings": []}',
-            "--baseline: */nope.json: not a pytest-slo findings file: summary: sites: 'production' is not of type 'array'*",
+            "--baseline: */nope.json: not a pytest-slo findings file: summary: sites: 'production' is not of "
+            "type 'array'*",
         ),
-        ('{"summary": {"fingerprints": "v1"}, "findings": [FINDING]}', "--baseline: */nope.json: finding 1 has no check or fingerprint*"),
         (
-            '{"summary": {"fingerprints": "v1"}, "findings": [FINDING_FP]}'.replace("FINDING_FP", '{"fingerprint": "abc", "objects": "abc", ' + 'FIELDS'),
-            "--baseline: */nope.json: not a pytest-slo findings file: finding 1: objects: 'abc' is not of type 'array', 'null'*",
+            '{"summary": {"fingerprints": "v1"}, "findings": [FINDING]}',
+            "--baseline: */nope.json: finding 1 has no check or fingerprint*",
+        ),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": [FINDING_FP]}'.replace(
+                "FINDING_FP", '{"fingerprint": "abc", "objects": "abc", ' + "FIELDS"
+            ),
+            "--baseline: */nope.json: not a pytest-slo findings file: finding 1: objects: 'abc' is not of type "
+            "'array', 'null'*",
         ),
     ],
-    ids=["missing", "truncated", "not-findings", "old", "other-site", "other-repo", "malformed-finding", "sites-not-a-list", "no-fingerprint", "objects-not-a-list"],
+    ids=[
+        "missing",
+        "truncated",
+        "not-findings",
+        "old",
+        "other-site",
+        "other-repo",
+        "malformed-finding",
+        "sites-not-a-list",
+        "no-fingerprint",
+        "objects-not-a-list",
+    ],
 )
-def test_a_bad_baseline_is_a_usage_error_naming_the_file(gitops: Path, pytester: pytest.Pytester, content: str | None, said: str) -> None:
+def test_a_bad_baseline_is_a_usage_error_naming_the_file(
+    gitops: Path, pytester: pytest.Pytester, content: str | None, said: str
+) -> None:
     if content is not None:
         fields = '"check": "x", "severity": "P1", "outcome": "failed", "nodeid": "n", "title": "t", "message": "m"'
-        (gitops / "nope.json").write_text(content.replace("FINDING", "{" + fields + "}").replace("FIELDS", fields + "}"))
+        (gitops / "nope.json").write_text(
+            content.replace("FINDING", "{" + fields + "}").replace("FIELDS", fields + "}")
+        )
     result = pytester.runpytest("--site", "production", "--baseline=nope.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {said}"])

@@ -20,18 +20,30 @@ from .test_baseline import states, valid_sarif
 pytestmark = pytest.mark.servers(*STACK)
 
 
-def nightly(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: Stack, name: str, *args: str) -> tuple[pytest.RunResult, dict]:
+def nightly(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: Stack, name: str, *args: str
+) -> tuple[pytest.RunResult, dict]:
     for key, value in stack.env().items():
         monkeypatch.setenv(key, value)
     result = pytester.runpytest(
-        "--site", "production", "--live", "-m", "not kube", f"--findings={name}.json", f"--findings-md={name}.md", f"--sarif={name}.sarif", *args
+        "--site",
+        "production",
+        "--live",
+        "-m",
+        "not kube",
+        f"--findings={name}.json",
+        f"--findings-md={name}.md",
+        f"--sarif={name}.sarif",
+        *args,
     )
     text = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text, text
     return result, json.loads((pytester.path / f"{name}.json").read_text())
 
 
-def test_the_nightly_loop_on_the_incident(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_nightly_loop_on_the_incident(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, night1 = nightly(pytester, monkeypatch, incident, "night1")
     live = {f["check"] for f in night1["findings"] if f["kind"] in ("promql", "redis")}
     assert live == {
@@ -46,7 +58,9 @@ def test_the_nightly_loop_on_the_incident(incident: Stack, gitops: Path, pyteste
     second, night2 = nightly(pytester, monkeypatch, incident, "night2", "--baseline=night1.json", "-n", "2")
     n = len(night1["findings"])
     second.stdout.fnmatch_lines([f"slo findings: {n} (0 new, {n} unchanged; 0 fixed since baseline)*"])
-    assert {f["nodeid"]: f["fingerprint"] for f in night2["findings"]} == {f["nodeid"]: f["fingerprint"] for f in night1["findings"]}
+    assert {f["nodeid"]: f["fingerprint"] for f in night2["findings"]} == {
+        f["nodeid"]: f["fingerprint"] for f in night1["findings"]
+    }
 
     # the team declares what runs (noeviction): the live drift check is fixed, the gate's
     # policy check and the stale render are what is new
@@ -62,7 +76,9 @@ def test_the_nightly_loop_on_the_incident(incident: Stack, gitops: Path, pyteste
     assert "## Fixed since baseline (1)" in md
 
 
-def test_a_waiver_for_one_live_instance(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_waiver_for_one_live_instance(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     today = dt.datetime.now(dt.timezone.utc).date()
     instance = incident.exporter.address
     body = (
@@ -76,14 +92,23 @@ def test_a_waiver_for_one_live_instance(incident: Stack, gitops: Path, pytester:
     )
     (gitops / "checks/waivers.yaml").write_text(body)
     result, doc = nightly(pytester, monkeypatch, incident, "w", "-rx")
-    result.stdout.fnmatch_lines(["XFAIL sites/production/config.env::redis-cluster::redis-memory-headroom - waived until * by sre-oncall: *"])
+    result.stdout.fnmatch_lines(
+        ["XFAIL sites/production/config.env::redis-cluster::redis-memory-headroom - waived until * by sre-oncall: *"]
+    )
     headroom = next(f for f in doc["findings"] if f["check"] == "redis-memory-headroom")
     assert headroom["waiver"]["complete"] and headroom["objects"][0]["instance"] == instance
     sarif = valid_sarif(pytester.path / "w.sarif")
     assert [r["ruleId"] for r in sarif["runs"][0]["results"] if r.get("suppressions")] == ["redis-memory-headroom"]
-    (gitops / "checks/waivers.yaml").write_text(body.replace(str(today + dt.timedelta(days=18)), str(today - dt.timedelta(days=1))))
+    (gitops / "checks/waivers.yaml").write_text(
+        body.replace(str(today + dt.timedelta(days=18)), str(today - dt.timedelta(days=1)))
+    )
     result, doc = nightly(pytester, monkeypatch, incident, "w2")
-    result.stdout.fnmatch_lines([f"checks/waivers.yaml:2: waiver for redis-memory-headroom at production expired on {today - dt.timedelta(days=1)} (owner sre-oncall)"])
+    result.stdout.fnmatch_lines(
+        [
+            "checks/waivers.yaml:2: waiver for redis-memory-headroom at production expired on "
+            f"{today - dt.timedelta(days=1)} (owner sre-oncall)"
+        ]
+    )
     assert next(f for f in doc["findings"] if f["check"] == "redis-memory-headroom")["waiver"] is None
 
 
@@ -96,11 +121,17 @@ def growing() -> Iterator[Stack]:
 
 
 def _used_percent(stack: Stack) -> float:
-    answer = requests.get(f"{stack.prometheus_url}/api/v1/query", params={"query": "100 * redis_memory_used_bytes / redis_memory_max_bytes"}, timeout=5).json()
+    answer = requests.get(
+        f"{stack.prometheus_url}/api/v1/query",
+        params={"query": "100 * redis_memory_used_bytes / redis_memory_max_bytes"},
+        timeout=5,
+    ).json()
     return float(answer["data"]["result"][0]["value"][1])
 
 
-def test_a_regression_fails_under_the_absolute_threshold(growing: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_regression_fails_under_the_absolute_threshold(
+    growing: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     args = ("-k", "redis-memory-headroom")
     _, night1 = nightly(pytester, monkeypatch, growing, "night1", *args)
     before = next(o for o in night1["observations"] if o["check"] == "redis-memory-headroom")["values"][0]["value"]
@@ -123,7 +154,9 @@ def test_a_regression_fails_under_the_absolute_threshold(growing: Stack, gitops:
     assert now < 80 and now - before > 10
     first = finding["message"].splitlines()[0]
     instance = growing.exporter.address
-    assert first.startswith(f'instance="{instance}": {now:.4g}% now, {before:.4g}% at {night1["observations"][0]["time"]} (+')
+    assert first.startswith(
+        f'instance="{instance}": {now:.4g}% now, {before:.4g}% at {night1["observations"][0]["time"]} (+'
+    )
     assert first.endswith("points since the baseline, more than the 10 points allowed); still within < 80%")
     assert finding["baseline_state"] == "new" and finding["location"]["path"] == ENV
     rows = finding["evidence"]["regression"]["series"]
@@ -147,21 +180,37 @@ def test_the_cronjobs_baseline_loop(incident: Stack, gitops: Path, tmp_path: Pat
 
     from .support import REPO
 
-    cronjob = next(d for d in yaml.safe_load_all((REPO / "deploy/nightly-drift-cronjob.yaml").read_text()) if d["kind"] == "CronJob")
+    cronjob = next(
+        d
+        for d in yaml.safe_load_all((REPO / "deploy/nightly-drift-cronjob.yaml").read_text())
+        if d["kind"] == "CronJob"
+    )
     [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    snapshot = shift_snapshot(REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
+    snapshot = shift_snapshot(
+        REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+    )
     (tmp_path / "cluster.json").write_text(json.dumps(snapshot))
     out = tmp_path / "out"
     out.mkdir()
     env = {
-        **os.environ, **incident.env(), "OUT_DIR": str(out), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        **os.environ,
+        **incident.env(),
+        "OUT_DIR": str(out),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         # the cluster of the test: a kubectl dump instead of the in-cluster API
         "PYTEST_ADDOPTS": f"-p no:cacheprovider --kube-snapshot={tmp_path / 'cluster.json'}",
     }
     env.pop("CI", None)
 
     def night() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*container["command"], *container["args"]], cwd=gitops, env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [*container["command"], *container["args"]],
+            cwd=gitops,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     first = night()
     assert first.returncode == 1, first.stdout + first.stderr

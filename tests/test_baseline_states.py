@@ -30,7 +30,10 @@ def made(check: str = "redis-memory-headroom", *objects: dict[str, Any], outcome
 
 
 def document(*findings: dict[str, Any], **summary: Any) -> dict[str, Any]:
-    return {"summary": {"fingerprints": "v1", "sites": [SITE], "repo": "github.com/acme/gitops", **summary}, "findings": list(findings)}
+    return {
+        "summary": {"fingerprints": "v1", "sites": [SITE], "repo": "github.com/acme/gitops", **summary},
+        "findings": list(findings),
+    }
 
 
 def written(tmp_path: Path, doc: Any) -> Path:
@@ -67,7 +70,14 @@ def test_fewer_failing_objects_is_the_known_problem_and_more_is_new(tmp_path: Pa
 
 def test_objects_are_compared_as_fingerprints_see_them(tmp_path: Path) -> None:
     rescheduled = {"pod": "api-server-6b7f9c8d4-tq5ln", "container": "api", "container_id": "containerd://1ac5"}
-    base = load(written(tmp_path, document(made("kube-crashloop", rescheduled, {"pod": "api-server-6b7f9c8d4-zz2vw", "container": "sidecar"}))))
+    base = load(
+        written(
+            tmp_path,
+            document(
+                made("kube-crashloop", rescheduled, {"pod": "api-server-6b7f9c8d4-zz2vw", "container": "sidecar"})
+            ),
+        )
+    )
     again = {"pod": "api-server-7c8d9f5b6-zx2vw", "container": "api", "container_id": "containerd://ffff"}
     assert base.state(made("kube-crashloop", again)) == "unchanged"
     assert base.state(made("kube-crashloop", {**again, "container": "init"})) == "new"
@@ -115,7 +125,11 @@ def test_a_baseline_made_in_memory_knows_its_findings_fingerprints() -> None:
 
 
 def test_a_finding_whose_item_passed_is_fixed_and_one_that_did_not_run_is_not_claimed(tmp_path: Path) -> None:
-    policy, headroom, growth = made("redis-eviction-policy"), made("redis-memory-headroom", A), made("redis-memory-growth", A)
+    policy, headroom, growth = (
+        made("redis-eviction-policy"),
+        made("redis-memory-headroom", A),
+        made("redis-memory-growth", A),
+    )
     base = load(written(tmp_path, document(policy, headroom, growth)))
     passed = [("redis-eviction-policy", SITE, APP), ("redis-memory-headroom", SITE, APP)]
     gone = base.absent([headroom], passed)  # headroom passed for one instance but still fails
@@ -129,7 +143,13 @@ def test_a_finding_whose_item_passed_is_fixed_and_one_that_did_not_run_is_not_cl
 
 
 def test_what_is_read_from_a_findings_file(tmp_path: Path) -> None:
-    seen = {"check": "redis-memory-growth", "site": SITE, "app": APP, "time": 1700000000, "values": [{"labels": A, "value": 1.5}]}
+    seen = {
+        "check": "redis-memory-growth",
+        "site": SITE,
+        "app": APP,
+        "time": 1700000000,
+        "values": [{"labels": A, "value": 1.5}],
+    }
     doc = document(made("redis-eviction-policy"), generated_at="2026-11-30T02:00:00Z", sites=[SITE, "staging"])
     doc["observations"] = [seen, {"check": "x", "site": SITE, "app": APP, "values": "not a list"}]
     base = load(written(tmp_path, doc))
@@ -150,31 +170,69 @@ def test_a_baseline_of_none_of_this_runs_sites_names_both(tmp_path: Path) -> Non
 def test_a_baseline_of_any_of_this_runs_sites_or_of_none_is_accepted(tmp_path: Path) -> None:
     assert load(written(tmp_path, document(sites=["staging", SITE])), sites=(SITE,)).sites == ("staging", SITE)
     assert load(written(tmp_path, document(sites=[])), sites=(SITE,)).sites == ()
-    assert load(written(tmp_path, document(sites=["staging"])), sites=()).sites == ("staging",)  # no site named: no check
+    assert load(written(tmp_path, document(sites=["staging"])), sites=()).sites == (
+        "staging",
+    )  # no site named: no check
     assert load(written(tmp_path, document(repo=None))).findings == []  # a baseline that names no repository
 
 
 @pytest.mark.parametrize(
     ("content", "said", "hint"),
     [
-        ('{"summary": {"fingerprints": "v1"}, "findings": [', "not JSON (line 1: Expecting value); a truncated file?", AGAIN),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": [',
+            "not JSON (line 1: Expecting value); a truncated file?",
+            AGAIN,
+        ),
         ("[1, 2]", "not a pytest-slo findings file (no summary and findings)", AGAIN),
         ('{"summary": [], "findings": []}', "not a pytest-slo findings file (no summary and findings)", AGAIN),
-        ('{"summary": {"fingerprints": "v1"}, "findings": {}}', "not a pytest-slo findings file (no summary and findings)", AGAIN),
-        ('{"summary": {}, "findings": []}', "written without v1 fingerprints (by an older pytest-slo), so its findings cannot be matched",
-         "run once without --baseline and keep that run's findings.json as the baseline"),
-        ('{"summary": {"fingerprints": "v1", "sites": "production"}, "findings": []}',
-         "not a pytest-slo findings file: summary: sites: 'production' is not of type 'array'", AGAIN),
-        ('{"summary": {"fingerprints": "v1", "repo": "github.com/other/gitops"}, "findings": []}',
-         "written for repository github.com/other/gitops, this run checks github.com/acme/gitops", "use a baseline of this repository"),
-        ('{"summary": {"fingerprints": "v1", "sites": ["staging", "dev"]}, "findings": []}',
-         "written for site staging, dev, this run checks production", "use the baseline of the same site (one findings.json per site job)"),
-        ('{"summary": {"fingerprints": "v1"}, "findings": [{"check": "x", "severity": "P1", "outcome": "failed", "nodeid": "n", "title": "t", "message": "m"}]}',
-         "finding 1 has no check or fingerprint", AGAIN),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": {}}',
+            "not a pytest-slo findings file (no summary and findings)",
+            AGAIN,
+        ),
+        (
+            '{"summary": {}, "findings": []}',
+            "written without v1 fingerprints (by an older pytest-slo), so its findings cannot be matched",
+            "run once without --baseline and keep that run's findings.json as the baseline",
+        ),
+        (
+            '{"summary": {"fingerprints": "v1", "sites": "production"}, "findings": []}',
+            "not a pytest-slo findings file: summary: sites: 'production' is not of type 'array'",
+            AGAIN,
+        ),
+        (
+            '{"summary": {"fingerprints": "v1", "repo": "github.com/other/gitops"}, "findings": []}',
+            "written for repository github.com/other/gitops, this run checks github.com/acme/gitops",
+            "use a baseline of this repository",
+        ),
+        (
+            '{"summary": {"fingerprints": "v1", "sites": ["staging", "dev"]}, "findings": []}',
+            "written for site staging, dev, this run checks production",
+            "use the baseline of the same site (one findings.json per site job)",
+        ),
+        (
+            '{"summary": {"fingerprints": "v1"}, "findings": [{"check": "x", "severity": "P1", "outcome": '
+            '"failed", "nodeid": "n", "title": "t", "message": "m"}]}',
+            "finding 1 has no check or fingerprint",
+            AGAIN,
+        ),
     ],
-    ids=["truncated", "a-list", "summary-not-a-mapping", "findings-not-a-list", "old", "sites-not-a-list", "other-repo", "other-site", "no-fingerprint"],
+    ids=[
+        "truncated",
+        "a-list",
+        "summary-not-a-mapping",
+        "findings-not-a-list",
+        "old",
+        "sites-not-a-list",
+        "other-repo",
+        "other-site",
+        "no-fingerprint",
+    ],
 )
-def test_a_baseline_that_cannot_be_used_says_why_and_what_to_pass(tmp_path: Path, content: str, said: str, hint: str) -> None:
+def test_a_baseline_that_cannot_be_used_says_why_and_what_to_pass(
+    tmp_path: Path, content: str, said: str, hint: str
+) -> None:
     path = written(tmp_path, content)
     with pytest.raises(BaselineError) as refused:
         load(path)
@@ -202,7 +260,9 @@ def test_a_missing_or_unreadable_baseline_is_named(tmp_path: Path) -> None:
     for unreadable in (_binary(tmp_path), tmp_path):  # not UTF-8; a folder
         with pytest.raises(BaselineError) as refused:
             load(unreadable)
-        assert refused.value.message.startswith(f"--baseline: {unreadable}: cannot read: ") and refused.value.hint == AGAIN
+        assert (
+            refused.value.message.startswith(f"--baseline: {unreadable}: cannot read: ") and refused.value.hint == AGAIN
+        )
 
 
 def _binary(tmp_path: Path) -> Path:

@@ -51,7 +51,10 @@ def test_make_repo_clones_apps_and_renders_every_site(tiny: tuple[Path, dict]) -
     for site in manifest["sites"]:
         for app in manifest["apps"]:
             assert (repo / "sites" / site / "apps" / app / "values.yaml").is_file()
-    assert "nameOverride: redis-cluster-02" in (repo / f"sites/{manifest['sites'][1]}/apps/redis-cluster-02/values.yaml").read_text()
+    assert (
+        "nameOverride: redis-cluster-02"
+        in (repo / f"sites/{manifest['sites'][1]}/apps/redis-cluster-02/values.yaml").read_text()
+    )
     assert "apps: [redis-cluster, redis-cluster-02]" in (repo / "checks" / "redis.yaml").read_text()
     assert len(manifest["promql_checks"]) == 3
 
@@ -154,8 +157,21 @@ def live_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The live benchmarks at quick sizes, one measured run each (plus the warm-up)."""
     out = tmp_path_factory.mktemp("live-bench") / "RESULTS.md"
     result = subprocess.run(
-        [sys.executable, str(BENCH_RUN), "--quick", "--only", "live-latency,kube-scale", "--repeats", "1", "--results", str(out)],
-        capture_output=True, text=True, env=_env(), timeout=600,
+        [
+            sys.executable,
+            str(BENCH_RUN),
+            "--quick",
+            "--only",
+            "live-latency,kube-scale",
+            "--repeats",
+            "1",
+            "--results",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     doc = json.loads(out.with_suffix(".json").read_text())

@@ -69,7 +69,12 @@ def test_either_count_missing_is_not_judged(bad: float | None, total: float | No
 
 def test_a_pair_whose_window_was_not_read_is_not_judged() -> None:
     verdict = judge_pair(PAGE_PAIRS[0], [WindowCount(HOUR, 50, 100)], TARGET)
-    assert (verdict.long_rate, verdict.short_rate, verdict.judged, verdict.firing) == (pytest.approx(500), None, False, False)
+    assert (verdict.long_rate, verdict.short_rate, verdict.judged, verdict.firing) == (
+        pytest.approx(500),
+        None,
+        False,
+        False,
+    )
 
 
 def test_no_data_and_a_window_longer_than_the_data_are_not_judged() -> None:
@@ -133,7 +138,9 @@ def _verdict(item: str, counts: list[WindowCount], held_since: float | None = 0.
     from pytest_slo.kinds.slo_queries import SliQueries
 
     repo = Path(__file__).resolve().parents[1]
-    check = next(c for c in slo_checks(load_slos(repo, "slos", ["api-server"]))[0] if c.id == f"api-availability::{item}")
+    check = next(
+        c for c in slo_checks(load_slos(repo, "slos", ["api-server"]))[0] if c.id == f"api-availability::{item}"
+    )
     slo, objective = check.spec["slo"], check.spec["objective"]
     queries = SliQueries(slo, objective, None, None, bad="b", total="t")
     facts = SloFacts(tuple(counts), held_since, 6 * HOUR, TARGET, queries, ())
@@ -158,7 +165,11 @@ def test_a_window_without_samples_is_not_judged_and_says_so() -> None:
 
 
 def test_less_data_than_every_pair_needs_is_a_skip_naming_how_much() -> None:
-    verdict = _verdict("burn-rate", burn_counts({6 * HOUR: 500, HOUR: 500, 1800: 500, 300: 500}, covered=1800), held_since=6 * HOUR - 2400)
+    verdict = _verdict(
+        "burn-rate",
+        burn_counts({6 * HOUR: 500, HOUR: 500, 1800: 500, 300: 500}, covered=1800),
+        held_since=6 * HOUR - 2400,
+    )
     assert verdict.skip == (
         "api-availability::burn-rate: no burn-rate pair can be judged: "
         "1h & 5m at 14.4×: Prometheus holds about 40m of the SLI's data, less than 1h; "
@@ -170,7 +181,8 @@ def test_a_spent_budget_says_what_is_wrong_first_in_requests_and_minutes() -> No
     verdict = _verdict("error-budget", [WindowCount(6 * HOUR, 30, 10_000)])
     assert not verdict.ok
     assert verdict.message.startswith(
-        "error budget exhausted: 30 bad requests over 6h against 10 allowed (budget left -200.0%, -0.7 min of full outage); SLI 99.7%, target 99.9%"
+        "error budget exhausted: 30 bad requests over 6h against 10 allowed (budget left -200.0%, -0.7 min of "
+        "full outage); SLI 99.7%, target 99.9%"
     )
     assert verdict.evidence["budget_left_percent"] == pytest.approx(-200)
     assert verdict.location is not None and str(verdict.location) == "slos/api-server.yaml:22"

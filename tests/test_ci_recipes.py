@@ -21,13 +21,22 @@ from .support import LAYOUT, REPO, check_jsonschema, incident_config
 
 RECIPES = REPO / "examples/ci"
 #: What GitHub would put in the workflow's ``${{ ... }}`` expressions; any other is a test failure.
-GITHUB = {"github.server_url": "https://github.example", "github.repository": "acme/gitops", "github.sha": "0123456789abcdef"}
+GITHUB = {
+    "github.server_url": "https://github.example",
+    "github.repository": "acme/gitops",
+    "github.sha": "0123456789abcdef",
+}
 GITLAB = {"CI_PROJECT_URL": "https://gitlab.example/acme/gitops", "CI_COMMIT_SHA": "0123456789abcdef"}
 INSTALL = re.compile(r"^pip install (\S+)$")
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args], cwd=repo, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.fixture
@@ -54,7 +63,9 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def pre_commit(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def hooks() -> dict[str, dict]:
@@ -70,8 +81,16 @@ def test_the_hooks_manifest_is_valid_and_its_two_hooks_run_the_same_gate(tmp_pat
     assert {k: python[k] for k in same} == {k: system[k] for k in same}
     assert python["entry"] == "pytest" and python["pass_filenames"] is False
     gated = re.compile(python["files"])
-    assert all(gated.search(p) for p in ("sites/production/config.env", "sites/production/apps/redis-cluster/values.yaml",
-                                         "releases/1.15/apps/redis-cluster/values.yaml.j2", "checks/redis.yaml", "slos/api-server.yaml"))
+    assert all(
+        gated.search(p)
+        for p in (
+            "sites/production/config.env",
+            "sites/production/apps/redis-cluster/values.yaml",
+            "releases/1.15/apps/redis-cluster/values.yaml.j2",
+            "checks/redis.yaml",
+            "slos/api-server.yaml",
+        )
+    )
     assert not any(gated.search(p) for p in ("README.md", "docs/incidents/2026-11-27.md", "src/app.py"))
     # the local recipe of the README gates the same files
     local = yaml.safe_load((RECIPES / "pre-commit-config.yaml").read_text())["repos"][0]["hooks"][0]
@@ -145,7 +164,10 @@ def check_reports(out: Path, base_url: str) -> dict:
 @pytest.mark.parametrize("broken", [False, True], ids=["clean", "incident"])
 def test_the_github_actions_recipe_runs(scratch: Path, tmp_path: Path, broken: bool) -> None:
     workflow = yaml.safe_load((RECIPES / "github-actions.yml").read_text())
-    assert check_jsonschema("--builtin-schema", "vendor.github-workflows", str(RECIPES / "github-actions.yml")).returncode == 0
+    assert (
+        check_jsonschema("--builtin-schema", "vendor.github-workflows", str(RECIPES / "github-actions.yml")).returncode
+        == 0
+    )
     if broken:
         incident_config(scratch)
     summary = tmp_path / "step-summary.md"
@@ -159,7 +181,9 @@ def test_the_github_actions_recipe_runs(scratch: Path, tmp_path: Path, broken: b
             # the reports the upload steps name were written by the steps before
             for key in ("sarif_file", "report_paths", "path"):
                 if key in step.get("with", {}):
-                    assert (scratch / step["with"][key]).exists(), f"{step['uses']}: {step['with'][key]} was not written"
+                    assert (scratch / step["with"][key]).exists(), (
+                        f"{step['uses']}: {step['with'][key]} was not written"
+                    )
             continue
         if installs(step["run"]):
             continue
@@ -196,4 +220,6 @@ def test_the_gitlab_ci_recipe_runs(scratch: Path, tmp_path: Path, broken: bool) 
 def test_the_readme_shows_the_recipes_as_they_are_tested() -> None:
     readme = (REPO / "README.md").read_text()
     for recipe in sorted(RECIPES.iterdir()):
-        assert f"```yaml\n{recipe.read_text()}```\n" in readme, f"README.md does not include {recipe.relative_to(REPO)} verbatim"
+        assert f"```yaml\n{recipe.read_text()}```\n" in readme, (
+            f"README.md does not include {recipe.relative_to(REPO)} verbatim"
+        )

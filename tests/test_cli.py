@@ -23,31 +23,62 @@ def slo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def gate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_init_writes_a_repository_that_passes_its_own_gate(tmp_path: Path) -> None:
     done = slo("init", "gitops", "--site", "eu-1", "--app", "checkout", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     repo = tmp_path / "gitops"
-    for path in ("pytest.ini", "Makefile", "sites/eu-1/config.env", "releases/1.0/render_values.py", "releases/1.0/config.schema.json",
-                 "releases/1.0/apps/checkout/values.yaml.j2", "releases/1.0/apps/checkout/values.schema.json",
-                 "checks/checkout.yaml", "checks/runbooks/checkout.md", "sites/eu-1/apps/checkout/values.yaml"):
+    for path in (
+        "pytest.ini",
+        "Makefile",
+        "sites/eu-1/config.env",
+        "releases/1.0/render_values.py",
+        "releases/1.0/config.schema.json",
+        "releases/1.0/apps/checkout/values.yaml.j2",
+        "releases/1.0/apps/checkout/values.schema.json",
+        "checks/checkout.yaml",
+        "checks/runbooks/checkout.md",
+        "sites/eu-1/apps/checkout/values.yaml",
+    ):
         assert (repo / path).is_file(), path
     assert "CHECKOUT_MEMORY_LIMIT=512Mi" in (repo / "sites/eu-1/config.env").read_text()
     result = gate(repo)
     assert result.returncode == 0, result.stdout
     assert "slo findings: 0 (none)" in result.stdout
     # the Makefile's merge gate, and the render script the config.env comment names
-    make = subprocess.run(["make", "test-app", "APP=checkout", f"PYTEST={sys.executable} -m pytest -p no:cacheprovider"], cwd=repo, capture_output=True, text=True)
+    make = subprocess.run(
+        ["make", "test-app", "APP=checkout", f"PYTEST={sys.executable} -m pytest -p no:cacheprovider"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     assert make.returncode == 0, make.stdout + make.stderr
     set_line(repo / "sites/eu-1/config.env", "CHECKOUT_MEMORY_REQUEST", "1Gi")
     result = gate(repo)
     assert result.returncode == 1
     assert "CHECKOUT_MEMORY_REQUEST=1Gi is more than CHECKOUT_MEMORY_LIMIT=512Mi" in result.stdout  # the starter check
     assert "values-in-sync" in result.stdout  # and the built-in one: the render is stale
-    rendered = subprocess.run([sys.executable, "releases/1.0/render_values.py", "--env-file", "sites/eu-1/config.env",
-                               "--output", "sites/eu-1/apps/checkout/values.yaml"], cwd=repo, capture_output=True, text=True)
+    rendered = subprocess.run(
+        [
+            sys.executable,
+            "releases/1.0/render_values.py",
+            "--env-file",
+            "sites/eu-1/config.env",
+            "--output",
+            "sites/eu-1/apps/checkout/values.yaml",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert "memory: \"1Gi\"" in (repo / "sites/eu-1/apps/checkout/values.yaml").read_text()
 
@@ -69,7 +100,10 @@ def test_explain_shows_the_check_as_it_reads_at_a_site(gitops: Path) -> None:
     done = slo("explain", "redis-eviction-policy", "--site", "production", cwd=gitops)
     assert done.returncode == 1, done.stdout  # it fails there
     out = done.stdout
-    assert out.startswith("redis-eviction-policy [P1, config] a Redis cache evicts instead of refusing writes\n  declared at checks/redis.yaml:")
+    assert out.startswith(
+        "redis-eviction-policy [P1, config] a Redis cache evicts instead of refusing writes\n  declared at "
+        "checks/redis.yaml:"
+    )
     assert "\nat production / redis-cluster\n" in out
     assert "  assert: REDIS_EVICTION_POLICY != 'noeviction'\n" in out
     assert f"    {ENV}:{line}: REDIS_EVICTION_POLICY=noeviction\n" in out
@@ -97,16 +131,36 @@ def test_explain_renders_queries_and_thresholds_and_keeps_secrets(gitops: Path) 
 
 def test_explain_live_reads_the_value_now(gitops: Path, tmp_path: Path) -> None:
     snapshot = REPO / "examples/snapshots/incident.json"
-    done = slo("explain", "kube-oomkilled", "--site", "production", "--app", "redis-cluster", "--kube-snapshot", str(snapshot), "--live", cwd=gitops)
+    done = slo(
+        "explain",
+        "kube-oomkilled",
+        "--site",
+        "production",
+        "--app",
+        "redis-cluster",
+        "--kube-snapshot",
+        str(snapshot),
+        "--live",
+        cwd=gitops,
+    )
     assert "verdict:" in done.stdout and "Traceback" not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["explain", "redis-evicton-policy", "--site", "production"], "unknown check 'redis-evicton-policy': did you mean redis-eviction-policy?"),
-        (["explain", "redis-eviction-policy", "--site", "prodution"], "unknown site 'prodution': did you mean production?"),
-        (["explain", "slo-error-rate", "--site", "production", "--app", "redis-cluster"], "unknown app of production that slo-error-rate applies to 'redis-cluster'"),
+        (
+            ["explain", "redis-evicton-policy", "--site", "production"],
+            "unknown check 'redis-evicton-policy': did you mean redis-eviction-policy?",
+        ),
+        (
+            ["explain", "redis-eviction-policy", "--site", "prodution"],
+            "unknown site 'prodution': did you mean production?",
+        ),
+        (
+            ["explain", "slo-error-rate", "--site", "production", "--app", "redis-cluster"],
+            "unknown app of production that slo-error-rate applies to 'redis-cluster'",
+        ),
         (["render", "--site", "nowhere"], "unknown site 'nowhere' (known: production, staging)"),
         (["frobnicate"], "pytest-slo: unknown command 'frobnicate'"),
     ],
@@ -121,7 +175,10 @@ def test_command_mistakes_are_one_line_with_a_did_you_mean(gitops: Path, args: l
 def test_explain_outside_a_repository_says_how_to_point_at_one(tmp_path: Path) -> None:
     done = slo("explain", "config-parse", "--site", "production", cwd=tmp_path)
     assert done.returncode == 2
-    assert f"no sites/ folder in {tmp_path.resolve()} or above it: run in the GitOps repository or pass --root DIR" in done.stdout
+    assert (
+        f"no sites/ folder in {tmp_path.resolve()} or above it: run in the GitOps repository or pass --root DIR"
+        in done.stdout
+    )
 
 
 def test_render_writes_every_app_of_a_site_where_the_gate_reads(gitops: Path) -> None:
@@ -139,7 +196,7 @@ def test_render_writes_every_app_of_a_site_where_the_gate_reads(gitops: Path) ->
 
 # ----------------------------------------------------------------------- a team's own renderer
 
-RENDERER = '''#!/usr/bin/env python3
+RENDERER = """#!/usr/bin/env python3
 # Our renderer: not pytest-slo's. It writes a header of its own and sorts nothing.
 import argparse, pathlib
 p = argparse.ArgumentParser()
@@ -150,8 +207,9 @@ if a.app == "broken":
     raise SystemExit("values for broken: REDIS_MEMORY_LIMIT is not set")
 out = pathlib.Path(a.out)
 out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(f"# rendered by our own tool for {a.site}\\napp: {a.app}\\nreplicas: {env.get('REDIS_REPLICAS', '1').split()[0]}\\n")
-'''
+replicas = env.get('REDIS_REPLICAS', '1').split()[0]
+out.write_text(f"# rendered by our own tool for {a.site}\\napp: {a.app}\\nreplicas: {replicas}\\n")
+"""
 
 
 @pytest.fixture
@@ -162,12 +220,15 @@ def own_renderer(gitops: Path) -> Path:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     (gitops / "tox.ini").unlink(missing_ok=True)
     (gitops / "pytest.ini").write_text(
-        "[pytest]\nslo_render_command = python3 tools/render.py --env {env_file} --app {app} --site {site} --out {output}\n"
+        "[pytest]\nslo_render_command = python3 tools/render.py --env {env_file} --app {app} --site {site} --out "
+        "{output}\n"
     )
     for site in ("production", "staging"):
         for app in ("api-server", "redis-cluster"):
             replicas = "3"
-            (gitops / f"sites/{site}/apps/{app}/values.yaml").write_text(f"# rendered by our own tool for {site}\napp: {app}\nreplicas: {replicas}\n")
+            (gitops / f"sites/{site}/apps/{app}/values.yaml").write_text(
+                f"# rendered by our own tool for {site}\napp: {app}\nreplicas: {replicas}\n"
+            )
     return gitops
 
 
@@ -180,7 +241,10 @@ def test_values_in_sync_runs_the_repositorys_own_renderer(own_renderer: Path) ->
     assert result.returncode == 1
     (finding,) = json.loads((own_renderer / "f.json").read_text())["findings"]
     # no template says which key wrote the line: the one key whose value it is
-    assert f"line 3 is 'replicas: 3', a fresh render gives 'replicas: 7' (REDIS_REPLICAS at {ENV}:{line})" in finding["message"]
+    assert (
+        f"line 3 is 'replicas: 3', a fresh render gives 'replicas: 7' (REDIS_REPLICAS at {ENV}:{line})"
+        in finding["message"]
+    )
     assert finding["location"] == {"path": ENV, "line": line}
     set_line(own_renderer / ENV, "REDIS_REPLICAS", "5")  # REDIS_MAXMEMORY_SAMPLES=5 too: no line can be told
     gate(own_renderer, "--site=production", "-k", "redis-cluster and values-in-sync", "--findings=f.json")
@@ -205,22 +269,55 @@ def test_a_renderer_that_fails_is_an_error_naming_the_command(own_renderer: Path
     (finding,) = json.loads((own_renderer / "f.json").read_text())["findings"]
     assert finding["outcome"] == "error"
     assert finding["message"] == (
-        "render command exited 1: python3 tools/render.py --env sites/production/config.env --app broken --site production "
-        "--out " + finding["message"].split("--out ")[1].split(":")[0] + ": values for broken: REDIS_MEMORY_LIMIT is not set"
+        "render command exited 1: python3 tools/render.py --env sites/production/config.env --app broken --site "
+        "production "
+        "--out "
+        + finding["message"].split("--out ")[1].split(":")[0]
+        + ": values for broken: REDIS_MEMORY_LIMIT is not set"
     )
     assert "Traceback" not in result.stdout
 
 
 def test_a_render_outside_the_values_path_that_no_check_notices_is_said_so(gitops: Path) -> None:
-    done = subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", ENV, "--app", "redis-cluster",
-                           "--output", "sites/production/apps/redis-cluster/values-prod.yaml"], cwd=gitops, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "releases/1.15/render_values.py",
+            "--env-file",
+            ENV,
+            "--app",
+            "redis-cluster",
+            "--output",
+            "sites/production/apps/redis-cluster/values-prod.yaml",
+        ],
+        cwd=gitops,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0
-    assert "no check will notice this file either (values-stray looks for values.yaml in a folder named after an app)" in done.stderr
-    done = subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", ENV, "--output", "apps/redis-cluster/values.yaml"],
-                          cwd=gitops, capture_output=True, text=True)
+    assert (
+        "no check will notice this file either (values-stray looks for values.yaml in a folder named after an app)"
+        in done.stderr
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "releases/1.15/render_values.py",
+            "--env-file",
+            ENV,
+            "--output",
+            "apps/redis-cluster/values.yaml",
+        ],
+        cwd=gitops,
+        capture_output=True,
+        text=True,
+    )
     assert "its values-stray check fails while a render sits elsewhere" in done.stderr
     result = gate(gitops, "--site=production", "-k", "values-stray")
-    assert result.returncode == 1 and "apps/redis-cluster/values.yaml: rendered values of redis-cluster that no check reads" in result.stdout
+    assert (
+        result.returncode == 1
+        and "apps/redis-cluster/values.yaml: rendered values of redis-cluster that no check reads" in result.stdout
+    )
 
 
 def test_explain_says_a_numeric_threshold_and_exits_2_when_it_cannot_judge(gitops: Path) -> None:
@@ -242,12 +339,30 @@ def test_render_says_when_the_config_it_rendered_is_refused(gitops: Path) -> Non
     done = slo("render", "--site", "production", cwd=gitops)
     assert done.returncode == 1
     line = (gitops / ENV).read_text().splitlines().index("REDIS_REPLICAS=three") + 1
-    assert f"warning: {ENV}:{line}: REDIS_REPLICAS: 'three' is text, not an integer (config-parse or config-schema fails until it is fixed)" in done.stderr
+    assert (
+        f"warning: {ENV}:{line}: REDIS_REPLICAS: 'three' is text, not an integer (config-parse or config-schema "
+        "fails until it is fixed)"
+        in done.stderr
+    )
 
 
 def test_rendering_one_sites_config_into_anothers_file_is_said(gitops: Path) -> None:
-    done = subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", "sites/staging/config.env",
-                           "--output", "sites/production/apps/redis-cluster/values.yaml"], cwd=gitops, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "releases/1.15/render_values.py",
+            "--env-file",
+            "sites/staging/config.env",
+            "--output",
+            "sites/production/apps/redis-cluster/values.yaml",
+        ],
+        cwd=gitops,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0
-    assert ("warning: sites/production/apps/redis-cluster/values.yaml is where the gate reads production's values, but this renders "
-            "sites/staging/config.env (staging)") in done.stderr
+    assert (
+        "warning: sites/production/apps/redis-cluster/values.yaml is where the gate reads production's values, "
+        "but this renders "
+        "sites/staging/config.env (staging)"
+    ) in done.stderr

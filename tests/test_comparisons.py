@@ -28,7 +28,9 @@ def test_the_ops_are_the_six_promql_comparisons() -> None:
 
 
 @pytest.mark.parametrize(("op", "value", "threshold", "holds"), CASES)
-def test_a_check_holds_and_breaches_on_the_right_side_of_its_threshold(op: str, value: float, threshold: float, holds: bool) -> None:
+def test_a_check_holds_and_breaches_on_the_right_side_of_its_threshold(
+    op: str, value: float, threshold: float, holds: bool
+) -> None:
     assert OPS[op](value, threshold) is holds
     assert BREACHES[op](value, threshold) is (not holds)
 

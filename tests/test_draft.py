@@ -12,7 +12,15 @@ PERSON = "Jane wrote this\r\nwith a Windows line end, *emphasis* and a trailing 
 
 
 def test_parts_are_replaced_and_the_rest_is_kept() -> None:
-    old = "# Title a person renamed\n\n" + part("header", "| old |") + "\n" + PERSON + "\n" + part("timeline", "old rows") + "\nthe end, no newline"
+    old = (
+        "# Title a person renamed\n\n"
+        + part("header", "| old |")
+        + "\n"
+        + PERSON
+        + "\n"
+        + part("timeline", "old rows")
+        + "\nthe end, no newline"
+    )
     new = "# Title\n\n" + part("header", "| new |") + "\nscaffold\n\n" + part("timeline", "new rows") + "\n"
     merged = merge(old, new)
     assert merged == ("# Title a person renamed\n\n" + part("header", "| new |") + "\n" + PERSON + "\n"
@@ -38,7 +46,16 @@ def test_a_broken_part_is_the_persons_text_and_the_fresh_part_follows() -> None:
     assert merge(nested, part("a", "y")) == nested + "\n" + part("a", "y")
 
 
-PIECES = ["a", "\n", "\r", " ", "<!-- pytest-slo:begin x -->", "<!-- pytest-slo:end x -->", "<!-- pytest-slo:begin y -->", "-->"]
+PIECES = [
+    "a",
+    "\n",
+    "\r",
+    " ",
+    "<!-- pytest-slo:begin x -->",
+    "<!-- pytest-slo:end x -->",
+    "<!-- pytest-slo:begin y -->",
+    "-->",
+]
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
@@ -51,7 +68,12 @@ def test_any_text_splits_and_joins_back_exactly(text: str) -> None:
 
 
 def test_the_state_reads_back_whatever_its_strings_hold() -> None:
-    state = {"title": "a --> b -- c > d", "n": -1.5, "findings": [{"message": "<!-- nested -->"}], "checks": {"k@a": {"first": None}}}
+    state = {
+        "title": "a --> b -- c > d",
+        "n": -1.5,
+        "findings": [{"message": "<!-- nested -->"}],
+        "checks": {"k@a": {"first": None}},
+    }
     text = "prose\n\n" + state_part(state)
     assert read_state(text) == {**state, "pytest_slo_state": 1}
     comment = text.split("<!--\n", 1)[1].rsplit("\n-->", 1)[0]

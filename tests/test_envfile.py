@@ -44,7 +44,15 @@ def test_parser_only_ever_reports_its_own_error_type(text: str) -> None:
         env.raise_first()
 
 
-@given(st.dictionaries(st.from_regex(r"[A-Z_][A-Z0-9_]{0,10}", fullmatch=True), st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="'\"#"), max_size=20).map(str.strip)))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Z_][A-Z0-9_]{0,10}", fullmatch=True),
+        st.text(
+            alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="'\"#"),
+            max_size=20,
+        ).map(str.strip),
+    )
+)
 def test_roundtrip_of_plain_values(values: dict[str, str]) -> None:
     text = "".join(f"{k}={v}\n" for k, v in values.items())
     assert parse_env(text).values == values
@@ -56,5 +64,7 @@ def test_a_line_that_is_not_utf8_is_named_and_the_rest_is_still_read(tmp_path) -
     path = tmp_path / "config.env"
     path.write_bytes(b"RELEASE=1.15\nREDIS_REPLICAS=3\n\xff\xfe=1\nKUBE_NAMESPACE=production\n")
     env = read_env(path, "sites/x/config.env")
-    assert [str(p) for p in env.problems] == ["sites/x/config.env:3: not UTF-8 text (invalid start byte at byte 1 of the line) (save the file as UTF-8)"]
+    assert [str(p) for p in env.problems] == [
+        "sites/x/config.env:3: not UTF-8 text (invalid start byte at byte 1 of the line) (save the file as UTF-8)"
+    ]
     assert env.values == {"RELEASE": "1.15", "REDIS_REPLICAS": "3", "KUBE_NAMESPACE": "production"}

@@ -23,8 +23,23 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     ]
     f = doc["findings"][0]
     assert list(f) == [
-        "check", "title", "severity", "site", "app", "kind", "outcome", "message", "runbook", "location", "evidence", "nodeid",
-        "action", "fingerprint", "objects", "baseline_state", "waiver",
+        "check",
+        "title",
+        "severity",
+        "site",
+        "app",
+        "kind",
+        "outcome",
+        "message",
+        "runbook",
+        "location",
+        "evidence",
+        "nodeid",
+        "action",
+        "fingerprint",
+        "objects",
+        "baseline_state",
+        "waiver",
     ]
     assert len(f["fingerprint"]) == 24 and f["baseline_state"] is None and f["waiver"] is None
     assert f["action"] is None  # a config.env line to edit is the fix itself
@@ -33,7 +48,9 @@ def test_json_findings_document(gitops: Path, pytester: pytest.Pytester) -> None
     assert f["severity"] == "P1" and f["outcome"] == "failed" and f["site"] == "production"
     assert f["nodeid"] == "sites/production/config.env::redis-cluster::redis-eviction-policy"
     assert f["evidence"]["REDIS_EVICTION_POLICY"] == "noeviction"
-    assert doc["findings"][1]["location"]["line"] == next(i for i, line in enumerate(env_lines, 1) if line.startswith("REDIS_MAXMEMORY="))
+    assert doc["findings"][1]["location"]["line"] == next(
+        i for i, line in enumerate(env_lines, 1) if line.startswith("REDIS_MAXMEMORY=")
+    )
     # values-in-sync points at the key that changed the render, never at the generated file
     assert doc["findings"][2]["location"] == {"path": ENV, "line": env_lines.index("REDIS_MEMORY_REQUEST=512Mi") + 1}
     assert doc["summary"]["by_severity"] == {"P1": 1, "P2": 2, "P3": 0, "P4": 0}

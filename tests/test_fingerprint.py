@@ -35,7 +35,11 @@ def test_label_order_does_not_change_a_fingerprint() -> None:
     shuffled = dict(reversed(list(REDIS.items())))
     assert list(shuffled) != list(REDIS)
     assert fingerprint("c", "s", "a", [REDIS]) == fingerprint("c", "s", "a", [shuffled])
-    assert object_key(REDIS) == object_key(shuffled) == '{"instance":"10.0.3.7:6379","namespace":"production","pod":"redis-cluster-0"}'
+    assert (
+        object_key(REDIS)
+        == object_key(shuffled)
+        == '{"instance":"10.0.3.7:6379","namespace":"production","pod":"redis-cluster-0"}'
+    )
 
 
 def test_every_stable_label_counts_even_after_a_dropped_one() -> None:
@@ -69,23 +73,37 @@ def test_the_volatile_labels_are_exactly_these() -> None:
     }
 
 
-@pytest.mark.parametrize("label", ["instance", "namespace", "container", "job", "service", "node", "key", "field", "le", "deployment", "statefulset"])
+@pytest.mark.parametrize(
+    "label",
+    ["instance", "namespace", "container", "job", "service", "node", "key", "field", "le", "deployment", "statefulset"],
+)
 def test_labels_that_name_the_object_tell_objects_apart(label: str) -> None:
-    assert fingerprint("c", "s", "a", [{**REDIS, label: "one"}]) != fingerprint("c", "s", "a", [{**REDIS, label: "two"}])
+    assert fingerprint("c", "s", "a", [{**REDIS, label: "one"}]) != fingerprint(
+        "c", "s", "a", [{**REDIS, label: "two"}]
+    )
 
 
 @pytest.mark.parametrize("key", ["pod", "pod_name", "kubernetes_pod_name"])
 def test_a_rescheduled_pod_is_the_same_problem_under_each_pod_label(key: str) -> None:
-    before = fingerprint("kube-crashloop", "production", "api-server", [{key: "api-server-6b7f9c8d4-tq5ln", "container": "api"}])
-    after = fingerprint("kube-crashloop", "production", "api-server", [{key: "api-server-7c8d9f5b6-zx2vw", "container": "api"}])
+    before = fingerprint(
+        "kube-crashloop", "production", "api-server", [{key: "api-server-6b7f9c8d4-tq5ln", "container": "api"}]
+    )
+    after = fingerprint(
+        "kube-crashloop", "production", "api-server", [{key: "api-server-7c8d9f5b6-zx2vw", "container": "api"}]
+    )
     assert before == after
     assert identity({key: "api-server-6b7f9c8d4-tq5ln"}) == {key: "api-server"}
 
 
 def test_only_pod_labels_are_cut_to_an_owner() -> None:
     # a job or a series label that looks generated is still the object's own name
-    assert identity({"job": "backup-x7k2p", "container": "api-server-6b7f9c8d4-tq5ln"}) == {"job": "backup-x7k2p", "container": "api-server-6b7f9c8d4-tq5ln"}
-    assert fingerprint("c", "s", "a", [{"job": "backup-x7k2p"}]) != fingerprint("c", "s", "a", [{"job": "backup-q9z4w"}])
+    assert identity({"job": "backup-x7k2p", "container": "api-server-6b7f9c8d4-tq5ln"}) == {
+        "job": "backup-x7k2p",
+        "container": "api-server-6b7f9c8d4-tq5ln",
+    }
+    assert fingerprint("c", "s", "a", [{"job": "backup-x7k2p"}]) != fingerprint(
+        "c", "s", "a", [{"job": "backup-q9z4w"}]
+    )
 
 
 @pytest.mark.parametrize(
@@ -116,7 +134,9 @@ def test_check_site_and_app_each_tell_findings_apart() -> None:
                 fingerprint("redis-eviction-policy", "staging", "redis-cluster"),
                 fingerprint("redis-eviction-policy", "production", "api-server")}) == 4
     # a site-wide finding (no app) is not the finding of an app, nor of a site-less run
-    assert fingerprint("config-schema", "production", None) != fingerprint("config-schema", "production", "redis-cluster")
+    assert fingerprint("config-schema", "production", None) != fingerprint(
+        "config-schema", "production", "redis-cluster"
+    )
     assert fingerprint("config-schema", "production", None) != fingerprint("config-schema", None, None)
     assert fingerprint("config-schema", None, None) == fingerprint("config-schema", "", "")
 

@@ -26,9 +26,20 @@ from .test_reports import sarif_schema
 
 RULES = REPO / "deploy/fleet-rules.yaml"
 DASHBOARD = REPO / "deploy/grafana-fleet-dashboard.json"
-OUR_METRICS = {"slo_check_ok", "slo_findings", "slo_run_timestamp_seconds", "slo_run_duration_seconds", "slo_waivers_expiring_seconds"}
-LABELS = {"slo_check_ok": {"site", "app", "check", "severity", "kind"}, "slo_findings": {"site", "severity", "state"},
-          "slo_run_timestamp_seconds": {"site"}, "slo_run_duration_seconds": {"site"}, "slo_waivers_expiring_seconds": {"site", "app", "check"}}
+OUR_METRICS = {
+    "slo_check_ok",
+    "slo_findings",
+    "slo_run_timestamp_seconds",
+    "slo_run_duration_seconds",
+    "slo_waivers_expiring_seconds",
+}
+LABELS = {
+    "slo_check_ok": {"site", "app", "check", "severity", "kind"},
+    "slo_findings": {"site", "severity", "state"},
+    "slo_run_timestamp_seconds": {"site"},
+    "slo_run_duration_seconds": {"site"},
+    "slo_waivers_expiring_seconds": {"site", "app", "check"},
+}
 
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -49,12 +60,16 @@ def run_site(pytester: pytest.Pytester, site: str, *args: str) -> pytest.RunResu
 
 
 @pytest.mark.servers("promtool")
-def test_metrics_file_is_accepted_by_promtool_and_names_the_failing_check(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_metrics_file_is_accepted_by_promtool_and_names_the_failing_check(
+    gitops: Path, pytester: pytest.Pytester
+) -> None:
     incident_config(gitops)
     run_site(pytester, "production", "--metrics-file=out/slo.prom")
     text = (gitops / "out/slo.prom").read_text()
     checked = promtool("check", "metrics", stdin=text)
-    assert checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(), checked.stdout + checked.stderr
+    assert checked.returncode == 0 and not checked.stdout.strip() and not checked.stderr.strip(), (
+        checked.stdout + checked.stderr
+    )
     samples = parse_exposition(text)
     assert {name for name, _, _ in samples} == OUR_METRICS - {"slo_waivers_expiring_seconds"}
     for name, labels, _ in samples:
@@ -73,13 +88,36 @@ def test_metrics_file_is_accepted_by_promtool_and_names_the_failing_check(gitops
 @pytest.mark.servers("promtool")
 def test_waivers_and_baseline_states_become_metrics_promtool_accepts() -> None:
     findings = [
-        {"check": "redis-eviction-policy", "site": "eu-1", "app": "redis-cluster", "severity": "P1", "baseline_state": "new"},
-        {"check": "redis-memory-limit", "site": "eu-1", "app": "redis-cluster", "severity": "P2", "baseline_state": "unchanged"},
-        {"check": "values-in-sync", "site": "eu-1", "app": "api-server", "severity": "P2",
-         "waiver": {"until": "2026-12-31", "owner": "team-a", "reason": "migration"}},
+        {
+            "check": "redis-eviction-policy",
+            "site": "eu-1",
+            "app": "redis-cluster",
+            "severity": "P1",
+            "baseline_state": "new",
+        },
+        {
+            "check": "redis-memory-limit",
+            "site": "eu-1",
+            "app": "redis-cluster",
+            "severity": "P2",
+            "baseline_state": "unchanged",
+        },
+        {
+            "check": "values-in-sync",
+            "site": "eu-1",
+            "app": "api-server",
+            "severity": "P2",
+            "waiver": {"until": "2026-12-31", "owner": "team-a", "reason": "migration"},
+        },
     ]
-    metrics = RunMetrics(["eu-1"], [Outcome("eu-1", "redis-cluster", "redis-eviction-policy", "P1", "config", False)],
-                         findings, 100.0, 103.5, waivers_of(findings, [{"check": "kube-oomkilled", "site": "eu-1", "app": "", "until": "2027-01-15"}]))
+    metrics = RunMetrics(
+        ["eu-1"],
+        [Outcome("eu-1", "redis-cluster", "redis-eviction-policy", "P1", "config", False)],
+        findings,
+        100.0,
+        103.5,
+        waivers_of(findings, [{"check": "kube-oomkilled", "site": "eu-1", "app": "", "until": "2027-01-15"}]),
+    )
     text = render_metrics(metrics)
     assert promtool("check", "metrics", stdin=text).returncode == 0
     samples = parse_exposition(text)
@@ -126,17 +164,22 @@ def test_metrics_are_pushed_under_job_and_site(gitops: Path, pytester: pytest.Py
     assert ("slo_check_ok", "redis-eviction-policy", 0.0) in {(n, lb.get("check"), v) for n, lb, v in samples}
 
 
-def test_a_pushgateway_that_is_down_is_one_line_and_no_lost_report(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pushgateway_that_is_down_is_one_line_and_no_lost_report(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     incident_config(gitops)
     port = free_port()  # nothing listens there
     monkeypatch.setenv("SLO_PUSHGATEWAY_USER", "fleet")
     monkeypatch.setenv("SLO_PUSHGATEWAY_PASSWORD", "hunter2")
     result = run_site(pytester, "production", f"--pushgateway=http://127.0.0.1:{port}", "--findings=out/f.json",
                       "--metrics-file=out/slo.prom")
-    result.stdout.fnmatch_lines([
-        f"pytest-slo: cannot push metrics of site production to the Pushgateway at http://127.0.0.1:{port}: *Connection refused*"
-        " (the report files are written; the fleet view misses this run)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"pytest-slo: cannot push metrics of site production to the Pushgateway at http://127.0.0.1:{port}: "
+            "*Connection refused*"
+            " (the report files are written; the fleet view misses this run)",
+        ]
+    )
     assert "hunter2" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the checks' outcome, not the push, decides
     assert json.loads((gitops / "out/f.json").read_text())["summary"]["findings"] >= 1
@@ -146,7 +189,9 @@ def test_a_pushgateway_that_is_down_is_one_line_and_no_lost_report(gitops: Path,
 def test_credentials_in_the_pushgateway_url_are_refused(gitops: Path, pytester: pytest.Pytester) -> None:
     result = run_site(pytester, "production", "--pushgateway=http://fleet:hunter2@127.0.0.1:9091")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--pushgateway / slo_pushgateway: the URL carries credentials; set SLO_PUSHGATEWAY_USER*"])
+    result.stderr.fnmatch_lines(
+        ["*--pushgateway / slo_pushgateway: the URL carries credentials; set SLO_PUSHGATEWAY_USER*"]
+    )
     assert "hunter2" not in result.stderr.str()
 
 
@@ -187,7 +232,9 @@ _PROMQL_WORDS = {
 
 def _exprs(node: object) -> list[str]:
     if isinstance(node, dict):
-        return [v for k, v in node.items() if k == "expr" and isinstance(v, str)] + [e for v in node.values() for e in _exprs(v)]
+        return [v for k, v in node.items() if k == "expr" and isinstance(v, str)] + [
+            e for v in node.values() for e in _exprs(v)
+        ]
     if isinstance(node, list):
         return [e for v in node for e in _exprs(v)]
     return []
@@ -209,7 +256,11 @@ def test_dashboard_queries_use_only_our_metrics_and_parse(tmp_path: Path) -> Non
     titles = " ".join(p["title"] for p in dashboard["panels"])
     assert "site and severity" in titles and "Trend" in titles and "Top failing checks" in titles
     # promtool parses each one as a recording rule (it has no bare-expression check)
-    rules = {"groups": [{"name": "dashboard", "rules": [{"record": f"dashboard:expr_{i}", "expr": e} for i, e in enumerate(exprs)]}]}
+    rules = {
+        "groups": [
+            {"name": "dashboard", "rules": [{"record": f"dashboard:expr_{i}", "expr": e} for i, e in enumerate(exprs)]}
+        ]
+    }
     path = tmp_path / "dashboard-exprs.yaml"
     path.write_text(json.dumps(rules))
     checked = promtool("check", "rules", str(path))
@@ -267,10 +318,28 @@ def test_merge_puts_sites_side_by_side_and_names_a_truncated_input(gitops: Path,
 
 def test_merge_collapses_by_fingerprint_and_falls_back_without_one(tmp_path: Path) -> None:
     def doc(site: str, at: str, *findings: dict) -> dict:
-        return {"summary": {"generated_at": at, "sites": [site], "items": 3, "passed": 1, "failed": len(findings)}, "findings": list(findings)}
+        return {
+            "summary": {"generated_at": at, "sites": [site], "items": 3, "passed": 1, "failed": len(findings)},
+            "findings": list(findings),
+        }
 
-    base = {"title": "t", "severity": "P2", "outcome": "failed", "kind": "config", "runbook": "checks/runbooks/redis.md", "location": None}
-    a = {**base, "check": "c1", "site": "eu-1", "app": "x", "message": "old words", "nodeid": "n1", "fingerprint": "f" * 16}
+    base = {
+        "title": "t",
+        "severity": "P2",
+        "outcome": "failed",
+        "kind": "config",
+        "runbook": "checks/runbooks/redis.md",
+        "location": None,
+    }
+    a = {
+        **base,
+        "check": "c1",
+        "site": "eu-1",
+        "app": "x",
+        "message": "old words",
+        "nodeid": "n1",
+        "fingerprint": "f" * 16,
+    }
     b = {**a, "message": "new words"}  # same fingerprint: the same finding, however it is worded now
     c = {**base, "check": "c2", "site": "eu-1", "app": "x", "message": "m", "nodeid": "n2"}
     (tmp_path / "1.json").write_text(json.dumps(doc("eu-1", "2026-11-01T00:00:00+00:00", a, c)))
@@ -281,7 +350,10 @@ def test_merge_collapses_by_fingerprint_and_falls_back_without_one(tmp_path: Pat
     done = merge("1.json", "2.json", "3.json", "4.json", "--findings=all.json", "--sarif=all.sarif", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "skipped 3.json: not a pytest-slo findings document" in done.stderr
-    assert "skipped 4.json: not a pytest-slo findings document: finding 1: waiver: 'yes' is not of type 'object', 'null'" in done.stderr
+    assert (
+        "skipped 4.json: not a pytest-slo findings document: finding 1: waiver: 'yes' is not of type 'object', 'null'"
+        in done.stderr
+    )
     merged = json.loads((tmp_path / "all.json").read_text())
     assert [(f["check"], f["message"]) for f in merged["findings"]] == [("c1", "new words"), ("c2", "m")]
     assert merged["summary"]["items"] == 6 and merged["summary"]["by_severity"]["P2"] == 2
@@ -312,13 +384,17 @@ def test_a_chart_is_svg_with_threshold_and_breach_and_no_network() -> None:
     root = ElementTree.fromstring(svg)
     assert root.tag.endswith("svg")
     assert "<script" not in svg and not external_references(svg)
-    assert "objective &lt;= 0.5s" in svg and f"breach started {breach:%H:%M} UTC" in svg and "handler=/api/v1/items" in svg
+    assert (
+        "objective &lt;= 0.5s" in svg and f"breach started {breach:%H:%M} UTC" in svg and "handler=/api/v1/items" in svg
+    )
     # the breach marker is drawn in red, apart from the series' and the objective's colours
     assert "#d62728" in svg and svg.count("#d62728") >= 2
 
 
 @pytest.mark.servers("chromium")
-def test_html_report_opens_filters_and_links_runbooks_in_chromium(gitops: Path, pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_html_report_opens_filters_and_links_runbooks_in_chromium(
+    gitops: Path, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     production, staging = _site_runs(gitops, pytester)
     set_line(gitops / ENV, "REDIS_PASSWORD", "planted-Secret-9f8e7d")
     run_site(pytester, "production", "--html=reports/production.html")
@@ -335,7 +411,9 @@ def test_html_report_opens_filters_and_links_runbooks_in_chromium(gitops: Path, 
     assert {r["site"] for r in dom.rows} == {"production", "staging"} and not any(r["hidden"] for r in dom.rows)
     assert dom.shown == f"{len(dom.rows)} of {len(dom.rows)} shown"
     # unfiltered, the cards are the summary's counts, and the rows say the same
-    assert dom.cards == {sev: sum(1 for r in dom.rows if r["counts"] == sev) for sev in ("P1", "P2", "P3", "P4", "errors")}
+    assert dom.cards == {
+        sev: sum(1 for r in dom.rows if r["counts"] == sev) for sev in ("P1", "P2", "P3", "P4", "errors")
+    }
     # every runbook link resolves from where the page is: the file and its heading exist
     assert dom.runbooks
     for href in set(dom.runbooks):
@@ -344,12 +422,17 @@ def test_html_report_opens_filters_and_links_runbooks_in_chromium(gitops: Path, 
             continue
         path, _, anchor = href.partition("#")
         target = (merged.parent / path).resolve()
-        assert runbook_problem(gitops, str(target.relative_to(gitops.resolve())) + (f"#{anchor}" if anchor else "")) is None, href
+        assert (
+            runbook_problem(gitops, str(target.relative_to(gitops.resolve())) + (f"#{anchor}" if anchor else ""))
+            is None
+        ), href
 
     # filters applied by the page's own script in the browser
-    for fragment, keep in (("#site=staging", lambda r: r["site"] == "staging"),
-                           ("#severity=P1", lambda r: r["severity"] == "P1"),
-                           ("#site=production&app=redis-cluster", lambda r: r["site"] == "production" and r["app"] == "redis-cluster")):
+    for fragment, keep in (
+        ("#site=staging", lambda r: r["site"] == "staging"),
+        ("#severity=P1", lambda r: r["severity"] == "P1"),
+        ("#site=production&app=redis-cluster", lambda r: r["site"] == "production" and r["app"] == "redis-cluster"),
+    ):
         filtered = RowParser.of(dump_dom(merged, fragment))
         visible = [r for r in filtered.rows if not r["hidden"]]
         assert visible and len(visible) < len(filtered.rows), fragment

@@ -47,7 +47,9 @@ def _site_job(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack:
               gateway: Pushgateway, *extra: str) -> pytest.RunResult:
     for key, value in stack.env().items():
         monkeypatch.setenv(key, value)
-    snapshot = shift_snapshot(REPO / f"examples/snapshots/{scenario}.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3))
+    snapshot = shift_snapshot(
+        REPO / f"examples/snapshots/{scenario}.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)
+    )
     (pytester.path / f"cluster-{site}.json").write_text(json.dumps(snapshot))
     return pytester.runpytest(
         "--site", site, "--live", f"--kube-snapshot=cluster-{site}.json", "-p", "no:cacheprovider",
@@ -59,7 +61,9 @@ def _firing(prometheus: Prometheus, alert: str, timeout: float = 30.0) -> set[st
     """The sites ``alert`` fires for, once it fires (the rules are evaluated every second)."""
     deadline = time.monotonic() + timeout
     while True:
-        sites = {s["metric"].get("site", "") for s in prometheus.query(f'ALERTS{{alertname="{alert}", alertstate="firing"}}')}
+        sites = {
+            s["metric"].get("site", "") for s in prometheus.query(f'ALERTS{{alertname="{alert}", alertstate="firing"}}')
+        }
         if sites or time.monotonic() > deadline:
             return sites
         time.sleep(0.5)
@@ -93,29 +97,51 @@ def test_three_site_jobs_push_the_fleet_alert_fires_and_the_merge_validates(
     # read once (Prometheus counts the requests), not once per report
     charted = [f for f in json.loads((gitops / f"out/{FAILING}/findings.json").read_text())["findings"]
                if f["outcome"] == "failed" and (f["kind"] == "promql" or (f["evidence"] or {}).get("burn_query"))]
-    assert charted and range_reads() - before == len({(f["evidence"].get("burn_query") or f["evidence"]["query"]) for f in charted})
+    assert charted and range_reads() - before == len(
+        {(f["evidence"].get("burn_query") or f["evidence"]["query"]) for f in charted}
+    )
     for site in HEALTHY:
         result = _site_job(pytester, monkeypatch, fixed, site, "fixed", gateway)
         assert "cannot push" not in result.stdout.str(), result.stdout.str()
     findings = {site: json.loads((gitops / f"out/{site}/findings.json").read_text()) for site in (FAILING, *HEALTHY)}
     assert findings[FAILING]["summary"]["by_severity"]["P1"] > 0
-    assert all(findings[s]["summary"]["by_severity"]["P1"] == 0 for s in HEALTHY), {s: findings[s]["summary"] for s in HEALTHY}
+    assert all(findings[s]["summary"]["by_severity"]["P1"] == 0 for s in HEALTHY), {
+        s: findings[s]["summary"] for s in HEALTHY
+    }
 
     # every site's push scraped (a scrape a second), then the fleet alert, as Prometheus
     # evaluates the shipped rules over what the sites pushed
     deadline = time.monotonic() + 30
-    while (reporting := {s["metric"]["site"] for s in prometheus.query('slo_run_timestamp_seconds{job="pytest-slo"}')}) != {FAILING, *HEALTHY}:
+    while (
+        reporting := {s["metric"]["site"] for s in prometheus.query('slo_run_timestamp_seconds{job="pytest-slo"}')}
+    ) != {FAILING, *HEALTHY}:
         assert time.monotonic() < deadline, f"only {reporting} reached Prometheus"
         time.sleep(0.5)
     assert _firing(prometheus, "SloSiteP1Finding") == {FAILING}
     assert not prometheus.query('ALERTS{alertname="SloSiteNotReporting"}')
-    failing_checks = {s["metric"]["check"] for s in prometheus.query(f'slo_check_ok{{site="{FAILING}", severity="P1"}} == 0')}
+    failing_checks = {
+        s["metric"]["check"] for s in prometheus.query(f'slo_check_ok{{site="{FAILING}", severity="P1"}} == 0')
+    }
     assert {"redis-eviction-policy", "slo-latency-p99"} <= failing_checks
 
     # the merge job of the matrix: one SARIF over the three sites, valid against the official schema
-    done = subprocess.run([sys.executable, "-m", "pytest_slo", "merge", *(f"out/{s}/findings.json" for s in (FAILING, *HEALTHY)),
-                           "--findings=out/all.json", "--sarif=out/all.sarif", "--html=out/all.html"],
-                          cwd=gitops, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_slo",
+            "merge",
+            *(f"out/{s}/findings.json" for s in (FAILING, *HEALTHY)),
+            "--findings=out/all.json",
+            "--sarif=out/all.sarif",
+            "--html=out/all.html",
+        ],
+        cwd=gitops,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     sarif = json.loads((gitops / "out/all.sarif").read_text())
     errors = list(jsonschema.validators.validator_for(sarif_schema())(sarif_schema()).iter_errors(sarif))

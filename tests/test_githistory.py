@@ -24,9 +24,17 @@ def commit(repo: Path, message: str, when: int, author: str = "Dana Ops", **file
         path = repo / name.replace("__", "/")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    env = {**os.environ, "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": author,
-           "GIT_COMMITTER_EMAIL": "a@example.com", "GIT_AUTHOR_DATE": f"@{when} +0000", "GIT_COMMITTER_DATE": f"@{when} +0000",
-           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo)}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": author,
+        "GIT_AUTHOR_EMAIL": "a@example.com",
+        "GIT_COMMITTER_NAME": author,
+        "GIT_COMMITTER_EMAIL": "a@example.com",
+        "GIT_AUTHOR_DATE": f"@{when} +0000",
+        "GIT_COMMITTER_DATE": f"@{when} +0000",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(repo),
+    }
     subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
     subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=repo, env=env, check=True)
 
@@ -45,10 +53,21 @@ def repo(tmp_path: Path) -> Path:
     commit(tmp_path, "docs: unrelated", T0 - 3600, **{"gitops__README.md": "hello\n"})
     commit(tmp_path, "rotate the Redis password", T0 - 1800, author="Sam Sec",
            **{f"gitops__{ENV.replace('/', '__')}": env.replace("hunter2-secret", "correct-horse-9")})
-    fixed = env.replace("512Mi", "2Gi").replace("noeviction", "allkeys-lru").replace("hunter2-secret", "correct-horse-9")
-    commit(tmp_path, "fix(redis): 2Gi and LRU", T0 + 600, **{f"gitops__{ENV.replace('/', '__')}": fixed,
-                                                             f"gitops__{VALUES.replace('/', '__')}": "maxmemory: 1536mb\n"})
-    commit(tmp_path, "values: re-render", T0 + 900, **{f"gitops__{VALUES.replace('/', '__')}": "maxmemory: 1536mb # again\n"})
+    fixed = (
+        env.replace("512Mi", "2Gi").replace("noeviction", "allkeys-lru").replace("hunter2-secret", "correct-horse-9")
+    )
+    commit(
+        tmp_path,
+        "fix(redis): 2Gi and LRU",
+        T0 + 600,
+        **{f"gitops__{ENV.replace('/', '__')}": fixed, f"gitops__{VALUES.replace('/', '__')}": "maxmemory: 1536mb\n"},
+    )
+    commit(
+        tmp_path,
+        "values: re-render",
+        T0 + 900,
+        **{f"gitops__{VALUES.replace('/', '__')}": "maxmemory: 1536mb # again\n"},
+    )
     return root
 
 
@@ -62,7 +81,10 @@ def test_commits_that_touched_the_site_with_the_keys_they_changed(repo: Path) ->
     rotate, fix, render = found
     # a secret key is named, never its values
     assert [k.text for k in rotate.keys] == ["REDIS_PASSWORD changed"]
-    assert [k.text for k in fix.keys] == ["REDIS_EVICTION_POLICY noeviction → allkeys-lru", "REDIS_MEMORY_LIMIT 512Mi → 2Gi"]
+    assert [k.text for k in fix.keys] == [
+        "REDIS_EVICTION_POLICY noeviction → allkeys-lru",
+        "REDIS_MEMORY_LIMIT 512Mi → 2Gi",
+    ]
     assert set(fix.files) == {ENV, VALUES} and len(fix.short) >= 7 and fix.hash.startswith(fix.short)
     assert render.keys == () and render.files == (VALUES,)
     assert "hunter2" not in repr(found) and "correct-horse" not in repr(found)

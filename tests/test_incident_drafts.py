@@ -26,7 +26,9 @@ TAKEN = dt.datetime(2026, 11, 27, 13, 58, tzinfo=dt.timezone.utc)  # when the sh
 
 def judge(pytester: pytest.Pytester, snapshot: str, at: dt.datetime, *args: str) -> pytest.RunResult:
     """A run that judges the cluster from ``snapshot``, moved to have been taken at ``at``."""
-    (pytester.path / "cluster.json").write_text(json.dumps(shift_snapshot(REPO / f"examples/snapshots/{snapshot}.json", at)))
+    (pytester.path / "cluster.json").write_text(
+        json.dumps(shift_snapshot(REPO / f"examples/snapshots/{snapshot}.json", at))
+    )
     return pytester.runpytest("--site", "production", "-m", "kube or config or values", "--kube-snapshot=cluster.json",
                               f"--kube-snapshot-time={at:%Y-%m-%dT%H:%M:%SZ}", "--postmortem-dir=docs/incidents", *args)
 
@@ -45,7 +47,11 @@ def test_a_later_run_updates_the_draft_and_closes_it(gitops: Path, pytester: pyt
     mine = "- **Incident commander**: Ana, who also wrote `<this>` and _that_  \n"  # its two trailing spaces too
     ours = "\nA paragraph of ours, between two generated parts.\n"
     text = text.replace("- **Incident commander**: _TODO: name_\n", mine, 1)
-    text = text.replace("- **Responders**: _TODO: who was paged, who helped_\n", "- **Responders**: _TODO: who was paged, who helped_\n" + ours, 1)
+    text = text.replace(
+        "- **Responders**: _TODO: who was paged, who helped_\n",
+        "- **Responders**: _TODO: who was paged, who helped_\n" + ours,
+        1,
+    )
     draft.write_text(text)
 
     # an hour later the cluster is healthy (the fix rolled out): the same draft is completed
@@ -92,16 +98,27 @@ def test_action_items_are_due_by_priority(gitops: Path, pytester: pytest.Pyteste
     [draft] = drafts(gitops)
     actions = draft.read_text().split("## Action items\n", 1)[1].split("\n## ", 1)[0]
     # detected at the snapshot's time; P2 two days later
-    assert "| Update the runbook with the OOM procedure of this app | On-call rotation | 2026-11-29 | P2 | `kube-oomkilled` |" in actions, actions
+    assert (
+        "| Update the runbook with the OOM procedure of this app | On-call rotation | 2026-11-29 | P2 | "
+        "`kube-oomkilled` |"
+        in actions
+    ), actions
     assert "Follow the runbook" not in actions
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--postmortem-due=P1=1d,P9=2d"], "--postmortem-due / slo_postmortem_due: 'P9=2d' is not PRIORITY=DURATION such as P1=1d (priorities P0 to P4)"),
+        (
+            ["--postmortem-due=P1=1d,P9=2d"],
+            "--postmortem-due / slo_postmortem_due: 'P9=2d' is not PRIORITY=DURATION such as P1=1d (priorities "
+            "P0 to P4)",
+        ),
         (["--postmortem-due=P1=soon"], "--postmortem-due / slo_postmortem_due: *soon*"),
-        (["--postmortem-match-window=0s"], "--postmortem-match-window / slo_postmortem_match_window: '0s' is not a duration greater than 0"),
+        (
+            ["--postmortem-match-window=0s"],
+            "--postmortem-match-window / slo_postmortem_match_window: '0s' is not a duration greater than 0",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(gitops: Path, pytester: pytest.Pytester, args: list[str], message: str) -> None:

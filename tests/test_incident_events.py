@@ -27,7 +27,9 @@ def objects_of(source: KubeSource) -> dict[str, tuple[set[str], set[str]]]:
     return apps
 
 
-def rows(source: KubeSource, since: dt.datetime = AS_OF - dt.timedelta(hours=2)) -> dict[str, tuple[int, int, str, str]]:
+def rows(
+    source: KubeSource, since: dt.datetime = AS_OF - dt.timedelta(hours=2)
+) -> dict[str, tuple[int, int, str, str]]:
     found = merge_warnings([], from_objects(source.events("production"), objects_of(source), since))
     return {w.key: (w.count, len(w.objects), w.first, w.last) for w in found}
 
@@ -57,23 +59,71 @@ def test_events_of_the_incidents_apps_deduplicated_with_their_counts(tmp_path: P
 def test_a_series_event_counts_its_series() -> None:
     """events.k8s.io-era events keep ``count`` empty and count in ``series`` (the Event API reference,
     kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1)."""
-    event = {"type": "Warning", "reason": "FailedScheduling", "message": "0/3 nodes are available: 3 Insufficient memory.",
-             "involvedObject": {"kind": "Pod", "name": "api-server-6b7f9c8d4-x2x2x"},
-             "eventTime": "2026-11-27T13:00:00.000000Z", "series": {"count": 14, "lastObservedTime": "2026-11-27T13:40:00.000000Z"}}
-    [row] = from_objects([event], {"api-server": ({"api-server-6b7f9c8d4-x2x2x"}, {"api-server"})}, AS_OF - dt.timedelta(hours=1))
-    assert (row.owner, row.count, row.first, row.last) == ("api-server", 14, "2026-11-27T13:00:00+00:00", "2026-11-27T13:40:00+00:00")
+    event = {
+        "type": "Warning",
+        "reason": "FailedScheduling",
+        "message": "0/3 nodes are available: 3 Insufficient memory.",
+        "involvedObject": {"kind": "Pod", "name": "api-server-6b7f9c8d4-x2x2x"},
+        "eventTime": "2026-11-27T13:00:00.000000Z",
+        "series": {"count": 14, "lastObservedTime": "2026-11-27T13:40:00.000000Z"},
+    }
+    [row] = from_objects(
+        [event], {"api-server": ({"api-server-6b7f9c8d4-x2x2x"}, {"api-server"})}, AS_OF - dt.timedelta(hours=1)
+    )
+    assert (row.owner, row.count, row.first, row.last) == (
+        "api-server",
+        14,
+        "2026-11-27T13:00:00+00:00",
+        "2026-11-27T13:40:00+00:00",
+    )
 
 
 def test_runs_merge_without_counting_twice() -> None:
-    first = WarningRow("redis-cluster", "redis-cluster-2", "BackOff", "Warning", 20, "2026-11-27T13:24:05+00:00", "2026-11-27T13:50:00+00:00", "old", ("redis-cluster-2",))
-    later = WarningRow("redis-cluster", "redis-cluster-2", "BackOff", "Warning", 27, "2026-11-27T13:30:00+00:00", "2026-11-27T13:58:00+00:00", "new", ("redis-cluster-2",))
+    first = WarningRow(
+        "redis-cluster",
+        "redis-cluster-2",
+        "BackOff",
+        "Warning",
+        20,
+        "2026-11-27T13:24:05+00:00",
+        "2026-11-27T13:50:00+00:00",
+        "old",
+        ("redis-cluster-2",),
+    )
+    later = WarningRow(
+        "redis-cluster",
+        "redis-cluster-2",
+        "BackOff",
+        "Warning",
+        27,
+        "2026-11-27T13:30:00+00:00",
+        "2026-11-27T13:58:00+00:00",
+        "new",
+        ("redis-cluster-2",),
+    )
     [merged] = merge_warnings([first], [later])
     # Kubernetes counts one event up: the larger count, the earliest first time, the newest message
     assert (merged.count, merged.first, merged.last, merged.message) == (27, first.first, later.last, "new")
     # the kube findings' own evidence of the same event (another reader of it) is no second count
-    evidence = from_evidence([{"app": "redis-cluster", "evidence": {"events": [
-        {"object": "Pod/redis-cluster-2", "reason": "BackOff", "count": 27, "last_seen": "2026-11-27T13:58:00Z", "message": "new"}]}}],
-        AS_OF - dt.timedelta(hours=1))
+    evidence = from_evidence(
+        [
+            {
+                "app": "redis-cluster",
+                "evidence": {
+                    "events": [
+                        {
+                            "object": "Pod/redis-cluster-2",
+                            "reason": "BackOff",
+                            "count": 27,
+                            "last_seen": "2026-11-27T13:58:00Z",
+                            "message": "new",
+                        }
+                    ]
+                },
+            }
+        ],
+        AS_OF - dt.timedelta(hours=1),
+    )
     assert [m.count for m in merge_warnings([merged], evidence)] == [27]
     [event] = as_events([merged])
     assert event.what == "redis-cluster-2: Warning BackOff ×27, last at 13:58 UTC: new"

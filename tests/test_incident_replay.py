@@ -12,13 +12,20 @@ from pathlib import Path
 
 from .support import REPO
 
-RENDER = "python3 releases/1.15/render_values.py --env-file sites/production/config.env --output apps/redis-cluster/values.yaml"
+RENDER = (
+    "python3 releases/1.15/render_values.py --env-file sites/production/config.env --output "
+    "apps/redis-cluster/values.yaml"
+)
 GATE = "make test-app APP=redis-cluster"
 
 
 def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # the session's commands as typed: python3 and pytest are this environment's
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     return subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -40,7 +47,10 @@ def test_the_session_replayed_in_its_own_layout(tmp_path: Path) -> None:
     # 4.2: "Changes to config.env"
     text = env.read_text()
     text = text.replace("REDIS_MEMORY_LIMIT=512Mi\n", "REDIS_MEMORY_LIMIT=2Gi  # Was: 512Mi\n")
-    text = text.replace("REDIS_EVICTION_POLICY=noeviction\n", "REDIS_EVICTION_POLICY=allkeys-lru  # Was: noeviction\nREDIS_MAXMEMORY_SAMPLES=5  # LRU sampling\n")
+    text = text.replace(
+        "REDIS_EVICTION_POLICY=noeviction\n",
+        "REDIS_EVICTION_POLICY=allkeys-lru  # Was: noeviction\nREDIS_MAXMEMORY_SAMPLES=5  # LRU sampling\n",
+    )
     env.write_text(text)
     # the gate sees the config changed and the committed render did not
     stale = shell(GATE, repo)
@@ -48,7 +58,10 @@ def test_the_session_replayed_in_its_own_layout(tmp_path: Path) -> None:
 
     rendered = shell(RENDER, repo)
     assert rendered.returncode == 0, rendered.stderr
-    assert rendered.stdout.strip() == "rendered redis-cluster for sites/production/config.env -> apps/redis-cluster/values.yaml"
+    assert (
+        rendered.stdout.strip()
+        == "rendered redis-cluster for sites/production/config.env -> apps/redis-cluster/values.yaml"
+    )
     assert rendered.stderr == ""  # the gate reads apps/redis-cluster/values.yaml here: no warning
 
     after = shell(GATE, repo)

@@ -16,7 +16,10 @@ from pytest_slo.kinds.kube import KubeKind
 from .kube_helpers import CHECKS, REPO, SELECTOR, WHERE, T, judge, pod, state, status, sts, target, terminated
 
 HEALTHY = pod("redis-cluster-0", status("redis"))
-CRASHING = pod("redis-cluster-2", status("redis", 7, waiting="CrashLoopBackOff", last=terminated("OOMKilled", 137, timedelta(minutes=2, seconds=13))))
+CRASHING = pod(
+    "redis-cluster-2",
+    status("redis", 7, waiting="CrashLoopBackOff", last=terminated("OOMKilled", 137, timedelta(minutes=2, seconds=13))),
+)
 
 
 # --------------------------------------------------------------------------- crashloop
@@ -25,7 +28,10 @@ CRASHING = pod("redis-cluster-2", status("redis", 7, waiting="CrashLoopBackOff",
 def test_crashloop_says_what_is_wrong_first() -> None:
     verdict = judge("kube-crashloop", state([HEALTHY, CRASHING], [sts(ready=2)]))
     assert not verdict.ok
-    assert verdict.message == f"redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137)\n{WHERE}"
+    assert (
+        verdict.message
+        == f"redis-cluster-2/redis: CrashLoopBackOff, 7 restarts, last terminated OOMKilled (exit 137)\n{WHERE}"
+    )
     assert CHECKS["kube-crashloop"].title not in verdict.message
     [item] = verdict.evidence["items"]
     assert (item["pod"], item["restartCount"], item["lastState"]["reason"]) == ("redis-cluster-2", 7, "OOMKilled")
@@ -69,7 +75,9 @@ def test_oomkilled_counts_kills_in_the_window_ending_at_the_evaluation_time(ago:
 
 
 def test_oomkilled_message_gives_age_time_and_the_time_judged_at() -> None:
-    killed = pod("redis-cluster-1", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(hours=16, minutes=21))))
+    killed = pod(
+        "redis-cluster-1", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(hours=16, minutes=21)))
+    )
     verdict = judge("kube-oomkilled", state([killed, CRASHING], [sts()]))
     lines = verdict.message.splitlines()
     # the latest kill first: what is happening now
@@ -111,9 +119,13 @@ def test_a_misspelt_window_is_an_error_of_the_catalog_line() -> None:
         (0, None, None, False),
     ],
 )
-def test_restarts_count_only_what_the_window_allows(restarts: int, running_since: timedelta | None, last_ago: timedelta | None, fails: bool) -> None:
+def test_restarts_count_only_what_the_window_allows(
+    restarts: int, running_since: timedelta | None, last_ago: timedelta | None, fails: bool
+) -> None:
     last = terminated("Error", 1, last_ago) if last_ago else None
-    container = status("redis", restarts, running=running_since or (last_ago or timedelta(days=1)) - timedelta(seconds=5), last=last)
+    container = status(
+        "redis", restarts, running=running_since or (last_ago or timedelta(days=1)) - timedelta(seconds=5), last=last
+    )
     verdict = judge("kube-restarts", state([pod("redis-cluster-0", container)], [sts()]))
     assert verdict.ok is not fails, verdict.message
 
@@ -121,12 +133,22 @@ def test_restarts_count_only_what_the_window_allows(restarts: int, running_since
 def test_restarts_message() -> None:
     container = status("redis", 6, last=terminated("Error", 1, timedelta(minutes=7)))
     verdict = judge("kube-restarts", state([pod("redis-cluster-0", container)], [sts()]))
-    assert verdict.message.splitlines()[0] == "redis-cluster-0/redis: 6 restarts, the last 7 min ago (limit 5 while the last restart is within 24h)"
-    assert verdict.evidence["items"] == [{"pod": "redis-cluster-0", "container": "redis", "restartCount": 6, "lastRestart": "2026-11-27T13:51:00Z"}]
+    assert (
+        verdict.message.splitlines()[0]
+        == "redis-cluster-0/redis: 6 restarts, the last 7 min ago (limit 5 while the last restart is within 24h)"
+    )
+    assert verdict.evidence["items"] == [
+        {"pod": "redis-cluster-0", "container": "redis", "restartCount": 6, "lastRestart": "2026-11-27T13:51:00Z"}
+    ]
 
 
 def test_restarts_without_a_recorded_time_count() -> None:
-    container = {"name": "redis", "restartCount": 12, "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}
+    container = {
+        "name": "redis",
+        "restartCount": 12,
+        "state": {"waiting": {"reason": "ContainerCreating"}},
+        "lastState": {},
+    }
     verdict = judge("kube-restarts", state([pod("redis-cluster-0", container)], [sts()]))
     assert verdict.message.startswith("redis-cluster-0/redis: 12 restarts, no time recorded for the last (limit 5")
 
@@ -136,7 +158,9 @@ def test_restarts_of_init_containers_and_a_custom_limit_and_window() -> None:
     target_pod = pod("redis-cluster-0", status("redis"), init=[init])
     assert judge("kube-restarts", state([target_pod], [sts()]), max_restarts=1).ok  # 30h ago: outside 24h
     verdict = judge("kube-restarts", state([target_pod], [sts()]), max_restarts=1, window="2d")
-    assert verdict.message.startswith("redis-cluster-0/init-sysctl: 2 restarts, the last 30.0h ago (limit 1 while the last restart is within 2d)")
+    assert verdict.message.startswith(
+        "redis-cluster-0/init-sysctl: 2 restarts, the last 30.0h ago (limit 1 while the last restart is within 2d)"
+    )
 
 
 # --------------------------------------------------------------------------- rollout
@@ -176,7 +200,9 @@ def test_an_app_that_is_not_there_is_one_finding_of_rollout() -> None:
     assert str(rollout.location) == "sites/production/config.env:4"  # KUBE_NAMESPACE; no KUBE_APP_SELECTOR line
     assert rollout.evidence["labels"] == {"app.kubernetes.io/name": {"api-server": 2}, "app": {"redis-cluster": 1}}
     assert rollout.evidence["namespace_pods"] == 3
-    assert {v.skip for v in verdicts.values()} == {f"no pod or workload in namespace production matches {SELECTOR} (reported by kube-rollout)"}
+    assert {v.skip for v in verdicts.values()} == {
+        f"no pod or workload in namespace production matches {SELECTOR} (reported by kube-rollout)"
+    }
 
 
 def test_without_a_rollout_item_the_first_selected_check_reports_the_missing_app() -> None:
@@ -197,7 +223,11 @@ def test_a_selector_key_no_pod_has_and_no_pod_named_after_the_app() -> None:
     data = state(selector="tier=cache,app.kubernetes.io/name=redis-cluster", namespace_pods=namespace_pods()[:2])
     lines = judge("kube-rollout", data).message.splitlines()
     assert lines[1] == "  the namespace's 2 pods carry app.kubernetes.io/name: api-server (2); none has tier"
-    assert lines[2] == "  no pod there carries the app's name redis-cluster: is it deployed, and to namespace production (KUBE_NAMESPACE)?"
+    assert (
+        lines[2]
+        == "  no pod there carries the app's name redis-cluster: is it deployed, and to namespace production "
+           "(KUBE_NAMESPACE)?"
+    )
 
 
 def test_pods_without_a_workload_are_reported_by_rollout_and_pod_checks_still_judge() -> None:
@@ -205,10 +235,12 @@ def test_pods_without_a_workload_are_reported_by_rollout_and_pod_checks_still_ju
     rollout = judge("kube-rollout", data)
     assert rollout.message.splitlines()[:2] == [
         f"no StatefulSet or Deployment in namespace production matches {SELECTOR}, though 2 pods do",
-        "  the pods are owned by StatefulSet/redis-cluster; label the StatefulSet or Deployment itself, not only its pod template",
+        "  the pods are owned by StatefulSet/redis-cluster; label the StatefulSet or Deployment itself, not only "
+        "its pod template",
     ]
     assert judge("kube-resources-drift", data).skip == (
-        f"no StatefulSet or Deployment in namespace production matches {SELECTOR}, though 2 pods do (reported by kube-rollout)"
+        f"no StatefulSet or Deployment in namespace production matches {SELECTOR}, though 2 pods do (reported by "
+        "kube-rollout)"
     )
     assert judge("kube-crashloop", data).message.startswith("redis-cluster-2/redis: CrashLoopBackOff")
 
@@ -216,7 +248,8 @@ def test_pods_without_a_workload_are_reported_by_rollout_and_pod_checks_still_ju
 def test_workloads_without_pods_skip_the_pod_checks() -> None:
     data = state([], [sts(desired=3, ready=0)])
     assert judge("kube-crashloop", data).skip == (
-        f"no pod in namespace production matches {SELECTOR} (StatefulSet/redis-cluster wants 3) (the rollout check judges the replicas)"
+        f"no pod in namespace production matches {SELECTOR} (StatefulSet/redis-cluster wants 3) (the rollout "
+        "check judges the replicas)"
     )
     assert judge("kube-rollout", data).message.startswith("StatefulSet/redis-cluster: 0 of 3 replicas ready")
 
@@ -245,7 +278,9 @@ def test_resources_drift_says_what_differs_first_and_points_at_config_env() -> N
 )
 def test_image_drift_reads_the_tag_of_any_image_reference(image: str, live: str) -> None:
     verdict = judge("kube-image-drift", state([HEALTHY], [sts(image=image)]))
-    assert verdict.message.splitlines()[0] == f"StatefulSet/redis-cluster redis: image.tag is {live} live, 7.0.15 declared"
+    assert (
+        verdict.message.splitlines()[0] == f"StatefulSet/redis-cluster redis: image.tag is {live} live, 7.0.15 declared"
+    )
     assert judge("kube-image-drift", state([HEALTHY], [sts(image="redis:7.0.15@sha256:4f8a7a7c")])).ok
 
 
@@ -269,7 +304,9 @@ def test_a_missing_values_file_is_an_error_naming_the_render_command(tmp_path: P
         ("", "pins nothing this check compares"),  # an empty render proves nothing: a skip, never a pass
     ],
 )
-def test_values_that_are_no_mapping_are_an_error_and_empty_ones_prove_nothing(tmp_path: Path, content: str, outcome: str) -> None:
+def test_values_that_are_no_mapping_are_an_error_and_empty_ones_prove_nothing(
+    tmp_path: Path, content: str, outcome: str
+) -> None:
     for name in ("sites", "releases", "checks"):
         shutil.copytree(REPO / name, tmp_path / name)
     (tmp_path / "sites/production/apps/redis-cluster/values.yaml").write_text(content)
@@ -287,4 +324,7 @@ def test_an_oom_kill_without_a_readable_time_is_not_waved_through() -> None:
     kill = terminated("OOMKilled", 137, timedelta(minutes=3)) | {"finishedAt": "yesterday"}
     verdict = judge("kube-oomkilled", state([pod("redis-cluster-2", status(restarts=1, last=kill))], [sts()]))
     assert not verdict.ok
-    assert verdict.message.splitlines()[0] == "redis-cluster-2/redis: OOMKilled (exit 137), no readable time recorded ('yesterday')"
+    assert (
+        verdict.message.splitlines()[0]
+        == "redis-cluster-2/redis: OOMKilled (exit 137), no readable time recorded ('yesterday')"
+    )

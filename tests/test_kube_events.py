@@ -18,14 +18,26 @@ from teststack.kubeapi import FakeKubeAPI, shift_snapshot
 
 from .kube_helpers import REPO, T, at, judge, pod, state, status, sts, terminated
 
-CRASHING = pod("redis-cluster-2", status("redis", 7, waiting="CrashLoopBackOff", last=terminated("OOMKilled", 137, dt.timedelta(minutes=2))))
+CRASHING = pod(
+    "redis-cluster-2",
+    status("redis", 7, waiting="CrashLoopBackOff", last=terminated("OOMKilled", 137, dt.timedelta(minutes=2))),
+)
 
 
 def event(name: str, reason: str, message: str, *, ago: dt.timedelta, count: int | None = 1, kind: str = "Pod",
           type_: str = "Warning") -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{name}.{reason}{ago.seconds}", "namespace": "production"},
-            "involvedObject": {"kind": kind, "name": name, "namespace": "production"}, "reason": reason, "message": message,
-            "type": type_, "count": count, "firstTimestamp": at(ago + dt.timedelta(minutes=30)), "lastTimestamp": at(ago)}
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{name}.{reason}{ago.seconds}", "namespace": "production"},
+        "involvedObject": {"kind": kind, "name": name, "namespace": "production"},
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "count": count,
+        "firstTimestamp": at(ago + dt.timedelta(minutes=30)),
+        "lastTimestamp": at(ago),
+    }
 
 
 READINESS = "Readiness probe failed: Could not connect to Redis at 127.0.0.1:6379: Connection refused"
@@ -34,36 +46,68 @@ BACKOFF = "Back-off restarting failed container redis in pod redis-cluster-2_pro
 
 def test_a_finding_carries_the_recent_warning_events_of_what_it_names() -> None:
     events = [  # what is left out comes first: one left out must not end the reading
-        event("redis-cluster-2", "Pulled", "Container image already present", ago=dt.timedelta(minutes=1), type_="Normal"),
+        event(
+            "redis-cluster-2", "Pulled", "Container image already present", ago=dt.timedelta(minutes=1), type_="Normal"
+        ),
         event("redis-cluster-1", "Unhealthy", READINESS, ago=dt.timedelta(minutes=1)),  # another pod
-        event("redis-cluster-2", "Unhealthy", "Liveness probe failed", ago=dt.timedelta(hours=2)),  # gone from a live LIST by now
+        event(
+            "redis-cluster-2", "Unhealthy", "Liveness probe failed", ago=dt.timedelta(hours=2)
+        ),  # gone from a live LIST by now
         event("redis-cluster-2", "Unhealthy", "after the judging time", ago=-dt.timedelta(minutes=30)),
         event("redis-cluster-2", "Unhealthy", READINESS, ago=dt.timedelta(minutes=7), count=9),
-        event("redis-cluster-2", "Unhealthy", READINESS + "  ", ago=dt.timedelta(minutes=3), count=2),  # the same, said again
+        event(
+            "redis-cluster-2", "Unhealthy", READINESS + "  ", ago=dt.timedelta(minutes=3), count=2
+        ),  # the same, said again
         event("redis-cluster-2", "BackOff", BACKOFF, ago=dt.timedelta(seconds=20), count=None),  # count unset: once
     ]
     verdict = judge("kube-crashloop", state([CRASHING], [sts()], events=events))
     assert verdict.evidence["events"] == [
-        {"object": "Pod/redis-cluster-2", "reason": "BackOff", "count": 1, "last_seen": at(dt.timedelta(seconds=20)), "message": BACKOFF},
-        {"object": "Pod/redis-cluster-2", "reason": "Unhealthy", "count": 11, "last_seen": at(dt.timedelta(minutes=3)), "message": READINESS},
+        {
+            "object": "Pod/redis-cluster-2",
+            "reason": "BackOff",
+            "count": 1,
+            "last_seen": at(dt.timedelta(seconds=20)),
+            "message": BACKOFF,
+        },
+        {
+            "object": "Pod/redis-cluster-2",
+            "reason": "Unhealthy",
+            "count": 11,
+            "last_seen": at(dt.timedelta(minutes=3)),
+            "message": READINESS,
+        },
     ]
     assert verdict.message.splitlines()[2:] == [
         f"  event Pod/redis-cluster-2: BackOff x1, last 20 s ago: {BACKOFF}",
         f"  event Pod/redis-cluster-2: Unhealthy x11, last 3 min ago: {READINESS}",
     ]
-    assert "events" not in judge("kube-crashloop", state([pod("redis-cluster-0", status())], [sts()], events=events)).evidence
+    assert (
+        "events"
+        not in judge("kube-crashloop", state([pod("redis-cluster-0", status())], [sts()], events=events)).evidence
+    )
 
 
 def test_workload_findings_carry_the_workloads_events_and_the_not_ready_pods() -> None:
     events = [
-        event("redis-cluster", "FailedCreate", 'create Pod redis-cluster-3 in StatefulSet redis-cluster failed error: pods "redis-cluster-3" '
-              'is forbidden: exceeded quota: compute, requested: limits.memory=2Gi', ago=dt.timedelta(minutes=4), kind="StatefulSet"),
+        event(
+            "redis-cluster",
+            "FailedCreate",
+            'create Pod redis-cluster-3 in StatefulSet redis-cluster failed error: pods "redis-cluster-3" '
+            "is forbidden: exceeded quota: compute, requested: limits.memory=2Gi",
+            ago=dt.timedelta(minutes=4),
+            kind="StatefulSet",
+        ),
         event("redis-cluster-2", "Unhealthy", READINESS, ago=dt.timedelta(minutes=2)),
     ]
     rollout = judge("kube-rollout", state([CRASHING], [sts(ready=2)], events=events))
-    assert rollout.message.splitlines()[0] == "StatefulSet/redis-cluster: 2 of 3 replicas ready (not Ready: redis-cluster-2 CrashLoopBackOff)"
+    assert (
+        rollout.message.splitlines()[0]
+        == "StatefulSet/redis-cluster: 2 of 3 replicas ready (not Ready: redis-cluster-2 CrashLoopBackOff)"
+    )
     assert [e["object"] for e in rollout.evidence["events"]] == ["StatefulSet/redis-cluster", "Pod/redis-cluster-2"]
-    assert rollout.objects == [{"workload": "StatefulSet/redis-cluster"}]  # the pods explain it; they are not its identity
+    assert rollout.objects == [
+        {"workload": "StatefulSet/redis-cluster"}
+    ]  # the pods explain it; they are not its identity
     drift = judge("kube-resources-drift", state([CRASHING], [sts(memory="512Mi")], events=events))
     assert [e["reason"] for e in drift.evidence["events"]] == ["FailedCreate"]
 
@@ -85,7 +129,13 @@ def test_an_event_without_a_time_is_kept_and_said_without_one() -> None:
     records = recent_warnings(state([CRASHING], [], events=[undated, bare]), ["Pod/redis-cluster-2"])
     assert records == [
         {"object": "Pod/redis-cluster-2", "reason": "", "count": 1, "last_seen": None, "message": ""},
-        {"object": "Pod/redis-cluster-2", "reason": "FailedMount", "count": 1, "last_seen": None, "message": "MountVolume.SetUp failed"},
+        {
+            "object": "Pod/redis-cluster-2",
+            "reason": "FailedMount",
+            "count": 1,
+            "last_seen": None,
+            "message": "MountVolume.SetUp failed",
+        },
     ]
     assert event_lines(records[1:], T) == ["event Pod/redis-cluster-2: FailedMount x1: MountVolume.SetUp failed"]
 
@@ -95,7 +145,9 @@ def test_an_event_without_a_time_is_kept_and_said_without_one() -> None:
 
 @pytest.fixture
 def incident(gitops: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeKubeAPI, Path]]:
-    data = shift_snapshot(REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
+    data = shift_snapshot(
+        REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+    )
     snapshot = gitops / "snapshot.json"
     snapshot.write_text(json.dumps(data))
     with FakeKubeAPI(data, namespaces=["production"]) as api:
@@ -115,16 +167,26 @@ def test_one_events_list_per_namespace_feeds_every_finding_live_and_from_a_snaps
     api, snapshot = incident
     _, live = run(pytester, "--live")
     assert api.methods == {"GET"}
-    assert [r.path for r in api.requests].count("/api/v1/namespaces/production/events") == 1  # two apps, every kube check
+    assert [r.path for r in api.requests].count(
+        "/api/v1/namespaces/production/events"
+    ) == 1  # two apps, every kube check
     _, offline = run(pytester, f"--kube-snapshot={snapshot}")
     assert [f["evidence"].get("events") for f in live] == [f["evidence"].get("events") for f in offline]
     crash = next(f for f in live if (f["check"], f["app"]) == ("kube-crashloop", "redis-cluster"))
-    assert [(e["object"], e["reason"]) for e in crash["evidence"]["events"]] == [("Pod/redis-cluster-2", "BackOff"), ("Pod/redis-cluster-2", "Unhealthy")]
-    assert any(line.startswith("  event Pod/redis-cluster-2: Unhealthy x9, last ") and line.endswith(
-        ": Readiness probe failed: Could not connect to Redis at 127.0.0.1:6379: Connection refused") for line in crash["message"].splitlines())
+    assert [(e["object"], e["reason"]) for e in crash["evidence"]["events"]] == [
+        ("Pod/redis-cluster-2", "BackOff"),
+        ("Pod/redis-cluster-2", "Unhealthy"),
+    ]
+    assert any(
+        line.startswith("  event Pod/redis-cluster-2: Unhealthy x9, last ")
+        and line.endswith(": Readiness probe failed: Could not connect to Redis at 127.0.0.1:6379: Connection refused")
+        for line in crash["message"].splitlines()
+    )
 
 
-def test_a_role_without_list_events_is_one_warning_not_an_error(incident: tuple[FakeKubeAPI, Path], pytester: pytest.Pytester) -> None:
+def test_a_role_without_list_events_is_one_warning_not_an_error(
+    incident: tuple[FakeKubeAPI, Path], pytester: pytest.Pytester
+) -> None:
     api, _ = incident
     _, allowed = run(pytester, "--live")
     api.forbidden.add(("list", "events"))
@@ -138,6 +200,8 @@ def test_a_role_without_list_events_is_one_warning_not_an_error(incident: tuple[
     warned = [line for line in text.splitlines() if "kube findings carry no events" in line]
     assert len(warned) == 1, text
     assert warned[0].endswith(
-        "SloWarning: kube findings carry no events of namespace production: kubernetes unavailable: 403 Forbidden: the service "
-        "account monitoring/pytest-slo may not list events in namespace production (add verb list on events to deploy/rbac.yaml's Role)"
+        "SloWarning: kube findings carry no events of namespace production: kubernetes unavailable: 403 "
+        "Forbidden: the service "
+        "account monitoring/pytest-slo may not list events in namespace production (add verb list on events to "
+        "deploy/rbac.yaml's Role)"
     )

@@ -87,12 +87,18 @@ def test_mistakes_in_the_repository_are_errors_before_anything_is_read(tmp_path:
     (root / VALUES).write_text("- a\n")
     with pytest.raises(ConfigError) as info:
         KubeKind().fetch(CHECKS["kube-resources-drift"], snapshot_target(root=root, snapshot=missing))
-    assert (info.value.path, info.value.hint) == (VALUES, f"render them again: python3 releases/1.15/render_values.py --env-file "
-                                                  f"sites/production/config.env --output {VALUES}")
+    assert (info.value.path, info.value.hint) == (
+        VALUES,
+        f"render them again: python3 releases/1.15/render_values.py --env-file "
+        f"sites/production/config.env --output {VALUES}",
+    )
 
 
 def test_a_window_not_written_is_the_tests_default() -> None:
-    kill = pod("redis-cluster-2", status("redis", 1, last={"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-26T14:58:00Z"}))
+    kill = pod(
+        "redis-cluster-2",
+        status("redis", 1, last={"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-26T14:58:00Z"}),
+    )
     check = dataclasses.replace(CHECKS["kube-oomkilled"], spec={"test": "oomkilled"})
     verdict = KubeKind().evaluate(check, target(), state([kill], [sts()]))  # 23h ago: within 24h
     assert verdict.ok is False
@@ -143,10 +149,18 @@ def test_one_selected_check_reports_what_is_missing(selected: list[str], gone: s
     kind.prefetch(tgt.sources, [(CHECKS[c], tgt) for c in selected])
     data = state([pod("redis-cluster-0", status())] if gone == "workloads" else [], [], namespace_pods=[])
     verdicts = {c: kind.evaluate(CHECKS[c], tgt, data) for c in selected}
-    able = [c for c in selected if c == reporter or gone == "app" or c in ("kube-rollout", "kube-resources-drift", "kube-image-drift")]
+    able = [
+        c
+        for c in selected
+        if c == reporter or gone == "app" or c in ("kube-rollout", "kube-resources-drift", "kube-image-drift")
+    ]
     assert [c for c, v in verdicts.items() if v.ok is False] == [reporter]
-    assert {c for c, v in verdicts.items() if v.skip and v.skip.endswith(f"(reported by {reporter})")} == set(able) - {reporter}
-    assert str(verdicts[reporter].location) == "sites/production/config.env:4"  # KUBE_NAMESPACE: no KUBE_APP_SELECTOR line
+    assert {c for c, v in verdicts.items() if v.skip and v.skip.endswith(f"(reported by {reporter})")} == set(able) - {
+        reporter
+    }
+    assert (
+        str(verdicts[reporter].location) == "sites/production/config.env:4"
+    )  # KUBE_NAMESPACE: no KUBE_APP_SELECTOR line
 
 
 def test_a_missing_app_points_at_the_selector_the_site_sets(tmp_path: Path) -> None:
@@ -163,7 +177,11 @@ def test_missing_pods_alone_skip_even_the_only_selected_check() -> None:
     kind, tgt = KubeKind(), target()
     kind.prefetch(tgt.sources, [(CHECKS["kube-crashloop"], tgt)])
     verdict = kind.evaluate(CHECKS["kube-crashloop"], tgt, state([], [sts()]))
-    assert verdict.skip == f"no pod in namespace production matches {SELECTOR} (StatefulSet/redis-cluster wants 3) (the rollout check judges the replicas)"
+    assert (
+        verdict.skip
+        == f"no pod in namespace production matches {SELECTOR} (StatefulSet/redis-cluster wants 3) (the rollout "
+           "check judges the replicas)"
+    )
 
 
 def test_without_a_run_a_rollout_check_of_any_name_reports_itself() -> None:
@@ -182,8 +200,13 @@ def test_each_app_is_judged_against_its_own_values() -> None:
     redis, api = Target(site, "redis-cluster", sources), Target(site, "api-server", sources)
     container = {"name": "api", "image": "api:3.4.1", "resources": {"limits": {"memory": "1Gi", "cpu": "1"},
                                                                       "requests": {"memory": "512Mi", "cpu": "250m"}}}
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api-server", "namespace": "production"},
-                  "spec": {"replicas": 3, "template": {"spec": {"containers": [container]}}}, "status": {"readyReplicas": 3}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "api-server", "namespace": "production"},
+        "spec": {"replicas": 3, "template": {"spec": {"containers": [container]}}},
+        "status": {"readyReplicas": 3},
+    }
     assert judge("kube-resources-drift", state([pod("redis-cluster-0", status())], [sts()]), redis).ok
     assert judge("kube-resources-drift", state([pod("api-server-0", status("api"))], [deployment]), api).ok
 
@@ -192,8 +215,19 @@ def test_a_value_the_template_writes_points_at_the_values_line(tmp_path: Path) -
     root = copy_repo(tmp_path)
     template = root / "releases/1.15/apps/redis-cluster/values.yaml.j2"
     template.write_text(template.read_text().replace("cpu: {{ REDIS_CPU_LIMIT | yaml }}", 'cpu: "500m"'))
-    subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", "sites/production/config.env", "--output", VALUES],
-                   cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "releases/1.15/render_values.py",
+            "--env-file",
+            "sites/production/config.env",
+            "--output",
+            VALUES,
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     live = sts()
     live["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"] = "1"
     verdict = judge("kube-resources-drift", state([pod("redis-cluster-0", status())], [live]), target(root=root))
@@ -228,10 +262,14 @@ def test_events_the_role_may_not_list_leave_the_state_whole(tmp_path: Path) -> N
 
     with FakeKubeAPI(INCIDENT) as api:
         api.forbidden.add(("list", "events"))
-        options = LiveOptions(timeout=5.0, kube_context="fake-kube", environ={"KUBECONFIG": str(api.kubeconfig(tmp_path / "kubeconfig"))})
+        options = LiveOptions(
+            timeout=5.0, kube_context="fake-kube", environ={"KUBECONFIG": str(api.kubeconfig(tmp_path / "kubeconfig"))}
+        )
         sources = Sources(options)
         try:
-            data = KubeKind().fetch(CHECKS["kube-crashloop"], Target(Repo(REPO).site("production"), "redis-cluster", sources))
+            data = KubeKind().fetch(
+                CHECKS["kube-crashloop"], Target(Repo(REPO).site("production"), "redis-cluster", sources)
+            )
         finally:
             sources.close()
     assert len(data.pods) == 3 and data.events == []
@@ -245,5 +283,6 @@ def test_each_namespace_whose_events_cannot_be_read_is_warned_of() -> None:
         for namespace in ("production", "staging"):
             judge("kube-crashloop", state([crash], [sts()], namespace=namespace, events_error="403"), tgt)
     assert [str(w.message) for w in caught] == [
-        "kube findings carry no events of namespace production: 403", "kube findings carry no events of namespace staging: 403"
+        "kube findings carry no events of namespace production: 403",
+        "kube findings carry no events of namespace staging: 403",
     ]

@@ -77,7 +77,9 @@ def test_real_world_pods_agree_with_is_healthy(name: str, api: FakeKubeAPI, tmp_
     document = {"apiVersion": "v1", "kind": "List", "items": [pod]}
     api.load(document)
     api.clear_requests()
-    with KubeSource.from_config(context="fake-kube", kubeconfig=api.kubeconfig(tmp_path / "kubeconfig"), timeout=5.0) as live:
+    with KubeSource.from_config(
+        context="fake-kube", kubeconfig=api.kubeconfig(tmp_path / "kubeconfig"), timeout=5.0
+    ) as live:
         served = live.pods(namespace)
     assert api.methods == {"GET"}
     snapshot = tmp_path / "dump.json"
@@ -103,7 +105,9 @@ def test_old_restarts_fail_when_judged_at_the_time_they_happened() -> None:
     pod = fixture_pod("pod-old-restarts.yaml", T)
     then = dt.datetime(2024, 5, 5, 18, 0, tzinfo=dt.timezone.utc)  # 1.6h after the webhook's last restart
     verdict = judge("kube-restarts", state([pod], [], namespace="cert-manager", now=then))
-    assert verdict.message.startswith("cert-manager-webhook-6fb57c4ff5-v5nm6/cert-manager: 257 restarts, the last 1.6h ago")
+    assert verdict.message.startswith(
+        "cert-manager-webhook-6fb57c4ff5-v5nm6/cert-manager: 257 restarts, the last 1.6h ago"
+    )
     assert judge("kube-restarts", state([pod], [], namespace="cert-manager")).ok
 
 
@@ -115,9 +119,15 @@ def table() -> str:
         failing = [c for c in ours if c != "status"]
         theirs = expected["theirs"]
         health = theirs.get("health")
-        agree = "n/a" if health is None else ("yes" if (health in FAILING) == bool(failing) else "no: " + expected["differs"][:60] + "...")
+        agree = (
+            "n/a"
+            if health is None
+            else ("yes" if (health in FAILING) == bool(failing) else "no: " + expected["differs"][:60] + "...")
+        )
         said = ", ".join(failing) or "pass"
-        lines.append(f"| {name} | {ours['status']} | {said} | {health or '-'} / {theirs.get('status', '-')} | {agree} |")
+        lines.append(
+            f"| {name} | {ours['status']} | {said} | {health or '-'} / {theirs.get('status', '-')} | {agree} |"
+        )
     return "\n".join(lines)
 
 

@@ -297,7 +297,14 @@ def test_rbac_role_grants_exactly_what_the_checks_read(fake: FakeKubeAPI, kubeco
     used = set()
     for path in requests:
         group, resource, verb, name = needed(path)
-        grant = next(((g, r, v, n) for g, r, v, n in granted if g == group and r == resource and v == verb and (not n or name in n)), None)
+        grant = next(
+            (
+                (g, r, v, n)
+                for g, r, v, n in granted
+                if g == group and r == resource and v == verb and (not n or name in n)
+            ),
+            None,
+        )
         assert grant, f"GET {path} is not granted by deploy/rbac.yaml"
         used.add(grant)
     # and nothing more: a grant the checks never use is privilege for nothing
@@ -618,7 +625,9 @@ def test_a_snapshot_is_judged_now_unless_told_when() -> None:
 
 def test_live_now_is_the_wall_clock(live: KubeSource) -> None:
     assert abs((live.now() - datetime.now(timezone.utc)).total_seconds()) < 5
-    assert live.origin.startswith("kubernetes context") and KubeSource.from_snapshot(INCIDENT).origin.startswith("snapshot")
+    assert live.origin.startswith("kubernetes context") and KubeSource.from_snapshot(INCIDENT).origin.startswith(
+        "snapshot"
+    )
 
 
 def test_incident_and_fixed_snapshots_tell_the_story() -> None:
@@ -634,7 +643,10 @@ def test_incident_and_fixed_snapshots_tell_the_story() -> None:
                     found.append(pod["metadata"]["name"])
         return found
 
-    incident, fixed = KubeSource.from_snapshot(INCIDENT, as_of=SNAPSHOT_TIME), KubeSource.from_snapshot(FIXED, as_of=SNAPSHOT_TIME)
+    incident, fixed = (
+        KubeSource.from_snapshot(INCIDENT, as_of=SNAPSHOT_TIME),
+        KubeSource.from_snapshot(FIXED, as_of=SNAPSHOT_TIME),
+    )
     assert recent_oom(incident, window) == ["redis-cluster-2"]
     assert recent_oom(incident, timedelta(hours=24)) == ["redis-cluster-1", "redis-cluster-2"]
     assert recent_oom(fixed, window) == []
@@ -711,7 +723,8 @@ R2 = _pod_index(INCIDENT_DOC, "redis-cluster-2")
         ),
         (
             _incident_with(lambda d: d["items"][R2]["status"]["containerStatuses"][1].__setitem__("restartCount", "7")),
-            f"items[{R2}].status.containerStatuses[1].restartCount: expected a number, got a string (Pod production/redis-cluster-2)",
+            f"items[{R2}].status.containerStatuses[1].restartCount: expected a number, got a string (Pod "
+            "production/redis-cluster-2)",
             None,
         ),
         (
@@ -781,7 +794,10 @@ def test_shared_answers_are_the_runs_own_objects(snapshot: KubeSource) -> None:
     shared = snapshot.pods("production", REDIS, shared=True)
     assert snapshot.pods("production", REDIS, shared=True)[0] is shared[0]  # no copy of thousands of pods
     assert snapshot.pods("production", REDIS)[0] is not shared[0]
-    assert snapshot.workloads("production", REDIS, shared=True)[0] is snapshot.statefulsets("production", REDIS, shared=True)[0]
+    assert (
+        snapshot.workloads("production", REDIS, shared=True)[0]
+        is snapshot.statefulsets("production", REDIS, shared=True)[0]
+    )
 
 
 def test_events_are_listed_once_per_namespace_for_every_caller(live: KubeSource, fake: FakeKubeAPI) -> None:
@@ -789,7 +805,9 @@ def test_events_are_listed_once_per_namespace_for_every_caller(live: KubeSource,
     warnings = live.events("production", "type=Warning,involvedObject.name=redis-cluster-2")
     assert sorted(e["reason"] for e in warnings) == ["BackOff", "Unhealthy"]
     assert len(everything) > len(warnings) and all(e["kind"] == "Event" for e in everything)
-    assert live.events("production", shared=True)[0] is live.events("production", shared=True)[0]  # the postmortem's too
+    assert (
+        live.events("production", shared=True)[0] is live.events("production", shared=True)[0]
+    )  # the postmortem's too
     assert live.events("production")[0] is not live.events("production", shared=True)[0]
     assert [r.path for r in fake.requests] == ["/api/v1/namespaces/production/events"]
     with pytest.raises(QueryError, match="invalid field selector"):
@@ -811,7 +829,19 @@ def test_every_source_words_a_network_failure_alike() -> None:
         except RuntimeError as outer:
             return outer
 
-    assert network_reason(wrapped(ConnectionRefusedError(111, "Connection refused")), "redis://r:6379", "r") == "cannot connect to redis://r:6379: connection refused"
-    assert network_reason(wrapped(socket.gaierror(-2, "Name or service not known")), "http://p:9090", "p") == "cannot connect to http://p:9090: host p does not resolve"
-    assert network_reason(wrapped(ConnectionResetError(104, "reset")), "https://k:6443", "k") == "https://k:6443 closed the connection without an answer"
-    assert network_reason(wrapped(OSError(113, "No route to host")), "https://k:6443", "k") == "cannot connect to https://k:6443: host unreachable"
+    assert (
+        network_reason(wrapped(ConnectionRefusedError(111, "Connection refused")), "redis://r:6379", "r")
+        == "cannot connect to redis://r:6379: connection refused"
+    )
+    assert (
+        network_reason(wrapped(socket.gaierror(-2, "Name or service not known")), "http://p:9090", "p")
+        == "cannot connect to http://p:9090: host p does not resolve"
+    )
+    assert (
+        network_reason(wrapped(ConnectionResetError(104, "reset")), "https://k:6443", "k")
+        == "https://k:6443 closed the connection without an answer"
+    )
+    assert (
+        network_reason(wrapped(OSError(113, "No route to host")), "https://k:6443", "k")
+        == "cannot connect to https://k:6443: host unreachable"
+    )

@@ -26,7 +26,9 @@ VALUES = "sites/production/apps/redis-cluster/values.yaml"
 HEALTHY = pod("redis-cluster-0", status("redis"))
 
 
-def workload(*containers: dict[str, Any], replicas: int | None = 3, ready: int = 3, name: str = "redis-cluster") -> dict[str, Any]:
+def workload(
+    *containers: dict[str, Any], replicas: int | None = 3, ready: int = 3, name: str = "redis-cluster"
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"template": {"spec": {"containers": list(containers)}}}
     if replicas is not None:
         spec["replicas"] = replicas
@@ -34,9 +36,17 @@ def workload(*containers: dict[str, Any], replicas: int | None = 3, ready: int =
             "spec": spec, "status": {"readyReplicas": ready}}
 
 
-def redis(limits: dict[str, str] | None = None, requests: dict[str, str] | None = None, image: str = "redis:7.0.15") -> dict[str, Any]:
-    return {"name": "redis", "image": image, "resources": {
-        "limits": {"memory": "2Gi", "cpu": "500m", **(limits or {})}, "requests": {"memory": "2Gi", "cpu": "250m", **(requests or {})}}}
+def redis(
+    limits: dict[str, str] | None = None, requests: dict[str, str] | None = None, image: str = "redis:7.0.15"
+) -> dict[str, Any]:
+    return {
+        "name": "redis",
+        "image": image,
+        "resources": {
+            "limits": {"memory": "2Gi", "cpu": "500m", **(limits or {})},
+            "requests": {"memory": "2Gi", "cpu": "250m", **(requests or {})},
+        },
+    }
 
 
 def drift(*workloads: dict[str, Any], check: str = "kube-resources-drift", **spec: Any) -> Any:
@@ -50,8 +60,13 @@ def test_a_value_the_values_pin_that_the_cluster_does_not_set_is_drift() -> None
     bare = redis()
     del bare["resources"]["limits"]["cpu"]
     verdict = drift(workload(bare))
-    assert verdict.message.splitlines()[0] == "StatefulSet/redis-cluster redis: resources.limits.cpu is (not set) live, 500m declared"
-    assert verdict.objects == [{"workload": "StatefulSet/redis-cluster", "container": "redis", "field": "resources.limits.cpu"}]
+    assert (
+        verdict.message.splitlines()[0]
+        == "StatefulSet/redis-cluster redis: resources.limits.cpu is (not set) live, 500m declared"
+    )
+    assert verdict.objects == [
+        {"workload": "StatefulSet/redis-cluster", "container": "redis", "field": "resources.limits.cpu"}
+    ]
     assert "runs without a CPU limit, the committed values say 500m" in str(verdict.action)
 
 
@@ -66,10 +81,16 @@ def test_cpu_limits_and_requests_are_compared(limits: dict[str, str], requests: 
 
 
 def test_the_container_field_picks_the_container_compared() -> None:
-    sidecar = {"name": "metrics", "image": "oliver006/redis_exporter:v1.45.0", "resources": {"limits": {"memory": "64Mi"}}}
+    sidecar = {
+        "name": "metrics",
+        "image": "oliver006/redis_exporter:v1.45.0",
+        "resources": {"limits": {"memory": "64Mi"}},
+    }
     first_is_sidecar = workload(sidecar, redis())
     # without container:, the template's first container: the sidecar, which runs none of the declared values
-    assert drift(first_is_sidecar).message.startswith("StatefulSet/redis-cluster metrics: resources.limits.memory is 64Mi live, 2Gi declared")
+    assert drift(first_is_sidecar).message.startswith(
+        "StatefulSet/redis-cluster metrics: resources.limits.memory is 64Mi live, 2Gi declared"
+    )
     assert drift(first_is_sidecar, container="redis").ok
     assert drift(first_is_sidecar, check="kube-image-drift", container="redis").ok
     with pytest.raises(ConfigError) as info:
@@ -86,17 +107,27 @@ def test_drift_from_a_right_declaration_says_to_roll_the_app_out() -> None:
     )
     assert str(verdict.location) == "sites/production/config.env:13"  # still where it is declared
     shown = format_verdict(verdict, CHECKS["kube-resources-drift"].runbook).splitlines()
-    assert shown[-3:] == [f"do: {verdict.action}", "declared at: sites/production/config.env:13", "runbook: checks/runbooks/kube.md#kube-resources-drift"]
+    assert shown[-3:] == [
+        f"do: {verdict.action}",
+        "declared at: sites/production/config.env:13",
+        "runbook: checks/runbooks/kube.md#kube-resources-drift",
+    ]
     image = drift(workload(redis(image="redis:7.0.11")), check="kube-image-drift")
-    assert image.action is not None and image.action.endswith("StatefulSet/redis-cluster runs image tag 7.0.11, the committed values say 7.0.15")
+    assert image.action is not None and image.action.endswith(
+        "StatefulSet/redis-cluster runs image tag 7.0.11, the committed values say 7.0.15"
+    )
 
 
 def test_drift_against_a_stale_render_says_which_line_to_edit(tmp_path: Path) -> None:
     for name in ("sites", "releases", "checks"):
         shutil.copytree(REPO / name, tmp_path / name)
     env = tmp_path / "sites/production/config.env"
-    env.write_text(env.read_text().replace("REDIS_MEMORY_LIMIT=2Gi", "REDIS_MEMORY_LIMIT=4Gi"))  # committed values not re-rendered
-    verdict = judge("kube-resources-drift", state([HEALTHY], [workload(redis({"memory": "512Mi"}))]), target(root=tmp_path))
+    env.write_text(
+        env.read_text().replace("REDIS_MEMORY_LIMIT=2Gi", "REDIS_MEMORY_LIMIT=4Gi")
+    )  # committed values not re-rendered
+    verdict = judge(
+        "kube-resources-drift", state([HEALTHY], [workload(redis({"memory": "512Mi"}))]), target(root=tmp_path)
+    )
     assert verdict.action is None
     assert str(verdict.location) == "sites/production/config.env:13"
     assert verdict.message.splitlines()[-1] == (
@@ -104,10 +135,15 @@ def test_drift_against_a_stale_render_says_which_line_to_edit(tmp_path: Path) ->
         f"sites/production/config.env:13, or re-render with python3 releases/1.15/render_values.py --env-file "
         f"sites/production/config.env --output {VALUES}"
     )
-    assert format_verdict(verdict, CHECKS["kube-resources-drift"].runbook).splitlines()[-2] == "edit: sites/production/config.env:13"
+    assert (
+        format_verdict(verdict, CHECKS["kube-resources-drift"].runbook).splitlines()[-2]
+        == "edit: sites/production/config.env:13"
+    )
     subprocess.run([sys.executable, "releases/1.15/render_values.py", "--env-file", str(env), "--output", VALUES],
                    cwd=tmp_path, check=True, capture_output=True)
-    rendered = judge("kube-resources-drift", state([HEALTHY], [workload(redis({"memory": "512Mi"}))]), target(root=tmp_path))
+    rendered = judge(
+        "kube-resources-drift", state([HEALTHY], [workload(redis({"memory": "512Mi"}))]), target(root=tmp_path)
+    )
     assert rendered.action is not None and "the committed values say 4Gi" in rendered.action
 
 
@@ -128,7 +164,9 @@ def test_max_restarts_defaults_to_5() -> None:
     check = dataclasses.replace(CHECKS["kube-restarts"], spec=spec)
 
     def verdict(count: int) -> Any:
-        return KubeKind().evaluate(check, target(), state([pod("redis-cluster-0", status("redis", count, last=recently))], [sts()]))
+        return KubeKind().evaluate(
+            check, target(), state([pod("redis-cluster-0", status("redis", count, last=recently))], [sts()])
+        )
 
     assert verdict(5).ok
     assert verdict(6).message.startswith("redis-cluster-0/redis: 6 restarts, the last 2 min ago (limit 5 ")
@@ -145,7 +183,9 @@ def test_the_rollout_verdict_names_only_the_workloads_short_of_replicas() -> Non
     fine = workload(redis(), name="redis-sentinel")
     verdict = judge("kube-rollout", state([HEALTHY], [fine, short]))
     assert verdict.objects == [{"workload": "StatefulSet/redis-cluster"}]
-    other = judge("kube-rollout", state([HEALTHY], [workload(redis(), name="redis-sentinel", ready=1), workload(redis())]))
+    other = judge(
+        "kube-rollout", state([HEALTHY], [workload(redis(), name="redis-sentinel", ready=1), workload(redis())])
+    )
     # another workload short of replicas is another problem: baselines call it new
     assert fingerprint("kube-rollout", "production", "redis-cluster", verdict.objects) != fingerprint(
         "kube-rollout", "production", "redis-cluster", other.objects
@@ -155,10 +195,14 @@ def test_the_rollout_verdict_names_only_the_workloads_short_of_replicas() -> Non
 def test_the_latest_oom_kill_comes_first_and_an_unreadable_time_before_it() -> None:
     old = pod("redis-cluster-0", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(hours=20))))
     recent = pod("redis-cluster-1", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(minutes=3))))
-    unreadable = pod("redis-cluster-2", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(0)) | {"finishedAt": "soon"}))
+    unreadable = pod(
+        "redis-cluster-2", status("redis", 1, last=terminated("OOMKilled", 137, timedelta(0)) | {"finishedAt": "soon"})
+    )
     verdict = judge("kube-oomkilled", state([old, recent, unreadable], [sts()]))
     assert [i["pod"] for i in verdict.evidence["items"]] == ["redis-cluster-2", "redis-cluster-1", "redis-cluster-0"]
-    assert verdict.message.splitlines()[0].startswith("redis-cluster-2/redis: OOMKilled (exit 137), no readable time recorded ('soon')")
+    assert verdict.message.splitlines()[0].startswith(
+        "redis-cluster-2/redis: OOMKilled (exit 137), no readable time recorded ('soon')"
+    )
 
 
 # --------------------------------------------------------------------------- time

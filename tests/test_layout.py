@@ -10,8 +10,28 @@ PKG = Path(__file__).resolve().parents[1] / "pytest_slo"
 
 #: Each stage may import only the stages listed after it (and itself). The foundation
 #: (errors, units, expressions, YAML, redaction) is importable from everywhere.
-ORDER = ["cli", "plugin", "run", "incident", "settings", "kinds", "findings", "sources", "catalog", "repo", "foundation"]
-TOP = {"plugin": "plugin", "hookspecs": "plugin", "settings": "settings", "__init__": "plugin", "__main__": "cli", "cli": "cli"}
+ORDER = [
+    "cli",
+    "plugin",
+    "run",
+    "incident",
+    "settings",
+    "kinds",
+    "findings",
+    "sources",
+    "catalog",
+    "repo",
+    "foundation",
+]
+TOP = {
+    "plugin": "plugin",
+    "hookspecs": "plugin",
+    "settings": "settings",
+    "_optiontable": "settings",
+    "__init__": "plugin",
+    "__main__": "cli",
+    "cli": "cli",
+}
 
 
 def stage(module: str) -> str:
@@ -124,6 +144,8 @@ def test_the_environment_is_read_in_settings_only():
             for node in ast.walk(ast.parse(path.read_text()))
         )
 
-    readers = sorted(str(p.relative_to(PKG.parent)) for p in PKG.rglob("*.py") if p.name != "settings.py" and reads_environment(p))
+    readers = sorted(
+        str(p.relative_to(PKG.parent)) for p in PKG.rglob("*.py") if p.name != "settings.py" and reads_environment(p)
+    )
     # KubeSource.from_config(environ=None) falls back to the process environment for library use
     assert readers == ["pytest_slo/sources/kube/__init__.py"]

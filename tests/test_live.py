@@ -35,7 +35,9 @@ LIVE_CHECKS = {
 }
 
 
-def live_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: Stack | None, *args: str) -> tuple[pytest.RunResult, dict]:
+def live_run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: Stack | None, *args: str
+) -> tuple[pytest.RunResult, dict]:
     if stack is not None:
         for key, value in stack.env().items():
             monkeypatch.setenv(key, value)
@@ -49,7 +51,9 @@ def by_check(doc: dict) -> dict[tuple[str, str], dict]:
     return {(f["check"], f["app"]): f for f in doc["findings"]}
 
 
-def test_the_incident_fails_every_live_check_with_evidence(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_incident_fails_every_live_check_with_evidence(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result, doc = live_run(pytester, monkeypatch, incident)
     found = by_check(doc)
     assert set(found) == LIVE_CHECKS, result.stdout.str()
@@ -63,16 +67,23 @@ def test_the_incident_fails_every_live_check_with_evidence(incident: Stack, gito
     errors = found[("slo-error-rate", "api-server")]["evidence"]["values"][0]["value"]
     assert 8 < errors < 16
     policy = found[("redis-eviction-policy-live", "redis-cluster")]
-    assert ": maxmemory-policy noeviction live (read via redis)" in policy["message"] and "expected allkeys-lru" in policy["message"]
+    assert (
+        ": maxmemory-policy noeviction live (read via redis)" in policy["message"]
+        and "expected allkeys-lru" in policy["message"]
+    )
     env = (gitops / "sites/production/config.env").read_text().splitlines()
-    assert policy["location"]["line"] == next(i for i, line in enumerate(env, 1) if line.startswith("REDIS_EVICTION_POLICY="))
+    assert policy["location"]["line"] == next(
+        i for i, line in enumerate(env, 1) if line.startswith("REDIS_EVICTION_POLICY=")
+    )
     oom = found[("redis-oom-errors", "redis-cluster")]
     assert oom["evidence"]["breaching"][0]["value"] > 0
     everything = result.stdout.str() + (pytester.path / "f.json").read_text()
     assert incident.redis_password and incident.redis_password not in everything
 
 
-def test_the_fixed_state_passes(fixed: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fixed_state_passes(
+    fixed: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result, doc = live_run(pytester, monkeypatch, fixed)
     assert doc["findings"] == [], result.stdout.str()
     assert doc["summary"]["passed"] >= len(LIVE_CHECKS)
@@ -80,11 +91,15 @@ def test_the_fixed_state_passes(fixed: Stack, gitops: Path, pytester: pytest.Pyt
 
 def test_live_items_skip_without_live(gitops: Path, pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--site", "production", "-m", "live", "-rs")
-    result.stdout.fnmatch_lines(["*live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"])
+    result.stdout.fnmatch_lines(
+        ["*live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"]
+    )
     assert set(result.parseoutcomes()) == {"skipped", "deselected"}
 
 
-def test_redis_through_the_exporter_gives_the_same_verdict(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redis_through_the_exporter_gives_the_same_verdict(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = gitops / "sites/production/config.env"
     env.write_text(env.read_text() + "REDIS_CHECK_VIA=exporter\n")
     _, doc = live_run(pytester, monkeypatch, incident, "-k", "eviction-policy-live")
@@ -92,7 +107,9 @@ def test_redis_through_the_exporter_gives_the_same_verdict(incident: Stack, gito
     assert ": maxmemory-policy noeviction live (read via prometheus)" in finding["message"]
 
 
-def test_config_disabled_falls_back_to_info(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_disabled_falls_back_to_info(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = RedisServer(maxmemory="1536mb", policy="allkeys-lru", password=None, rename_config=True)
     with server:
         monkeypatch.setenv("SLO_REDIS_URL", server.url)
@@ -108,7 +125,9 @@ def test_config_disabled_falls_back_to_info(gitops: Path, pytester: pytest.Pytes
         ("password", "redis unavailable: authentication failed at 127.0.0.1:* (check SLO_REDIS_PASSWORD)"),
     ],
 )
-def test_redis_faults_are_errors_with_one_line(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, setup: str, reason: str) -> None:
+def test_redis_faults_are_errors_with_one_line(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, setup: str, reason: str
+) -> None:
     for key, value in incident.env().items():
         monkeypatch.setenv(key, value)
     if setup == "down":
@@ -124,16 +143,28 @@ def test_redis_faults_are_errors_with_one_line(incident: Stack, gitops: Path, py
     assert "wrong-password" not in result.stdout.str()
 
 
-def test_prometheus_down_errors_every_promql_item_quickly(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prometheus_down_errors_every_promql_item_quickly(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     started = time.monotonic()
-    result, _doc = live_run(pytester, monkeypatch, None, "-k", "slo- or redis-memory or redis-oom", "--prometheus-url", f"http://127.0.0.1:{free_port()}")
+    result, _doc = live_run(
+        pytester,
+        monkeypatch,
+        None,
+        "-k",
+        "slo- or redis-memory or redis-oom",
+        "--prometheus-url",
+        f"http://127.0.0.1:{free_port()}",
+    )
     assert time.monotonic() - started < 15
     outcomes = result.parseoutcomes()
     assert outcomes.get("errors", outcomes.get("error")) == 5
     result.stdout.fnmatch_lines(["prometheus unavailable: cannot connect to http://127.0.0.1:*: connection refused"])
 
 
-def test_empty_result_fails_with_a_diagnosis(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_result_fails_with_a_diagnosis(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = gitops / "sites/production/config.env"
     env.write_text(env.read_text().replace("KUBE_NAMESPACE=production", "KUBE_NAMESPACE=prod"))
     _result, doc = live_run(pytester, monkeypatch, incident, "-k", "slo-latency")
@@ -143,32 +174,42 @@ def test_empty_result_fails_with_a_diagnosis(incident: Stack, gitops: Path, pyte
     assert finding["evidence"]["diagnosis"]
 
 
-def test_a_bad_query_is_an_error_naming_prometheus_message(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_query_is_an_error_naming_prometheus_message(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # PromQL that parses offline but that this Prometheus (2.42) does not know: limitk came in 3.x
     (gitops / "checks/team.yaml").write_text(
         "checks:\n  - id: broken-query\n    title: t\n    kind: promql\n    apps: [api-server]\n"
-        "    query: 'limitk(1, sum(rate(http_requests_total[5m])))'\n    op: '<'\n    threshold: 1\n    severity: P3\n    runbook: checks/runbooks/slo.md\n"
+        "    query: 'limitk(1, sum(rate(http_requests_total[5m])))'\n    op: '<'\n    threshold: 1\n    "
+        "severity: P3\n    runbook: checks/runbooks/slo.md\n"
     )
     result, _ = live_run(pytester, monkeypatch, incident, "-k", "broken-query")
     result.stdout.fnmatch_lines(["prometheus rejected the query: *parse error*limitk*"])
     assert result.parseoutcomes().get("errors", result.parseoutcomes().get("error")) == 1
 
 
-def test_a_query_that_does_not_parse_never_reaches_prometheus(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_query_that_does_not_parse_never_reaches_prometheus(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Caught offline, also with --live: the item errors at the catalog's line, nothing is sent
     (the Prometheus URL here answers nothing at all)."""
     (gitops / "checks/team.yaml").write_text(
         "checks:\n  - id: broken-query\n    title: t\n    kind: promql\n    apps: [api-server]\n"
-        "    query: 'sum(rate(http_requests_total[5m])'\n    op: '<'\n    threshold: 1\n    severity: P3\n    runbook: checks/runbooks/slo.md\n"
+        "    query: 'sum(rate(http_requests_total[5m])'\n    op: '<'\n    threshold: 1\n    severity: P3\n    "
+        "runbook: checks/runbooks/slo.md\n"
     )
     monkeypatch.setenv("SLO_PROMETHEUS_URL", "http://127.0.0.1:9")
     result, doc = live_run(pytester, monkeypatch, None, "-k", "broken-query")
-    result.stdout.fnmatch_lines(["checks/team.yaml:6: check 'broken-query': query at site production is not PromQL: unclosed left parenthesis*"])
+    result.stdout.fnmatch_lines(
+        ["checks/team.yaml:6: check 'broken-query': query at site production is not PromQL: unclosed left parenthesis*"]
+    )
     assert "unavailable" not in result.stdout.str()
     assert [f["outcome"] for f in doc["findings"] if f["check"] == "broken-query"] == ["error"]
 
 
-def test_a_cache_without_maxmemory_is_a_finding(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_a_cache_without_maxmemory_is_a_finding(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from teststack.servers import Prometheus, RedisExporter
 
     labels = {"namespace": "production", "service": "redis-cluster"}
@@ -179,12 +220,17 @@ def test_a_cache_without_maxmemory_is_a_finding(gitops: Path, pytester: pytest.P
             monkeypatch.setenv("SLO_PROMETHEUS_URL", prometheus.url)
             _, doc = live_run(pytester, monkeypatch, None, "-k", "redis-memory-headroom")
     (finding,) = doc["findings"]
-    assert "maxmemory is 0 (no limit): a cache without maxmemory grows until the container is OOM-killed" in finding["message"]
+    assert (
+        "maxmemory is 0 (no limit): a cache without maxmemory grows until the container is OOM-killed"
+        in finding["message"]
+    )
     assert finding["evidence"]["breaching"][0]["value"] in ("+Inf", "NaN")
     json.loads((pytester.path / "f.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
 
 
-def test_live_findings_are_the_same_under_xdist(incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_findings_are_the_same_under_xdist(
+    incident: Stack, gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in incident.env().items():
         monkeypatch.setenv(key, value)
     args = ("--site", "production", "--live", "-m", "live and not kube", "-p", "no:cacheprovider")
@@ -194,7 +240,10 @@ def test_live_findings_are_the_same_under_xdist(incident: Stack, gitops: Path, p
 
     def shape(name: str) -> list[tuple]:
         doc = json.loads((pytester.path / name).read_text())
-        return [(f["check"], f["app"], f["outcome"], f["location"]["line"] if f["location"] else None) for f in doc["findings"]]
+        return [
+            (f["check"], f["app"], f["outcome"], f["location"]["line"] if f["location"] else None)
+            for f in doc["findings"]
+        ]
 
     assert shape("xdist.json") == shape("serial.json")
     assert {c for c, *_ in shape("serial.json")} == {c for c, _ in LIVE_CHECKS}
@@ -228,10 +277,16 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
     [
         ("hang", "prometheus unavailable: no answer from http://127.0.0.1:*/api/v1/query within 1.0 s"),
         ("503", "prometheus unavailable: HTTP 503 from http://127.0.0.1:*/api/v1/query after * attempts: overloaded"),
-        ("json", "prometheus unavailable: invalid JSON from http://127.0.0.1:*/api/v1/query (starts with '<html>not json</html>')"),
+        (
+            "json",
+            "prometheus unavailable: invalid JSON from http://127.0.0.1:*/api/v1/query (starts with '<html>not "
+            "json</html>')",
+        ),
     ],
 )
-def test_prometheus_faults_end_within_the_timeout(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str, reason: str) -> None:
+def test_prometheus_faults_end_within_the_timeout(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str, reason: str
+) -> None:
     handler = type("Handler", (_Faulty,), {"mode": mode})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True

@@ -85,9 +85,19 @@ def kubeconfig(path: Path, port: int) -> Path:
     return path
 
 
-PROMETHEUS = ("prometheus", "promql", 5, "prometheus unavailable: no answer from http://127.0.0.1:{port}/api/v1/query within 1* s")
+PROMETHEUS = (
+    "prometheus",
+    "promql",
+    5,
+    "prometheus unavailable: no answer from http://127.0.0.1:{port}/api/v1/query within 1* s",
+)
 REDIS = ("redis", "redis", 3, "redis unavailable: no answer from 127.0.0.1:{port} within 1* s")
-KUBE = ("kubernetes", "kube", 14, "kubernetes unavailable: GET http://127.0.0.1:{port}/api/v1/namespaces/production/pods: no answer within 1* s")
+KUBE = (
+    "kubernetes",
+    "kube",
+    14,
+    "kubernetes unavailable: GET http://127.0.0.1:{port}/api/v1/namespaces/production/pods: no answer within 1* s",
+)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +121,9 @@ def test_a_source_that_never_answers_ends_each_item_within_the_timeout(
     text = result.stdout.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text
     # a silent server times out the request itself; a trickling one is stopped by the deadline
-    expected = reason.format(port=blackhole.port) if not blackhole.trickle else f"{source} unavailable: *no answer*within 1* s"
+    expected = (
+        reason.format(port=blackhole.port) if not blackhole.trickle else f"{source} unavailable: *no answer*within 1* s"
+    )
     result.stdout.fnmatch_lines([expected])
     assert blackhole.accepted >= 1  # it was reached, and it hung
     cases = ET.parse(gitops / "junit.xml").iter("testcase")

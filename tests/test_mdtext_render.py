@@ -13,12 +13,13 @@ from .authorities import render_markdown, rendered_texts
 
 # real message lines of the shipped checks (the demo's findings) and what messages may hold
 LINES = [
-    'instance="127.0.0.1:42265": 62 writes refused with \'OOM command not allowed\'; expected none',
+    "instance=\"127.0.0.1:42265\": 62 writes refused with 'OOM command not allowed'; expected none",
     "REDIS_MAXMEMORY=1536mb (1.5Gi) is 300% of the 512Mi limit; expected at most 80% of the limit, 410Mi",
     "127.0.0.1:54161: maxmemory-policy noeviction live (read via redis)",
-    "in namespace production, selector app.kubernetes.io/name=api-server (kubernetes context 'fake-kube' at http://127.0.0.1:37159)",
+    "in namespace production, selector app.kubernetes.io/name=api-server (kubernetes context 'fake-kube' at "
+    "http://127.0.0.1:37159)",
     'no series: no series has redis_memory_used_bytes{namespace="production", service="redis-cluster"}',
-    "query: 100 * (sum(rate(http_requests_total{code=~\"5..|4..\"}[5m])) / 0 * last_over_time(up[1h]))",
+    'query: 100 * (sum(rate(http_requests_total{code=~"5..|4.."}[5m])) / 0 * last_over_time(up[1h]))',
     "p99 8400 ms (16.8x the SLO); expected <= 500 ms (SLO_API_LATENCY_P99_MS)",
     "a `quoted` <b>tag</b> _under_ *star* [link](x) #7 ~x~ !a \\ back|pipe & amp",
     "redis-cluster.production.svc:6379 refused the connection: see https://redis.io/docs/a_b_c.",
@@ -34,7 +35,11 @@ def test_message_renders_as_written_and_sets_apart_what_a_reader_copies() -> Non
     assert "<code>REDIS_MAXMEMORY=1536mb</code>" in rendered and "<code>SLO_API_LATENCY_P99_MS</code>" in rendered
     assert "<code>app.kubernetes.io/name=api-server</code>" in rendered
     assert '<a href="http://127.0.0.1:37159">' in rendered and '<a href="https://redis.io/docs/a_b_c">' in rendered
-    assert "<code>100 * (sum(rate(http_requests_total{code=~&quot;5..|4..&quot;}[5m])) / 0 * last_over_time(up[1h]))</code>" in rendered
+    assert (
+        "<code>100 * (sum(rate(http_requests_total{code=~&quot;5..|4..&quot;}[5m])) / 0 * "
+        "last_over_time(up[1h]))</code>"
+        in rendered
+    )
     assert "<em>" not in rendered and "<b>" not in rendered  # no emphasis or tag a message did not mean
 
 

@@ -130,7 +130,9 @@ def test_promtool_catches_a_wrong_expectation(tmp_path: Path) -> None:
 
 #: The windows the SLO's counting is held to: the page pair's short and long windows.
 WINDOWS = ("5m", "1h")
-SLO_CASES = [(slo, window, c) for slo in sorted(SLO_COUNTING) for window in WINDOWS for c in ORACLES[SLO_COUNTING[slo]].cases]
+SLO_CASES = [
+    (slo, window, c) for slo in sorted(SLO_COUNTING) for window in WINDOWS for c in ORACLES[SLO_COUNTING[slo]].cases
+]
 
 
 def agreement_tests(cases: list[Case] | tuple[Case, ...]) -> dict[int, list[dict[str, Any]]]:
@@ -139,7 +141,10 @@ def agreement_tests(cases: list[Case] | tuple[Case, ...]) -> dict[int, list[dict
     for drift in DRIFT_MINUTES:
         at_ms = (EVAL_MINUTE + drift) * 60_000
         alerts = [{"eval_time": promtool_duration(at_ms), "alertname": "Disagree", "exp_alerts": []}]
-        out[at_ms] = [{"name": c.name, "interval": "1m", "input_series": input_series(c), "alert_rule_test": alerts} for c in cases]
+        out[at_ms] = [
+            {"name": c.name, "interval": "1m", "input_series": input_series(c), "alert_rule_test": alerts}
+            for c in cases
+        ]
     return out
 
 
@@ -155,9 +160,13 @@ def test_the_slo_counting_is_held_to_every_story_of_its_check() -> None:
 @pytest.mark.parametrize("window", WINDOWS)
 @pytest.mark.parametrize("slo", sorted(SLO_COUNTING))
 def test_promtool_computes_the_same_errors_for_the_slo_and_its_check(slo: str, window: str, tmp_path: Path) -> None:
-    files = write_tests(tmp_path, agreement_rules(*counting_pair(slo, window)), agreement_tests(ORACLES[SLO_COUNTING[slo]].cases))
+    files = write_tests(
+        tmp_path, agreement_rules(*counting_pair(slo, window)), agreement_tests(ORACLES[SLO_COUNTING[slo]].cases)
+    )
     result = run_promtool(tmp_path, files)
-    assert result.returncode == 0, f"{slo} counts otherwise than {SLO_COUNTING[slo]} over {window}\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"{slo} counts otherwise than {SLO_COUNTING[slo]} over {window}\n{result.stdout}{result.stderr}"
+    )
     assert result.stdout.count("SUCCESS") == len(files), result.stdout
 
 
@@ -166,13 +175,17 @@ def test_promtool_tells_plain_increase_from_the_counting_rule(tmp_path: Path) ->
     """The harness can fail: the SLO's counting before it used ``counted``, plain
     ``sum(increase())``, misses the first 5xx burst the check counts (0 errors against 0.33%)."""
     check, _ = counting_pair("api-availability", "5m")
-    errors, requests = (f'http_requests_total{{ namespace="production", service="api-server"{m} }}' for m in (', status=~"5.."', ""))
+    errors, requests = (
+        f'http_requests_total{{ namespace="production", service="api-server"{m} }}' for m in (', status=~"5.."', "")
+    )
     plain = f"100 * ((sum(increase({errors}[5m])) or vector(0)) / sum(increase({requests}[5m])))"
     (burst,) = [c for c in ORACLES["slo-error-rate"].cases if c.name == "first-5xx-burst"]
     at_ms = EVAL_MINUTE * 60_000
     files = write_tests(tmp_path, agreement_rules(check, plain), {at_ms: agreement_tests([burst])[at_ms]})
     result = run_promtool(tmp_path, files)
-    assert result.returncode == 1 and "name: first-5xx-burst,\n    alertname: Disagree" in result.stdout + result.stderr, result.stdout
+    assert (
+        result.returncode == 1 and "name: first-5xx-burst,\n    alertname: Disagree" in result.stdout + result.stderr
+    ), result.stdout
 
 
 # --------------------------------------------------------------------------- a real Prometheus
@@ -259,7 +272,9 @@ def test_live_verdict_is_the_tables(live: LiveRun, check_id: str, case: Case) ->
     if case.verdict == FAIL:
         assert finding is not None
         breaching = [unname(b["labels"]) for b in finding["evidence"].get("breaching", [])]
-        assert sorted(map(sorted, map(dict.items, breaching))) == sorted(map(sorted, map(dict.items, case.breaching))), seen
+        assert sorted(map(sorted, map(dict.items, breaching))) == sorted(
+            map(sorted, map(dict.items, case.breaching))
+        ), seen
         assert case.message in finding["message"], seen
         if breaching:  # the value in the check's own terms, series by series, as the message's first line
             shown = finding["evidence"]["shown"]
@@ -282,7 +297,9 @@ def test_the_evidence_query_at_the_evidence_time_gives_the_same_answer(live: Liv
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", evidence["time"])
         again = live.prometheus.query(evidence["query"], evidence["time"])  # type: ignore[arg-type]
         seen = sorted((json.dumps(s["metric"], sort_keys=True), repr(float(s["value"][1]))) for s in again)
-        reported = sorted((json.dumps(v["labels"], sort_keys=True), repr(number(v["value"]))) for v in evidence["values"])
+        reported = sorted(
+            (json.dumps(v["labels"], sort_keys=True), repr(number(v["value"]))) for v in evidence["values"]
+        )
         assert seen == reported, finding["nodeid"]  # repr: exact, and NaN equals NaN
 
 
@@ -306,7 +323,9 @@ def test_promtool_agrees_with_the_live_run(live: LiveRun, tmp_path: Path) -> Non
             evidence = finding["evidence"] if finding else {}
             breaching = [unname(b["labels"]) for b in evidence.get("breaching", [])]
             values = [(unname(v["labels"]), number(v["value"])) for v in evidence.get("values", [])]
-            tests.append(unit_test(c, ref.query, ref.no_data == "fail", at_ms, breaching, "diagnosis" in evidence, values))
+            tests.append(
+                unit_test(c, ref.query, ref.no_data == "fail", at_ms, breaching, "diagnosis" in evidence, values)
+            )
         files += write_tests(tmp_path / check_id, ref, {at_ms: tests})
     result = run_promtool(tmp_path, files)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -314,7 +333,9 @@ def test_promtool_agrees_with_the_live_run(live: LiveRun, tmp_path: Path) -> Non
 
 @LIVE
 @pytest.mark.parametrize(("slo", "window", "case"), SLO_CASES, ids=[f"{s}-{w}-{c.name}" for s, w, c in SLO_CASES])
-def test_a_real_prometheus_computes_the_same_errors_for_the_slo_and_its_check(live: LiveRun, slo: str, window: str, case: Case) -> None:
+def test_a_real_prometheus_computes_the_same_errors_for_the_slo_and_its_check(
+    live: LiveRun, slo: str, window: str, case: Case
+) -> None:
     ns = namespace(SLO_COUNTING[slo], case)
     at = live.base + EVAL_MINUTE * 60
     answers = []
@@ -324,7 +345,10 @@ def test_a_real_prometheus_computes_the_same_errors_for_the_slo_and_its_check(li
     check, objective = answers
     assert [labels for labels, _ in check] == [labels for labels, _ in objective], (case.story, answers)
     for (_, a), (_, b) in zip(check, objective, strict=True):
-        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (case.story, answers)
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (
+            case.story,
+            answers,
+        )
 
 
 # --------------------------------------------------------------------------- the issue, on real parts
@@ -351,8 +375,12 @@ def test_the_first_oom_burst_is_counted_on_real_redis(gitops: Path, pytester: py
                 client.set(f"more{i}", b"v" * 4096)
         refused = int(client.info("errorstats")["errorstat_OOM"]["count"])
         assert refused >= 51
-        with RedisExporter(server.url, workdir=tmp_path) as exporter, \
-                Prometheus([("redis-cluster", exporter.address, labels)], tmp_path / "data", workdir=tmp_path) as prometheus:
+        with (
+            RedisExporter(server.url, workdir=tmp_path) as exporter,
+            Prometheus(
+                [("redis-cluster", exporter.address, labels)], tmp_path / "data", workdir=tmp_path
+            ) as prometheus,
+        ):
             prometheus.wait_for_scrapes()
             deadline = time.monotonic() + 15
             while not prometheus.query('count_over_time(redis_errors_total{err="OOM"}[1m]) >= 3'):
@@ -366,5 +394,7 @@ def test_the_first_oom_burst_is_counted_on_real_redis(gitops: Path, pytester: py
     assert len(findings) == 1, f"{refused} refused writes and no finding:\n{result.stdout.str()}"
     (finding,) = findings
     assert result.ret == 1 and finding["outcome"] == "failed"
-    assert finding["message"].startswith(f"instance=\"{exporter.address}\": {refused} writes refused with 'OOM command not allowed'")
+    assert finding["message"].startswith(
+        f"instance=\"{exporter.address}\": {refused} writes refused with 'OOM command not allowed'"
+    )
     assert finding["evidence"]["breaching"][0]["value"] == refused

@@ -15,7 +15,13 @@ def test_help_shows_the_slo_group_with_ini_twins(pytester: pytest.Pytester) -> N
     result = pytester.runpytest("--help")
     out = " ".join(result.stdout.str().split())
     assert "pytest-slo: config, values and live SLO checks" in out
-    for flag, ini in [("--site", "slo_site"), ("--app", "slo_app"), ("--live", "slo_live"), ("--findings", "slo_findings"), ("--prometheus-concurrency", "slo_prometheus_concurrency")]:
+    for flag, ini in [
+        ("--site", "slo_site"),
+        ("--app", "slo_app"),
+        ("--live", "slo_live"),
+        ("--findings", "slo_findings"),
+        ("--prometheus-concurrency", "slo_prometheus_concurrency"),
+    ]:
         # the twin is named in the flag's own entry, before the next entry's twin
         assert re.search(rf"(?<![\w-]){re.escape(flag)}[= ][^\[]*\[ini: {ini}\]", out), (flag, ini)
 
@@ -50,7 +56,10 @@ def test_app_selection_keeps_site_items_and_drops_other_apps(gitops: Path, pytes
 def test_no_site_means_every_site(gitops: Path, pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--app", "redis-cluster", "-q", "--co")
     ids = [line for line in result.stdout.lines if "::" in line]
-    assert {i.split("::")[0] for i in ids if i.startswith("sites/")} == {"sites/production/config.env", "sites/staging/config.env"}
+    assert {i.split("::")[0] for i in ids if i.startswith("sites/")} == {
+        "sites/production/config.env",
+        "sites/staging/config.env",
+    }
     assert not any("api-server" in i for i in ids if not i.startswith("slos/"))  # the SLO file's own catalog item stays
 
 
@@ -59,11 +68,16 @@ def test_no_site_means_every_site(gitops: Path, pytester: pytest.Pytester) -> No
     [
         (["--site", "prod"], "--site: unknown site prod * (known sites: production, staging)"),
         (["--app", "redis"], "--app: unknown app redis * (known apps: api-server, redis-cluster)"),
-        (["--postmortem-window", "6hours"], "--postmortem-window / slo_postmortem_window: '6hours' is not a Prometheus duration*"),
+        (
+            ["--postmortem-window", "6hours"],
+            "--postmortem-window / slo_postmortem_window: '6hours' is not a Prometheus duration*",
+        ),
         (["--live-timeout", "soon"], "--live-timeout / slo_live_timeout: 'soon' is not a number"),
     ],
 )
-def test_unknown_site_or_app_is_a_usage_error(gitops: Path, pytester: pytest.Pytester, args: list[str], message: str) -> None:
+def test_unknown_site_or_app_is_a_usage_error(
+    gitops: Path, pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
@@ -93,7 +107,8 @@ def test_a_single_item_can_be_selected_by_node_id(gitops: Path, pytester: pytest
 
 def test_live_items_are_skipped_without_live(gitops: Path, pytester: pytest.Pytester) -> None:
     pytester.path.joinpath("checks", "live.yaml").write_text(
-        "checks:\n  - id: live-one\n    title: t\n    kind: live-dummy\n    severity: P2\n    runbook: checks/runbooks/redis.md\n"
+        "checks:\n  - id: live-one\n    title: t\n    kind: live-dummy\n    severity: P2\n    runbook: "
+        "checks/runbooks/redis.md\n"
     )
     pytester.makeconftest(
         """
@@ -174,7 +189,13 @@ def test_a_wrapper_hookimpl_in_conftest_sees_and_extends_the_kinds(gitops: Path,
             "kinds seen by the wrapper: config,kube,openslo,promql,redis,values",
         ]
     )
-    pytester.makeconftest(WRAPPER.replace('    scope = "site"', '    scope = "site"\n    spec_schema = {"properties": {"expect_ok": {"type": "boolean"}}, "required": ["expect_ok"]}'))
+    pytester.makeconftest(
+        WRAPPER.replace(
+            '    scope = "site"',
+            '    scope = "site"\n    spec_schema = {"properties": {"expect_ok": {"type": "boolean"}}, '
+            '"required": ["expect_ok"]}',
+        )
+    )
     result = pytester.runpytest("--site", "production", "-v")
     result.stdout.fnmatch_lines(
         [
@@ -200,18 +221,38 @@ class Bad(Kind):
     ("change", "problem"),
     [
         ("", "(conftest.Bad): has no 'name'"),
-        ('    name = "Bad Kind"\n', "name 'Bad Kind' is not usable: write lower-case letters, digits, '-' and '_', not one of catalog, drift, *"),
+        (
+            '    name = "Bad Kind"\n',
+            "name 'Bad Kind' is not usable: write lower-case letters, digits, '-' and '_', not one of catalog, "
+            "drift, *",
+        ),
         ('    name = "bad"\n    live = "yes"\n', "live is 'yes', not True or False"),
         ('    name = "bad"\n    scope = "cluster"\n', "scope is 'cluster', not 'site' or 'app'"),
-        ('    name = "bad"\n    spec_schema = ["window"]\n', "spec_schema is list, not a mapping (a JSON Schema of the kind's fields)"),
-        ('    name = "bad"\n    spec_schema = {"properties": {"window": {"type": "duration"}}}\n', "spec_schema is not a valid JSON Schema at *: 'duration' is not valid under any of the given schemas"),
-        ('    name = "bad"\n    spec_schema = {"properties": {"severity": {"type": "string"}}}\n', "spec_schema redefines the common field(s) severity"),
+        (
+            '    name = "bad"\n    spec_schema = ["window"]\n',
+            "spec_schema is list, not a mapping (a JSON Schema of the kind's fields)",
+        ),
+        (
+            '    name = "bad"\n    spec_schema = {"properties": {"window": {"type": "duration"}}}\n',
+            "spec_schema is not a valid JSON Schema at *: 'duration' is not valid under any of the given schemas",
+        ),
+        (
+            '    name = "bad"\n    spec_schema = {"properties": {"severity": {"type": "string"}}}\n',
+            "spec_schema redefines the common field(s) severity",
+        ),
         ('    name = "bad"\n    fetch = 42\n', "fetch is 42, not a method"),
-        ('    name = "bad"\n    def needs_live(self):\n        return False\n', "needs_live() cannot be called as needs_live(options)"),
+        (
+            '    name = "bad"\n    def needs_live(self):\n        return False\n',
+            "needs_live() cannot be called as needs_live(options)",
+        ),
     ],
 )
-def test_a_kind_is_checked_against_the_protocol_in_full(gitops: Path, pytester: pytest.Pytester, change: str, problem: str) -> None:
-    pytester.makeconftest(BASE_KIND.replace('    name = "bad"\n', change) + "\ndef pytest_slo_kinds():\n    return [Bad()]\n")
+def test_a_kind_is_checked_against_the_protocol_in_full(
+    gitops: Path, pytester: pytest.Pytester, change: str, problem: str
+) -> None:
+    pytester.makeconftest(
+        BASE_KIND.replace('    name = "bad"\n', change) + "\ndef pytest_slo_kinds():\n    return [Bad()]\n"
+    )
     result = pytester.runpytest("--site", "production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: plugin *conftest.py: hook pytest_slo_kinds: *{problem}*"])
@@ -243,7 +284,9 @@ def pytest_slo_kinds():
     return [Plain()]
 """
     )
-    (gitops / "checks" / "team.yaml").write_text("checks:\n  - {id: plain-check, title: t, kind: plain, severity: P4, runbook: checks/runbooks/redis.md}\n")
+    (gitops / "checks" / "team.yaml").write_text(
+        "checks:\n  - {id: plain-check, title: t, kind: plain, severity: P4, runbook: checks/runbooks/redis.md}\n"
+    )
     result = pytester.runpytest("--site", "production", "-k", "plain")
     assert result.parseoutcomes() == {"failed": 1, "deselected": result.parseoutcomes()["deselected"]}
     result.stdout.fnmatch_lines(["plain says no"])
@@ -251,19 +294,31 @@ def pytest_slo_kinds():
     result = pytester.runpytest("--site", "production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*kind 'partial' (conftest.Partial): has no 'live'; has no 'scope'; has no 'spec_schema'; has no needs_live(); has no scope_of(); has no prefetch(); has no fetch(); has no evaluate()"]
+        [
+            "*kind 'partial' (conftest.Partial): has no 'live'; has no 'scope'; has no 'spec_schema'; has no "
+            "needs_live(); has no scope_of(); has no prefetch(); has no fetch(); has no evaluate()"
+        ]
     )
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("return {}['missing']", "kind buggy raised KeyError: 'missing' while judging buggy-check (a defect of *conftest.py, not a finding; run with --full-trace to see where)"),
+        (
+            "return {}['missing']",
+            "kind buggy raised KeyError: 'missing' while judging buggy-check (a defect of *conftest.py, not a "
+            "finding; run with --full-trace to see where)",
+        ),
         ("return None", "kind buggy returned None for buggy-check, not a Verdict (a defect of *conftest.py)"),
-        ("raise ConfigError('THRESHOLD is not a number', path='sites/production/config.env', line=3)", "sites/production/config.env:3: THRESHOLD is not a number"),
+        (
+            "raise ConfigError('THRESHOLD is not a number', path='sites/production/config.env', line=3)",
+            "sites/production/config.env:3: THRESHOLD is not a number",
+        ),
     ],
 )
-def test_anything_but_a_verdict_is_an_error_of_one_line(gitops: Path, pytester: pytest.Pytester, body: str, message: str) -> None:
+def test_anything_but_a_verdict_is_an_error_of_one_line(
+    gitops: Path, pytester: pytest.Pytester, body: str, message: str
+) -> None:
     pytester.makeconftest(
         f"""
 from pytest_slo import ConfigError, Kind
@@ -278,12 +333,16 @@ def pytest_slo_kinds():
     return [Buggy()]
 """
     )
-    (gitops / "checks" / "team.yaml").write_text("checks:\n  - {id: buggy-check, title: t, kind: buggy, severity: P1, runbook: checks/runbooks/redis.md}\n")
+    (gitops / "checks" / "team.yaml").write_text(
+        "checks:\n  - {id: buggy-check, title: t, kind: buggy, severity: P1, runbook: checks/runbooks/redis.md}\n"
+    )
     result = pytester.runpytest("--site", "production", "--findings=f.json", "--junitxml", "j.xml", "-k", "buggy")
     out = result.stdout.str()
     assert "Traceback" not in out and "def evaluate" not in out
     assert result.parseoutcomes() == {"errors": 1, "deselected": result.parseoutcomes()["deselected"]}
-    result.stdout.fnmatch_lines(["*_ ERROR at setup of production: buggy-check [[]P1[]] t _*", message, "slo findings: 0 (none); 1 error"])
+    result.stdout.fnmatch_lines(
+        ["*_ ERROR at setup of production: buggy-check [[]P1[]] t _*", message, "slo findings: 0 (none); 1 error"]
+    )
     (finding,) = json.loads((gitops / "f.json").read_text())["findings"]
     assert finding["outcome"] == "error"
     assert re.fullmatch(message.replace("*", ".*").replace("(", r"\(").replace(")", r"\)"), finding["message"])
@@ -306,7 +365,9 @@ def pytest_slo_kinds():
     return [Buggy()]
 """
     )
-    (gitops / "checks" / "team.yaml").write_text("checks:\n  - {id: buggy-check, title: t, kind: buggy, severity: P1, runbook: checks/runbooks/redis.md}\n")
+    (gitops / "checks" / "team.yaml").write_text(
+        "checks:\n  - {id: buggy-check, title: t, kind: buggy, severity: P1, runbook: checks/runbooks/redis.md}\n"
+    )
     result = pytester.runpytest("--site", "production", "-k", "buggy", "--full-trace")
     result.stdout.fnmatch_lines(["*return {}[[]\"missing\"[]]*", "E*KeyError: 'missing'"])
     assert result.parseoutcomes()["errors"] == 1
@@ -315,13 +376,21 @@ def pytest_slo_kinds():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--postmortem-template=missing.j2"], "--postmortem-template / slo_postmortem_template: cannot read */missing.j2: No such file or directory"),
-        (["--postmortem-template=bad.j2"], "--postmortem-template / slo_postmortem_template: */bad.j2:2: template syntax error: *"),
+        (
+            ["--postmortem-template=missing.j2"],
+            "--postmortem-template / slo_postmortem_template: cannot read */missing.j2: No such file or directory",
+        ),
+        (
+            ["--postmortem-template=bad.j2"],
+            "--postmortem-template / slo_postmortem_template: */bad.j2:2: template syntax error: *",
+        ),
         (["--live-timeout=0"], "--live-timeout / slo_live_timeout: must be greater than 0, got 0"),
         (["--live-retries=-1"], "--live-retries / slo_live_retries: must be 0 or more, got -1"),
     ],
 )
-def test_flag_mistakes_are_usage_errors_before_anything_runs(gitops: Path, pytester: pytest.Pytester, args: list[str], message: str) -> None:
+def test_flag_mistakes_are_usage_errors_before_anything_runs(
+    gitops: Path, pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
     (gitops / "bad.j2").write_text("# {{ title }}\n{% if %}\n")
     result = pytester.runpytest("--site", "production", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -216,7 +216,8 @@ def test_diagnose_empty_names_a_stale_metric(source: PrometheusSource, real: Rea
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
     assert source.diagnose_empty('slo_backfilled{namespace="production"}', at) == (
         f'no series: slo_backfilled{{namespace="production"}} (1 series) had samples in the 1h before {stamp} but none'
-        ' in the last 5 minutes: their target is no longer scraped (no up{job="history"}: removed from service discovery?)'
+        ' in the last 5 minutes: their target is no longer scraped (no up{job="history"}: removed from service '
+        'discovery?)'
     )
 
 
@@ -578,7 +579,9 @@ def test_echoed_credentials_reach_neither_terminal_nor_findings(
     assert {f["outcome"] for f in json.loads(findings)["findings"]} == {"error"}, text
     for secret in (wire, "hunter2-secret"):
         assert secret not in text and secret not in findings
-    result.stdout.fnmatch_lines(["prometheus unavailable: HTTP 502 from *: upstream error; Authorization=Basic [*][*][*]"])
+    result.stdout.fnmatch_lines(
+        ["prometheus unavailable: HTTP 502 from *: upstream error; Authorization=Basic [*][*][*]"]
+    )
     assert "upstream error; Authorization=Basic ***" in findings
 
 

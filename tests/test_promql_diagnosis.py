@@ -139,13 +139,17 @@ def test_histogram_quantile_over_series_without_le(scene: Scene, query: str, hin
 
 def test_histogram_quantile_with_le_is_not_blamed(scene: Scene) -> None:
     """An empty quantile for another reason (a comparison) keeps the general diagnosis."""
-    text = diagnose(scene, "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 1e9")
+    text = diagnose(
+        scene, "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 1e9"
+    )
     assert "without an le label" not in text and "the rest of the query removes them" in text
 
 
 def test_call_arguments_respect_strings_matchers_and_nesting() -> None:
     query = 'histogram_quantile(0.9, sum by (le, job) (rate(x_bucket{a="1,2", b=~"(c|d)"}[5m]))) / scalar(f(y, z))'
-    assert call_arguments(query, "histogram_quantile") == [("0.9", 'sum by (le, job) (rate(x_bucket{a="1,2", b=~"(c|d)"}[5m]))')]
+    assert call_arguments(query, "histogram_quantile") == [
+        ("0.9", 'sum by (le, job) (rate(x_bucket{a="1,2", b=~"(c|d)"}[5m]))')
+    ]
     assert call_arguments(query, "f") == [("y", "z")]
     assert call_arguments(query, "rate") == [('x_bucket{a="1,2", b=~"(c|d)"}[5m]',)]
     assert call_arguments(query, "nothing") == []

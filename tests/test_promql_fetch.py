@@ -25,8 +25,17 @@ EMPTY: dict[str, Any] = {"status": "success", "data": {"resultType": "vector", "
 
 
 def check(query: str = "up{ {{ selector }} }", **spec: Any) -> Check:
-    return Check(id="t-check", title="the title", kind="promql", severity="P2", runbook="checks/runbooks/slo.md",
-                 source="checks/team.yaml", line=7, apps=("redis-cluster",), spec={"query": query, "op": "<=", "threshold": 1, **spec})
+    return Check(
+        id="t-check",
+        title="the title",
+        kind="promql",
+        severity="P2",
+        runbook="checks/runbooks/slo.md",
+        source="checks/team.yaml",
+        line=7,
+        apps=("redis-cluster",),
+        spec={"query": query, "op": "<=", "threshold": 1, **spec},
+    )
 
 
 @pytest.fixture
@@ -65,7 +74,10 @@ def wait_for(fake: FakePrometheus, n: int) -> None:
 
 
 def test_the_query_is_rendered_for_the_site_and_sent_on_one_line(target: Target) -> None:
-    c = check("sum by (instance) (\n  redis_up{ {{ selector }} }\n)   * {{ REDIS_MAXMEMORY_SAMPLES }}\n# {{ namespace }} {{ app }} {{ site }}")
+    c = check(
+        "sum by (instance) (\n  redis_up{ {{ selector }} }\n)   * {{ REDIS_MAXMEMORY_SAMPLES }}\n# {{ namespace "
+        "}} {{ app }} {{ site }}"
+    )
     assert PromqlKind().query_text(c, target) == (
         f"sum by (instance) ( redis_up{{ {SELECTOR} }} ) * 5 # production redis-cluster production"
     )
@@ -82,20 +94,30 @@ def other_site(root: Path, name: str, edit: Callable[[str], str], sources: Sourc
 
 def test_the_selector_follows_the_sites_prometheus_selector(tmp_path: Path, fake: FakePrometheus) -> None:
     def edit(env: str) -> str:
-        return env.replace("KUBE_NAMESPACE=production", "KUBE_NAMESPACE=shop") + 'PROMETHEUS_SELECTOR=kubernetes_namespace="{namespace}", app="{app}"\n'
+        return (
+            env.replace("KUBE_NAMESPACE=production", "KUBE_NAMESPACE=shop")
+            + 'PROMETHEUS_SELECTOR=kubernetes_namespace="{namespace}", app="{app}"\n'
+        )
+
     target = other_site(tmp_path, "eu-1", edit, Sources(LiveOptions(prometheus_url=fake.url)))
     assert PromqlKind().query_text(check("up{ {{ selector }} } # {{ namespace }}"), target) == (
         'up{ kubernetes_namespace="shop", app="redis-cluster" } # shop'
     )
     # a site that does not say its namespace is in the namespace of its name
     bare = other_site(tmp_path, "eu-2", lambda env: env.replace("KUBE_NAMESPACE=production\n", ""), target.sources)
-    assert PromqlKind().query_text(check("up{ {{ selector }} } # {{ namespace }}"), bare) == 'up{ namespace="eu-2", service="redis-cluster" } # eu-2'
+    assert (
+        PromqlKind().query_text(check("up{ {{ selector }} } # {{ namespace }}"), bare)
+        == 'up{ namespace="eu-2", service="redis-cluster" } # eu-2'
+    )
 
 
 def test_the_sites_own_prometheus_is_asked(tmp_path: Path, fake: FakePrometheus) -> None:
     """Without --prometheus-url, each site's queries go to its PROMETHEUS_URL."""
     def edit(env: str) -> str:
-        return env.replace("PROMETHEUS_URL=http://prometheus-operated.monitoring.svc:9090", f"PROMETHEUS_URL={fake.url}")
+        return env.replace(
+            "PROMETHEUS_URL=http://prometheus-operated.monitoring.svc:9090", f"PROMETHEUS_URL={fake.url}"
+        )
+
     target = other_site(tmp_path, "eu-1", edit, Sources(LiveOptions(timeout=5, retries=0)))
     fake.answer = answers({'up{ namespace="production", service="redis-cluster" }': 3.0})
     kind = PromqlKind()
@@ -118,12 +140,17 @@ def test_fetch_asks_the_rendered_query_at_the_runs_evaluation_time(fake: FakePro
 
 
 @pytest.mark.parametrize(("no_data", "diagnosed"), [(None, True), ("fail", True), ("skip", False), ("pass", False)])
-def test_an_empty_answer_is_diagnosed_only_when_it_fails_the_item(fake: FakePrometheus, target: Target, no_data: str | None, diagnosed: bool) -> None:
+def test_an_empty_answer_is_diagnosed_only_when_it_fails_the_item(
+    fake: FakePrometheus, target: Target, no_data: str | None, diagnosed: bool
+) -> None:
     fake.answer = answers({})
     facts = PromqlKind().fetch(check(**({"no_data": no_data} if no_data else {})), target)
     assert facts.result.samples == ()
     if diagnosed:  # the diagnosis asks Prometheus more (does the metric exist at all?) and says what it found
-        assert facts.diagnosis == "no series: metric up does not exist in Prometheus (is it scraped? check the ServiceMonitor)"
+        assert (
+            facts.diagnosis
+            == "no series: metric up does not exist in Prometheus (is it scraped? check the ServiceMonitor)"
+        )
         assert "count(up)" in queries(fake)
     else:
         assert facts.diagnosis is None and len(fake.seen) == 1

@@ -47,7 +47,9 @@ def target() -> Target:
 def judge(target: Target, c: Check, *values: float | tuple[dict[str, str], float], diagnosis: str | None = None,
           details: dict[str, list[tuple[dict[str, str], float]]] | None = None) -> Any:
     samples = tuple(Sample(*v) if isinstance(v, tuple) else Sample({}, v) for v in values)
-    answers = {n: InstantResult(n, AT, tuple(Sample(dict(lb), v) for lb, v in s), "vector") for n, s in (details or {}).items()}
+    answers = {
+        n: InstantResult(n, AT, tuple(Sample(dict(lb), v) for lb, v in s), "vector") for n, s in (details or {}).items()
+    }
     return PromqlKind().evaluate(c, target, PromqlFacts(InstantResult("q", AT, samples, "vector"), diagnosis, answers))
 
 
@@ -103,9 +105,15 @@ def test_a_threshold_that_is_not_a_number_blames_the_key_that_holds_text(target:
     with pytest.raises(ConfigError) as caught:
         judge(target, check(threshold="REDIS_EVICTION_POLICY"), 1.0)
     env = target.site.env
-    assert (caught.value.path, caught.value.line) == ("sites/production/config.env", env.line_of("REDIS_EVICTION_POLICY"))
+    assert (caught.value.path, caught.value.line) == (
+        "sites/production/config.env",
+        env.line_of("REDIS_EVICTION_POLICY"),
+    )
     assert "threshold 'REDIS_EVICTION_POLICY' is 'allkeys-lru' at production, not a number" in str(caught.value)
-    assert f"sites/production/config.env:{env.line_of('REDIS_EVICTION_POLICY')}: REDIS_EVICTION_POLICY=allkeys-lru" in str(caught.value)
+    assert (
+        f"sites/production/config.env:{env.line_of('REDIS_EVICTION_POLICY')}: REDIS_EVICTION_POLICY=allkeys-lru"
+        in str(caught.value)
+    )
 
 
 # --------------------------------------------------------------------------- NaN and no data
@@ -132,7 +140,9 @@ def test_nan_passes_when_no_data_may_pass(target: Target) -> None:
 ])
 def test_nan_everywhere_names_the_series_it_skips(target: Target, instances: list[str], named: str) -> None:
     verdict = judge(target, check(), *((redis(i), math.nan) for i in instances))
-    assert verdict.skip is not None and verdict.skip.startswith(f"no value to judge: the query is NaN for {named} at {STAMP} (")
+    assert verdict.skip is not None and verdict.skip.startswith(
+        f"no value to judge: the query is NaN for {named} at {STAMP} ("
+    )
 
 
 def test_nan_beside_a_breach_is_not_reported(target: Target) -> None:
@@ -149,7 +159,9 @@ def test_nan_breaches_equality_as_in_promql(target: Target) -> None:
 
 
 def test_no_data_fails_with_the_diagnosis(target: Target) -> None:
-    verdict = judge(target, check(threshold="SLO_API_ERROR_RATE_PERCENT"), diagnosis="no series: metric x does not exist")
+    verdict = judge(
+        target, check(threshold="SLO_API_ERROR_RATE_PERCENT"), diagnosis="no series: metric x does not exist"
+    )
     assert verdict.ok is False and verdict.skip is None
     assert verdict.message == f"no series: metric x does not exist\n  query: q\n  at: {STAMP}"
     assert verdict.evidence["diagnosis"] == "no series: metric x does not exist"
@@ -189,9 +201,13 @@ def test_several_breaching_worst_first_each_on_its_line(target: Target) -> None:
     (">", [5, 1, 3], ["b", "c", "a"]), (">=", [5, 1, 3], ["b", "c", "a"]),  # a lower bound: the lowest first
     ("==", [5, 1, 3], ["a", "b", "c"]), ("!=", [50, 50, 50], ["a", "b", "c"]),  # no worse: as Prometheus answered
 ])
-def test_the_worst_series_comes_first_and_is_the_findings_object(target: Target, op: str, values: list[float], worst_first: list[str]) -> None:
+def test_the_worst_series_comes_first_and_is_the_findings_object(
+    target: Target, op: str, values: list[float], worst_first: list[str]
+) -> None:
     threshold = {"<": 80, "<=": 80, ">": 10, ">=": 10, "==": 50, "!=": 50}[op]
-    verdict = judge(target, check(op=op, threshold=threshold), *((redis(i), v) for i, v in zip("abc", values, strict=True)))
+    verdict = judge(
+        target, check(op=op, threshold=threshold), *((redis(i), v) for i, v in zip("abc", values, strict=True))
+    )
     assert [b["labels"]["instance"] for b in verdict.evidence["breaching"]] == worst_first
     assert verdict.message.startswith(f'instance="{worst_first[0]}": ')
     # what failed, worst first: the finding's fingerprint and the waivers' match read these
@@ -234,10 +250,18 @@ def test_found_and_expect_see_value_labels_and_threshold(target: Target) -> None
 
 @pytest.mark.parametrize("field", ["found", "expect", "threshold", "details"])
 def test_a_config_key_the_site_lacks_is_an_error_at_the_site(target: Target, field: str) -> None:
-    c = check(**{field: {"threshold": "REDIS_SHARDS * 2", "details": {"shards": "x * {{ REDIS_SHARDS }}"}}.get(field, "{{ REDIS_SHARDS }}")})
+    c = check(
+        **{
+            field: {"threshold": "REDIS_SHARDS * 2", "details": {"shards": "x * {{ REDIS_SHARDS }}"}}.get(
+                field, "{{ REDIS_SHARDS }}"
+            )
+        }
+    )
     with pytest.raises(ConfigError) as caught:
         PromqlKind().detail_queries(c, target) if field == "details" else judge(target, c, 5.0)
-    assert str(caught.value).startswith("sites/production/config.env: REDIS_SHARDS is not set, and check t-check needs it")
+    assert str(caught.value).startswith(
+        "sites/production/config.env: REDIS_SHARDS is not set, and check t-check needs it"
+    )
 
 
 def test_a_broken_threshold_expression_blames_the_check(target: Target) -> None:
@@ -277,7 +301,9 @@ def growth_check() -> tuple[Check, Any]:
 GIB, MIB = 1024**3, 1024**2
 
 
-def growth(used: float, per_day: float, room: float = 2.0 * GIB, limit: str = "container", **labels: str) -> tuple[float, dict[str, Any]]:
+def growth(
+    used: float, per_day: float, room: float = 2.0 * GIB, limit: str = "container", **labels: str
+) -> tuple[float, dict[str, Any]]:
     """redis-memory-growth's value (predict_linear 30 days out, in % of the room) for a straight
     line of ``used`` bytes now and ``per_day``, and its details, for instance r1."""
     r1 = redis("r1", **labels)
@@ -302,10 +328,16 @@ def test_growth_says_when_memory_runs_out(target: Target) -> None:
 
 @pytest.mark.parametrize(
     ("used", "per_day", "words"),
-    [(1.9 * GIB, 180 * MIB, "reaches the 2Gi container limit in about 14 hours; 1.9Gi used, +180Mi/day"),
-     (2.0 * GIB - 45 * MIB, 1440 * MIB, "reaches the 2Gi container limit in about 45 minutes; 1.96Gi used, +1.41Gi/day"),
-     (1.0 * GIB, 40 * MIB, "reaches the 2Gi container limit in about 26 days; 1Gi used, +40Mi/day"),
-     (2.5 * GIB, -10 * MIB, "already past the 2Gi container limit; 2.5Gi used, -10Mi/day")],
+    [
+        (1.9 * GIB, 180 * MIB, "reaches the 2Gi container limit in about 14 hours; 1.9Gi used, +180Mi/day"),
+        (
+            2.0 * GIB - 45 * MIB,
+            1440 * MIB,
+            "reaches the 2Gi container limit in about 45 minutes; 1.96Gi used, +1.41Gi/day",
+        ),
+        (1.0 * GIB, 40 * MIB, "reaches the 2Gi container limit in about 26 days; 1Gi used, +40Mi/day"),
+        (2.5 * GIB, -10 * MIB, "already past the 2Gi container limit; 2.5Gi used, -10Mi/day"),
+    ],
 )
 def test_growth_wording(target: Target, used: float, per_day: float, words: str) -> None:
     c, _ = growth_check()
@@ -320,7 +352,9 @@ def test_growth_under_noeviction_and_without_details(target: Target) -> None:
     c, _ = growth_check()
     value, details = growth(1000 * MIB, 20 * MIB, room=0.8 * 1536 * MIB, limit="maxmemory")
     verdict = judge(target, c, ({"instance": "r1"}, value), details=details)
-    assert verdict.message.startswith('instance="r1": reaches 80% of maxmemory (1.2Gi) in about 11 days; 1000Mi used, +20Mi/day;')
+    assert verdict.message.startswith(
+        'instance="r1": reaches 80% of maxmemory (1.2Gi) in about 11 days; 1000Mi used, +20Mi/day;'
+    )
     bare = judge(target, c, ({"instance": "r1"}, 130.0), details={"used": [(redis("other"), 1.0)]})
     assert bare.message.startswith('instance="r1": projected to reach 130% of what it may use in 30 days;')
     assert judge(target, c, ({"instance": "r1"}, math.inf)).message.startswith(
@@ -333,13 +367,19 @@ def test_each_series_is_worded_with_its_own_details(target: Target) -> None:
     c, _ = growth_check()
     fast, fast_details = growth(1.9 * GIB, 180 * MIB)
     slow, slow_details = growth(1.0 * GIB, 40 * MIB)
-    details = {name: [*(({**labels, "instance": "r2"}, v) for labels, v in slow_details[name]), *fast_details[name]] for name in fast_details}
+    details = {
+        name: [*(({**labels, "instance": "r2"}, v) for labels, v in slow_details[name]), *fast_details[name]]
+        for name in fast_details
+    }
     verdict = judge(target, c, ({"instance": "r2"}, slow), ({"instance": "r1"}, fast), details=details)
     assert verdict.evidence["shown"] == [
         "reaches the 2Gi container limit in about 14 hours; 1.9Gi used, +180Mi/day",  # worst first
         "reaches the 2Gi container limit in about 26 days; 1Gi used, +40Mi/day",
     ]
-    assert verdict.message.splitlines()[1:3] == [f'  instance="r1": {verdict.evidence["shown"][0]}', f'  instance="r2": {verdict.evidence["shown"][1]}']
+    assert verdict.message.splitlines()[1:3] == [
+        f'  instance="r1": {verdict.evidence["shown"][0]}',
+        f'  instance="r2": {verdict.evidence["shown"][1]}',
+    ]
 
 
 def test_details_are_queries_rendered_for_the_site(target: Target) -> None:
@@ -347,7 +387,10 @@ def test_details_are_queries_rendered_for_the_site(target: Target) -> None:
     queries = PromqlKind().detail_queries(c, target)
     assert sorted(queries) == ["per_day", "room", "trend_now", "used"]
     assert queries["used"] == 'redis_memory_used_bytes{ namespace="production", service="redis-cluster" }'
-    assert queries["trend_now"] == 'predict_linear(redis_memory_used_bytes{ namespace="production", service="redis-cluster" }[6h], 0)'
+    assert (
+        queries["trend_now"]
+        == 'predict_linear(redis_memory_used_bytes{ namespace="production", service="redis-cluster" }[6h], 0)'
+    )
     assert '+ 2147483648, "limit", "container", "", "")' in queries["room"]
 
 
@@ -357,8 +400,10 @@ def test_warnings_of_prometheus_reach_the_evidence_and_the_message(target: Targe
     verdict = PromqlKind().evaluate(check(op="<=", threshold=5), target, PromqlFacts(result, None, {}))
     assert not verdict.ok
     assert verdict.evidence["warnings"] == list(warnings)
-    assert verdict.message == (f"9; expected <= 5\n  query: q\n  at: {STAMP}\n  prometheus warned: partial response: store s3 unavailable"
-                               "\n  prometheus warned: query hit max_samples")
+    assert verdict.message == (
+        f"9; expected <= 5\n  query: q\n  at: {STAMP}\n  prometheus warned: partial response: store s3 unavailable"
+        "\n  prometheus warned: query hit max_samples"
+    )
 
 
 def test_format_labels_writes_a_selector() -> None:

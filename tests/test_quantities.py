@@ -17,9 +17,20 @@ from pytest_slo.units import QuantityError, format_bytes, format_duration, k8s_b
 # Every suffix Kubernetes knows, with its value (apimachinery resource/suffix.go: binary powers of
 # 1024, decimal powers of 1000, and the milli): a suffix missing or mistyped changes a verdict.
 K8S_SUFFIXES = {
-    "m": Decimal("0.001"), "": Decimal(1), "k": Decimal(1000), "M": Decimal(10**6), "G": Decimal(10**9),
-    "T": Decimal(10**12), "P": Decimal(10**15), "E": Decimal(10**18),
-    "Ki": Decimal(1024), "Mi": Decimal(1024**2), "Gi": Decimal(1024**3), "Ti": Decimal(1024**4), "Pi": Decimal(1024**5), "Ei": Decimal(1024**6),
+    "m": Decimal("0.001"),
+    "": Decimal(1),
+    "k": Decimal(1000),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+    "Ki": Decimal(1024),
+    "Mi": Decimal(1024**2),
+    "Gi": Decimal(1024**3),
+    "Ti": Decimal(1024**4),
+    "Pi": Decimal(1024**5),
+    "Ei": Decimal(1024**6),
 }
 
 
@@ -30,14 +41,19 @@ def test_every_kubernetes_suffix_has_its_value(suffix: str) -> None:
     assert k8s_quantity(f"3{suffix}") == 3 * K8S_SUFFIXES[suffix] == parse_quantity(f"3{suffix}")
 
 
-@pytest.mark.parametrize("text", ["1.5Gi", "0.5", ".5", "5.", "+1", "-1", "1e3", "1E3", "1e-3", "1e+3", "12e6", "250m", "  512Mi  ", "0", "100.1m"])
+@pytest.mark.parametrize(
+    "text",
+    ["1.5Gi", "0.5", ".5", "5.", "+1", "-1", "1e3", "1E3", "1e-3", "1e+3", "12e6", "250m", "  512Mi  ", "0", "100.1m"],
+)
 def test_quantities_read_as_kubernetes_reads_them(text: str) -> None:
     from kubernetes.utils.quantity import parse_quantity
 
     assert k8s_quantity(text) == parse_quantity(text.strip())
 
 
-@pytest.mark.parametrize("text", ["2K", "2KB", "2kb", "2Gb", "2 Gi", "Gi", "", "abc", "1.2.3", "2i", "0x10", "1e", "e3", "2GiB", "--1"])
+@pytest.mark.parametrize(
+    "text", ["2K", "2KB", "2kb", "2Gb", "2 Gi", "Gi", "", "abc", "1.2.3", "2i", "0x10", "1e", "e3", "2GiB", "--1"]
+)
 def test_what_kubernetes_refuses_is_refused(text: str) -> None:
     with pytest.raises(QuantityError, match=r"is not a Kubernetes quantity"):
         k8s_quantity(text)
@@ -142,7 +158,10 @@ REDIS_REFUSED = [
 
 @pytest.mark.parametrize(
     ("read", "text", "said"),
-    [*((k8s_quantity, text, said) for text, said in K8S_REFUSED), *((redis_bytes, text, said) for text, said in REDIS_REFUSED)],
+    [
+        *((k8s_quantity, text, said) for text, said in K8S_REFUSED),
+        *((redis_bytes, text, said) for text, said in REDIS_REFUSED),
+    ],
 )
 def test_a_refused_size_says_how_its_system_writes_it(read: Callable[[object], object], text: str, said: str) -> None:
     with pytest.raises(QuantityError) as refused:
@@ -190,8 +209,19 @@ def test_byte_counts_are_shown_in_binary_units(n: float, shown: str) -> None:
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [
-        (604800, "1w"), (2 * 604800, "2w"), (86400, "1d"), (3 * 86400, "3d"), (8 * 86400, "8d"), (3600, "1h"), (5400, "90m"),
-        (86400 + 3600, "25h"), (60, "1m"), (90, "90s"), (1, "1s"), (59.9, "59s"), (1800.0, "30m"),
+        (604800, "1w"),
+        (2 * 604800, "2w"),
+        (86400, "1d"),
+        (3 * 86400, "3d"),
+        (8 * 86400, "8d"),
+        (3600, "1h"),
+        (5400, "90m"),
+        (86400 + 3600, "25h"),
+        (60, "1m"),
+        (90, "90s"),
+        (1, "1s"),
+        (59.9, "59s"),
+        (1800.0, "30m"),
     ],
 )
 def test_durations_are_written_in_their_largest_whole_unit(seconds: float, shown: str) -> None:

@@ -29,7 +29,9 @@ pytestmark = pytest.mark.servers("redis-server")
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[RedisCluster]:
     # maxmemory and policy as sites/production/config.env declares them
-    with RedisCluster(3, 1, password=PASSWORD, maxmemory="1536mb", policy="allkeys-lru", failover=False) as redis_cluster:
+    with RedisCluster(
+        3, 1, password=PASSWORD, maxmemory="1536mb", policy="allkeys-lru", failover=False
+    ) as redis_cluster:
         yield redis_cluster
 
 
@@ -110,7 +112,9 @@ def test_a_waiver_covers_one_node_and_not_another(live: RedisCluster, gitops: Pa
         waived, doc = run(pytester, "-rx", select="redis-eviction-policy-live")
         with live.setting(live.node(other["address"]), "maxmemory-policy", "volatile-lru"):
             _result, both = run(pytester, select="redis-eviction-policy-live")
-    waived.stdout.fnmatch_lines(["XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy-live - waived until *"])
+    waived.stdout.fnmatch_lines(
+        ["XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy-live - waived until *"]
+    )
     (alone,) = doc["findings"]
     assert alone["waiver"]["complete"] and alone["objects"] == [{"instance": accepted["address"]}]
     (finding,) = both["findings"]  # one more node out of line is not the accepted problem
@@ -166,8 +170,16 @@ def test_a_master_shut_down_fails_the_cluster_check_and_the_other_nodes_are_stil
     # the node that does not answer hides no other verdict: the drifted master is named
     policy = found["redis-eviction-policy-live"]
     assert policy["outcome"] == "failed"
-    assert policy["message"].splitlines()[0].startswith(f"{drifted['address']} (master, slots {slots(drifted)}): maxmemory-policy noeviction")
-    assert f"  not read: {down['address']} (master, slots {slots(down)}): cannot connect to {down['address']}: connection refused (see redis-cluster-state)" in policy["message"]
+    assert (
+        policy["message"]
+        .splitlines()[0]
+        .startswith(f"{drifted['address']} (master, slots {slots(drifted)}): maxmemory-policy noeviction")
+    )
+    assert (
+        f"  not read: {down['address']} (master, slots {slots(down)}): cannot connect to {down['address']}: "
+        "connection refused (see redis-cluster-state)"
+        in policy["message"]
+    )
     assert "redis-maxmemory-live" not in found
     result.stdout.fnmatch_lines([f"do: bring {down['address']} back*"])
 
@@ -192,7 +204,10 @@ def test_a_replica_missing(live: RedisCluster, gitops: Path, pytester: pytest.Py
         f"{replica['address']} is down",
     ]
     assert finding["location"] == {"path": ENV, "line": line}
-    assert finding["objects"] == [{"instance": replica["address"]}, {"instance": master["address"], "problem": "replicas"}]
+    assert finding["objects"] == [
+        {"instance": replica["address"]},
+        {"instance": master["address"], "problem": "replicas"},
+    ]
 
 
 def test_fewer_replicas_than_declared(live: RedisCluster, gitops: Path, pytester: pytest.Pytester) -> None:
@@ -200,11 +215,14 @@ def test_fewer_replicas_than_declared(live: RedisCluster, gitops: Path, pytester
     _result, doc = run(pytester, select="redis-cluster-state")
     (finding,) = doc["findings"]
     assert finding["message"].splitlines()[:3] == [
-        f"{m['address']} (master, slots {slots(m)}): 1 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2)" for m in live.masters()
+        f"{m['address']} (master, slots {slots(m)}): 1 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2)"
+        for m in live.masters()
     ]
 
 
-def test_a_node_whose_announced_address_the_gate_cannot_reach(live: RedisCluster, gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_node_whose_announced_address_the_gate_cannot_reach(
+    live: RedisCluster, gitops: Path, pytester: pytest.Pytester
+) -> None:
     """The node announces a client port nothing listens on (as behind NAT): the cluster, which
     talks over the bus port, sees it healthy; the gate, redirected like a client, cannot reach it."""
     master = live.masters()[2]
@@ -212,18 +230,23 @@ def test_a_node_whose_announced_address_the_gate_cannot_reach(live: RedisCluster
     port = free_port()
     unreachable = f"127.0.0.1:{port}"
     with live.setting(live.node(replica["address"]), "cluster-announce-port", str(port)):
-        live.wait_until(lambda: any(n["address"] == unreachable for n in live.topology()), "the new address is gossiped")
+        live.wait_until(
+            lambda: any(n["address"] == unreachable for n in live.topology()), "the new address is gossiped"
+        )
         _result, doc = run(pytester)
     live.wait_until(lambda: any(n["address"] == replica["address"] for n in live.topology()), "the old address is back")
     (finding,) = doc["findings"]
     assert finding["message"].splitlines()[0] == (
         f"{unreachable} (replica of {master['address']}): does not answer: cannot connect to {unreachable}: connection "
-        f"refused; {live.address(live.seed)} sees it connected and not failing: the gate cannot reach the address the node announces"
+        f"refused; {live.address(live.seed)} sees it connected and not failing: the gate cannot reach the address "
+        "the node announces"
     )
     assert finding["action"].startswith("run the gate where the addresses the nodes announce are reachable")
 
 
-def test_a_node_that_does_not_answer_ends_within_the_live_timeout(live: RedisCluster, gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_node_that_does_not_answer_ends_within_the_live_timeout(
+    live: RedisCluster, gitops: Path, pytester: pytest.Pytester
+) -> None:
     master = live.masters()[0]
     (replica,) = live.replicas_of(master)
     node = live.node(replica["address"])
@@ -241,7 +264,9 @@ def test_a_node_that_does_not_answer_ends_within_the_live_timeout(live: RedisClu
     assert finding["outcome"] == "failed"
 
 
-def test_a_single_redis_is_not_a_cluster(gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_single_redis_is_not_a_cluster(
+    gitops: Path, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with RedisServer("1536mb", "allkeys-lru") as server:
         monkeypatch.setenv("SLO_REDIS_URL", server.url)
         result, doc = run(pytester)

@@ -68,7 +68,10 @@ def test_policy_and_maxmemory_drift_on_two_nodes_through_the_exporter(
         f"{name} (master): maxmemory-policy noeviction live (read via prometheus)",
         "  expected allkeys-lru, as config.env declares (1 of 6 instances)",
     ]
-    assert found["redis-maxmemory-live"]["message"].splitlines()[0] == f"{replica_name} (replica): maxmemory 1Gi live (read via prometheus)"
+    assert (
+        found["redis-maxmemory-live"]["message"].splitlines()[0]
+        == f"{replica_name} (replica): maxmemory 1Gi live (read via prometheus)"
+    )
     assert policy["evidence"]["instances"][0]["via"] == "prometheus"
     (identity,) = policy["objects"]
     assert identity["instance"] == live.prometheus.query(f'up{{pod="{name}"}}')[0]["metric"]["instance"]
@@ -76,7 +79,9 @@ def test_policy_and_maxmemory_drift_on_two_nodes_through_the_exporter(
     assert result.parseoutcomes()["passed"] == 1
 
 
-def test_a_master_shut_down_through_the_exporter(live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_master_shut_down_through_the_exporter(
+    live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester
+) -> None:
     cluster = live.cluster
     down = cluster.masters()[1]
     node, name = cluster.node(down["address"]), pod(live, down["address"])
@@ -98,13 +103,18 @@ def test_a_master_shut_down_through_the_exporter(live: ClusterMonitoring, gitops
     ]
     assert int(truth["cluster_slots_fail"]) == 10922 - 5461 + 1 == 16384 - int(truth["cluster_slots_ok"])
     assert "read via prometheus: 6 nodes, 3 masters" in state["message"]
-    assert state["evidence"]["via"] == "prometheus" and state["evidence"]["seed"] == 'namespace="production", service="redis-cluster"'
+    assert (
+        state["evidence"]["via"] == "prometheus"
+        and state["evidence"]["seed"] == 'namespace="production", service="redis-cluster"'
+    )
     assert state["action"].startswith(f"bring {name} back")
     # the other nodes are still judged: their policy and maxmemory are as declared
     assert set(found) == {"redis-cluster-state"}, [f["message"] for f in doc["findings"]]
 
 
-def test_a_replica_missing_through_the_exporter(live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_replica_missing_through_the_exporter(
+    live: ClusterMonitoring, gitops: Path, pytester: pytest.Pytester
+) -> None:
     cluster = live.cluster
     master = cluster.masters()[2]
     (replica,) = cluster.replicas_of(master)
@@ -112,8 +122,10 @@ def test_a_replica_missing_through_the_exporter(live: ClusterMonitoring, gitops:
     master_pod, replica_pod = pod(live, master["address"]), pod(live, replica["address"])
     cluster.kill(node)
     try:
-        live.wait_for(f'redis_connected_slaves{{pod="{master_pod}"}} == 0 and on() redis_up{{pod="{replica_pod}"}} == 0',
-                      "the master without its replica")
+        live.wait_for(
+            f'redis_connected_slaves{{pod="{master_pod}"}} == 0 and on() redis_up{{pod="{replica_pod}"}} == 0',
+            "the master without its replica",
+        )
         _result, doc = run(pytester)
     finally:
         cluster.restart(node)
@@ -128,7 +140,9 @@ def test_a_replica_missing_through_the_exporter(live: ClusterMonitoring, gitops:
     assert slots(master) == "10923-16383"  # the exporter has no slot ranges: the message has none
 
 
-def test_a_single_redis_through_the_exporter_is_not_a_cluster(gitops: Path, pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_a_single_redis_through_the_exporter_is_not_a_cluster(
+    gitops: Path, pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     from teststack.servers import Prometheus, RedisExporter
 
     labels = {"namespace": "production", "service": "redis-cluster"}
@@ -138,6 +152,9 @@ def test_a_single_redis_through_the_exporter_is_not_a_cluster(gitops: Path, pyte
         declare(gitops, "REDIS_CHECK_VIA", "exporter")
         result, doc = run(pytester, f"--prometheus-url={prometheus.url}")
     assert doc["findings"] == []
-    result.stdout.fnmatch_lines([
-        "SKIPPED*not a Redis Cluster: redis_exporter says redis_mode is not cluster; redis-cluster-state judges the nodes of a cluster"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED*not a Redis Cluster: redis_exporter says redis_mode is not cluster; redis-cluster-state "
+            "judges the nodes of a cluster"
+        ]
+    )

@@ -35,7 +35,10 @@ ee718fe879729ec1f961b08c4342c78537997ab4 192.168.92.129:6381@16381 master,fail -
 1fca4878cd2a2a4fe055003f53d53c84cb589859 192.168.92.130:6383@16383 master - 0 1706013399538 3 connected 5461-10922
 """
 
-ALONE = "447c827edc4fd98e49633bab1ece5ad705b48ac4 :6380@16380 myself,master - 0 0 0 connected 5368 5798 6257 7142 9670 10918 12539\n"
+ALONE = (
+    "447c827edc4fd98e49633bab1ece5ad705b48ac4 :6380@16380 myself,master - 0 0 0 connected 5368 5798 6257 7142 "
+    "9670 10918 12539\n"
+)
 
 
 def test_the_documented_example() -> None:
@@ -69,7 +72,15 @@ def test_a_node_alone_with_single_slots() -> None:
     (node,) = parse_nodes(ALONE)
     # no address known yet (it never met another node): named by its id
     assert node["address"] == "" and node["name"] == "node 447c827e"
-    assert node["slots"] == [[5368, 5368], [5798, 5798], [6257, 6257], [7142, 7142], [9670, 9670], [10918, 10918], [12539, 12539]]
+    assert node["slots"] == [
+        [5368, 5368],
+        [5798, 5798],
+        [6257, 6257],
+        [7142, 7142],
+        [9670, 9670],
+        [10918, 10918],
+        [12539, 12539],
+    ]
     assert slot_text(node["slots"]) == "5368, 5798, 6257, 7142 (+3 more ranges)"
     free = unassigned([node])
     assert free[0] == [0, 5367] and free[-1] == [12540, 16383]
@@ -80,8 +91,10 @@ def test_pfail_noaddr_and_handshake_flags() -> None:
     # written after the flags the documentation lists (fail? is PFAIL; noaddr has ":0@0")
     text = (
         "aaaa000000000000000000000000000000000001 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-16383\n"
-        "aaaa000000000000000000000000000000000002 10.0.0.2:6379@16379 slave,fail? aaaa000000000000000000000000000000000001 1 0 1 connected\n"
-        "aaaa000000000000000000000000000000000003 :0@0 slave,noaddr aaaa000000000000000000000000000000000001 0 0 1 disconnected\n"
+        "aaaa000000000000000000000000000000000002 10.0.0.2:6379@16379 slave,fail? "
+        "aaaa000000000000000000000000000000000001 1 0 1 connected\n"
+        "aaaa000000000000000000000000000000000003 :0@0 slave,noaddr aaaa000000000000000000000000000000000001 0 0 "
+        "1 disconnected\n"
         "aaaa000000000000000000000000000000000004 10.0.0.4:6379@16379 handshake - 0 0 0 connected\n"
     )
     nodes = parse_nodes(text)

@@ -29,7 +29,9 @@ BEFORE = {"time": "2026-11-26T03:17:00Z", "values": [
 def test_relative_and_absolute_increase() -> None:
     worse, rows = regressions({"max_increase": "10%"}, [({"instance": "10.0.3.7:6379"}, 56.0)], BEFORE, "%")
     assert [(w.change, w.allowed) for w in worse] == [("+12.0%", "10%")]
-    assert rows == [{"labels": {"instance": "10.0.3.7:6379"}, "value": 56.0, "baseline_value": 50.0, "max_increase": "+12.0%"}]
+    assert rows == [
+        {"labels": {"instance": "10.0.3.7:6379"}, "value": 56.0, "baseline_value": 50.0, "max_increase": "+12.0%"}
+    ]
     worse, _ = regressions({"max_increase": "10%"}, [({"instance": "10.0.3.7:6379"}, 54.0)], BEFORE, "%")
     assert worse == []  # +8% is allowed
     worse, _ = regressions({"max_increase": 5}, [({"instance": "10.0.3.7:6379"}, 56.0)], BEFORE, "%")
@@ -53,8 +55,12 @@ def test_exactly_the_allowance_is_allowed() -> None:
 
 
 def test_a_relative_criterion_that_cannot_judge_from_0_leaves_the_absolute_one_to() -> None:
-    worse, rows = regressions({"max_increase": "10%", "max_decrease": 3}, [({"instance": "10.0.3.8:6379"}, -5.0)], BEFORE, "")
-    assert [(w.labels, w.value, w.baseline, w.change) for w in worse] == [({"instance": "10.0.3.8:6379"}, -5.0, 0.0, "-5")]
+    worse, rows = regressions(
+        {"max_increase": "10%", "max_decrease": 3}, [({"instance": "10.0.3.8:6379"}, -5.0)], BEFORE, ""
+    )
+    assert [(w.labels, w.value, w.baseline, w.change) for w in worse] == [
+        ({"instance": "10.0.3.8:6379"}, -5.0, 0.0, "-5")
+    ]
     assert rows[0]["judged"] == "no relative change from 0" and rows[0]["max_decrease"] == "-5"
 
 
@@ -95,7 +101,12 @@ def test_a_malformed_regression_is_a_catalog_problem_at_its_line(gitops: Path, p
     live.write_text(live.read_text().replace("regression: {max_increase: 10}", "regression: {max_increse: 10%}", 1))
     line = next(i for i, text in enumerate(live.read_text().splitlines(), 1) if "max_increse" in text)
     result = pytester.runpytest("--site", "production", "checks/redis-live.yaml")
-    result.stdout.fnmatch_lines([f"  checks/redis-live.yaml:{line}: check 'redis-memory-headroom': max_increse is not a field of regression (did you mean max_increase?)"])
+    result.stdout.fnmatch_lines(
+        [
+            f"  checks/redis-live.yaml:{line}: check 'redis-memory-headroom': max_increse is not a field of "
+            "regression (did you mean max_increase?)"
+        ]
+    )
     assert result.parseoutcomes()["failed"] == 1
 
 
@@ -113,26 +124,54 @@ def redis(instance: str) -> dict[str, str]:
 
 def headroom(**spec: Any) -> Check:
     """redis-memory-headroom as shipped: under 80% of maxmemory, at most 10 points more than last night."""
-    spec = {k: v for k, v in {"query": "q", "op": "<", "threshold": 80, "unit": "%", "regression": {"max_increase": 10}, **spec}.items() if v is not None}
-    return Check(id="redis-memory-headroom", title="t", kind="promql", severity="P2", runbook="checks/runbooks/redis.md",
-                 source="checks/redis-live.yaml", line=5, apps=("redis-cluster",), keys=("REDIS_MAXMEMORY",), spec=spec)
+    spec = {
+        k: v
+        for k, v in {
+            "query": "q",
+            "op": "<",
+            "threshold": 80,
+            "unit": "%",
+            "regression": {"max_increase": 10},
+            **spec,
+        }.items()
+        if v is not None
+    }
+    return Check(
+        id="redis-memory-headroom",
+        title="t",
+        kind="promql",
+        severity="P2",
+        runbook="checks/runbooks/redis.md",
+        source="checks/redis-live.yaml",
+        line=5,
+        apps=("redis-cluster",),
+        keys=("REDIS_MAXMEMORY",),
+        spec=spec,
+    )
 
 
-def last_night(*values: tuple[dict[str, str], float], check: str = "redis-memory-headroom", app: str = "redis-cluster") -> Baseline:
+def last_night(
+    *values: tuple[dict[str, str], float], check: str = "redis-memory-headroom", app: str = "redis-cluster"
+) -> Baseline:
     observed = {"check": check, "site": "production", "app": app, "time": THEN,
                 "values": [{"labels": labels, "value": value} for labels, value in values]}
     return Baseline(Path("last/findings.json"), THEN, ("production",), [], {(check, "production", app): observed})
 
 
 def judge(check: Check, baseline: Baseline | None, *now: tuple[dict[str, str], float]) -> Verdict:
-    target = Target(Repo(REPO, DEFAULT_VALUES_PATH).site("production"), "redis-cluster", Sources(LiveOptions()), baseline)
+    target = Target(
+        Repo(REPO, DEFAULT_VALUES_PATH).site("production"), "redis-cluster", Sources(LiveOptions()), baseline
+    )
     samples = tuple(Sample(labels, value) for labels, value in now)
     return PromqlKind().evaluate(check, target, PromqlFacts(InstantResult("q", AT, samples, "vector")))
 
 
 def test_a_series_that_rose_more_than_allowed_fails_while_within_the_threshold() -> None:
     verdict = judge(headroom(), last_night((redis("10.0.3.7:6379"), 31.39)), (redis("10.0.3.7:6379"), 47.64))
-    line = f"47.64% now, 31.39% at {THEN} (+16.25 points since the baseline, more than the 10 points allowed); still within < 80%"
+    line = (
+        f"47.64% now, 31.39% at {THEN} (+16.25 points since the baseline, more than the 10 points allowed); still "
+        "within < 80%"
+    )
     assert verdict.ok is False and verdict.skip is None
     assert verdict.message == f'instance="10.0.3.7:6379": {line}\n  query: q\n  at: {STAMP}'
     assert verdict.objects == [redis("10.0.3.7:6379")]

@@ -22,14 +22,19 @@ def sarif_schema() -> dict:
 def test_sarif_validates_and_points_at_the_line_to_edit(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
     (gitops / "checks/team.yaml").write_text("checks:\n  - id: x\n    kind: nope\n")
-    pytester.runpytest("--site", "production", "--sarif=out.sarif", "--runbook-base-url", "https://git.example.com/gitops/blob/main/")
+    pytester.runpytest(
+        "--site", "production", "--sarif=out.sarif", "--runbook-base-url", "https://git.example.com/gitops/blob/main/"
+    )
     doc = json.loads((gitops / "out.sarif").read_text())
     validator = jsonschema.validators.validator_for(sarif_schema())(sarif_schema())
     errors = list(validator.iter_errors(doc))
     assert not errors, [e.message for e in errors[:5]]
     run = doc["runs"][0]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
-    assert rules["redis-eviction-policy"]["helpUri"] == "https://git.example.com/gitops/blob/main/checks/runbooks/redis.md#redis-eviction-policy"
+    assert (
+        rules["redis-eviction-policy"]["helpUri"]
+        == "https://git.example.com/gitops/blob/main/checks/runbooks/redis.md#redis-eviction-policy"
+    )
     assert rules["redis-eviction-policy"]["defaultConfiguration"]["level"] == "error"
     assert rules["redis-maxmemory-samples"]["defaultConfiguration"]["level"] == "warning"
     assert "slo-latency-p99" in rules  # every catalog check is a rule, failing or not
@@ -52,10 +57,15 @@ def test_junit_carries_check_severity_and_runbook(gitops: Path, pytester: pytest
     root = ElementTree.parse(gitops / "j.xml").getroot()
     case = next(c for c in root.iter("testcase") if c.get("name") == "redis-eviction-policy")
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
-    [finding] = [f for f in json.loads((gitops / "f.json").read_text())["findings"] if f["check"] == "redis-eviction-policy"]
+    [finding] = [
+        f for f in json.loads((gitops / "f.json").read_text())["findings"] if f["check"] == "redis-eviction-policy"
+    ]
     assert props == {
-        "slo_check": "redis-eviction-policy", "slo_severity": "P1", "slo_runbook": "checks/runbooks/redis.md#redis-eviction-policy",
-        "slo_kind": "config", "slo_fingerprint": finding["fingerprint"],
+        "slo_check": "redis-eviction-policy",
+        "slo_severity": "P1",
+        "slo_runbook": "checks/runbooks/redis.md#redis-eviction-policy",
+        "slo_kind": "config",
+        "slo_fingerprint": finding["fingerprint"],
     }
     assert case.find("failure") is not None
     passing = next(c for c in root.iter("testcase") if c.get("name") == "redis-maxmemory-samples")
@@ -113,7 +123,9 @@ def pytest_slo_finding(config, finding):
 
 def test_findings_are_identical_with_and_without_xdist(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
-    (gitops / "sites/staging/config.env").write_text((gitops / "sites/staging/config.env").read_text().replace("allkeys-lru", "noeviction"))
+    (gitops / "sites/staging/config.env").write_text(
+        (gitops / "sites/staging/config.env").read_text().replace("allkeys-lru", "noeviction")
+    )
     pytester.runpytest_subprocess("--findings=serial.json", "-p", "no:cacheprovider")
     result = pytester.runpytest_subprocess("-n", "2", "--findings=xdist.json", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*2 workers*"])
@@ -121,14 +133,17 @@ def test_findings_are_identical_with_and_without_xdist(gitops: Path, pytester: p
     parallel = json.loads((gitops / "xdist.json").read_text())
     assert len(serial["findings"]) == 5
     assert parallel["findings"] == serial["findings"]
-    assert {k: v for k, v in parallel["summary"].items() if k != "generated_at"} == {k: v for k, v in serial["summary"].items() if k != "generated_at"}
+    assert {k: v for k, v in parallel["summary"].items() if k != "generated_at"} == {
+        k: v for k, v in serial["summary"].items() if k != "generated_at"
+    }
     assert not list(gitops.glob(".xdist.json.*.tmp"))
 
 
 def test_ctrl_c_still_writes_the_findings_gathered_so_far(gitops: Path, pytester: pytest.Pytester) -> None:
     incident_config(gitops)
     (gitops / "checks/zz.yaml").write_text(
-        "checks:\n  - id: zz-interrupt\n    title: t\n    kind: interrupt\n    severity: P4\n    runbook: checks/runbooks/redis.md\n"
+        "checks:\n  - id: zz-interrupt\n    title: t\n    kind: interrupt\n    severity: P4\n    runbook: "
+        "checks/runbooks/redis.md\n"
     )
     pytester.makeconftest(
         f"""

@@ -42,7 +42,9 @@ def test_every_path_valued_option_is_covered() -> None:
 
 
 @pytest.mark.parametrize("flag", sorted(PATH_OPTIONS))
-def test_a_path_after_a_space_is_refused_before_anything_runs(repo: Path, pytester: pytest.Pytester, outside: Path, flag: str) -> None:
+def test_a_path_after_a_space_is_refused_before_anything_runs(
+    repo: Path, pytester: pytest.Pytester, outside: Path, flag: str
+) -> None:
     value = str(outside / "f.json")
     result = pytester.runpytest(flag, value)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -57,17 +59,28 @@ def test_the_refusal_does_not_depend_on_the_path_existing(repo: Path, pytester: 
     assert not (outside / "not-yet.json").exists()
 
 
-def test_several_are_all_named_also_from_pytest_addopts(repo: Path, pytester: pytest.Pytester, outside: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_several_are_all_named_also_from_pytest_addopts(
+    repo: Path, pytester: pytest.Pytester, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTEST_ADDOPTS", f"--findings-md {outside}/f.md")
     result = pytester.runpytest("--kube-snapshot", str(outside / "dump.json"), "--site", "production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: --findings-md {outside}/f.md: write --findings-md={outside}/f.md", f"--kube-snapshot {outside}/dump.json: write --kube-snapshot={outside}/dump.json"])
+    result.stderr.fnmatch_lines(
+        [
+            f"ERROR: --findings-md {outside}/f.md: write --findings-md={outside}/f.md",
+            f"--kube-snapshot {outside}/dump.json: write --kube-snapshot={outside}/dump.json",
+        ]
+    )
 
 
-def test_the_equals_form_keeps_the_rootdir_and_the_ini_settings(repo: Path, pytester: pytest.Pytester, outside: Path) -> None:
+def test_the_equals_form_keeps_the_rootdir_and_the_ini_settings(
+    repo: Path, pytester: pytest.Pytester, outside: Path
+) -> None:
     findings = outside / "f.json"
     for _ in range(2):  # the second run finds the file written by the first
-        result = pytester.runpytest_subprocess(f"--findings={findings}", f"--kube-snapshot={outside / 'dump.json'}", "-m", "kube", "-p", "no:cacheprovider")
+        result = pytester.runpytest_subprocess(
+            f"--findings={findings}", f"--kube-snapshot={outside / 'dump.json'}", "-m", "kube", "-p", "no:cacheprovider"
+        )
         out = result.stdout.str()
         assert f"rootdir: {repo}" in out
         assert "slo: site=production app=all live=on" in out

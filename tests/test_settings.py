@@ -11,13 +11,30 @@ import pytest
 @pytest.mark.parametrize(
     ("args", "ini", "said"),
     [
-        (["--slos-path=slo"], "", "ERROR: --slos-path / slo_slos_path: no folder slo under the root {root}: name the folder of the OpenSLO documents (*.yaml), relative to the root"),
-        ([], "slo_slos_path = openslo\n", "ERROR: --slos-path / slo_slos_path: no folder openslo under the root {root}: name the folder of the OpenSLO documents (*.yaml), relative to the root"),
-        (["--slos-path=slos/api-server.yaml"], "", "ERROR: --slos-path / slo_slos_path: slos/api-server.yaml is a file, not a folder (root {root}): name the folder of the OpenSLO documents (*.yaml), relative to the root"),
+        (
+            ["--slos-path=slo"],
+            "",
+            "ERROR: --slos-path / slo_slos_path: no folder slo under the root {root}: name the folder of the "
+            "OpenSLO documents (*.yaml), relative to the root",
+        ),
+        (
+            [],
+            "slo_slos_path = openslo\n",
+            "ERROR: --slos-path / slo_slos_path: no folder openslo under the root {root}: name the folder of the "
+            "OpenSLO documents (*.yaml), relative to the root",
+        ),
+        (
+            ["--slos-path=slos/api-server.yaml"],
+            "",
+            "ERROR: --slos-path / slo_slos_path: slos/api-server.yaml is a file, not a folder (root {root}): "
+            "name the folder of the OpenSLO documents (*.yaml), relative to the root",
+        ),
     ],
     ids=["flag-missing", "ini-missing", "flag-a-file"],
 )
-def test_a_slos_path_that_is_no_folder_is_a_usage_error(gitops: Path, pytester: pytest.Pytester, args: list[str], ini: str, said: str) -> None:
+def test_a_slos_path_that_is_no_folder_is_a_usage_error(
+    gitops: Path, pytester: pytest.Pytester, args: list[str], ini: str, said: str
+) -> None:
     if ini:
         pytester.makeini("[pytest]\n" + ini)
     result = pytester.runpytest("--site=production", *args)

@@ -98,7 +98,10 @@ def test_events_of_runs_merge_by_key() -> None:
     # a later run reads a finer range: the start moves earlier, and the recovery is found
     later = breach_events("slo-latency-p99", "api", at(2), at(9), "850 ms")
     merged = merge_events(first, later)
-    assert [(e.at, e.what) for e in merged] == [(at(2), "slo-latency-p99 breached: 850 ms"), (at(9), "slo-latency-p99: back within objective for good")]
+    assert [(e.at, e.what) for e in merged] == [
+        (at(2), "slo-latency-p99 breached: 850 ms"),
+        (at(9), "slo-latency-p99: back within objective for good"),
+    ]
     # the first run's detection stays the detection
     detected = [Event(at(5), "detected", "pytest-slo", "detected")]
     assert merge_events(detected, [Event(at(8), "detected again", "pytest-slo", "detected")]) == detected

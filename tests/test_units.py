@@ -7,7 +7,15 @@ from pytest_slo.units import QuantityError, k8s_bytes, k8s_cpu, redis_bytes
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2Gi", 2147483648), ("2048Mi", 2147483648), ("2G", 2_000_000_000), ("512Mi", 536870912), ("1e3", 1000), ("128974848", 128974848), ("0.5Gi", 536870912)],
+    [
+        ("2Gi", 2147483648),
+        ("2048Mi", 2147483648),
+        ("2G", 2_000_000_000),
+        ("512Mi", 536870912),
+        ("1e3", 1000),
+        ("128974848", 128974848),
+        ("0.5Gi", 536870912),
+    ],
 )
 def test_k8s_memory(text: str, expected: int) -> None:
     assert k8s_bytes(text) == expected
@@ -31,7 +39,15 @@ def test_k8s_cpu() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2gb", 2147483648), ("2GB", 2147483648), ("2g", 2_000_000_000), ("1536mb", 1610612736), ("100", 100), ("4kb", 4096), ("4k", 4000)],
+    [
+        ("2gb", 2147483648),
+        ("2GB", 2147483648),
+        ("2g", 2_000_000_000),
+        ("1536mb", 1610612736),
+        ("100", 100),
+        ("4kb", 4096),
+        ("4k", 4000),
+    ],
 )
 def test_redis_sizes(text: str, expected: int) -> None:
     assert redis_bytes(text) == expected

@@ -47,7 +47,9 @@ def line_of(path: Path, start: str) -> int:
 
 def test_a_template_that_quotes_a_valid_key_is_blamed_not_config_env(gitops: Path, pytester: pytest.Pytester) -> None:
     template = gitops / TEMPLATE
-    template.write_text(template.read_text().replace("replicaCount: {{ REDIS_REPLICAS }}", 'replicaCount: "{{ REDIS_REPLICAS }}"'))
+    template.write_text(
+        template.read_text().replace("replicaCount: {{ REDIS_REPLICAS }}", 'replicaCount: "{{ REDIS_REPLICAS }}"')
+    )
     render(gitops)  # committed and fresh agree: only the schema can catch it
     line = line_of(template, "replicaCount:")
     result, doc = run(pytester)
@@ -75,7 +77,9 @@ def test_a_config_value_the_schema_refuses_is_blamed_on_config_env(gitops: Path,
     assert f"set by REDIS_EVICTION_POLICY at {ENV}:{line}" in f["message"]
 
 
-def test_out_of_sync_points_at_the_changed_key_and_gives_the_render_command(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_out_of_sync_points_at_the_changed_key_and_gives_the_render_command(
+    gitops: Path, pytester: pytest.Pytester
+) -> None:
     env = gitops / ENV
     env.write_text(env.read_text().replace("REDIS_MEMORY_REQUEST=2Gi", "REDIS_MEMORY_REQUEST=1Gi"))
     result, doc = run(pytester)
@@ -92,7 +96,9 @@ def test_out_of_sync_points_at_the_changed_key_and_gives_the_render_command(gito
 
 def test_out_of_sync_from_template_text_points_at_the_template(gitops: Path, pytester: pytest.Pytester) -> None:
     template = gitops / TEMPLATE
-    template.write_text(template.read_text().replace("  repository: redis\n", "  repository: docker.io/library/redis\n"))
+    template.write_text(
+        template.read_text().replace("  repository: redis\n", "  repository: docker.io/library/redis\n")
+    )
     _, doc = run(pytester)
     (f,) = findings_of(doc, "values-in-sync")
     assert f["location"] == {"path": TEMPLATE, "line": 5}
@@ -101,13 +107,16 @@ def test_out_of_sync_from_template_text_points_at_the_template(gitops: Path, pyt
 
 def test_a_repeated_key_written_by_hand_fails_at_both_lines(gitops: Path, pytester: pytest.Pytester) -> None:
     values = gitops / VALUES
-    values.write_text(values.read_text().replace('  maxmemorySamples: 5\n', '  maxmemorySamples: 5\n  maxmemory: "512mb"\n'))
+    values.write_text(
+        values.read_text().replace("  maxmemorySamples: 5\n", '  maxmemorySamples: 5\n  maxmemory: "512mb"\n')
+    )
     first, again = line_of(values, '  maxmemory: "1536mb"'), line_of(values, '  maxmemory: "512mb"')
     _, doc = run(pytester)
     (f,) = findings_of(doc, "values-schema")
     assert f["message"] == (
         f"{VALUES} repeats a key: YAML keeps only the last value and helm lint rejects the file\n"
-        f"  {VALUES}:{again}: duplicate key 'redis.maxmemory' (first at line {first}); not what a fresh render gives: re-render with {RENDER}"
+        f"  {VALUES}:{again}: duplicate key 'redis.maxmemory' (first at line {first}); not what a fresh render "
+        f"gives: re-render with {RENDER}"
     )
     assert f["location"] == {"path": VALUES, "line": again}
     assert f["evidence"]["duplicates"] == [{"key": "redis.maxmemory", "line": again, "first": first}]
@@ -124,7 +133,10 @@ def test_a_repeated_key_from_the_template_points_at_the_template(gitops: Path, p
     _, doc = run(pytester)
     (f,) = findings_of(doc, "values-schema")
     assert f["location"] == {"path": TEMPLATE, "line": again}
-    assert f"duplicate key 'redis.maxmemory' (first at line 15); the template writes it: fix {TEMPLATE}:{again}" in f["message"]
+    assert (
+        f"duplicate key 'redis.maxmemory' (first at line 15); the template writes it: fix {TEMPLATE}:{again}"
+        in f["message"]
+    )
     # the other items that read the values file cannot judge it and say where, too
     assert not findings_of(doc, "values-in-sync")
 
@@ -172,7 +184,9 @@ def test_with_a_one_site_values_path_the_per_site_files_are_the_strays(gitops: P
     assert f["message"].startswith(f"{VALUES}: rendered values of redis-cluster that no check reads")
 
 
-def test_a_template_with_blocks_still_blames_config_env_or_the_template(gitops: Path, pytester: pytest.Pytester) -> None:
+def test_a_template_with_blocks_still_blames_config_env_or_the_template(
+    gitops: Path, pytester: pytest.Pytester
+) -> None:
     # {% %} blocks shift lines: the blame goes by value, then to the template file
     template = gitops / TEMPLATE
     text = template.read_text().replace("metrics:\n", "{% if true %}\nmetrics:\n{% endif %}\n")
@@ -199,7 +213,10 @@ def test_an_impossible_date_in_the_values_is_an_error_at_its_line(gitops: Path, 
     values.write_text(values.read_text() + "rotatedOn: 2026-02-30\n")
     where = line_of(values, "rotatedOn:")
     result, doc = run(pytester)
-    said = f"{VALUES}:{where}: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"
+    said = (
+        f"{VALUES}:{where}: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote "
+        "it ('2026-02-30') if it is text)"
+    )
     result.stdout.fnmatch_lines(["*_ ERROR at setup of production/redis-cluster: values-schema *", said])
     (f,) = [f for f in findings_of(doc, "values-schema") if f["outcome"] == "error"]
     assert f["message"] == said
@@ -208,8 +225,19 @@ def test_an_impossible_date_in_the_values_is_an_error_at_its_line(gitops: Path, 
 def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(gitops: Path) -> None:
     output = f"{ENV}/redis-cluster/values.yaml"  # under a file, not a folder
     done = subprocess.run(
-        [sys.executable, "releases/1.15/render_values.py", "--env-file", ENV, "--output", output, "--app", "redis-cluster"],
-        cwd=gitops, capture_output=True, text=True,
+        [
+            sys.executable,
+            "releases/1.15/render_values.py",
+            "--env-file",
+            ENV,
+            "--output",
+            output,
+            "--app",
+            "redis-cluster",
+        ],
+        cwd=gitops,
+        capture_output=True,
+        text=True,
     )
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"error: cannot write {output}: Not a directory; pass an --output in a folder you can write\n"

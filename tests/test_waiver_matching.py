@@ -20,11 +20,22 @@ A, B, C = "10.0.3.7:6379", "10.0.3.8:6379", "10.0.3.9:6379"
 
 
 def waiver(**kw: Any) -> Waiver:
-    base: dict[str, Any] = {"check": "redis-memory-headroom", "until": TODAY, "owner": "sre-oncall", "reason": "resize (OPS-1)", "line": 2}
+    base: dict[str, Any] = {
+        "check": "redis-memory-headroom",
+        "until": TODAY,
+        "owner": "sre-oncall",
+        "reason": "resize (OPS-1)",
+        "line": 2,
+    }
     return Waiver(**{**base, **kw})
 
 
-def finding(*objects: dict[str, Any], check: str = "redis-memory-headroom", site: str | None = "production", app: str | None = "redis-cluster") -> dict[str, Any]:
+def finding(
+    *objects: dict[str, Any],
+    check: str = "redis-memory-headroom",
+    site: str | None = "production",
+    app: str | None = "redis-cluster",
+) -> dict[str, Any]:
     return {"check": check, "site": site, "app": app, "outcome": "failed", "kind": "promql", "objects": list(objects)}
 
 
@@ -156,13 +167,22 @@ def test_what_the_findings_and_the_terminal_say_of_a_waiver() -> None:
     second = waiver(line=9, path="checks/waivers.yaml")
     both = Waived((first, second), False)
     assert both.as_dict() == {
-        "check": "redis-memory-headroom", "site": "production", "app": None, "match": {"pod": "redis-cluster-0", "instance": A},
-        "until": "2026-12-15", "owner": "sre-oncall", "reason": "resize (OPS-1)", "location": {"path": "checks/waivers.yaml", "line": 2},
-        "also": [{"path": "checks/waivers.yaml", "line": 9}], "complete": False,
+        "check": "redis-memory-headroom",
+        "site": "production",
+        "app": None,
+        "match": {"pod": "redis-cluster-0", "instance": A},
+        "until": "2026-12-15",
+        "owner": "sre-oncall",
+        "reason": "resize (OPS-1)",
+        "location": {"path": "checks/waivers.yaml", "line": 2},
+        "also": [{"path": "checks/waivers.yaml", "line": 9}],
+        "complete": False,
     }
     assert "also" not in Waived((first,), True).as_dict() and Waived((first,), True).as_dict()["complete"] is True
     assert both.reason() == "waived until 2026-12-15 by sre-oncall: resize (OPS-1) (checks/waivers.yaml:2)"
-    assert first.where == "checks/waivers.yaml:2" and waiver(path="ops/waivers.yaml", line=7).where == "ops/waivers.yaml:7"
+    assert (
+        first.where == "checks/waivers.yaml:2" and waiver(path="ops/waivers.yaml", line=7).where == "ops/waivers.yaml:7"
+    )
     assert first.scope == f"at production where instance={A}, pod=redis-cluster-0"
     assert waiver().scope == "at every site" and waiver(app="api-server").scope == "at every site for api-server"
     assert waiver().as_dict()["match"] is None

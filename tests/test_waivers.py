@@ -41,7 +41,9 @@ def policy_waiver(until: str, extra: str = "") -> str:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest("--findings=f.json", "--findings-md=f.md", "--sarif=f.sarif", "--junitxml=j.xml", "-rxX", *args)
+    result = pytester.runpytest(
+        "--findings=f.json", "--findings-md=f.md", "--sarif=f.sarif", "--junitxml=j.xml", "-rxX", *args
+    )
     text = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in text and "INTERNALERROR" not in text, text
     return result, json.loads((pytester.path / "f.json").read_text())
@@ -50,14 +52,21 @@ def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
 def test_a_current_waiver_accepts_the_finding_and_every_output_says_so(gitops: Path, pytester: pytest.Pytester) -> None:
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")
     set_line(gitops / "sites/staging/config.env", "REDIS_EVICTION_POLICY", "noeviction")
-    write_waivers(gitops, policy_waiver(day(18)) + "  - check: values-in-sync\n    until: " + day(0) + "\n    owner: platform\n    reason: render bot (OPS-7)\n")
+    write_waivers(
+        gitops,
+        policy_waiver(day(18))
+        + "  - check: values-in-sync\n    until: "
+        + day(0)
+        + "\n    owner: platform\n    reason: render bot (OPS-7)\n",
+    )
     result, doc = run(pytester)
     # staging's policy is not waived (the waiver names production); values-in-sync is, everywhere, through today
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1 and outcomes["xfailed"] == 3, result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            f"XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy - waived until {day(18)} by sre-oncall: "
+            f"XFAIL sites/production/config.env::redis-cluster::redis-eviction-policy - waived until {day(18)} by "
+            "sre-oncall: "
             "migrating to the new cluster (OPS-1234) (checks/waivers.yaml:2)",
         ]
     )
@@ -71,7 +80,10 @@ def test_a_current_waiver_accepts_the_finding_and_every_output_says_so(gitops: P
     }
     assert found[("redis-eviction-policy", "staging")]["waiver"] is None
     assert doc["summary"]["findings"] == 1 and doc["summary"]["waived"] == 3
-    assert {w["check"]: w["state"] for w in doc["waivers"]} == {"redis-eviction-policy": "used", "values-in-sync": "used"}
+    assert {w["check"]: w["state"] for w in doc["waivers"]} == {
+        "redis-eviction-policy": "used",
+        "values-in-sync": "used",
+    }
     md = (gitops / "f.md").read_text()
     assert "## Waived (3): accepted until the date, not failing" in md
     assert f"| {day(18)} | sre-oncall | migrating to the new cluster (OPS-1234) | `checks/waivers.yaml:2` |" in md
@@ -80,8 +92,13 @@ def test_a_current_waiver_accepts_the_finding_and_every_output_says_so(gitops: P
     assert len(suppressed) == 3
     policy = next(r for r in suppressed if r["ruleId"] == "redis-eviction-policy")
     assert policy["suppressions"][0]["status"] == "accepted"
-    assert policy["suppressions"][0]["justification"] == f"migrating to the new cluster (OPS-1234) (owner sre-oncall, until {day(18)})"
-    cases = {(c.get("classname"), c.get("name")): c for c in ElementTree.parse(gitops / "j.xml").getroot().iter("testcase")}
+    assert (
+        policy["suppressions"][0]["justification"]
+        == f"migrating to the new cluster (OPS-1234) (owner sre-oncall, until {day(18)})"
+    )
+    cases = {
+        (c.get("classname"), c.get("name")): c for c in ElementTree.parse(gitops / "j.xml").getroot().iter("testcase")
+    }
     case = cases[("sites.production.config.env.redis-cluster", "redis-eviction-policy")]
     assert "waived until" in (case.find("skipped").get("message") or "")  # type: ignore[union-attr]
 
@@ -92,7 +109,8 @@ def test_the_day_after_until_the_waiver_fails_at_its_line(gitops: Path, pytester
     result, doc = run(pytester, "--site", "production")
     result.stdout.fnmatch_lines(
         [
-            f"checks/waivers.yaml:2: waiver for redis-eviction-policy at production expired on {day(-1)} (owner sre-oncall)",
+            f"checks/waivers.yaml:2: waiver for redis-eviction-policy at production expired on {day(-1)} (owner "
+            "sre-oncall)",
             "  reason was: migrating to the new cluster (OPS-1234)",
         ]
     )
@@ -107,24 +125,74 @@ def test_the_day_after_until_the_waiver_fails_at_its_line(gitops: Path, pytester
 @pytest.mark.parametrize(
     ("entry", "said"),
     [
-        ("  - check: redis-eviction-policy\n    until: 2026-12-15\n    reason: x\n", "checks/waivers.yaml:2: waiver for redis-eviction-policy: owner: missing; a waiver needs check, until, owner and reason*"),
-        ("  - check: redis-eviction-policy\n    until: next week\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: until: 'next week' is not a date*"),
-        (f"  - check: redis-eviction-policy\n    until: {day(200)}\n    owner: a\n    reason: x\n", f"checks/waivers.yaml:3: waiver for redis-eviction-policy: until: {day(200)} is 200 days ahead, more than slo_waiver_max_days (90)*"),
-        (f"  - check: redis-eviction-polcy\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:2: waiver for redis-eviction-polcy: check: no check 'redis-eviction-polcy' in checks/*.yaml*"),
-        (f"  - check: redis-eviction-policy\n    site: prod\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: site: no site 'prod' under sites/ (known: production, staging)*"),
-        (f"  - check: redis-eviction-policy\n    app: redis\n    until: {day(3)}\n    owner: a\n    reason: x\n", "checks/waivers.yaml:3: waiver for redis-eviction-policy: app: no app 'redis' in releases/*/apps (known: api-server, redis-cluster)*"),
-        (f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    annotation: yes\n", "checks/waivers.yaml:6: waiver for redis-eviction-policy: annotation: is not a field of a waiver*"),
+        (
+            "  - check: redis-eviction-policy\n    until: 2026-12-15\n    reason: x\n",
+            "checks/waivers.yaml:2: waiver for redis-eviction-policy: owner: missing; a waiver needs check, "
+            "until, owner and reason*",
+        ),
+        (
+            "  - check: redis-eviction-policy\n    until: next week\n    owner: a\n    reason: x\n",
+            "checks/waivers.yaml:3: waiver for redis-eviction-policy: until: 'next week' is not a date*",
+        ),
+        (
+            f"  - check: redis-eviction-policy\n    until: {day(200)}\n    owner: a\n    reason: x\n",
+            f"checks/waivers.yaml:3: waiver for redis-eviction-policy: until: {day(200)} is 200 days ahead, more "
+            "than slo_waiver_max_days (90)*",
+        ),
+        (
+            f"  - check: redis-eviction-polcy\n    until: {day(3)}\n    owner: a\n    reason: x\n",
+            "checks/waivers.yaml:2: waiver for redis-eviction-polcy: check: no check 'redis-eviction-polcy' in "
+            "checks/*.yaml*",
+        ),
+        (
+            f"  - check: redis-eviction-policy\n    site: prod\n    until: {day(3)}\n    owner: a\n    reason: x\n",
+            "checks/waivers.yaml:3: waiver for redis-eviction-policy: site: no site 'prod' under sites/ (known: "
+            "production, staging)*",
+        ),
+        (
+            f"  - check: redis-eviction-policy\n    app: redis\n    until: {day(3)}\n    owner: a\n    reason: x\n",
+            "checks/waivers.yaml:3: waiver for redis-eviction-policy: app: no app 'redis' in releases/*/apps "
+            "(known: api-server, redis-cluster)*",
+        ),
+        (
+            f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    annotation: "
+            "yes\n",
+            "checks/waivers.yaml:6: waiver for redis-eviction-policy: annotation: is not a field of a waiver*",
+        ),
         # PyYAML takes it for a date and cannot build it: the whole file is refused at the line
-        ("  - check: redis-eviction-policy\n    until: 2026-02-30\n    owner: a\n    reason: x\n",
-         "checks/waivers.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"),
-        (f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    match: {{instance: [1]}}\n",
-         "checks/waivers.yaml:6: waiver for redis-eviction-policy: match.instance: is a list, not a label value (text or a number) (write e.g. 10.0.3.7:6379)"),
-        (f"  - check: redis-eviction-policy\n    until: {day(3)}T10:00:00\n    owner: a\n    reason: x\n",
-         f"checks/waivers.yaml:3: waiver for redis-eviction-policy: until: {day(3)} 10:00:00 (a date and time) is not a date*"),
+        (
+            "  - check: redis-eviction-policy\n    until: 2026-02-30\n    owner: a\n    reason: x\n",
+            "checks/waivers.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, "
+            "or quote it ('2026-02-30') if it is text)",
+        ),
+        (
+            f"  - check: redis-eviction-policy\n    until: {day(3)}\n    owner: a\n    reason: x\n    match: "
+            "{instance: [1]}\n",
+            "checks/waivers.yaml:6: waiver for redis-eviction-policy: match.instance: is a list, not a label "
+            "value (text or a number) (write e.g. 10.0.3.7:6379)",
+        ),
+        (
+            f"  - check: redis-eviction-policy\n    until: {day(3)}T10:00:00\n    owner: a\n    reason: x\n",
+            f"checks/waivers.yaml:3: waiver for redis-eviction-policy: until: {day(3)} 10:00:00 (a date and time) "
+            "is not a date*",
+        ),
     ],
-    ids=["no-owner", "not-a-date", "too-far", "unknown-check", "unknown-site", "unknown-app", "unknown-field", "impossible-date", "match-not-a-value", "a-time"],
+    ids=[
+        "no-owner",
+        "not-a-date",
+        "too-far",
+        "unknown-check",
+        "unknown-site",
+        "unknown-app",
+        "unknown-field",
+        "impossible-date",
+        "match-not-a-value",
+        "a-time",
+    ],
 )
-def test_a_malformed_waiver_is_an_error_at_its_line_and_waives_nothing(gitops: Path, pytester: pytest.Pytester, entry: str, said: str) -> None:
+def test_a_malformed_waiver_is_an_error_at_its_line_and_waives_nothing(
+    gitops: Path, pytester: pytest.Pytester, entry: str, said: str
+) -> None:
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")
     write_waivers(gitops, entry)
     result, doc = run(pytester, "--site", "production")
@@ -142,7 +210,8 @@ def test_a_waiver_that_matches_nothing_in_a_full_run_is_a_warning(gitops: Path, 
         [
             "*warnings summary*",
             "checks/waivers.yaml:2",
-            "  checks/waivers.yaml:2: SloWarning: stale waiver: waiver for redis-eviction-policy at production for redis-cluster matched no finding in this run*",
+            "  checks/waivers.yaml:2: SloWarning: stale waiver: waiver for redis-eviction-policy at production "
+            "for redis-cluster matched no finding in this run*",
         ]
     )
     assert [w["state"] for w in doc["waivers"]] == ["stale"]
@@ -153,10 +222,14 @@ def test_a_waiver_that_matches_nothing_in_a_full_run_is_a_warning(gitops: Path, 
 
 
 def test_no_annotation_on_a_workload_can_waive_a_check(gitops: Path, pytester: pytest.Pytester) -> None:
-    snapshot = shift_snapshot(REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
+    snapshot = shift_snapshot(
+        REPO / "examples/snapshots/incident.json", dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2)
+    )
     for item in snapshot["items"]:
         if item["kind"] == "Pod":
-            item["metadata"].setdefault("annotations", {}).update({"pytest-slo/waive": "kube-crashloop", "pytest-slo/waiver": "kube-crashloop until 2099-01-01"})
+            item["metadata"].setdefault("annotations", {}).update(
+                {"pytest-slo/waive": "kube-crashloop", "pytest-slo/waiver": "kube-crashloop until 2099-01-01"}
+            )
     (gitops / "cluster.json").write_text(json.dumps(snapshot))
     result, doc = run(pytester, "--site", "production", "--kube-snapshot=cluster.json", "-m", "kube")
     assert {f["check"] for f in doc["findings"] if f["outcome"] == "failed"} >= {"kube-crashloop", "kube-oomkilled"}
@@ -174,7 +247,11 @@ def _waiver(**kw: object) -> Waiver:
 
 def test_match_covers_only_the_objects_it_names() -> None:
     finding = {
-        "check": "redis-memory-headroom", "site": "staging", "app": "redis-cluster", "outcome": "failed", "kind": "promql",
+        "check": "redis-memory-headroom",
+        "site": "staging",
+        "app": "redis-cluster",
+        "outcome": "failed",
+        "kind": "promql",
         "objects": [{"instance": "10.0.3.7:6379"}, {"instance": "10.0.3.8:6379"}],
     }
     one = _waiver(site="staging", match={"instance": "10.0.3.7:6379"})
@@ -187,14 +264,28 @@ def test_match_covers_only_the_objects_it_names() -> None:
     assert waived(finding, [_waiver(until=TODAY - dt.timedelta(days=1))], TODAY) is None
     # a pod is matched by its owner's name, or by the generated name a message shows: a
     # finding holds the owner (as its fingerprint does), so a rescheduled pod stays waived
-    crash = {"check": "kube-crashloop", "site": "s", "app": "a", "outcome": "failed", "kind": "kube", "objects": [{"pod": "api-server", "container": "api"}]}
+    crash = {
+        "check": "kube-crashloop",
+        "site": "s",
+        "app": "a",
+        "outcome": "failed",
+        "kind": "kube",
+        "objects": [{"pod": "api-server", "container": "api"}],
+    }
     for pod in ("api-server", "api-server-6b7f9c8d4-tq5ln"):
         assert waived(crash, [_waiver(check="kube-crashloop", match={"pod": pod})], TODAY).complete  # type: ignore[union-attr]
     assert waived(crash, [_waiver(check="kube-crashloop", match={"pod": "billing"})], TODAY) is None
     # a label fingerprints ignore (it changes on every rollout) matches nothing, never everything
     assert waived(crash, [_waiver(check="kube-crashloop", match={"container_id": "containerd://1ac5"})], TODAY) is None
     # a finding about the check as a whole needs a waiver without match
-    whole = {"check": "redis-memory-headroom", "site": "s", "app": "a", "outcome": "failed", "kind": "config", "objects": []}
+    whole = {
+        "check": "redis-memory-headroom",
+        "site": "s",
+        "app": "a",
+        "outcome": "failed",
+        "kind": "config",
+        "objects": [],
+    }
     assert waived(whole, [one], TODAY) is None and waived(whole, [_waiver()], TODAY).complete  # type: ignore[union-attr]
 
 
@@ -203,8 +294,14 @@ def test_two_waivers_that_together_cover_a_finding_are_both_used(gitops: Path, p
     neither waiver is stale or merely active."""
     set_line(gitops / ENV, "REDIS_EVICTION_POLICY", "noeviction")
     set_line(gitops / ENV, "REDIS_MAXMEMORY", "1400mb")
-    entry = "  - check: values-in-sync\n    site: production\n    match: {{key: {key}}}\n    until: {until}\n    owner: platform\n    reason: render bot (OPS-7)\n"
-    write_waivers(gitops, entry.format(key="REDIS_EVICTION_POLICY", until=day(3)) + entry.format(key="REDIS_MAXMEMORY", until=day(3)))
+    entry = (
+        "  - check: values-in-sync\n    site: production\n    match: {{key: {key}}}\n    until: {until}\n    "
+        "owner: platform\n    reason: render bot (OPS-7)\n"
+    )
+    write_waivers(
+        gitops,
+        entry.format(key="REDIS_EVICTION_POLICY", until=day(3)) + entry.format(key="REDIS_MAXMEMORY", until=day(3)),
+    )
     _, doc = run(pytester)
     sync = next(f for f in doc["findings"] if f["check"] == "values-in-sync" and f["site"] == "production")
     lines = {sync["waiver"]["location"]["line"], *(loc["line"] for loc in sync["waiver"]["also"])}

@@ -69,17 +69,39 @@ def test_the_wheel_gates_the_example_from_a_copy_without_source(installed: Path,
             shutil.copy2(REPO / name, copy / name)
     assert (copy / "slos/api-server.yaml").is_file() and not (copy / "pytest_slo").exists()
     for site in ("production", "staging"):
-        done = run([str(installed / "pytest"), "-p", "no:cacheprovider", f"--site={site}", "--findings=f.json", "--sarif=f.sarif"], copy)
+        done = run(
+            [
+                str(installed / "pytest"),
+                "-p",
+                "no:cacheprovider",
+                f"--site={site}",
+                "--findings=f.json",
+                "--sarif=f.sarif",
+            ],
+            copy,
+        )
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
         assert "slo findings: 0 (none)" in done.stdout and "Traceback" not in done.stdout
         assert f"sites/{site}/config.env::api-server::api-availability::burn-rate SKIPPED" not in done.stdout
     # the SLO files were read (their catalog item ran) and the render script runs on the installed package
     done = run([str(installed / "pytest"), "-p", "no:cacheprovider", "--site=production", "--co", "-q"], copy)
     assert "slos/api-server.yaml::catalog" in done.stdout
-    rendered = run([str(installed / "python"), "releases/1.15/render_values.py", "--env-file", "sites/production/config.env",
-                    "--output", "sites/production/apps/redis-cluster/values.yaml"], copy)
+    rendered = run(
+        [
+            str(installed / "python"),
+            "releases/1.15/render_values.py",
+            "--env-file",
+            "sites/production/config.env",
+            "--output",
+            "sites/production/apps/redis-cluster/values.yaml",
+        ],
+        copy,
+    )
     assert rendered.returncode == 0, rendered.stderr
-    explained = run([str(installed / "pytest-slo"), "explain", "values-schema", "--site", "production", "--app", "redis-cluster"], copy)
+    explained = run(
+        [str(installed / "pytest-slo"), "explain", "values-schema", "--site", "production", "--app", "redis-cluster"],
+        copy,
+    )
     assert explained.returncode == 0 and "## values-schema" in explained.stdout, explained.stdout + explained.stderr
 
 

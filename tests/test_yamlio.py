@@ -87,10 +87,16 @@ def test_syntax_errors_still_name_their_line() -> None:
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("waivers:\n  - check: a\n    until: 2026-02-30\n",
-         "w.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)"),
-        ("at: 2026-11-27 25:00:00\n",
-         "w.yaml:1: 2026-11-27 25:00:00 is not a date and time: hour must be in 0..23 (write a real date and time, or quote it ('2026-11-27 25:00:00') if it is text)"),
+        (
+            "waivers:\n  - check: a\n    until: 2026-02-30\n",
+            "w.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it "
+            "('2026-02-30') if it is text)",
+        ),
+        (
+            "at: 2026-11-27 25:00:00\n",
+            "w.yaml:1: 2026-11-27 25:00:00 is not a date and time: hour must be in 0..23 (write a real date and "
+            "time, or quote it ('2026-11-27 25:00:00') if it is text)",
+        ),
     ],
     ids=["date", "time"],
 )
@@ -98,7 +104,9 @@ def test_an_impossible_date_is_an_error_at_its_line(text: str, said: str) -> Non
     with pytest.raises(ConfigError) as caught:
         load_yaml(text, "w.yaml")
     assert str(caught.value) == said
-    assert load_yaml(text.replace("2026-02-30", "'2026-02-30'").replace("25:00:00", "23:00:00"), "w.yaml")  # quoted or real, it loads
+    assert load_yaml(
+        text.replace("2026-02-30", "'2026-02-30'").replace("25:00:00", "23:00:00"), "w.yaml"
+    )  # quoted or real, it loads
 
 
 @pytest.mark.usefixtures("loader")
@@ -107,7 +115,8 @@ def test_a_stream_of_documents_reports_each_bad_one_and_reads_the_others() -> No
     documents, problems = load_documents(text, "s.yaml")
     assert [data for data, _ in documents] == [{"a": 1}]
     assert [str(p) for p in problems[:2]] == [
-        "s.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it ('2026-02-30') if it is text)",
+        "s.yaml:3: 2026-02-30 is not a date: day is out of range for month (write a real date, or quote it "
+        "('2026-02-30') if it is text)",
         "s.yaml:8: duplicate key 'c' (first at line 7)",
     ]
     # the C and the pure loader word a syntax error differently; both end the stream there

@@ -47,10 +47,16 @@ def _run(command: list[str], env: dict[str, str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m teststack.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("out"), help="where findings and postmortems are written (default: out)")
+    parser = argparse.ArgumentParser(
+        prog="python -m teststack.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("out"), help="where findings and postmortems are written (default: out)"
+    )
     parser.add_argument("--site", default="production", help="the site to run (default: production)")
-    parser.add_argument("--scenario", choices=("incident", "fixed"), default="incident", help="the state of the local stack")
+    parser.add_argument(
+        "--scenario", choices=("incident", "fixed"), default="incident", help="the state of the local stack"
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
 
@@ -60,14 +66,20 @@ def main(argv: list[str] | None = None) -> int:
 
     out = args.out.resolve()
     snapshot = Path("examples/snapshots") / f"{args.scenario}.json"
-    print(f"pytest-slo demo: starting the '{args.scenario}' stack (Redis, redis_exporter, Prometheus, Kubernetes API) ...", flush=True)
+    print(
+        f"pytest-slo demo: starting the '{args.scenario}' stack (Redis, redis_exporter, Prometheus, Kubernetes "
+        "API) ...",
+        flush=True,
+    )
     try:
         with Stack(args.scenario) as stack, tempfile.TemporaryDirectory(prefix="slo-demo-") as tmp:
             cluster = shift_snapshot(snapshot, dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3))
             with FakeKubeAPI(cluster, namespaces=[stack.namespace]) as kube:
                 env = {**os.environ, **stack.env(), "KUBECONFIG": str(kube.kubeconfig(Path(tmp) / "kubeconfig"))}
                 env.pop("KUBERNETES_SERVICE_HOST", None)
-                print(f"  prometheus {stack.prometheus_url}  redis {stack.redis_url}  kubernetes {kube.url}", flush=True)
+                print(
+                    f"  prometheus {stack.prometheus_url}  redis {stack.redis_url}  kubernetes {kube.url}", flush=True
+                )
                 code = _run(_pytest_command(out, args.site, args.pytest_args), env)
                 verbs = sorted(kube.methods)
     except StackError as exc:

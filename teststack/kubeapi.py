@@ -261,7 +261,8 @@ class FakeKubeAPI:
             return 405, _status(
                 405,
                 "MethodNotAllowed",
-                f"the server does not allow this method on the requested resource ({method} {path}: this fake API is read-only)",
+                f"the server does not allow this method on the requested resource ({method} {path}: this fake API "
+                "is read-only)",
             )
         mode = self.mode
         if mode == "hang":

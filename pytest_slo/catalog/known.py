@@ -47,7 +47,9 @@ class Known:
         """Why ``key`` is a key no site sets and no release schema defines; None when known."""
         if not self.complete or key in self.keys or any(re.search(p, key) for p in self.key_patterns):
             return None
-        return _unknown(f"{key} is set by no site and defined by no release's config.schema.json", key, self.keys, "keys")
+        return _unknown(
+            f"{key} is set by no site and defined by no release's config.schema.json", key, self.keys, "keys"
+        )
 
     def unknown_keys(self, text: str, *, template: bool) -> Iterator[tuple[str, str]]:
         """``(key, problem)`` for each config key ``text`` reads that the repository lacks."""

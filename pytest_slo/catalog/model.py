@@ -26,7 +26,15 @@ from .runbooks import BUILTIN, runbook, runbook_problem
 from .schema import BASE_SCHEMA, validator_for
 
 __all__ = [
-    "BUILTIN_CATALOG", "CATALOG_RUNBOOK", "NOT_IN_CHECKS", "Catalog", "Check", "builtin_ids", "entries_under", "load_catalog", "runbook_problem",
+    "BUILTIN_CATALOG",
+    "CATALOG_RUNBOOK",
+    "NOT_IN_CHECKS",
+    "Catalog",
+    "Check",
+    "builtin_ids",
+    "entries_under",
+    "load_catalog",
+    "runbook_problem",
 ]
 
 #: Set to True in a kind's ``spec_schema`` when its items are made from files other than checks/.
@@ -171,7 +179,9 @@ def read_document(path: Path, display: str) -> tuple[Any, yaml.Node | None]:
         raise CatalogError(f"cannot read: {exc}", path=display) from None
 
 
-def entries_under(data: Any, document: yaml.Node | None, key: str, display: str, what: str, hint: str) -> tuple[list[tuple[Any, yaml.Node]], list[CatalogError]]:
+def entries_under(
+    data: Any, document: yaml.Node | None, key: str, display: str, what: str, hint: str
+) -> tuple[list[tuple[Any, yaml.Node]], list[CatalogError]]:
     """The entries of the list under ``key:`` that a file of the catalog holds (``checks:``,
     ``waivers:``), each with its node for lines, and what is wrong with the file's shape: a
     top-level key other than ``key``, or no list under it (then no entries)."""
@@ -183,44 +193,80 @@ def entries_under(data: Any, document: yaml.Node | None, key: str, display: str,
             if name.value == key:
                 nodes = value
             else:
-                problems.append(CatalogError(f"{name.value}: is not a key of {what}", path=display, line=name.start_mark.line + 1,
-                                             hint=f"{what} holds only {key}:"))
+                problems.append(
+                    CatalogError(
+                        f"{name.value}: is not a key of {what}",
+                        path=display,
+                        line=name.start_mark.line + 1,
+                        hint=f"{what} holds only {key}:",
+                    )
+                )
     if not isinstance(items, list) or not isinstance(nodes, yaml.SequenceNode):
         problems.append(CatalogError(f"expected a list under '{key}:'", path=display, line=1, hint=hint))
         return [], problems
     return list(zip(items, nodes.value, strict=True)), problems
 
 
-def _unknown_names(item: Mapping[str, Any], node: yaml.Node, display: str, schema: Mapping[str, Any], known: Known) -> list[CatalogError]:
+def _unknown_names(
+    item: Mapping[str, Any], node: yaml.Node, display: str, schema: Mapping[str, Any], known: Known
+) -> list[CatalogError]:
     """An app no release has, and config keys no site sets and no release defines: typos
     that would silently select nothing or blame every site (see :mod:`.known`)."""
     problems = []
     for index, app in enumerate(item.get("apps") or ()):
         if problem := known.app_problem(app):
-            problems.append(CatalogError(f"{_label(item)}: apps[{index}]: {problem}", path=display, line=_line(node, ("apps", index))))
+            problems.append(
+                CatalogError(
+                    f"{_label(item)}: apps[{index}]: {problem}", path=display, line=_line(node, ("apps", index))
+                )
+            )
     for where, text, template in template_fields(schema, item):
         for _key, problem in known.unknown_keys(text, template=template):
             name = ".".join(map(str, where))
-            problems.append(CatalogError(f"{_label(item)}: {name}: {problem}", path=display, line=_line(node, where),
-                                         hint="fix the name, or define the key in releases/<release>/config.schema.json"))
+            problems.append(
+                CatalogError(
+                    f"{_label(item)}: {name}: {problem}",
+                    path=display,
+                    line=_line(node, where),
+                    hint="fix the name, or define the key in releases/<release>/config.schema.json",
+                )
+            )
     return problems
 
 
-def _parse_file(path: Path, display: str, validators: _Validators, root: Path, known: Known) -> tuple[list[Check], list[CatalogError]]:
+def _parse_file(
+    path: Path, display: str, validators: _Validators, root: Path, known: Known
+) -> tuple[list[Check], list[CatalogError]]:
     try:
         data, document = read_document(path, display)
     except CatalogError as exc:
         return [], [exc]
-    entries, problems = entries_under(data, document, "checks", display, "a check catalog", "start the file with checks: and list the checks under it")
+    entries, problems = entries_under(
+        data, document, "checks", display, "a check catalog", "start the file with checks: and list the checks under it"
+    )
     checks: list[Check] = []
     for item, node in entries:
         line = node.start_mark.line + 1
         if not isinstance(item, dict):
-            problems.append(CatalogError("a check must be a mapping of fields", path=display, line=line, hint="write - id: ... with title, kind, severity, runbook"))
+            problems.append(
+                CatalogError(
+                    "a check must be a mapping of fields",
+                    path=display,
+                    line=line,
+                    hint="write - id: ... with title, kind, severity, runbook",
+                )
+            )
             continue
         found = validators.problems(item, node, display)
         if not found and (bad_runbook := runbook_problem(root, item["runbook"], anchors=False)):
-            found = [CatalogError(f"{_label(item)}: {bad_runbook}", path=display, line=_line(node, ("runbook",)), hint="write the runbook or fix the path")]
+            found = [
+                CatalogError(
+                    f"{_label(item)}: {bad_runbook}",
+                    path=display,
+                    line=_line(node, ("runbook",)),
+                    hint="write the runbook or fix the path",
+                )
+            ]
         if not found:
             found = _unknown_names(item, node, display, validators.schema(item["kind"]), known)
         if found:
@@ -247,7 +293,9 @@ def _parse_file(path: Path, display: str, validators: _Validators, root: Path, k
                 markers=tuple(item.get("markers", ())),
                 actions=actions,
                 spec={k: v for k, v in item.items() if k not in base},
-                lines={key.value: key.start_mark.line + 1 for key, _ in node.value} if isinstance(node, yaml.MappingNode) else {},
+                lines={key.value: key.start_mark.line + 1 for key, _ in node.value}
+                if isinstance(node, yaml.MappingNode)
+                else {},
             )
         )
     return checks, problems

@@ -56,7 +56,9 @@ class Slo:
 class SloCatalog:
     slos: list[Slo] = field(default_factory=list)
     #: SLOs that cannot be judged (by name, when they have one): their items error with it.
-    broken: list[tuple[str, str, str, int, CatalogError]] = field(default_factory=list)  # name, app, file, line, problem
+    broken: list[tuple[str, str, str, int, CatalogError]] = field(
+        default_factory=list
+    )  # name, app, file, line, problem
     problems: dict[str, list[CatalogError]] = field(default_factory=dict)
 
 

@@ -53,7 +53,9 @@ def _for_schema(doc: Any) -> Any:
     if isinstance(objectives, list):
         stand_in = {"target": 0.5, "value": 0.0, "timeSliceTarget": 0.5}
         spec["objectives"] = [
-            {k: (stand_in[k] if k in stand_in and _templated(v) else v) for k, v in o.items()} if isinstance(o, dict) else o
+            {k: (stand_in[k] if k in stand_in and _templated(v) else v) for k, v in o.items()}
+            if isinstance(o, dict)
+            else o
             for o in objectives
         ]
     return {**doc, "spec": spec}
@@ -71,7 +73,10 @@ def parse_pairs(text: str) -> tuple[tuple[float, float, float], ...]:
             raise ValueError(f"{part.strip()!r}: the short window must be shorter than the long one")
         factor = float(match[3])
         if factor <= 0:  # a burn rate above 0 is any error at all: an alert on it pages for every failed request
-            raise ValueError(f"{part.strip()!r}: the factor must be greater than 0 (how many times the budget's even pace, e.g. 14.4)")
+            raise ValueError(
+                f"{part.strip()!r}: the factor must be greater than 0 (how many times the budget's even pace, "
+                "e.g. 14.4)"
+            )
         pairs.append((long, short, factor))
     return tuple(pairs)
 
@@ -99,7 +104,9 @@ def schema_problems(doc: Any, node: yaml.Node, display: str) -> list[CatalogErro
             if len(message) > 160:
                 message = message[:157] + "..."
             line = _line(node, path)
-            found.setdefault((line, message), CatalogError(f"{message} (OpenSLO v1 schema)", path=display, line=line, hint=hint))
+            found.setdefault(
+                (line, message), CatalogError(f"{message} (OpenSLO v1 schema)", path=display, line=line, hint=hint)
+            )
     return [found[k] for k in sorted(found)]
 
 

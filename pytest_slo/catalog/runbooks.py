@@ -15,7 +15,15 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["BUILTIN", "is_builtin_runbook", "markdown_anchors", "runbook", "runbook_problem", "runbook_text", "section_of"]
+__all__ = [
+    "BUILTIN",
+    "is_builtin_runbook",
+    "markdown_anchors",
+    "runbook",
+    "runbook_problem",
+    "runbook_text",
+    "section_of",
+]
 
 #: The folder of the built-in checks and runbooks.
 BUILTIN = Path(__file__).with_name("builtin")

@@ -57,7 +57,10 @@ DURATION = field(
     "a Prometheus duration",
     ["24h", "5m", "1h30m", "7d"],
     type="string",
-    **{"$comment": "write an integer and a unit, largest unit first, as in 24h, 5m, 1h30m or 7d; the units are ms, s, m, h, d, w and y"},
+    **{
+        "$comment": "write an integer and a unit, largest unit first, as in 24h, 5m, 1h30m or 7d; the units are ms, s, "
+                    "m, h, d, w and y"
+    },
     minLength=2,
     pattern="^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$",
 )
@@ -92,10 +95,18 @@ BASE_SCHEMA: dict[str, Any] = {
             "a kebab-case id",
             ["redis-eviction-policy"],
             type="string",
-            **{"$comment": "write lower-case words joined by '-', such as redis-eviction-policy: the id is the test name and the finding's key"},
+            **{
+                "$comment": "write lower-case words joined by '-', such as redis-eviction-policy: the id is the test "
+                            "name and the finding's key"
+            },
             pattern="^[a-z0-9]+(-[a-z0-9]+)*$",
         ),
-        "title": field("a one-line title saying what holds when the check passes", ["Redis evicts instead of refusing writes"], type="string", minLength=1),
+        "title": field(
+            "a one-line title saying what holds when the check passes",
+            ["Redis evicts instead of refusing writes"],
+            type="string",
+            minLength=1,
+        ),
         "kind": field("the name of a check kind", ["config", "values", "promql", "redis", "kube"], type="string"),
         "severity": SEVERITY,
         "runbook": RUNBOOK,
@@ -109,7 +120,10 @@ BASE_SCHEMA: dict[str, Any] = {
             uniqueItems=True,
             items=field("an app name", ["redis-cluster"], type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"),
         ),
-        "when": {**EXPRESSION, "description": "a jinja2 expression over the site's config: the check applies only where it is true"},
+        "when": {
+            **EXPRESSION,
+            "description": "a jinja2 expression over the site's config: the check applies only where it is true",
+        },
         "keys": field(
             "a list of config.env keys a failure points at",
             [["REDIS_MEMORY_LIMIT"]],
@@ -134,7 +148,12 @@ BASE_SCHEMA: dict[str, Any] = {
             type="array",
             items={
                 "oneOf": [
-                    field("an action item", ["Review every Redis cache for its eviction policy"], type="string", minLength=1),
+                    field(
+                        "an action item",
+                        ["Review every Redis cache for its eviction policy"],
+                        type="string",
+                        minLength=1,
+                    ),
                     field(
                         "an action item with owner and priority",
                         [{"action": "Capacity planning review", "owner": "SRE lead", "priority": "P2"}],
@@ -183,7 +202,10 @@ def kind_schema(name: str, spec_schema: Mapping[str, Any]) -> dict[str, Any]:
         "$schema": DIALECT,
         "title": f"a pytest-slo check of kind {name}",
         "type": "object",
-        "required": [*BASE_SCHEMA["required"], *(r for r in spec_schema.get("required", ()) if r not in BASE_SCHEMA["required"])],
+        "required": [
+            *BASE_SCHEMA["required"],
+            *(r for r in spec_schema.get("required", ()) if r not in BASE_SCHEMA["required"]),
+        ],
         "properties": properties,
         "additionalProperties": False,
     }

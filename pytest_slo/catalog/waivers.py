@@ -46,8 +46,14 @@ WAIVER_SCHEMA: dict[str, Any] = {
                     "match": {
                         "type": "object",
                         "minProperties": 1,
-                        "additionalProperties": {"type": ["string", "number"], "description": "a label value (text or a number)", "examples": ["10.0.3.7:6379"]},
-                        "description": "labels of the failing objects it covers: instance, pod, container, series labels",
+                        "additionalProperties": {
+                            "type": ["string", "number"],
+                            "description": "a label value (text or a number)",
+                            "examples": ["10.0.3.7:6379"],
+                        },
+                        "description": (
+                            "labels of the failing objects it covers: instance, pod, container, series labels"
+                        ),
                     },
                     "until": {"description": "the last day the waiver holds (YYYY-MM-DD)"},
                     "owner": {**_TEXT, "description": "who answers for it"},
@@ -153,7 +159,9 @@ def load_waivers(
         return [], [exc]
     if data is None:
         return [], []
-    entries, problems = entries_under(data if isinstance(data, dict) else {}, document, "waivers", WAIVERS_FILE, "the waivers file", _HINT)
+    entries, problems = entries_under(
+        data if isinstance(data, dict) else {}, document, "waivers", WAIVERS_FILE, "the waivers file", _HINT
+    )
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(_ENTRY_SCHEMA)
@@ -165,15 +173,31 @@ def _waiver(entry: Any, node: yaml.Node, validator: Any, known: _Known) -> Waive
     """One entry as a waiver, carrying its first problem, if any."""
     line = node.start_mark.line + 1
     if not isinstance(entry, dict):
-        return Waiver("?", known.today, "?", "?", line, problem=CatalogError("a waiver must be a mapping", path=WAIVERS_FILE, line=line, hint=_HINT))
+        return Waiver(
+            "?",
+            known.today,
+            "?",
+            "?",
+            line,
+            problem=CatalogError("a waiver must be a mapping", path=WAIVERS_FILE, line=line, hint=_HINT),
+        )
     label = f"waiver for {entry.get('check')}" if isinstance(entry.get("check"), str) else "waiver"
     until = _date(entry.get("until"))
     errors = sorted(validator.iter_errors(entry), key=lambda e: list(e.absolute_path))
-    problem = _shape_problem(errors[0], entry, node, label) if errors else _meaning_problem(entry, node, label, until, known)
+    problem = (
+        _shape_problem(errors[0], entry, node, label) if errors else _meaning_problem(entry, node, label, until, known)
+    )
     return Waiver(
-        check=str(entry.get("check", "?")), until=until or known.today, owner=str(entry.get("owner", "?")), reason=str(entry.get("reason", "?")),
-        line=line, site=entry.get("site"), app=entry.get("app"),
-        match={str(k): str(v) for k, v in (entry.get("match") or {}).items()} if isinstance(entry.get("match"), dict) else {},
+        check=str(entry.get("check", "?")),
+        until=until or known.today,
+        owner=str(entry.get("owner", "?")),
+        reason=str(entry.get("reason", "?")),
+        line=line,
+        site=entry.get("site"),
+        app=entry.get("app"),
+        match={str(k): str(v) for k, v in (entry.get("match") or {}).items()}
+        if isinstance(entry.get("match"), dict)
+        else {},
         problem=problem,
     )
 
@@ -185,27 +209,48 @@ def _shape_problem(error: Any, entry: dict[str, Any], node: yaml.Node, label: st
         extra = sorted(set(entry) - set(_ENTRY_SCHEMA["properties"]))
         name = extra[0] if extra else None
         what = f"{name}: is not a field of a waiver (fields: check, site, app, match, until, owner, reason)"
-        return CatalogError(f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, (name,)) if name else line, hint=_HINT)
+        return CatalogError(
+            f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, (name,)) if name else line, hint=_HINT
+        )
     if error.validator == "required":
         name = error.message.split()[0].strip("'")
-        return CatalogError(f"{label}: {name}: missing; a waiver needs check, until, owner and reason", path=WAIVERS_FILE, line=line, hint=_HINT)
+        return CatalogError(
+            f"{label}: {name}: missing; a waiver needs check, until, owner and reason",
+            path=WAIVERS_FILE,
+            line=line,
+            hint=_HINT,
+        )
     # a field of the wrong type or shape: said as for checks, in a person's words
     field_path, what, advice = explain(error, _ENTRY_SCHEMA, "a waiver")[0]
-    return CatalogError(f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, field_path) if field_path else line, hint=advice or _HINT)
+    return CatalogError(
+        f"{label}: {what}",
+        path=WAIVERS_FILE,
+        line=_line(node, field_path) if field_path else line,
+        hint=advice or _HINT,
+    )
 
 
-def _meaning_problem(entry: dict[str, Any], node: yaml.Node, label: str, until: _dt.date | None, known: _Known) -> CatalogError | None:
+def _meaning_problem(
+    entry: dict[str, Any], node: yaml.Node, label: str, until: _dt.date | None, known: _Known
+) -> CatalogError | None:
     """A well-formed entry that cannot hold: no date, too far ahead, or naming nothing the repository has."""
 
     def at(field: str, what: str, hint: str) -> CatalogError:
         return CatalogError(f"{label}: {field}: {what}", path=WAIVERS_FILE, line=_line(node, (field,)), hint=hint)
 
     if until is None:
-        return at("until", f"{_shown_until(entry['until'])} is not a date", "write the last day it holds, e.g. until: 2026-12-15")
+        return at(
+            "until",
+            f"{_shown_until(entry['until'])} is not a date",
+            "write the last day it holds, e.g. until: 2026-12-15",
+        )
     ahead = (until - known.today).days
     if ahead > known.max_days:
-        return at("until", f"{until.isoformat()} is {ahead} days ahead, more than slo_waiver_max_days ({known.max_days})",
-                  "waive for a shorter time and renew it when it ends")
+        return at(
+            "until",
+            f"{until.isoformat()} is {ahead} days ahead, more than slo_waiver_max_days ({known.max_days})",
+            "waive for a shorter time and renew it when it ends",
+        )
     if entry["check"] not in known.checks:
         close = difflib.get_close_matches(str(entry["check"]), sorted(known.checks), n=1)
         return at("check", f"no check {entry['check']!r} in checks/*.yaml or the built-in checks",
@@ -214,6 +259,9 @@ def _meaning_problem(entry: dict[str, Any], node: yaml.Node, label: str, until: 
         return at("site", f"no site {entry['site']!r} under sites/ (known: {', '.join(sorted(known.sites)) or 'none'})",
                   "write a site's folder name, or leave site out for every site")
     if "app" in entry and entry["app"] not in known.apps:
-        return at("app", f"no app {entry['app']!r} in releases/*/apps (known: {', '.join(sorted(known.apps)) or 'none'})",
-                  "write an app's name, or leave app out for every app")
+        return at(
+            "app",
+            f"no app {entry['app']!r} in releases/*/apps (known: {', '.join(sorted(known.apps)) or 'none'})",
+            "write an app's name, or leave app out for every app",
+        )
     return None

@@ -24,8 +24,12 @@ class CommandError(Exception):
 
 
 def add_root(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--root", type=Path, metavar="DIR",
-                        help="the repository (the folder holding sites/); default: this folder or the nearest parent with sites/")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="the repository (the folder holding sites/); default: this folder or the nearest parent with sites/",
+    )
 
 
 def find_root(given: Path | None) -> Path:
@@ -33,13 +37,19 @@ def find_root(given: Path | None) -> Path:
     if given is not None:
         root = given.resolve()
         if not (root / "sites").is_dir():
-            raise CommandError(f"--root {given}: no sites/ folder there; pass the GitOps repository's root (the folder with sites/ and releases/)")
+            raise CommandError(
+                f"--root {given}: no sites/ folder there; pass the GitOps repository's root (the folder with "
+                "sites/ and releases/)"
+            )
         return root
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "sites").is_dir():
             return folder
-    raise CommandError(f"no sites/ folder in {here} or above it: run in the GitOps repository or pass --root DIR (pytest-slo init DIR makes one)")
+    raise CommandError(
+        f"no sites/ folder in {here} or above it: run in the GitOps repository or pass --root DIR (pytest-slo "
+        "init DIR makes one)"
+    )
 
 
 def pick(what: str, name: str, known: list[str]) -> str:

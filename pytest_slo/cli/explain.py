@@ -29,10 +29,16 @@ __all__ = ["main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-slo explain", description=__doc__.split("\n\n")[0].split(": ", 1)[1])
-    parser.add_argument("check", metavar="CHECK", help="a check id (redis-eviction-policy) or an SLO item (api-availability::burn-rate)")
+    parser.add_argument(
+        "check", metavar="CHECK", help="a check id (redis-eviction-policy) or an SLO item (api-availability::burn-rate)"
+    )
     parser.add_argument("--site", required=True, help="the site to read the check at")
     parser.add_argument("--app", help="one app (default: every app of the site the check applies to)")
-    parser.add_argument("--live", action="store_true", help="judge live checks too: read Prometheus, Redis or Kubernetes now (read-only)")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="judge live checks too: read Prometheus, Redis or Kubernetes now (read-only)",
+    )
     parser.add_argument("--prometheus-url", metavar="URL", help="as pytest's --prometheus-url")
     parser.add_argument("--redis-url", metavar="URL", help="as pytest's --redis-url")
     parser.add_argument("--kube-snapshot", metavar="FILE", help="as pytest's --kube-snapshot")
@@ -75,7 +81,10 @@ def _explain(run: RunContext, args: argparse.Namespace) -> tuple[list[str], int]
         if args.app:
             apps = [pick(f"app of {site.name} that {check.id} applies to", args.app, applies)]
         elif not applies:
-            raise CommandError(f"{check.id} applies to no app of {site.name} (apps: {', '.join(check.apps or ())}; {site.name} runs {', '.join(site.apps)})")
+            raise CommandError(
+                f"{check.id} applies to no app of {site.name} (apps: {', '.join(check.apps or ())}; {site.name} "
+                f"runs {', '.join(site.apps)})"
+            )
         else:
             apps = list(applies)
     failed = 0
@@ -95,14 +104,18 @@ def _explain(run: RunContext, args: argparse.Namespace) -> tuple[list[str], int]
 
 def _declared(check: Check) -> str:
     where = f"{check.source}:{check.line}"
-    return f"{where} (comes with pytest-slo; a check of this id in checks/*.yaml replaces it)" if check.builtin else where
+    return (
+        f"{where} (comes with pytest-slo; a check of this id in checks/*.yaml replaces it)" if check.builtin else where
+    )
 
 
 def _fields(run: RunContext, check: Check, target: Target) -> Iterator[str]:
     """The check's expressions and queries as they read at the target, then the keys they read."""
     kind: Any = run.registry[check.kind]  # a promql kind has threshold(); others have no threshold field
     names: list[str] = []
-    spec_fields = template_fields(kind_schema(check.kind, kind.spec_schema), dict(check.spec)) if check.kind != "openslo" else []
+    spec_fields = (
+        template_fields(kind_schema(check.kind, kind.spec_schema), dict(check.spec)) if check.kind != "openslo" else []
+    )
     if check.when:
         spec_fields = [(("when",), check.when, False), *spec_fields]
     for path, text, template in spec_fields:
@@ -138,10 +151,15 @@ def _fields(run: RunContext, check: Check, target: Target) -> Iterator[str]:
         for name in names:
             entry = env.entries.get(name)
             if entry is None:
-                yield f"  {name}: not set in {target.site.env_display} (the template's default applies, if it gives one)"
+                yield (
+                    f"  {name}: not set in {target.site.env_display} (the template's default applies, if it gives "
+                    "one)"
+                )
             else:
-                yield f"  {target.site.env_display}:{entry.line}: {name}={target.site.redactor.text(entry.value) if entry.value else ''}"
-
+                yield (
+                    f"  {target.site.env_display}:{entry.line}: "
+                    f"{name}={target.site.redactor.text(entry.value) if entry.value else ''}"
+                )
 
 
 def _verdict(run: RunContext, check: Check, target: Target) -> tuple[list[str], int]:

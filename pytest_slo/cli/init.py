@@ -23,7 +23,9 @@ _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pytest-slo init", description=__doc__.split("\n\n")[0].split(": ", 1)[1])
-    parser.add_argument("dir", nargs="?", default=".", type=Path, metavar="DIR", help="where to write it (default: this folder)")
+    parser.add_argument(
+        "dir", nargs="?", default=".", type=Path, metavar="DIR", help="where to write it (default: this folder)"
+    )
     parser.add_argument("--site", default="production", help="the first site (default: production)")
     parser.add_argument("--app", default="web", help="the first app (default: web)")
     parser.add_argument("--release", default="1.0", help="the first release (default: 1.0)")
@@ -47,9 +49,16 @@ def plan(site: str, app: str, release: str) -> dict[str, str]:
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
-    for what, value, pattern in (("--site", args.site, _NAME), ("--app", args.app, _NAME), ("--release", args.release, _RELEASE)):
+    for what, value, pattern in (
+        ("--site", args.site, _NAME),
+        ("--app", args.app, _NAME),
+        ("--release", args.release, _RELEASE),
+    ):
         if not pattern.match(value):
-            print(f"pytest-slo init: {what} {value!r}: write lower-case letters, digits and '-'" + (" ('.' too)" if what == "--release" else ""))
+            print(
+                f"pytest-slo init: {what} {value!r}: write lower-case letters, digits and '-'"
+                + (" ('.' too)" if what == "--release" else "")
+            )
             return 2
     root: Path = args.dir
     files = plan(args.site, args.app, args.release)
@@ -59,7 +68,10 @@ def main(argv: Sequence[str]) -> int:
         return 2
     taken = sorted(p for p in [*files, values] if (root / p).exists())
     if taken:
-        print(f"pytest-slo init: {root} already has {', '.join(taken)}: nothing written (init writes only into a folder without these files)")
+        print(
+            f"pytest-slo init: {root} already has {', '.join(taken)}: nothing written (init writes only into a "
+            "folder without these files)"
+        )
         return 2
     for rel, text in files.items():
         path = root / rel

@@ -77,8 +77,12 @@ def _config_warnings(site: Site) -> int:
 
     problems = [f"{site.env_display}:{p.line}: {p.message}" for p in site.env.problems]
     try:
-        problems += [f"{site.env_display}:{site.env.line_of(p.key) or '?'}: {p.message}" if p.key else f"{site.env_display}: {p.message}"
-                     for p in config_problems(site.config, site.release.config_validator)]
+        problems += [
+            f"{site.env_display}:{site.env.line_of(p.key) or '?'}: {p.message}"
+            if p.key
+            else f"{site.env_display}: {p.message}"
+            for p in config_problems(site.config, site.release.config_validator)
+        ]
     except SloError as exc:
         problems.append(str(exc))
     for problem in problems:

@@ -115,7 +115,9 @@ def load_baseline(path: Path, *, repo: str, sites: Iterable[str]) -> Baseline:
         raise _fail(path, f"not a pytest-slo findings file: {problem}", again)
     theirs = summary.get("repo")
     if theirs and theirs != repo:
-        raise _fail(path, f"written for repository {theirs}, this run checks {repo}", "use a baseline of this repository")
+        raise _fail(
+            path, f"written for repository {theirs}, this run checks {repo}", "use a baseline of this repository"
+        )
     mine = sorted(set(sites))
     written_for = [s for s in summary.get("sites") or () if isinstance(s, str)]
     if mine and written_for and not set(written_for) & set(mine):
@@ -127,7 +129,11 @@ def load_baseline(path: Path, *, repo: str, sites: Iterable[str]) -> Baseline:
     clean: list[Finding] = []
     every: set[str] = set()
     for number, finding in enumerate(findings, 1):
-        if not isinstance(finding, dict) or not isinstance(finding.get("check"), str) or not isinstance(finding.get("fingerprint"), str):
+        if (
+            not isinstance(finding, dict)
+            or not isinstance(finding.get("check"), str)
+            or not isinstance(finding.get("fingerprint"), str)
+        ):
             raise _fail(path, f"finding {number} has no check or fingerprint", again)
         every.add(finding["fingerprint"])
         if judged(checked := cast(Finding, finding)):  # read against the findings schema above

@@ -140,7 +140,12 @@ def live_charts(run: RunView, findings: Sequence[Finding], end: float | None = N
     charts: dict[str, str] = {}
     for finding in findings:
         query = (finding.get("evidence") or {}).get("query")
-        if finding.get("kind") != "promql" or finding.get("outcome") != "failed" or not query or not finding.get("site"):
+        if (
+            finding.get("kind") != "promql"
+            or finding.get("outcome") != "failed"
+            or not query
+            or not finding.get("site")
+        ):
             continue
         try:
             series = history(run, str(finding["site"]), query, end)

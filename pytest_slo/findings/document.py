@@ -37,7 +37,11 @@ FINDINGS_SCHEMA: dict[str, Any] = {
     "properties": {
         "summary": {
             "type": "object",
-            "properties": {"sites": {"type": "array", "items": _TEXT}, "generated_at": _MAYBE_TEXT, "repo": _MAYBE_TEXT},
+            "properties": {
+                "sites": {"type": "array", "items": _TEXT},
+                "generated_at": _MAYBE_TEXT,
+                "repo": _MAYBE_TEXT,
+            },
         },
         "findings": {"type": "array", "items": _FINDING},
         "absent": {"type": ["array", "null"], "items": _FINDING},
@@ -61,7 +65,9 @@ def problem_of(doc: Any) -> str | None:
     """The first field of ``doc`` that is not as a findings document has it, or None."""
     from jsonschema import Draft202012Validator
 
-    errors = sorted(Draft202012Validator(FINDINGS_SCHEMA).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        Draft202012Validator(FINDINGS_SCHEMA).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]
+    )
     if not errors:
         return None
     error = errors[0]

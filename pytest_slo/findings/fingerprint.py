@@ -24,7 +24,17 @@ VERSION = "v1"
 
 #: Labels whose value changes without the problem changing.
 VOLATILE_LABELS = frozenset(
-    {"container_id", "id", "uid", "pod_uid", "image_id", "image", "pod_template_hash", "controller_revision_hash", "pod_template_generation"}
+    {
+        "container_id",
+        "id",
+        "uid",
+        "pod_uid",
+        "image_id",
+        "image",
+        "pod_template_hash",
+        "controller_revision_hash",
+        "pod_template_generation",
+    }
 )
 
 # Kubernetes' generated name suffixes use this alphabet (no vowels, no 0/1/3): a ReplicaSet's

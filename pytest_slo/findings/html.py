@@ -86,14 +86,18 @@ def render_html(
         runbook = f.get("runbook")
         if runbook not in hrefs:
             hrefs[runbook] = runbook_href(runbook, base, root, runbook_base_url)
-        rows.append({
-            "f": f,
-            "first": (str(f.get("message") or f.get("title") or "")).splitlines()[0] if (f.get("message") or f.get("title")) else "",
-            "href": hrefs[runbook],
-            "edit": _edit_line(f.get("location"), root, cache),
-            "sites": [f["site"]] if f.get("site") else [],
-            "chart": charts.get(f"{f.get('site')}::{f.get('nodeid')}") or charts.get(str(f.get("nodeid"))),
-        })
+        rows.append(
+            {
+                "f": f,
+                "first": (str(f.get("message") or f.get("title") or "")).splitlines()[0]
+                if (f.get("message") or f.get("title"))
+                else "",
+                "href": hrefs[runbook],
+                "edit": _edit_line(f.get("location"), root, cache),
+                "sites": [f["site"]] if f.get("site") else [],
+                "chart": charts.get(f"{f.get('site')}::{f.get('nodeid')}") or charts.get(str(f.get("nodeid"))),
+            }
+        )
     # the cards count what summary.findings counts: failed checks no waiver covers in full
     counts = Counter(f.get("severity") for f in findings if counted(f))
     env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)

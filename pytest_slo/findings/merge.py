@@ -48,7 +48,11 @@ def read_input(path: Path) -> dict[str, Any]:
         raise BadInput("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise BadInput(f"not JSON (truncated?): {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("summary"), dict) or not isinstance(doc.get("findings"), list):
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("summary"), dict)
+        or not isinstance(doc.get("findings"), list)
+    ):
         raise BadInput('not a pytest-slo findings document: expected {"summary": {...}, "findings": [...]}')
     problem = problem_of(doc)
     if problem:
@@ -199,17 +203,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sarif:
         from .sarif import render_sarif
 
-        outputs.append(("sarif", args.sarif, lambda: render_sarif(_sarif_run(args.runbook_base_url, args.root), findings)))
+        outputs.append(
+            ("sarif", args.sarif, lambda: render_sarif(_sarif_run(args.runbook_base_url, args.root), findings))
+        )
     if args.html:
         from .html import render_html
 
-        sources = [{"site": ", ".join(i["sites"]), "generated_at": i["generated_at"], "commit": i["commit"], "file": i["file"]}
-                   for i in summary["inputs"]]
-        outputs.append(("html", args.html, lambda: render_html(summary, findings, sources=sources, base=args.html.resolve().parent,
-                                                       root=args.root.resolve(), runbook_base_url=args.runbook_base_url)))
+        sources = [
+            {"site": ", ".join(i["sites"]), "generated_at": i["generated_at"], "commit": i["commit"], "file": i["file"]}
+            for i in summary["inputs"]
+        ]
+        outputs.append(
+            (
+                "html",
+                args.html,
+                lambda: render_html(
+                    summary,
+                    findings,
+                    sources=sources,
+                    base=args.html.resolve().parent,
+                    root=args.root.resolve(),
+                    runbook_base_url=args.runbook_base_url,
+                ),
+            )
+        )
     code = EXIT_SKIPPED if result.skipped else EXIT_OK
     if not _write_all(outputs):
         code = EXIT_USAGE
-    print(f"pytest-slo merge: {len(summary['inputs'])} inputs, {len(summary['sites'])} sites, {summary['findings']} findings"
-          + (f"; {len(result.skipped)} inputs skipped" if result.skipped else ""))
+    print(
+        f"pytest-slo merge: {len(summary['inputs'])} inputs, {len(summary['sites'])} sites, {summary['findings']} "
+        "findings"
+        + (f"; {len(result.skipped)} inputs skipped" if result.skipped else "")
+    )
     return code

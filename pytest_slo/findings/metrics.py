@@ -110,17 +110,27 @@ def _registry(metrics: RunMetrics, site: str | None) -> Any:
 
     registry = CollectorRegistry(auto_describe=True)
     sites = [site] if site is not None else list(metrics.sites)
-    ok = Gauge("slo_check_ok", "1 when a pytest-slo check passed, 0 when it failed, errored or was waived (items that ran).",
-               ["site", "app", "check", "severity", "kind"], registry=registry)
+    ok = Gauge(
+        "slo_check_ok",
+        "1 when a pytest-slo check passed, 0 when it failed, errored or was waived (items that ran).",
+        ["site", "app", "check", "severity", "kind"],
+        registry=registry,
+    )
     for o in metrics.outcomes:
         for s in [o.site] if o.site else sites:  # a catalog item concerns every site of the run
             if s in sites:
                 ok.labels(s, o.app or "", o.check, o.severity, o.kind).set(1 if o.ok else 0)
     counts = Counter((f.get("site"), f.get("severity"), _state(f)) for f in metrics.findings)
     states = sorted({state for (_, _, state) in counts} or {"none"})
-    found = Gauge("slo_findings", "Failed pytest-slo verdicts by severity and baseline state (new, unchanged, waived, none).",
-                  ["site", "severity", "state"], registry=registry)
-    stamp = Gauge("slo_run_timestamp_seconds", "When the pytest-slo run finished, Unix time.", ["site"], registry=registry)
+    found = Gauge(
+        "slo_findings",
+        "Failed pytest-slo verdicts by severity and baseline state (new, unchanged, waived, none).",
+        ["site", "severity", "state"],
+        registry=registry,
+    )
+    stamp = Gauge(
+        "slo_run_timestamp_seconds", "When the pytest-slo run finished, Unix time.", ["site"], registry=registry
+    )
     took = Gauge("slo_run_duration_seconds", "How long the pytest-slo run took.", ["site"], registry=registry)
     for s in sites:
         for sev in SEVERITIES:
@@ -155,7 +165,9 @@ def _handler(environ: Mapping[str, str]) -> Any:
         if token:
             return default_handler(url, method, timeout, [*headers, ("Authorization", f"Bearer {token}")], data)
         if user:
-            return basic_auth_handler(url, method, timeout, headers, data, user, environ.get("SLO_PUSHGATEWAY_PASSWORD", ""))
+            return basic_auth_handler(
+                url, method, timeout, headers, data, user, environ.get("SLO_PUSHGATEWAY_PASSWORD", "")
+            )
         return default_handler(url, method, timeout, headers, data)
 
     return handle
@@ -165,7 +177,9 @@ def shown_url(url: str) -> str:
     """``url`` without credentials, for messages."""
     parts = urllib.parse.urlsplit(url)
     if parts.username or parts.password:
-        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else "")
+        parts = parts._replace(
+            netloc=parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+        )
     return urllib.parse.urlunsplit(parts)
 
 
@@ -181,6 +195,8 @@ def push(metrics: RunMetrics, url: str, environ: Mapping[str, str], timeout: flo
                             handler=_handler(environ))
         except Exception as exc:  # urllib's URLError/HTTPError, a refused or reset connection, a bad URL
             reason = getattr(exc, "reason", None) or exc
-            problems.append(f"pytest-slo: cannot push metrics of site {site} to the Pushgateway at {shown_url(url)}: {reason}"
-                            " (the report files are written; the fleet view misses this run)")
+            problems.append(
+                f"pytest-slo: cannot push metrics of site {site} to the Pushgateway at {shown_url(url)}: {reason}"
+                " (the report files are written; the fleet view misses this run)"
+            )
     return problems

@@ -131,7 +131,9 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.get("severity") or "P9", f.get("nodeid") or ""))
 
 
-def summarize(findings: list[Finding], outcomes: Counter[str], sites: Iterable[str], apps: Iterable[str]) -> dict[str, Any]:
+def summarize(
+    findings: list[Finding], outcomes: Counter[str], sites: Iterable[str], apps: Iterable[str]
+) -> dict[str, Any]:
     by_severity = Counter(f.get("severity") for f in findings)
     return {
         "generated_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),

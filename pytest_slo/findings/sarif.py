@@ -45,7 +45,12 @@ def rule_help(runbook: str | None, base: str | None) -> dict[str, Any]:
     url = runbook_url(runbook, base)
     if _ABSOLUTE.match(url):
         return {"helpUri": url, "help": {"text": f"Runbook: {url}", "markdown": f"[Runbook]({url})"}}
-    return {"help": {"text": f"Runbook: {runbook} (in the repository)", "markdown": f"Runbook: `{runbook}` in the repository"}}
+    return {
+        "help": {
+            "text": f"Runbook: {runbook} (in the repository)",
+            "markdown": f"Runbook: `{runbook}` in the repository",
+        }
+    }
 
 
 def _rules(run: RunView, findings: list[Finding]) -> list[dict[str, Any]]:
@@ -87,7 +92,9 @@ def _message(finding: Finding) -> str:
     if action:
         location: Mapping[str, Any] = finding.get("location") or {}
         declared = f"{location['path']}:{location['line']}" if location.get("line") else location.get("path")
-        text += f"\nDo: {action}" + (f"\nDeclared at {declared} (the declaration is right; the live system differs)" if declared else "")
+        text += f"\nDo: {action}" + (
+            f"\nDeclared at {declared} (the declaration is right; the live system differs)" if declared else ""
+        )
     return str(text)
 
 
@@ -119,15 +126,27 @@ def _result(finding: Finding, index: dict[str, int], baselined: bool, locator: L
                 "kind": "external",
                 "status": "accepted",
                 "justification": f"{waiver['reason']} (owner {waiver['owner']}, until {waiver['until']})",
-                "location": {"physicalLocation": {"artifactLocation": {"uri": waiver["location"]["path"], "uriBaseId": "%SRCROOT%"}, "region": {"startLine": int(waiver["location"]["line"])}}},
+                "location": {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": waiver["location"]["path"], "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": int(waiver["location"]["line"])},
+                    }
+                },
                 "properties": {"owner": waiver["owner"], "until": waiver["until"]},
             }
         ]
     where = locator.where(finding)
     shown: dict[str, Any] = {
-        "physicalLocation": {"artifactLocation": {"uri": where.path, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": where.line}}
+        "physicalLocation": {
+            "artifactLocation": {"uri": where.path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": where.line},
+        }
     }
-    note = "declared here, and right: the live system differs" if finding.get("action") and where.note is None else where.note
+    note = (
+        "declared here, and right: the live system differs"
+        if finding.get("action") and where.note is None
+        else where.note
+    )
     if note:
         shown["message"] = {"text": note}
     result["locations"] = [shown]
@@ -160,7 +179,9 @@ def render_sarif(run: RunView, findings: list[Finding], absent: Sequence[Finding
                         "rules": rules,
                     }
                 },
-                "automationDetails": {"id": "pytest-slo/" + ",".join(sorted({str(f.get("site")) for f in findings if f.get("site")})) },
+                "automationDetails": {
+                    "id": "pytest-slo/" + ",".join(sorted({str(f.get("site")) for f in findings if f.get("site")}))
+                },
                 "results": [_result(f, index, absent is not None, locator) for f in everything],
                 "columnKind": "unicodeCodePoints",
             }

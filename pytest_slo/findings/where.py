@@ -90,7 +90,9 @@ class Locator:
         if finding.get("outcome") == "error":
             for key in SOURCE_KEYS.get(kind, ()):
                 if env is not None and (line := env.line_of(key)):
-                    return Where(env_path, line, f"no line to edit: {key} here declares the source this item could not read")
+                    return Where(
+                        env_path, line, f"no line to edit: {key} here declares the source this item could not read"
+                    )
         for key in DECLARING_KEYS.get(kind, ()):
             if env is not None and (line := env.line_of(key)):
                 return Where(env_path, line, f"no line to edit: {key} here declares where {whose} objects live")

@@ -58,15 +58,26 @@ class WarningRow:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WarningRow | None:
         try:
-            return cls(str(data["app"]), str(data["owner"]), str(data["reason"]), str(data.get("type", "Warning")), int(data["count"]),
-                       str(data["first"]), str(data["last"]), str(data.get("message", "")), tuple(map(str, data.get("objects") or ())))
+            return cls(
+                str(data["app"]),
+                str(data["owner"]),
+                str(data["reason"]),
+                str(data.get("type", "Warning")),
+                int(data["count"]),
+                str(data["first"]),
+                str(data["last"]),
+                str(data.get("message", "")),
+                tuple(map(str, data.get("objects") or ())),
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
 
 def _when(event: Mapping[str, Any]) -> tuple[_dt.datetime | None, _dt.datetime | None]:
     series = event.get("series") or {}
-    first = parse_time(event.get("firstTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp"))
+    first = parse_time(
+        event.get("firstTimestamp") or event.get("eventTime") or (event.get("metadata") or {}).get("creationTimestamp")
+    )
     last = parse_time(series.get("lastObservedTime") or event.get("lastTimestamp") or event.get("eventTime")) or first
     return first or last, last
 
@@ -79,7 +90,9 @@ def _count(event: Mapping[str, Any]) -> int:
         return 1
 
 
-def from_objects(events: Iterable[Mapping[str, Any]], apps: Mapping[str, tuple[set[str], set[str]]], since: _dt.datetime) -> list[WarningRow]:
+def from_objects(
+    events: Iterable[Mapping[str, Any]], apps: Mapping[str, tuple[set[str], set[str]]], since: _dt.datetime
+) -> list[WarningRow]:
     """Rows from core/v1 Event objects: ``apps`` maps an app to (its objects' names, its
     workloads' names); events last seen before ``since`` are left out."""
     rows = []
@@ -118,8 +131,19 @@ def from_evidence(findings: Iterable[Finding], since: _dt.datetime) -> list[Warn
                 count = max(1, int(item.get("count") or 1))
             except (TypeError, ValueError):
                 count = 1
-            rows.append(WarningRow(str(finding.get("app") or ""), owner_of_pod(name), str(item["reason"]), "Warning", count,
-                                last.isoformat(), last.isoformat(), str(item.get("message") or "").strip(), (name,)))
+            rows.append(
+                WarningRow(
+                    str(finding.get("app") or ""),
+                    owner_of_pod(name),
+                    str(item["reason"]),
+                    "Warning",
+                    count,
+                    last.isoformat(),
+                    last.isoformat(),
+                    str(item.get("message") or "").strip(),
+                    (name,),
+                )
+            )
     return rows
 
 
@@ -136,7 +160,9 @@ def _fold(rows: Sequence[WarningRow], *, same_run: bool) -> dict[str, WarningRow
         newer = row if row.last >= was.last else was
         same_object = set(row.objects) <= set(was.objects)
         count = max(was.count, row.count) if not same_run or same_object else was.count + row.count
-        folded[row.key] = replace(newer, count=count, first=min(was.first, row.first), last=max(was.last, row.last), objects=objects)
+        folded[row.key] = replace(
+            newer, count=count, first=min(was.first, row.first), last=max(was.last, row.last), objects=objects
+        )
     return folded
 
 
@@ -162,7 +188,9 @@ def as_events(rows: Iterable[WarningRow]) -> list[Event]:
     return events
 
 
-def warning_events(run: IncidentRun, site: str, apps: Sequence[str], since: _dt.datetime) -> tuple[list[WarningRow], list[str]]:
+def warning_events(
+    run: IncidentRun, site: str, apps: Sequence[str], since: _dt.datetime
+) -> tuple[list[WarningRow], list[str]]:
     """This run's rows for ``apps`` at ``site`` from the Kubernetes source, and why not, if not."""
     from ..kinds.base import Target
     from ..kinds.kube import app_selector

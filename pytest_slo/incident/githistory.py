@@ -108,11 +108,24 @@ def _changes(before: dict[str, str], after: dict[str, str]) -> tuple[KeyChange, 
     return tuple(changed)
 
 
-def commits(root: Path, paths: Sequence[str], env_path: str, since: _dt.datetime, *, timeout: float = 10.0) -> list[Commit]:
+def commits(
+    root: Path, paths: Sequence[str], env_path: str, since: _dt.datetime, *, timeout: float = 10.0
+) -> list[Commit]:
     """Commits since ``since`` that touched ``paths`` (relative to ``root``), oldest first.
     Raises :class:`GitUnavailable` with the reason when the history cannot be read."""
-    out = _git(root, "log", f"-n{MAX_COMMITS}", "--no-color", "--no-renames", "--relative", f"--format={_RECORD}%H{_FIELD}%h{_FIELD}%ct{_FIELD}%an{_FIELD}%s",
-               "--name-only", "--", *paths, timeout=timeout)
+    out = _git(
+        root,
+        "log",
+        f"-n{MAX_COMMITS}",
+        "--no-color",
+        "--no-renames",
+        "--relative",
+        f"--format={_RECORD}%H{_FIELD}%h{_FIELD}%ct{_FIELD}%an{_FIELD}%s",
+        "--name-only",
+        "--",
+        *paths,
+        timeout=timeout,
+    )
     found = []
     for record in out.split(_RECORD)[1:]:
         head, _, names = record.partition("\n")

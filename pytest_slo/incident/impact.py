@@ -99,7 +99,10 @@ def requests_failed(run: IncidentRun, site: str, tracks: list[Track], start: _dt
             if not queries.by_slices and queries.slo.counter:
                 choices.append((queries.bad is None, check.spec["slo"].name, app, queries, target))
     if not choices:
-        return None, f"no OpenSLO SLO of {', '.join(apps) or 'the apps'} counts requests (a ratioMetric with counter: true)"
+        return (
+            None,
+            f"no OpenSLO SLO of {', '.join(apps) or 'the apps'} counts requests (a ratioMetric with counter: true)",
+        )
     _, name, app, queries, target = min(choices, key=lambda c: c[:3])
     bad_query, total_query = queries.bad_count(width), queries.total_count(width)
     try:
@@ -133,12 +136,20 @@ def _objective(track: Track) -> str:
         threshold = ev.get("threshold")
         return f"{ev.get('op')} {threshold:g}{track.unit}" if isinstance(threshold, (int, float)) else "—"
     target = ev.get("target")
-    pct = f"{target * 100:g}% over {ev.get('window')}" if isinstance(target, (int, float)) else str(ev.get("window") or "")
+    pct = (
+        f"{target * 100:g}% over {ev.get('window')}"
+        if isinstance(target, (int, float))
+        else str(ev.get("window") or "")
+    )
     if track.role == BUDGET:
         return f"error budget left over {ev.get('window')} ({pct})"
     firing = [p for p in ev.get("pairs") or () if p.get("firing")]
     pair = firing[0] if firing else None
-    return f"burn rate under {pair['factor']:g}× over {pair['long']} & {pair['short']} ({pct})" if pair else f"burn rate ({pct})"
+    return (
+        f"burn rate under {pair['factor']:g}× over {pair['long']} & {pair['short']} ({pct})"
+        if pair
+        else f"burn rate ({pct})"
+    )
 
 
 def _now(track: Track, store: IncidentStore, site: str) -> str:
@@ -148,9 +159,18 @@ def _now(track: Track, store: IncidentStore, site: str) -> str:
     if not track.passing:
         return shown(track.finding) if track.fresh else (track.outcome or "not run")
     seen = store.observations.get((track.check, site, track.app)) or {}
-    values = [float(v["value"]) for v in seen.get("values") or () if isinstance(v, dict) and isinstance(v.get("value"), (int, float))]
+    values = [
+        float(v["value"])
+        for v in seen.get("values") or ()
+        if isinstance(v, dict) and isinstance(v.get("value"), (int, float))
+    ]
     if values and track.kind == "promql":
-        return _value(track, max(values) if not str((track.finding.get("evidence") or {}).get("op", "<")).startswith(">") else min(values))
+        return _value(
+            track,
+            max(values)
+            if not str((track.finding.get("evidence") or {}).get("op", "<")).startswith(">")
+            else min(values),
+        )
     if track.now_text:
         return track.now_text
     return _value(track, track.now) if track.now is not None and track.role == PAGE else "passes"
@@ -159,24 +179,47 @@ def _now(track: Track, store: IncidentStore, site: str) -> str:
 def impact_rows(tracks: list[Track], store: IncidentStore, site: str) -> list[dict[str, str]]:
     """One row per user-facing check (pages, then budgets): table cells, escaped."""
     rows = []
-    for track in sorted((t for t in tracks if t.role in (PAGE, BUDGET)), key=lambda t: (t.role != PAGE, t.check, t.app or "")):
+    for track in sorted(
+        (t for t in tracks if t.role in (PAGE, BUDGET)), key=lambda t: (t.role != PAGE, t.check, t.app or "")
+    ):
         back = "—"
         if track.recovered is not None:
-            back = f"{track.recovered:%Y-%m-%d %H:%M:%S} UTC" + (" (first run that saw it pass)" if track.how == SEEN else "")
-        rows.append({
-            "check": cell(track.check), "app": cell(track.app or "—"), "objective": cell(_objective(track)),
-            "before": cell(track.before), "since": f"{track.first:%Y-%m-%d %H:%M UTC}" if track.first else "—" if track.role == BUDGET else "before the window",
-            "worst": cell(_value(track, track.peak)) if track.role == PAGE else "—", "now": cell(_now(track, store, site)), "back": back,
-        })
+            back = f"{track.recovered:%Y-%m-%d %H:%M:%S} UTC" + (
+                " (first run that saw it pass)" if track.how == SEEN else ""
+            )
+        rows.append(
+            {
+                "check": cell(track.check),
+                "app": cell(track.app or "—"),
+                "objective": cell(_objective(track)),
+                "before": cell(track.before),
+                "since": f"{track.first:%Y-%m-%d %H:%M UTC}"
+                if track.first
+                else "—"
+                if track.role == BUDGET
+                else "before the window",
+                "worst": cell(_value(track, track.peak)) if track.role == PAGE else "—",
+                "now": cell(_now(track, store, site)),
+                "back": back,
+            }
+        )
     return rows
 
 
 def describe_requests(found: Requests) -> dict[str, Any]:
     """The numbers of :class:`Requests` as the draft words them."""
     return {
-        "slo": found.slo, "app": found.app, "bad": f"{found.bad:,.0f}", "total": f"{found.total:,.0f}",
-        "ratio": f"{found.ratio * 100:.2f}%", "start": f"{found.start:%Y-%m-%d %H:%M:%S}", "end": f"{found.end:%Y-%m-%d %H:%M:%S}",
-        "minutes": f"{found.minutes:.1f}", "budget_minutes": f"{found.budget_minutes:.2f}", "window": format_duration(found.window),
+        "slo": found.slo,
+        "app": found.app,
+        "bad": f"{found.bad:,.0f}",
+        "total": f"{found.total:,.0f}",
+        "ratio": f"{found.ratio * 100:.2f}%",
+        "start": f"{found.start:%Y-%m-%d %H:%M:%S}",
+        "end": f"{found.end:%Y-%m-%d %H:%M:%S}",
+        "minutes": f"{found.minutes:.1f}",
+        "budget_minutes": f"{found.budget_minutes:.2f}",
+        "window": format_duration(found.window),
         "times": f"{found.minutes / found.budget_minutes:.0f}" if found.budget_minutes > 0 else "—",
-        "bad_query": found.bad_query, "total_query": found.total_query,
+        "bad_query": found.bad_query,
+        "total_query": found.total_query,
     }

@@ -44,7 +44,9 @@ class OpenDraft:
 
     @property
     def keys(self) -> set[tuple[str, str | None]]:
-        return {(f["check"], f.get("app")) for f in self.state.get("findings") or () if isinstance(f, dict) and "check" in f}
+        return {
+            (f["check"], f.get("app")) for f in self.state.get("findings") or () if isinstance(f, dict) and "check" in f
+        }
 
 
 def open_drafts(folder: Path, site: str, now: _dt.datetime, window: float) -> list[OpenDraft]:
@@ -67,7 +69,9 @@ def open_drafts(folder: Path, site: str, now: _dt.datetime, window: float) -> li
 
 def _ran(store: IncidentStore, site: str, draft: OpenDraft) -> bool:
     """Whether any check of the draft ran (passed or failed) in this run."""
-    return any(store.ran.get((check, site, app)) in ("passed", "failed", "waived", "accepted") for check, app in draft.keys)
+    return any(
+        store.ran.get((check, site, app)) in ("passed", "failed", "waived", "accepted") for check, app in draft.keys
+    )
 
 
 def write_postmortems(config: pytest.Config, run: IncidentRun, store: IncidentStore, findings: list[Finding]) -> None:
@@ -85,7 +89,11 @@ def write_postmortems(config: pytest.Config, run: IncidentRun, store: IncidentSt
     sites = sorted(set(by_site) | {site for _, site, _ in store.ran if site})
     for site in sites:
         site_findings = by_site.get(site, [])
-        burning = [f for f in site_findings if f.get("kind") in live_kinds and f["severity"] in ("P1", "P2") and f["outcome"] == "failed"]
+        burning = [
+            f
+            for f in site_findings
+            if f.get("kind") in live_kinds and f["severity"] in ("P1", "P2") and f["outcome"] == "failed"
+        ]
         # a run that judged nothing live (no --live, no --kube-snapshot) cannot say how an incident stands
         judged_live = run.settings.live or run.sources.options.kube_snapshot is not None
         drafts = open_drafts(out, site, now, window) if judged_live else []

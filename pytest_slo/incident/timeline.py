@@ -24,7 +24,18 @@ from ..findings.charts import episodes
 from ..findings.mdtext import code, prose
 from ..findings.model import Finding
 
-__all__ = ["Breach", "Event", "breach_events", "burn_breach", "kube_events", "merge_events", "parse_time", "promql_breach", "series_label", "utc"]
+__all__ = [
+    "Breach",
+    "Event",
+    "breach_events",
+    "burn_breach",
+    "kube_events",
+    "merge_events",
+    "parse_time",
+    "promql_breach",
+    "series_label",
+    "utc",
+]
 
 #: Labels every series of an app carries (the ServiceMonitor's), which tell series apart not at all.
 _COMMON = ("__name__", "namespace", "service", "job")
@@ -53,7 +64,9 @@ class Event:
         at = parse_time(data.get("at"))
         if at is None or not isinstance(data.get("what"), str):
             return None
-        return cls(at, data["what"], str(data.get("check", "")), str(data.get("key", "")), str(data.get("keep", "first")))
+        return cls(
+            at, data["what"], str(data.get("check", "")), str(data.get("key", "")), str(data.get("keep", "first"))
+        )
 
 
 def merge_events(old: Iterable[Event], new: Iterable[Event]) -> list[Event]:
@@ -111,8 +124,13 @@ def _worst(values: Sequence[float], op: str) -> float | None:
     return max(finite) if op.startswith("<") else min(finite)
 
 
-def _breach(points_of: Sequence[list[tuple[float, float]]], bad_of: Sequence[list[bool]], values_of: Sequence[list[float]],
-            op: str, labels: Sequence[str]) -> Breach:
+def _breach(
+    points_of: Sequence[list[tuple[float, float]]],
+    bad_of: Sequence[list[bool]],
+    values_of: Sequence[list[float]],
+    op: str,
+    labels: Sequence[str],
+) -> Breach:
     first: float | None = None
     first_value = peak = last = None
     recovered: float | None = None
@@ -175,7 +193,11 @@ def breach_events(check: str, app: str | None, first: _dt.datetime | None, recov
     events: list[Event] = []
     key = f"{check}@{app or ''}"
     if first is not None:
-        text = f"{prose(check)}: burn rate above {burn} since {first:%H:%M} UTC ({what})" if burn else f"{prose(check)} breached: {what}"
+        text = (
+            f"{prose(check)}: burn rate above {burn} since {first:%H:%M} UTC ({what})"
+            if burn
+            else f"{prose(check)} breached: {what}"
+        )
         # "last": the draft's record of a check's start only moves earlier (a finer range)
         events.append(Event(first, text, check, f"breach:{key}", "last"))
     if recovered is not None:
@@ -195,7 +217,14 @@ def kube_events(finding: Finding) -> list[Event]:
         if check == "kube-oomkilled" or (item.get("finishedAt") and item.get("exitCode")):
             at = parse_time(item.get("finishedAt"))
             if at:
-                events.append(Event(at, f"{who} OOMKilled (exit {prose(item.get('exitCode'))})", check, f"oom:{who}:{at.isoformat()}"))
+                events.append(
+                    Event(
+                        at,
+                        f"{who} OOMKilled (exit {prose(item.get('exitCode'))})",
+                        check,
+                        f"oom:{who}:{at.isoformat()}",
+                    )
+                )
         last = item.get("lastState") or {}
         at = parse_time(last.get("finishedAt"))
         if at and check != "kube-oomkilled":

@@ -34,7 +34,20 @@ if TYPE_CHECKING:
     from ..catalog.model import Check
     from ._inputs import IncidentRun, IncidentStore
 
-__all__ = ["BUDGET", "CAUSE", "PAGE", "PROMETHEUS", "SEEN", "SYMPTOM", "Track", "build_tracks", "key_of", "read_histories", "shown", "status"]
+__all__ = [
+    "BUDGET",
+    "CAUSE",
+    "PAGE",
+    "PROMETHEUS",
+    "SEEN",
+    "SYMPTOM",
+    "Track",
+    "build_tracks",
+    "key_of",
+    "read_histories",
+    "shown",
+    "status",
+]
 
 PAGE, BUDGET, CAUSE, SYMPTOM = "page", "budget", "cause", "symptom"
 LEAD = 600.0  # seconds read before a breach began, so that the range shows it begin
@@ -57,10 +70,14 @@ def shown(finding: Finding) -> str:
         return str(evidence["shown"])
     firing = [p for p in evidence.get("pairs") or () if isinstance(p, dict) and p.get("firing")]
     if finding.get("kind") == "openslo" and firing:
-        return f"{firing[0]['long_burn_rate']:.1f}× & {firing[0]['short_burn_rate']:.1f}×"  # the objective names the windows
+        # the objective names the windows
+        return f"{firing[0]['long_burn_rate']:.1f}× & {firing[0]['short_burn_rate']:.1f}×"
     left = evidence.get("budget_left_percent")
     if finding.get("kind") == "openslo" and isinstance(left, (int, float)):
-        return f"budget left {left:.1f}% ({evidence.get('budget_spent', 0):,.0f} bad of {evidence.get('budget_allowed', 0):,.0f} allowed)"
+        return (
+            f"budget left {left:.1f}% ({evidence.get('budget_spent', 0):,.0f} bad of "
+            f"{evidence.get('budget_allowed', 0):,.0f} allowed)"
+        )
     first = str(finding.get("message") or "").splitlines()[0] if finding.get("message") else ""
     title = str(finding.get("title") or "")
     if title and first.startswith(title + ": "):
@@ -104,8 +121,16 @@ class Track:
 
     def as_state(self) -> dict[str, Any]:
         iso = lambda t: t.isoformat() if t else None  # noqa: E731
-        return {"first": iso(self.first), "first_value": self.first_value, "recovered": iso(self.recovered), "how": self.how, "before": self.before,
-                "peak": self.peak, "now": self.now, "passing_since": iso(self.passing_since)}
+        return {
+            "first": iso(self.first),
+            "first_value": self.first_value,
+            "recovered": iso(self.recovered),
+            "how": self.how,
+            "before": self.before,
+            "peak": self.peak,
+            "now": self.now,
+            "passing_since": iso(self.passing_since),
+        }
 
 
 def _role(finding: Finding, drift: set[str], services: set[str]) -> str:
@@ -131,8 +156,15 @@ def build_tracks(run: IncidentRun, store: IncidentStore, site: str, earlier: lis
     tracks = []
     for key, finding in sorted(latest.items()):
         record = records.get(key) or {}
-        track = Track(finding["check"], finding.get("app"), str(finding.get("kind")), _role(finding, drift, services), finding,
-                      store.ran.get((finding["check"], site, finding.get("app"))), key in fresh)
+        track = Track(
+            finding["check"],
+            finding.get("app"),
+            str(finding.get("kind")),
+            _role(finding, drift, services),
+            finding,
+            store.ran.get((finding["check"], site, finding.get("app"))),
+            key in fresh,
+        )
         track.first = parse_time(record.get("first")) if record.get("first") else None
         track.first_value = record.get("first_value") if isinstance(record.get("first_value"), (int, float)) else None
         track.before = str(record.get("before") or shown(finding))
@@ -175,7 +207,10 @@ def _burn_range(run: IncidentRun, site: str, check: Check, track: Track, start: 
     queries, target, _ = render_queries(check, Target(run.repo.site(site), track.app, run.sources))
     pairs = []
     for pair in pairs_of(check.spec["slo"]):
-        long, short = (_range(run, site, f"{queries.error_ratio(w)} / {1 - target:.10g}", start, end) for w in (pair.long, pair.short))
+        long, short = (
+            _range(run, site, f"{queries.error_ratio(w)} / {1 - target:.10g}", start, end)
+            for w in (pair.long, pair.short)
+        )
         pairs.append((pair.factor, long, short))
         if not track.series:
             track.series = long  # the chart: the first pair's long window, as the page names it
@@ -187,7 +222,9 @@ def _burn_range(run: IncidentRun, site: str, check: Check, track: Track, start: 
     return burn_breach(factor, pairs)
 
 
-def read_histories(run: IncidentRun, site: str, tracks: list[Track], since: _dt.datetime | None, gaps: list[str]) -> None:
+def read_histories(
+    run: IncidentRun, site: str, tracks: list[Track], since: _dt.datetime | None, gaps: list[str]
+) -> None:
     """Fill in each promql and burn-rate check's breach from Prometheus: a failing check from the
     history the reports share (``--postmortem-window`` up to the run's evaluation time), a
     passing one from a finer range over the incident, which finds its recovery."""
@@ -206,7 +243,11 @@ def read_histories(run: IncidentRun, site: str, tracks: list[Track], since: _dt.
                 began = min((t for t in (track.first, since) if t is not None), default=None)
                 start = began.timestamp() - LEAD if began else end - _window(run)
                 breach = (_burn_range if is_burn else _promql_range)(run, site, check, track, start, end)
-            elif track.fresh and track.finding.get("outcome") == "failed" and evidence.get("burn_query" if is_burn else "query"):
+            elif (
+                track.fresh
+                and track.finding.get("outcome") == "failed"
+                and evidence.get("burn_query" if is_burn else "query")
+            ):
                 track.series = history(run, site, evidence["burn_query"] if is_burn else evidence["query"])
                 if is_burn:  # the page's long window above its factor
                     breach = promql_breach("<=", float(evidence.get("factor", 0)), track.series)
@@ -225,7 +266,9 @@ def read_histories(run: IncidentRun, site: str, tracks: list[Track], since: _dt.
         if track.passing and breach.recovered is not None:
             track.recovered, track.how = breach.recovered, PROMETHEUS
         elif track.first is None and not track.passing:
-            gaps.append(f"{track.check}: no breach inside the {run.settings.postmortem_window} window; it started earlier")
+            gaps.append(
+                f"{track.check}: no breach inside the {run.settings.postmortem_window} window; it started earlier"
+            )
 
 
 def _worse(track: Track, a: float | None, b: float) -> float:

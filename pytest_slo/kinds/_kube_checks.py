@@ -51,7 +51,12 @@ def crashloop(check: Check, target: Target, state: KubeState, window: Window | N
             # as kubectl shows it: an init container's crash loop keeps the pod in Init:
             status = "Init:CrashLoopBackOff" if _is_init(pod, cs) else "CrashLoopBackOff"
             text = f"{name_of(pod)}/{cs.get('name')}: {status}, {_restarts(cs.get('restartCount') or 0)}{why}"
-            evidence = {"pod": name_of(pod), "container": cs.get("name"), "restartCount": cs.get("restartCount"), "lastState": last}
+            evidence = {
+                "pod": name_of(pod),
+                "container": cs.get("name"),
+                "restartCount": cs.get("restartCount"),
+                "lastState": last,
+            }
             problems.append(_container(pod, cs, evidence, text))
     return problems
 
@@ -97,8 +102,16 @@ def restarts(check: Check, target: Target, state: KubeState, window: Window | No
             if last is not None and not within(now, last, seconds):
                 continue  # the last restart, so all of them, fell outside the window
             when = f"the last {ago((now - last).total_seconds())}" if last else "no time recorded for the last"
-            text = f"{name_of(pod)}/{cs.get('name')}: {_restarts(count)}, {when} (limit {limit} while the last restart is within {window_text})"
-            evidence = {"pod": name_of(pod), "container": cs.get("name"), "restartCount": count, "lastRestart": iso(last) if last else None}
+            text = (
+                f"{name_of(pod)}/{cs.get('name')}: {_restarts(count)}, {when} (limit {limit} while the last "
+                f"restart is within {window_text})"
+            )
+            evidence = {
+                "pod": name_of(pod),
+                "container": cs.get("name"),
+                "restartCount": count,
+                "lastRestart": iso(last) if last else None,
+            }
             problems.append(_container(pod, cs, evidence, text))
     return problems
 

@@ -108,21 +108,32 @@ def rows(check: Check, target: Target, state: KubeState, window: object = None) 
         workload = f"{wl.get('kind')}/{name_of(wl)}"
         for container in chosen:
             for path, live, declared in pairs(values, container):
-                row: dict[str, Any] = {"workload": workload, "container": container.get("name"), "field": ".".join(path),
-                                       "declared": declared, "live": live, "same": same(declared, live, quantity=quantity)}
+                row: dict[str, Any] = {
+                    "workload": workload,
+                    "container": container.get("name"),
+                    "field": ".".join(path),
+                    "declared": declared,
+                    "live": live,
+                    "same": same(declared, live, quantity=quantity),
+                }
                 edit = None
                 if not row["same"]:
                     line = line_of_path(text, path)
                     edit = trace_to_config(target, line) or Location(display, line)
                     row["edit"] = str(edit)
                     # the committed line is what config.env renders: the declaration is right
-                    row["declared_right"] = fresh is not None and line is not None and _line(fresh, line) == _line(text, line)
+                    row["declared_right"] = (
+                        fresh is not None and line is not None and _line(fresh, line) == _line(text, line)
+                    )
                 identity = {"workload": workload, "container": str(container.get("name")), "field": row["field"]}
                 records.append(Problem(row["field"], row, identity, (workload,), ok=row["same"], location=edit))
     names = sorted({str(c.get("name")) for wl in state.workloads for c in _containers(wl)})
     if wanted and wanted not in names:
-        raise ConfigError(f"{check.id}: container: no workload of the app has a container {wanted!r} (they have: {', '.join(names)})",
-                          path=check.source, line=check.line)
+        raise ConfigError(
+            f"{check.id}: container: no workload of the app has a container {wanted!r} (they have: {', '.join(names)})",
+            path=check.source,
+            line=check.line,
+        )
     return records
 
 
@@ -143,11 +154,18 @@ def drift_verdict(target: Target, state: KubeState, records: list[Problem], evid
     width = max(len(r["field"]) for r in rows_)
     first = rows_[0]
     more = f" (and {len(rows_) - 1} more)" if len(rows_) > 1 else ""
-    lines = [f"{first['workload']} {first['container']}: {first['field']} is {shown(first['live'])} live, {first['declared']} declared{more}",
-             f"  {display} vs {state.origin}"]
+    lines = [
+        f"{first['workload']} {first['container']}: {first['field']} is {shown(first['live'])} live, "
+        f"{first['declared']} declared{more}",
+        f"  {display} vs {state.origin}",
+    ]
     if len(rows_) > 1:
-        lines += [f"  {r['workload']} {r['container']}: {r['field']:<{width}}  declared {r['declared']!s:<8} live {shown(r['live']):<8} "
-                  f"(declared at {r['edit']})" for r in rows_]
+        lines += [
+            f"  {r['workload']} {r['container']}: {r['field']:<{width}}  declared {r['declared']!s:<8} live "
+            f"{shown(r['live']):<8} "
+            f"(declared at {r['edit']})"
+            for r in rows_
+        ]
     stale = next((r for r in differ if not r.evidence["declared_right"]), None)
     action = None
     if stale is None:

@@ -60,12 +60,16 @@ def recent_warnings(state: KubeState, involves: Iterable[str]) -> list[dict[str,
             continue
         message = " ".join(str(event.get("message") or "").split())
         key = (obj, str(event.get("reason") or ""), message)
-        record = merged.setdefault(key, {"object": obj, "reason": key[1], "count": 0, "last_seen": None, "message": message, "_at": None})
+        record = merged.setdefault(
+            key, {"object": obj, "reason": key[1], "count": 0, "last_seen": None, "message": message, "_at": None}
+        )
         record["count"] += _count(event)
         if seen is not None and (record["_at"] is None or seen > record["_at"]):
             record["_at"], record["last_seen"] = seen, iso(seen)
     oldest = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
-    records = sorted(merged.values(), key=lambda r: (order[r["object"]], -(r["_at"] or oldest).timestamp(), r["reason"]))
+    records = sorted(
+        merged.values(), key=lambda r: (order[r["object"]], -(r["_at"] or oldest).timestamp(), r["reason"])
+    )
     return [{k: v for k, v in r.items() if k != "_at"} for r in records[:KEPT]]
 
 

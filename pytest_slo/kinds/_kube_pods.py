@@ -160,7 +160,9 @@ def _exit(state: dict[str, Any]) -> str:
     return f"exit {state['exitCode']}" if state.get("exitCode") is not None else ""
 
 
-def _problem(pod: dict[str, Any], shown: PodStatus, message: Any, *, lasting: str = "", since: _dt.datetime | None = None) -> Problem:
+def _problem(
+    pod: dict[str, Any], shown: PodStatus, message: Any, *, lasting: str = "", since: _dt.datetime | None = None
+) -> Problem:
     name = name_of(pod)
     where = f" ({'init container' if shown.init else 'container'} {shown.container})" if shown.container else ""
     text = " ".join(str(message or "").split())  # the kubelet's messages may end in a space or wrap
@@ -187,7 +189,9 @@ def _lasting(now: _dt.datetime, since: _dt.datetime | None, window: float) -> st
 
 def _pending(pod: dict[str, Any], shown: PodStatus, now: _dt.datetime, window: float) -> Problem | None:
     scheduled = _condition(pod, "PodScheduled")
-    since = parse_time((pod.get("metadata") or {}).get("creationTimestamp")) or parse_time(scheduled.get("lastTransitionTime"))
+    since = parse_time((pod.get("metadata") or {}).get("creationTimestamp")) or parse_time(
+        scheduled.get("lastTransitionTime")
+    )
     lasting = _lasting(now, since, window)
     if lasting is None:
         return None
@@ -213,7 +217,11 @@ def _not_ready(pod: dict[str, Any], shown: PodStatus, now: _dt.datetime, window:
     if lasting is None:
         return None
     count = f"{sum(1 for cs in statuses if cs.get('ready'))}/{len(statuses)} containers ready"
-    message = condition.get("message") or condition.get("reason") or f"condition Ready is {condition.get('status', 'missing')}"
+    message = (
+        condition.get("message")
+        or condition.get("reason")
+        or f"condition Ready is {condition.get('status', 'missing')}"
+    )
     return _problem(pod, PodStatus(shown.text), message, lasting=f", not Ready{lasting} ({count})", since=since)
 
 
@@ -230,4 +238,10 @@ def _deleting(pod: dict[str, Any], shown: PodStatus, now: _dt.datetime, window: 
         said += f"; finalizers {', '.join(map(str, finalizers))} hold it"
     # kubectl says Terminating while it runs; a pod that finished keeps its Completed or Error
     text = shown.text if shown.text == "Terminating" else f"{shown.text}, deleted but still there"
-    return _problem(pod, PodStatus(text), said, lasting=f" {duration((now - ends).total_seconds())} past its grace period", since=ends)
+    return _problem(
+        pod,
+        PodStatus(text),
+        said,
+        lasting=f" {duration((now - ends).total_seconds())} past its grace period",
+        since=ends,
+    )

@@ -48,8 +48,17 @@ def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -
         return f"no pod in namespace {namespace} matches {selector} ({wants})", {}
     if gone == "workloads":
         pods = state.pods
-        owners = sorted({f"{o.get('kind')}/{o.get('name')}" for p in pods for o in (p.get("metadata") or {}).get("ownerReferences") or []})
-        head = f"no StatefulSet or Deployment in namespace {namespace} matches {selector}, though {_count(len(pods), 'pod')} do"
+        owners = sorted(
+            {
+                f"{o.get('kind')}/{o.get('name')}"
+                for p in pods
+                for o in (p.get("metadata") or {}).get("ownerReferences") or []
+            }
+        )
+        head = (
+            f"no StatefulSet or Deployment in namespace {namespace} matches {selector}, though "
+            f"{_count(len(pods), 'pod')} do"
+        )
         owned = f"owned by {', '.join(owners)}" if owners else "owned by nothing"
         hint = f"  the pods are {owned}; label the StatefulSet or Deployment itself, not only its pod template"
         return f"{head}\n{hint}", {"pods": [name_of(p) for p in pods], "owners": owners}
@@ -58,7 +67,11 @@ def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -
     if others is None:
         return head, {}
     if not others:
-        return f"{head}\n  namespace {namespace} has no pods at all: is the app deployed to another namespace (KUBE_NAMESPACE)?", {"namespace_pods": 0}
+        return (
+            f"{head}\n  namespace {namespace} has no pods at all: is the app deployed to another namespace "
+            "(KUBE_NAMESPACE)?",
+            {"namespace_pods": 0},
+        )
     keys = _selector_keys(selector)
     labels = [(p.get("metadata") or {}).get("labels") or {} for p in others]
     counts = {key: Counter(lab[key] for lab in labels if key in lab) for key in dict.fromkeys([*keys, *APP_LABELS])}
@@ -70,9 +83,14 @@ def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -
         if key in keys:
             lines.append(f"  {_count(n, 'pod')} {_has(n)} {key}={app} but not the rest of the selector")
         else:
-            lines.append(f"  {_count(n, 'pod')} {_has(n)} {key}={app}: set KUBE_APP_SELECTOR={key}={{app}} in {env_display}")
+            lines.append(
+                f"  {_count(n, 'pod')} {_has(n)} {key}={app}: set KUBE_APP_SELECTOR={key}={{app}} in {env_display}"
+            )
     if not named:
-        lines.append(f"  no pod there carries the app's name {app}: is it deployed, and to namespace {namespace} (KUBE_NAMESPACE)?")
+        lines.append(
+            f"  no pod there carries the app's name {app}: is it deployed, and to namespace {namespace} "
+            "(KUBE_NAMESPACE)?"
+        )
     facts = {"namespace_pods": len(others), "labels": {key: dict(sorted(c.items())) for key, c in counts.items() if c}}
     return "\n".join(lines), facts
 

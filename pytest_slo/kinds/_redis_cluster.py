@@ -35,7 +35,11 @@ def unread(cluster: Cluster | None) -> list[str]:
 
 def judge_cluster(check: Check, target: Target, cluster: Cluster | None) -> Verdict:
     if cluster is None:
-        how = "INFO says cluster_enabled:0" if _via(target) == "direct" else "redis_exporter says redis_mode is not cluster"
+        how = (
+            "INFO says cluster_enabled:0"
+            if _via(target) == "direct"
+            else "redis_exporter says redis_mode is not cluster"
+        )
         return Verdict.skipped(f"not a Redis Cluster: {how}; {check.id} judges the nodes of a cluster")
     declared = _declared_replicas(target)
     nodes = cluster["nodes"]
@@ -147,7 +151,9 @@ def _nodes(cluster: Cluster) -> tuple[list[str], list[dict[str, str]], list[str]
             parts.append(f"{seed} sees it connected and has not flagged it: it hangs, or the network between the "
                          "gate and the node drops packets")
         elif health == "unreachable":
-            parts.append(f"{seed} sees it connected and not failing: the gate cannot reach the address the node announces")
+            parts.append(
+                f"{seed} sees it connected and not failing: the gate cannot reach the address the node announces"
+            )
         if node["role"] == "master" and node["slots"] and set(node["flags"]) & _FAILED:
             parts.append(f"its {slot_count(node['slots'])} slots are not served")
         lines.append(f"{describe(node)}: {'; '.join(parts)}")
@@ -175,7 +181,12 @@ def _short_of_replicas(nodes: list[ClusterNode], declared: int) -> list[tuple[Cl
         if node["slots"] is not None and not node["slots"]:
             continue  # a master without slots (a failed-over one come back) serves nobody
         if node["replicas"] < declared:
-            down = [n["name"] for n in nodes if n["role"] == "replica" and n["master"] in (node["address"], node["name"])
-                    and (set(n["flags"]) & _FAILED or not n["answered"])]
+            down = [
+                n["name"]
+                for n in nodes
+                if n["role"] == "replica"
+                and n["master"] in (node["address"], node["name"])
+                and (set(n["flags"]) & _FAILED or not n["answered"])
+            ]
             short.append((node, f"{', '.join(down)} {'is' if len(down) == 1 else 'are'} down" if down else ""))
     return short

@@ -4,8 +4,9 @@ even while it is still within the absolute threshold.
 ``max_increase`` / ``max_decrease`` take a number in the check's unit (``5`` with unit
 ``%`` is five points) or a relative change (``"10%"``: a tenth of the baseline value). Series
 are paired by their identity (the labels a fingerprint keeps), so a pod rescheduled under a
-new name is still compared with itself (when the baseline had one series of that owner). A series the baseline did not have, NaN on either
-side, or a relative change from 0 is not judged: said in the evidence, never guessed.
+new name is still compared with itself (when the baseline had one series of that owner). A
+series the baseline did not have, NaN on either side, or a relative change from 0 is not
+judged: said in the evidence, never guessed.
 """
 
 from __future__ import annotations

@@ -143,7 +143,18 @@ METHODS: dict[str, tuple[str, ...]] = {
 SCOPES = ("site", "app")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 # names that already mean something as markers or finding kinds
-_RESERVED = {"slo", "live", "drift", "catalog", "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings"}
+_RESERVED = {
+    "slo",
+    "live",
+    "drift",
+    "catalog",
+    "skip",
+    "skipif",
+    "xfail",
+    "parametrize",
+    "usefixtures",
+    "filterwarnings",
+}
 
 
 def kind_problems(kind: object, *, metaschema: bool = True) -> list[str]:
@@ -155,7 +166,10 @@ def kind_problems(kind: object, *, metaschema: bool = True) -> list[str]:
     if not isinstance(name, str):
         problems.append("has no 'name'" if name is None else f"name is {name!r}, not a string")
     elif not _NAME.match(name) or name in _RESERVED:
-        problems.append(f"name {name!r} is not usable: write lower-case letters, digits, '-' and '_', not one of {', '.join(sorted(_RESERVED))}")
+        problems.append(
+            f"name {name!r} is not usable: write lower-case letters, digits, '-' and '_', not one of "
+            f"{', '.join(sorted(_RESERVED))}"
+        )
     live = getattr(kind, "live", None)
     if not isinstance(live, bool):
         problems.append("has no 'live'" if live is None else f"live is {live!r}, not True or False")
@@ -222,7 +236,9 @@ class KindRegistry:
             raise SloError(f"{where}: " + "; ".join(problems))
         assert isinstance(name, str)
         if name in self._kinds:
-            raise SloError(f"plugin {owner}: hook pytest_slo_kinds: kind {name!r} is already registered by {self._owners[name]}")
+            raise SloError(
+                f"plugin {owner}: hook pytest_slo_kinds: kind {name!r} is already registered by {self._owners[name]}"
+            )
         self._kinds[name] = kind
         self._owners[name] = owner
 

@@ -130,7 +130,9 @@ def _state(target: Target) -> KubeState:
 
 def _now_from(options: LiveOptions) -> str:
     """Where the evaluation time of kube windows comes from, as evidence and messages name it."""
-    return "--kube-snapshot-time" if options.kube_snapshot is not None and options.kube_snapshot_time else "current time"
+    return (
+        "--kube-snapshot-time" if options.kube_snapshot is not None and options.kube_snapshot_time else "current time"
+    )
 
 
 def _window(check: Check) -> tuple[str, float] | None:
@@ -248,7 +250,9 @@ class KubeKind(Kind):
         if not failing:
             return Verdict.passed(**detail)
         location = target.env_location(*check.keys) if check.keys else None
-        message = listing([r.text for r in failing], where(state, timed, snapshot=target.sources.options.kube_snapshot is not None))
+        message = listing(
+            [r.text for r in failing], where(state, timed, snapshot=target.sources.options.kube_snapshot is not None)
+        )
         return Verdict.failed(message, detail, location, objects=[r.identity for r in failing])
 
     def _absent(self, check: Check, target: Target, state: KubeState, gone: Absent) -> Verdict:

@@ -66,21 +66,36 @@ def render_queries(check: Check, target: Target) -> tuple[SliQueries, float, lis
         value, keys = _evaluate_number(raw, what, check, target, objective.line)
         if not ok(value):
             loc = target.env_location(*keys) if keys else Location(check.source, objective.line)
-            raise ConfigError(f"SLO {check.id}: {what} {raw!r} is {value:g} at site {target.site.name}: {hint}", path=loc.path, line=loc.line)
+            raise ConfigError(
+                f"SLO {check.id}: {what} {raw!r} is {value:g} at site {target.site.name}: {hint}",
+                path=loc.path,
+                line=loc.line,
+            )
         return value, keys
 
     value, keys = ratio(objective.target, "target", lambda v: 0 <= v < 1, "write a ratio below 1 (0.999 for 99.9%)")
     slice_target = 1.0
     if objective.slice_target is not None:
-        slice_target = ratio(objective.slice_target, "timeSliceTarget", lambda v: 0 < v <= 1, "write a ratio above 0, at most 1 (0.95 for 95%)")[0]
-    threshold = _evaluate_number(objective.value, "value", check, target, objective.line)[0] if objective.value is not None else None
+        slice_target = ratio(
+            objective.slice_target,
+            "timeSliceTarget",
+            lambda v: 0 < v <= 1,
+            "write a ratio above 0, at most 1 (0.95 for 95%)",
+        )[0]
+    threshold = (
+        _evaluate_number(objective.value, "value", check, target, objective.line)[0]
+        if objective.value is not None
+        else None
+    )
     context = config_context(target)
     context.update(selector=target.sources.selector(target.site, target.app), namespace=target.site.namespace)
 
     def render(q: str | None) -> str | None:
         return " ".join(render_text(q, check, target, context).split()) if q else None
 
-    queries = SliQueries(slo, objective, slice_target, threshold, render(slo.good), render(slo.bad), render(slo.total), render(slo.query))
+    queries = SliQueries(
+        slo, objective, slice_target, threshold, render(slo.good), render(slo.bad), render(slo.total), render(slo.query)
+    )
     return queries, value, keys
 
 
@@ -132,8 +147,11 @@ class OpenSloKind(Kind):
 
     def fetch(self, check: Check, target: Target) -> SloFacts:
         if "slo" not in check.spec:
-            raise CatalogError(f"check {check.id}: kind openslo items come from slos/*.yaml (OpenSLO), not from checks/",
-                               path=check.source, line=check.line)
+            raise CatalogError(
+                f"check {check.id}: kind openslo items come from slos/*.yaml (OpenSLO), not from checks/",
+                path=check.source,
+                line=check.line,
+            )
         queries, value, keys, reads = self._all_reads(check, target)
         source = target.sources.prometheus(target.site)
         at = target.sources.eval_time
@@ -156,7 +174,11 @@ class OpenSloKind(Kind):
             if queries.by_slices:
                 share = values[0]
                 slices = w / queries.slice
-                counts.append(WindowCount(w, None if share is None else (1 - share) * slices, None if share is None else slices, covered))
+                counts.append(
+                    WindowCount(
+                        w, None if share is None else (1 - share) * slices, None if share is None else slices, covered
+                    )
+                )
             else:
                 counts.append(WindowCount(w, values[0], values[1], covered))
         return SloFacts(tuple(counts), since, at, value, queries, tuple(keys))
@@ -164,29 +186,49 @@ class OpenSloKind(Kind):
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         facts: SloFacts = data
         slo: Slo = check.spec["slo"]
-        location = target.env_location(*facts.keys) if facts.keys else Location(check.source, check.spec["objective"].line)
+        location = (
+            target.env_location(*facts.keys) if facts.keys else Location(check.source, check.spec["objective"].line)
+        )
         unit = facts.queries.unit
         windows = [_window_evidence(c, facts.target) for c in facts.counts]
         evidence: dict[str, Any] = {
-            "slo": slo.name, "objective": check.spec["objective"].display, "target": facts.target, "window": slo.window_text,
-            "budgeting": slo.method, "unit": unit, "time": iso(facts.at), "windows": windows,
+            "slo": slo.name,
+            "objective": check.spec["objective"].display,
+            "target": facts.target,
+            "window": slo.window_text,
+            "budgeting": slo.method,
+            "unit": unit,
+            "time": iso(facts.at),
+            "windows": windows,
             "data_since": iso(facts.held_since) if facts.held_since is not None else None,
         }
-        footer = f"\n  SLO: {slo.name} ({slo.source}:{slo.line}), target {_pct(facts.target)} over {slo.window_text}\n  at: {iso(facts.at)}"
+        footer = (
+            f"\n  SLO: {slo.name} ({slo.source}:{slo.line}), target {_pct(facts.target)} over "
+            f"{slo.window_text}\n  at: {iso(facts.at)}"
+        )
         if facts.held_since is None:
             basis = facts.queries.query or facts.queries.total
-            return Verdict.failed(f"no data: Prometheus holds no samples of {basis} in the last {duration(_longest(slo))}, so the SLO cannot be judged{footer}",
-                           evidence, Location(slo.source, slo.line))
+            return Verdict.failed(
+                f"no data: Prometheus holds no samples of {basis} in the last {duration(_longest(slo))}, so the "
+                f"SLO cannot be judged{footer}",
+                evidence,
+                Location(slo.source, slo.line),
+            )
         held = _held(facts)
         if check.spec["item"] == "error-budget":
             return self._budget(check, facts, evidence, location, footer, held)
         return self._burn(check, facts, evidence, location, footer, held)
 
-    def _budget(self, check: Check, facts: SloFacts, evidence: dict[str, Any], location: Location, footer: str, held: str) -> Verdict:
+    def _budget(
+        self, check: Check, facts: SloFacts, evidence: dict[str, Any], location: Location, footer: str, held: str
+    ) -> Verdict:
         slo: Slo = check.spec["slo"]
         count = facts.counts[0]
         if not count.covered:
-            return Verdict.skipped(f"{check.id}: the SLO window is {slo.window_text} but Prometheus holds {held} of its data: the budget over {slo.window_text} is not judged")
+            return Verdict.skipped(
+                f"{check.id}: the SLO window is {slo.window_text} but Prometheus holds {held} of its data: the "
+                f"budget over {slo.window_text} is not judged"
+            )
         spent = budget(count, facts.target)
         if spent is None:
             return Verdict.skipped(f"{check.id}: no {facts.queries.unit} counted over {slo.window_text}")
@@ -199,19 +241,24 @@ class OpenSloKind(Kind):
         what = "exhausted" if left <= 0 else "nearly spent"
         sli = error_ratio(count)
         message = (
-            f"error budget {what}: {_events(spent.spent)} bad {unit} over {slo.window_text} against {_events(spent.allowed)} allowed "
+            f"error budget {what}: {_events(spent.spent)} bad {unit} over {slo.window_text} against "
+            f"{_events(spent.allowed)} allowed "
             f"(budget left {_pct_left(left)}{floor}, {spent.left_minutes:+.1f} min of full outage); "
             f"SLI {_pct(1 - (sli or 0))}, target {_pct(facts.target)}"
         )
         return Verdict.failed(message + footer, evidence, location)
 
-    def _burn(self, check: Check, facts: SloFacts, evidence: dict[str, Any], location: Location, footer: str, held: str) -> Verdict:
+    def _burn(
+        self, check: Check, facts: SloFacts, evidence: dict[str, Any], location: Location, footer: str, held: str
+    ) -> Verdict:
         slo: Slo = check.spec["slo"]
         verdicts = [judge_pair(p, facts.counts, facts.target) for p in pairs_of(slo)]
         evidence["pairs"] = [_pair_evidence(v) for v in verdicts]
         judged = [v for v in verdicts if v.judged]
         if not judged:
-            return Verdict.skipped(f"{check.id}: no burn-rate pair can be judged: " + "; ".join(_why_not(v, facts, held) for v in verdicts))
+            return Verdict.skipped(
+                f"{check.id}: no burn-rate pair can be judged: " + "; ".join(_why_not(v, facts, held) for v in verdicts)
+            )
         firing = [v for v in judged if v.firing]
         if not firing:
             if any(not v.judged for v in verdicts):
@@ -225,7 +272,8 @@ class OpenSloKind(Kind):
         message = (
             f"burning the error budget {worst.long_rate:.1f}× as fast as allowed over {duration(worst.pair.long)} and "
             f"{worst.short_rate:.1f}× over {duration(worst.pair.short)} (limit {worst.pair.factor:g}× on both): "
-            f"{_pct(ratio)} of {facts.queries.unit} were bad in the last {duration(worst.pair.long)}, {_pct(1 - facts.target)} allowed{rest}"
+            f"{_pct(ratio)} of {facts.queries.unit} were bad in the last {duration(worst.pair.long)}, "
+            f"{_pct(1 - facts.target)} allowed{rest}"
         )
         return Verdict.failed(message + footer, evidence, location)
 
@@ -280,5 +328,13 @@ def _budget_evidence(spent: Budget) -> dict[str, Any]:
 
 
 def _pair_evidence(v: PairVerdict) -> dict[str, Any]:
-    return {"pair": v.pair.label, "long": duration(v.pair.long), "short": duration(v.pair.short), "factor": v.pair.factor,
-            "long_burn_rate": v.long_rate, "short_burn_rate": v.short_rate, "firing": v.firing, "judged": v.judged}
+    return {
+        "pair": v.pair.label,
+        "long": duration(v.pair.long),
+        "short": duration(v.pair.short),
+        "factor": v.pair.factor,
+        "long_burn_rate": v.long_rate,
+        "short_burn_rate": v.short_rate,
+        "firing": v.firing,
+        "judged": v.judged,
+    }

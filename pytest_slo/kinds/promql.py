@@ -119,7 +119,9 @@ class PromqlKind(Kind):
             "regression": REGRESSION_SCHEMA,
             "alert": {
                 "type": "object",
-                "description": "export this check as a Prometheus alert (--export-rules) that fires after the breach lasts 'for'",
+                "description": (
+                    "export this check as a Prometheus alert (--export-rules) that fires after the breach lasts 'for'"
+                ),
                 "examples": [{"for": "10m"}, {"for": "1h", "severity": "warning"}],
                 "properties": {
                     "for": DURATION,
@@ -169,9 +171,15 @@ class PromqlKind(Kind):
             # a key that holds text: its line is the one to edit; else the check's threshold
             keys = [n for n in expression_names(str(raw)) if target.site.env.line_of(n)]
             where = target.env_location(*keys) if keys else Location(check.source, check.line_of("threshold"))
-            read = "".join(f"\n  {target.site.env_display}:{target.site.env.line_of(k)}: {k}={target.site.env.entries[k].value}" for k in keys)
-            raise ConfigError(f"check {check.id}: threshold {raw!r} is {value!r} at {target.site.name}, not a number{read}",
-                              path=where.path, line=where.line) from None
+            read = "".join(
+                f"\n  {target.site.env_display}:{target.site.env.line_of(k)}: {k}={target.site.env.entries[k].value}"
+                for k in keys
+            )
+            raise ConfigError(
+                f"check {check.id}: threshold {raw!r} is {value!r} at {target.site.name}, not a number{read}",
+                path=where.path,
+                line=where.line,
+            ) from None
 
     def prefetch(self, sources: Sources, pairs: Iterable[tuple[Check, Target]]) -> None:
         # Each query leaves as soon as it is rendered, in the items' order, and the items run
@@ -196,7 +204,9 @@ class PromqlKind(Kind):
         details = self.detail_queries(check, target)
         answers = source.query_many(details.values(), at)
         # A detail only words the message: one that fails leaves its part of the message out.
-        return PromqlFacts(result, diagnosis, {n: a for n, q in details.items() if not isinstance(a := answers[q], SloError)})
+        return PromqlFacts(
+            result, diagnosis, {n: a for n, q in details.items() if not isinstance(a := answers[q], SloError)}
+        )
 
     def evaluate(self, check: Check, target: Target, data: Any) -> Verdict:
         facts: PromqlFacts = data
@@ -213,7 +223,11 @@ class PromqlKind(Kind):
         if bad:
             return self._breaching(check, target, facts, seen, bad)
         if all(math.isnan(s.value) for s in result.samples):
-            return Verdict.passed(**seen.evidence) if policy == "pass" else self._no_value(target, result, seen.evidence["time"])
+            return (
+                Verdict.passed(**seen.evidence)
+                if policy == "pass"
+                else self._no_value(target, result, seen.evidence["time"])
+            )
         return self._regression(check, target, result, seen.evidence, seen.location, seen.footer)
 
     def _seen(self, check: Check, target: Target, result: InstantResult) -> _Seen:
@@ -255,22 +269,40 @@ class PromqlKind(Kind):
         for sample in bad:
             context.update(value=sample.value, labels=sample.labels, threshold=seen.threshold)
             context.update(_details(check, facts.details, sample))
-            found = message_text(check.spec["found"], check, target, context) if "found" in check.spec else f"{_number(sample.value)}{unit}"
+            found = (
+                message_text(check.spec["found"], check, target, context)
+                if "found" in check.spec
+                else f"{_number(sample.value)}{unit}"
+            )
             shown.append(found)
             where = _where(sample.labels, target)
             lines.append(f"{where}: {found}" if where else found)
-        expect = message_text(check.spec["expect"], check, target, context) if "expect" in check.spec else f"{op} {_number(seen.threshold)}{unit}"
+        expect = (
+            message_text(check.spec["expect"], check, target, context)
+            if "expect" in check.spec
+            else f"{op} {_number(seen.threshold)}{unit}"
+        )
         threshold_note = f" ({raw})" if isinstance(raw, str) and raw.strip() != _number(seen.threshold) else ""
         total = len(facts.result.samples)
-        count = f" (and {len(bad) - 1} more of {total} series)" if len(bad) > 1 else f" (1 of {total} series)" if total > 1 else ""
+        count = (
+            f" (and {len(bad) - 1} more of {total} series)"
+            if len(bad) > 1
+            else f" (1 of {total} series)"
+            if total > 1
+            else ""
+        )
         message = f"{lines[0]}{count}; expected {expect}{threshold_note}"
         if len(bad) > 1:
             message += "\n  " + "\n  ".join(lines)
         seen.evidence["breaching"] = [{"labels": s.labels, "value": s.value} for s in bad]
         seen.evidence["shown"] = shown
-        return Verdict.failed(message + seen.footer, seen.evidence, seen.location, objects=[dict(s.labels) for s in bad])
+        return Verdict.failed(
+            message + seen.footer, seen.evidence, seen.location, objects=[dict(s.labels) for s in bad]
+        )
 
-    def _regression(self, check: Check, target: Target, result: InstantResult, evidence: dict[str, Any], location: Any, footer: str) -> Verdict:
+    def _regression(
+        self, check: Check, target: Target, result: InstantResult, evidence: dict[str, Any], location: Any, footer: str
+    ) -> Verdict:
         """Within the threshold: with ``regression:`` and a baseline, not much worse than then."""
         spec = check.spec.get("regression")
         before = target.baseline.observed(check.id, target.site.name, target.app) if spec and target.baseline else None
@@ -285,8 +317,10 @@ class PromqlKind(Kind):
         for r in worse:
             where = _where(r.labels, target)
             text = (
-                f"{_number(r.value)}{unit} now, {_number(r.baseline)}{unit} at {before.get('time')} ({r.change} since the baseline, "
-                f"more than the {r.allowed} allowed); still within {evidence['op']} {_number(evidence['threshold'])}{unit}"
+                f"{_number(r.value)}{unit} now, {_number(r.baseline)}{unit} at {before.get('time')} ({r.change} "
+                "since the baseline, "
+                f"more than the {r.allowed} allowed); still within {evidence['op']} "
+                f"{_number(evidence['threshold'])}{unit}"
             )
             shown.append(text)
             lines.append(f"{where}: {text}" if where else text)
@@ -302,7 +336,12 @@ def _where(labels: Mapping[str, str], target: Target) -> str:
     and so does a ``job`` named after the app (what a ServiceMonitor sets)."""
     from ..sources.prometheus import vector_selectors
 
-    fixed = {m.label: m.value for s in vector_selectors("{" + target.sources.selector(target.site, target.app) + "}") for m in s.matchers if m.op == "="}
+    fixed = {
+        m.label: m.value
+        for s in vector_selectors("{" + target.sources.selector(target.site, target.app) + "}")
+        for m in s.matchers
+        if m.op == "="
+    }
     if target.app:
         fixed.setdefault("job", target.app)
     return format_labels({k: v for k, v in labels.items() if k != "__name__" and fixed.get(k) != v})[1:-1]

@@ -182,7 +182,9 @@ def _blame_committed(
 class ValuesKind(Kind):
     name = "values"
     scope = "app"
-    spec_schema: ClassVar[dict[str, Any]] = test_or_assert("values", ["in-sync", "schema", "stray", "orphans"], EXPRESSION_SCHEMA)
+    spec_schema: ClassVar[dict[str, Any]] = test_or_assert(
+        "values", ["in-sync", "schema", "stray", "orphans"], EXPRESSION_SCHEMA
+    )
 
     def scope_of(self, check: Check) -> str:
         # the folders of apps a site's release does not have belong to no app: one item per site
@@ -218,7 +220,9 @@ class ValuesKind(Kind):
             return Verdict.passed(file=display, bytes=len(fresh))
         old, new = committed.splitlines(), fresh.splitlines()
         first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
-        diff = list(difflib.unified_diff(old, new, f"{display} (committed)", f"{display} (fresh render)", lineterm="", n=1))
+        diff = list(
+            difflib.unified_diff(old, new, f"{display} (committed)", f"{display} (fresh render)", lineterm="", n=1)
+        )
         shown = diff[:40] + ([f"... {len(diff) - 40} more diff lines"] if len(diff) > 40 else [])
         was = old[first].strip() if first < len(old) else "<end of file>"
         now = new[first].strip() if first < len(new) else "<end of file>"
@@ -322,10 +326,14 @@ class ValuesKind(Kind):
         lines = []
         for name, path in orphans.items():
             close = difflib.get_close_matches(name, apps, n=1)
-            lines.append(f"{path}/: no app {name} in {release}" + (f": did you mean {close[0]}?" if close else f" (apps: {', '.join(apps) or 'none'})"))
+            lines.append(
+                f"{path}/: no app {name} in {release}"
+                + (f": did you mean {close[0]}?" if close else f" (apps: {', '.join(apps) or 'none'})")
+            )
         return Verdict(
             False,
-            f"{len(orphans)} folder(s) of rendered values belong to no app of {site.name}, so no check reads them:\n  " + "\n  ".join(lines),
+            f"{len(orphans)} folder(s) of rendered values belong to no app of {site.name}, so no check reads them:\n  "
+            + "\n  ".join(lines),
             {"orphans": list(orphans.values()), "apps": list(apps)},
             Location(next(iter(orphans.values())), None),
             objects=[{"folder": path} for path in orphans.values()],
@@ -350,6 +358,10 @@ def _drifted(target: Target, old: list[str], new: list[str]) -> list[dict[str, s
     objects: dict[str, dict[str, str]] = {}
     for index in changed[:50]:
         found = blame(target, min(index + 1, len(new))) if new else None
-        ident = {"key": found.key} if found is not None and found.key else {"line": new[index].strip() if index < len(new) else "<end of file>"}
+        ident = (
+            {"key": found.key}
+            if found is not None and found.key
+            else {"line": new[index].strip() if index < len(new) else "<end of file>"}
+        )
         objects[str(sorted(ident.items()))] = ident
     return list(objects.values())

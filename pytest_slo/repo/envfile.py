@@ -138,7 +138,13 @@ def read_env(path: Path, display: str | None = None) -> EnvFile:
         lines[lineno - 1] = b"# (not UTF-8)"
         env = parse_env(b"\n".join(lines).decode("utf-8", "replace"), shown)
         column = exc.start - data.rfind(b"\n", 0, exc.start)
-        env.problems.insert(0, EnvFileError(
-            f"not UTF-8 text ({exc.reason} at byte {column} of the line)", path=shown, line=lineno, hint="save the file as UTF-8",
-        ))
+        env.problems.insert(
+            0,
+            EnvFileError(
+                f"not UTF-8 text ({exc.reason} at byte {column} of the line)",
+                path=shown,
+                line=lineno,
+                hint="save the file as UTF-8",
+            ),
+        )
         return env

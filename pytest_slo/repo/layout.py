@@ -14,7 +14,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_VALUES_PATH", "VALUES_NAMES", "app_folders", "configured_values_path", "counts_as_render", "ini_settings", "pytest_section", "stray_values"]
+__all__ = [
+    "DEFAULT_VALUES_PATH",
+    "VALUES_NAMES",
+    "app_folders",
+    "configured_values_path",
+    "counts_as_render",
+    "ini_settings",
+    "pytest_section",
+    "stray_values",
+]
 
 DEFAULT_VALUES_PATH = "sites/{site}/apps/{app}/values.yaml"
 
@@ -110,7 +119,11 @@ def app_folders(root: Path, pattern: str, site: str) -> dict[str, str]:
     parent = root / head.format(site=site, app="")
     if not parent.is_dir():
         return {}
-    return {p.name: p.relative_to(root).as_posix() for p in sorted(parent.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    return {
+        p.name: p.relative_to(root).as_posix()
+        for p in sorted(parent.iterdir())
+        if p.is_dir() and not p.name.startswith(".")
+    }
 
 
 def counts_as_render(root: Path, path: Path, apps: Iterable[str]) -> bool:
@@ -122,8 +135,11 @@ def counts_as_render(root: Path, path: Path, apps: Iterable[str]) -> bool:
         return False  # outside the repository: no check of it could ever see it
     parts = rel.parts
     return (
-        path.name in VALUES_NAMES and path.parent.name in set(apps) and parts[0] != "releases"
-        and not any(p.startswith(".") or p in _SKIP_DIRS for p in parts[:-1]) and not (path.parent / "Chart.yaml").exists()
+        path.name in VALUES_NAMES
+        and path.parent.name in set(apps)
+        and parts[0] != "releases"
+        and not any(p.startswith(".") or p in _SKIP_DIRS for p in parts[:-1])
+        and not (path.parent / "Chart.yaml").exists()
         and not any(_nested_repository(root.joinpath(*parts[: i + 1])) for i in range(len(parts) - 1))
     )
 

@@ -40,7 +40,10 @@ class Template:
             self._ast = env.parse(self.source)
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(
-                f"template syntax error: {exc.message}", path=display, line=exc.lineno, hint=_syntax_hint(self.source, exc.lineno)
+                f"template syntax error: {exc.message}",
+                path=display,
+                line=exc.lineno,
+                hint=_syntax_hint(self.source, exc.lineno),
             ) from exc
 
     def render(self, context: Mapping[str, Any]) -> str:
@@ -100,7 +103,9 @@ def _syntax_hint(source: str, lineno: int | None) -> str | None:
         return None
     before = line[:opening]
     if before.lstrip().startswith("#") or " #" in before:
-        return f"line {lineno} is a YAML comment, but jinja2 reads {{{{ there too (copied from a Helm chart?): {_ESCAPE}"
+        return (
+            f"line {lineno} is a YAML comment, but jinja2 reads {{{{ there too (copied from a Helm chart?): {_ESCAPE}"
+        )
     if _GO_TEMPLATE.search(line):
         return f"this is Helm's Go template syntax, not jinja2: write a config.env key ({{{{ KEY }}}}), or {_ESCAPE}"
     return None

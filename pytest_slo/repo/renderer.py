@@ -84,7 +84,13 @@ class CommandRenderer:
             raise RenderError("slo_render_command is empty: write the command that renders one app's values")
 
     def _words(self, site: Site, app: str, output: str) -> list[str]:
-        values = {"{release}": _release(site), "{site}": site.name, "{app}": app, "{env_file}": site.env_display, "{output}": output}
+        values = {
+            "{release}": _release(site),
+            "{site}": site.name,
+            "{app}": app,
+            "{env_file}": site.env_display,
+            "{output}": output,
+        }
         words = []
         for word in self.argv:
             for placeholder, value in values.items():
@@ -102,18 +108,26 @@ class CommandRenderer:
             words = self._words(site, app, str(output))
             shown = shlex.join(words)
             try:
-                done = subprocess.run(words, cwd=self.root, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+                done = subprocess.run(
+                    words, cwd=self.root, capture_output=True, text=True, timeout=TIMEOUT, check=False
+                )
             except FileNotFoundError:
-                raise RenderError(f"render command not found: {words[0]} (slo_render_command: {self.template})") from None
+                raise RenderError(
+                    f"render command not found: {words[0]} (slo_render_command: {self.template})"
+                ) from None
             except subprocess.TimeoutExpired:
                 raise RenderError(f"render command took more than {TIMEOUT:g} s: {shown}") from None
             if done.returncode != 0:
-                last = next((line.strip() for line in reversed(done.stderr.splitlines()) if line.strip()), "no output on stderr")
+                last = next(
+                    (line.strip() for line in reversed(done.stderr.splitlines()) if line.strip()), "no output on stderr"
+                )
                 raise RenderError(f"render command exited {done.returncode}: {shown}: {last}")
             try:
                 return output.read_text(encoding="utf-8")
             except FileNotFoundError:
-                raise RenderError(f"render command exited 0 but wrote nothing to {{output}} ({output}): {shown}") from None
+                raise RenderError(
+                    f"render command exited 0 but wrote nothing to {{output}} ({output}): {shown}"
+                ) from None
             except (OSError, UnicodeDecodeError) as exc:
                 raise RenderError(f"cannot read what the render command wrote: {exc}: {shown}") from None
 

@@ -89,8 +89,10 @@ def load_validator(path: Path, display: str) -> Any:
             close = difflib.get_close_matches(name, sorted(_FORMATS.checkers), n=1)
             raise ConfigError(
                 f"unknown format {name!r} at /{'/'.join(map(str, where))}: no value would ever be checked against it",
-                path=display, line=_json_line(text, [*where, "format"]),
-                hint=(f"did you mean {close[0]}? " if close else "") + f"the formats checked are: {', '.join(sorted(_FORMATS.checkers))}",
+                path=display,
+                line=_json_line(text, [*where, "format"]),
+                hint=(f"did you mean {close[0]}? " if close else "")
+                + f"the formats checked are: {', '.join(sorted(_FORMATS.checkers))}",
             )
     return cls(schema, format_checker=_FORMATS)
 

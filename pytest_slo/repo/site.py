@@ -64,7 +64,9 @@ class Release(_Memo):
     def template(self, app: str) -> Template:
         return self.memo(
             ("template", app),
-            lambda: load_template(self.path / "apps" / app / TEMPLATE_NAME, f"{self.display}/apps/{app}/{TEMPLATE_NAME}"),
+            lambda: load_template(
+                self.path / "apps" / app / TEMPLATE_NAME, f"{self.display}/apps/{app}/{TEMPLATE_NAME}"
+            ),
         )
 
     def values_validator(self, app: str) -> Any:
@@ -158,7 +160,9 @@ class Repo(_Memo):
     @property
     def config_key_patterns(self) -> tuple[str, ...]:
         """The ``patternProperties`` of the releases' config schemas."""
-        return tuple(sorted({p for name in self.release_names for p in (self._schema_of(name).get("patternProperties") or {})}))
+        return tuple(
+            sorted({p for name in self.release_names for p in (self._schema_of(name).get("patternProperties") or {})})
+        )
 
     def _schema_of(self, name: str) -> dict[str, Any]:
         release = self.release(name)

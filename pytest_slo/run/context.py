@@ -73,7 +73,14 @@ class RunContext:
         from ..catalog.waivers import load_waivers
 
         checks = [c.id for c in (*self.catalog.checks, *self.catalog.broken)]
-        return load_waivers(self.settings.root, checks=checks, sites=self.repo.site_names, apps=self.repo.app_names, today=self.today, max_days=self.settings.waiver_max_days)
+        return load_waivers(
+            self.settings.root,
+            checks=checks,
+            sites=self.repo.site_names,
+            apps=self.repo.app_names,
+            today=self.today,
+            max_days=self.settings.waiver_max_days,
+        )
 
     @property
     def waiver_file_problems(self) -> list[Any]:
@@ -83,8 +90,12 @@ class RunContext:
     @functools.cached_property
     def known(self) -> Known:
         """The apps and config keys the repository has: a name outside them in the catalog is a typo."""
-        return Known(apps=frozenset(self.repo.app_names), keys=frozenset(self.repo.config_keys), key_patterns=self.repo.config_key_patterns,
-                     complete=bool(self.repo.site_names or self.repo.release_names))
+        return Known(
+            apps=frozenset(self.repo.app_names),
+            keys=frozenset(self.repo.config_keys),
+            key_patterns=self.repo.config_key_patterns,
+            complete=bool(self.repo.site_names or self.repo.release_names),
+        )
 
     @functools.cached_property
     def slos(self) -> SloCatalog:
@@ -96,7 +107,12 @@ class RunContext:
         """The built-in checks, those of ``checks/*.yaml`` and the items of every SLO; a PromQL
         query that does not parse at a site of the run is a problem of its file (see
         :mod:`.queries`) and an error of the check's items there (:attr:`query_errors`)."""
-        catalog = with_slos(load_catalog(self.settings.root, self.registry.schemas, known=self.known, disabled=self.settings.disable_builtin), self.slos)
+        catalog = with_slos(
+            load_catalog(
+                self.settings.root, self.registry.schemas, known=self.known, disabled=self.settings.disable_builtin
+            ),
+            self.slos,
+        )
         self.query_errors = self._parse_queries(catalog)
         return catalog
 
@@ -143,7 +159,11 @@ class RunContext:
             kind = self.registry[check.kind]
             skip = [pytest.mark.skip(reason=skip_reason)] if skip_reason is not None else []
             names = ["slo", kind.name, *(["live"] if kind.live else [])]
-            marks = self._marks[key] = (*(getattr(pytest.mark, n) for n in names), *skip, *(getattr(pytest.mark, m) for m in check.markers))
+            marks = self._marks[key] = (
+                *(getattr(pytest.mark, n) for n in names),
+                *skip,
+                *(getattr(pytest.mark, m) for m in check.markers),
+            )
         return marks
 
     def properties(self, check: Any) -> tuple[tuple[str, str], ...]:
@@ -151,7 +171,10 @@ class RunContext:
         props = self._properties.get(check.id)
         if props is None:
             props = self._properties[check.id] = (
-                ("slo_check", check.id), ("slo_severity", check.severity), ("slo_runbook", check.runbook), ("slo_kind", check.kind),
+                ("slo_check", check.id),
+                ("slo_severity", check.severity),
+                ("slo_runbook", check.runbook),
+                ("slo_kind", check.kind),
             )
         return props
 

@@ -41,7 +41,9 @@ def run_metrics(run: RunContext, store: FindingStore, findings: list[Finding]) -
         meta = store.metas.get(key, {})
         check, site, app = key
         # waived and accepted items failed their check: the waiver shows in slo_findings' state
-        outcomes.append(Outcome(site, app, check, meta.get("severity") or "P3", meta.get("kind") or "", outcome == "passed"))
+        outcomes.append(
+            Outcome(site, app, check, meta.get("severity") or "P3", meta.get("kind") or "", outcome == "passed")
+        )
     sites = sorted(store.sites) or sorted({o.site for o in outcomes if o.site})
     # every valid waiver of checks/waivers.yaml, used by a finding or not
     waivers = waivers_of(findings, [w.as_dict() for w in run.waivers if w.problem is None])
@@ -68,7 +70,9 @@ def write_html(run: RunContext, store: FindingStore, summary: dict[str, Any], fi
     from ..findings.html import render_html
 
     charts = live_charts(run, store.failed()) if run.settings.live else {}
-    sources = [{"site": site, **{k: summary.get(k) for k in ("generated_at", "commit")}} for site in summary.get("sites", [])]
+    sources = [
+        {"site": site, **{k: summary.get(k) for k in ("generated_at", "commit")}} for site in summary.get("sites", [])
+    ]
     page = run.settings.html
     assert page is not None
     store.write("HTML report", page,

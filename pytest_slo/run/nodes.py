@@ -20,8 +20,18 @@ from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
 
 __all__ = [
-    "AppNode", "CatalogFile", "CatalogItem", "CheckFailed", "CheckGroup", "KindDefect", "SetupError", "SiteFile", "SloItem",
-    "WaiverFile", "WaiverItem", "unwrap",
+    "AppNode",
+    "CatalogFile",
+    "CatalogItem",
+    "CheckFailed",
+    "CheckGroup",
+    "KindDefect",
+    "SetupError",
+    "SiteFile",
+    "SloItem",
+    "WaiverFile",
+    "WaiverItem",
+    "unwrap",
 ]
 
 LIVE_SKIP = "live check: pass --live (or set slo_live = true) to query Prometheus, Redis and Kubernetes"
@@ -54,7 +64,9 @@ def _runnable(session: pytest.Session) -> list[pytest.Item]:
     (their fields are not what the kind expects). Computed once per session."""
     items = session.stash.get(_RUNNABLE, None)
     if items is None:
-        items = session.stash[_RUNNABLE] = [i for i in session.items if not (isinstance(i, SloItem) and i.check.problem)]
+        items = session.stash[_RUNNABLE] = [
+            i for i in session.items if not (isinstance(i, SloItem) and i.check.problem)
+        ]
     return items
 
 
@@ -140,7 +152,11 @@ class SloItem(pytest.Item):
             raise _bare(defect) from None
         if not isinstance(verdict, Verdict):
             owner = _run(self).registry.owner(check.kind)
-            raise _bare(KindDefect(f"kind {check.kind} returned {verdict!r} for {check.id}, not a Verdict", hint=f"a defect of {owner}"))
+            raise _bare(
+                KindDefect(
+                    f"kind {check.kind} returned {verdict!r} for {check.id}, not a Verdict", hint=f"a defect of {owner}"
+                )
+            )
         self.verdict = verdict
         if verdict.skip:
             pytest.skip(verdict.skip)
@@ -266,7 +282,11 @@ class CatalogItem(_VerdictItem):
         if self.problems:
             what = "is not a valid check catalog" if self.name == "catalog" else "links runbooks that do not exist"
             raise CheckFailed(
-                Verdict.failed(f"{self.path.name} {what}:\n  " + "\n  ".join(self.problems), {"problems": self.problems}, self.where)
+                Verdict.failed(
+                    f"{self.path.name} {what}:\n  " + "\n  ".join(self.problems),
+                    {"problems": self.problems},
+                    self.where,
+                )
             )
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -334,7 +354,10 @@ class WaiverItem(_VerdictItem):
             return
         at = f" at {w.site}" if w.site else ""
         message = f"{w.where}: waiver for {w.check}{at} expired on {w.until.isoformat()} (owner {w.owner})"
-        message += f"\n  reason was: {w.reason}\n  renew it with a new until: (at most {_run(self).settings.waiver_max_days} days ahead), or fix the finding and remove it"
+        message += (
+            f"\n  reason was: {w.reason}\n  renew it with a new until: (at most "
+            f"{_run(self).settings.waiver_max_days} days ahead), or fix the finding and remove it"
+        )
         raise CheckFailed(Verdict.failed(message, w.as_dict(), Location(w.path, w.line)))
 
     def reportinfo(self) -> tuple[Any, int, str]:
@@ -353,7 +376,9 @@ class WaiverFile(pytest.File):
         seen: dict[str, int] = {}
         for waiver in run.waivers:
             # an SLO item's id holds "::", which would read as a node boundary in the node id
-            name = f"{waiver.check.replace('::', '.')}@{waiver.site or 'every-site'}" + (f"/{waiver.app}" if waiver.app else "")
+            name = f"{waiver.check.replace('::', '.')}@{waiver.site or 'every-site'}" + (
+                f"/{waiver.app}" if waiver.app else ""
+            )
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:
                 name += f"#{seen[name]}"

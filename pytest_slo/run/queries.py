@@ -95,10 +95,16 @@ def query_problems(kinds: Any, pairs: Iterable[tuple[Check, Target]]) -> Iterato
         for field, text in queries:
             problem = parse_problem(text)
             if problem is not None:
-                yield check, target, CatalogError(
-                    f"check {check.id!r}: {field} at site {target.site.name} is not PromQL: {problem}; rendered: {text}",
-                    path=check.source, line=check.line_of(field.partition(".")[0]),
-                    hint="fix the query template (the parser is promql-parser, as Prometheus parses)",
+                yield (
+                    check,
+                    target,
+                    CatalogError(
+                        f"check {check.id!r}: {field} at site {target.site.name} is not PromQL: {problem}; "
+                        f"rendered: {text}",
+                        path=check.source,
+                        line=check.line_of(field.partition(".")[0]),
+                        hint="fix the query template (the parser is promql-parser, as Prometheus parses)",
+                    ),
                 )
                 break
 

@@ -69,7 +69,9 @@ def _meta(item: pytest.Item) -> dict[str, Any]:
     }
 
 
-def build_finding(item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None) -> Finding:
+def build_finding(
+    item: pytest.Item, report: pytest.TestReport, excinfo: pytest.ExceptionInfo[BaseException] | None
+) -> Finding:
     finding = dict(item_meta(item))
     exc = unwrap(excinfo.value if excinfo else None)
     location: Location | None = None
@@ -125,8 +127,16 @@ def settle(run: RunContext, item: pytest.Item, report: pytest.TestReport, findin
         finding["waiver"] = cover.as_dict()
         if cover.complete:
             reason = cover.reason()
-    if reason is None and baseline is not None and run.settings.fail_on == "new" and finding.get("baseline_state") == "unchanged":
-        reason = f"unchanged since the baseline {baseline.path.name} ({baseline.generated_at}); --fail-on=new fails only new findings"
+    if (
+        reason is None
+        and baseline is not None
+        and run.settings.fail_on == "new"
+        and finding.get("baseline_state") == "unchanged"
+    ):
+        reason = (
+            f"unchanged since the baseline {baseline.path.name} ({baseline.generated_at}); --fail-on=new fails "
+            "only new findings"
+        )
     props = [("slo_fingerprint", finding["fingerprint"])]
     if finding.get("baseline_state"):
         props.append(("slo_baseline_state", str(finding["baseline_state"])))
@@ -155,7 +165,13 @@ def observed(item: SloItem) -> dict[str, Any] | None:
     evidence = verdict.evidence
     if not isinstance(evidence.get("values"), list) or not evidence.get("time"):
         return None
-    entry = {"check": item.check.id, "site": item.target.site.name, "app": item.target.app, "time": evidence["time"], "values": evidence["values"]}
+    entry = {
+        "check": item.check.id,
+        "site": item.target.site.name,
+        "app": item.target.app,
+        "time": evidence["time"],
+        "values": evidence["values"],
+    }
     try:
         return jsonable(item.target.site.redactor.data(entry))
     except SloError:

@@ -54,7 +54,15 @@ def _runbook(run: RunContext, check: Any, site: str) -> dict[str, str]:
     return {"runbook_url": runbook_url(check.runbook, run.settings.runbook_base_url)}
 
 
-def _alert(name: str, severity: str, pairs: Iterable[BurnPair], budget_ratio: float, labels: dict[str, str], summary: str, runbook: dict[str, str]) -> dict[str, Any]:
+def _alert(
+    name: str,
+    severity: str,
+    pairs: Iterable[BurnPair],
+    budget_ratio: float,
+    labels: dict[str, str],
+    summary: str,
+    runbook: dict[str, str],
+) -> dict[str, Any]:
     terms = [
         f"({RECORD.format(window=duration(p.long))}{_matchers(labels)} > ({p.factor:g} * {budget_ratio:.10g})"
         f" and {RECORD.format(window=duration(p.short))}{_matchers(labels)} > ({p.factor:g} * {budget_ratio:.10g}))"
@@ -79,15 +87,42 @@ def _slo_group(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         # slice is recorded at each evaluation, and the windows average the recorded series
         good = {"record": GOOD_SLICE, "expr": queries.good_slice(), "labels": dict(labels)}
         rules: list[dict[str, Any]] = [good] + [
-            {"record": RECORD.format(window=duration(w)), "expr": f"1 - avg_over_time({GOOD_SLICE}{_matchers(labels)}[{duration(w)}])", "labels": dict(labels)}
+            {
+                "record": RECORD.format(window=duration(w)),
+                "expr": f"1 - avg_over_time({GOOD_SLICE}{_matchers(labels)}[{duration(w)}])",
+                "labels": dict(labels),
+            }
             for w in windows
         ]
     else:
-        rules = [{"record": RECORD.format(window=duration(w)), "expr": queries.error_ratio(w), "labels": dict(labels)} for w in windows]
+        rules = [
+            {"record": RECORD.format(window=duration(w)), "expr": queries.error_ratio(w), "labels": dict(labels)}
+            for w in windows
+        ]
     runbook = _runbook(run, check, target.site.name)
     what = f"{queries.slo.display} ({target.site.name}/{target.app}) is spending its error budget"
-    rules.append(_alert("SloBurnRatePage", "page", page, 1 - value, labels, f"{what} fast: {', '.join(p.label for p in page)}", runbook))
-    rules.append(_alert("SloBurnRateTicket", "ticket", ticket, 1 - value, labels, f"{what}: {', '.join(p.label for p in ticket)}", runbook))
+    rules.append(
+        _alert(
+            "SloBurnRatePage",
+            "page",
+            page,
+            1 - value,
+            labels,
+            f"{what} fast: {', '.join(p.label for p in page)}",
+            runbook,
+        )
+    )
+    rules.append(
+        _alert(
+            "SloBurnRateTicket",
+            "ticket",
+            ticket,
+            1 - value,
+            labels,
+            f"{what}: {', '.join(p.label for p in ticket)}",
+            runbook,
+        )
+    )
     return {"name": f"pytest-slo:{target.site.name}:{slo_name}", "rules": rules}
 
 
@@ -103,10 +138,17 @@ def _check_alert(run: RunContext, target: Target, check: Any) -> dict[str, Any]:
         "alert": "".join(part.capitalize() for part in re.split(r"[^a-zA-Z0-9]+", check.id)),
         "expr": f"({query}) {_NEGATED[check.spec['op']]} {threshold:.10g}",
         "for": alert["for"],
-        "labels": {"severity": alert.get("severity") or ("page" if check.severity in ("P1", "P2") else "ticket"), "priority": check.severity, **labels},
-        "annotations": {"summary": f"check {check.id} fails at {target.site.name}/{target.app}: expected {check.spec['op']} {threshold:g} ({check.title})",
-                        **({"description": check.description} if check.description else {}),
-                        **_runbook(run, check, target.site.name)},
+        "labels": {
+            "severity": alert.get("severity") or ("page" if check.severity in ("P1", "P2") else "ticket"),
+            "priority": check.severity,
+            **labels,
+        },
+        "annotations": {
+            "summary": f"check {check.id} fails at {target.site.name}/{target.app}: expected {check.spec['op']} "
+                       f"{threshold:g} ({check.title})",
+            **({"description": check.description} if check.description else {}),
+            **_runbook(run, check, target.site.name),
+        },
     }
 
 
@@ -146,7 +188,10 @@ def _parsed(groups: list[dict[str, Any]], site_name: str, notes: list[str]) -> l
             if problem is None:
                 rules.append(rule)
             else:
-                notes.append(f"{site_name}: {rule.get('alert') or rule.get('record')} left out: its expression is not PromQL: {problem}")
+                notes.append(
+                    f"{site_name}: {rule.get('alert') or rule.get('record')} left out: its expression is not "
+                    f"PromQL: {problem}"
+                )
         if rules:
             kept.append({**group, "rules": rules})
     return kept
@@ -159,9 +204,14 @@ def write_rules(run: RunContext, folder: Path) -> list[str]:
         groups, left_out = rule_groups(run, site_name)
         notes += left_out
         path = folder / f"{site_name}.rules.yaml"
-        header = f"# Generated by pytest-slo --export-rules from {run.settings.slos_path}/ and checks/ for site {site_name}: do not edit.\n"
+        header = (
+            f"# Generated by pytest-slo --export-rules from {run.settings.slos_path}/ and checks/ for site "
+            f"{site_name}: do not edit.\n"
+        )
         try:
-            atomic_write(path, header + yaml.safe_dump({"groups": groups}, sort_keys=False, width=10_000, allow_unicode=True))
+            atomic_write(
+                path, header + yaml.safe_dump({"groups": groups}, sort_keys=False, width=10_000, allow_unicode=True)
+            )
         except OSError as exc:  # the run's verdicts stand; the missing file is said
             notes.append(f"cannot write {path}: {exc.strerror or exc}")
             continue

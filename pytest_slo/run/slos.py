@@ -25,8 +25,14 @@ class SloFileItem(CatalogItem):
 
     def runtest(self) -> None:
         if self.problems:
-            raise CheckFailed(Verdict.failed(f"{self.path.name} holds OpenSLO documents pytest-slo cannot judge:\n  " + "\n  ".join(self.problems),
-                                      {"problems": self.problems}, self.where))
+            raise CheckFailed(
+                Verdict.failed(
+                    f"{self.path.name} holds OpenSLO documents pytest-slo cannot judge:\n  "
+                    + "\n  ".join(self.problems),
+                    {"problems": self.problems},
+                    self.where,
+                )
+            )
 
 
 class SloFile(pytest.File):

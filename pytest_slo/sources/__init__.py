@@ -116,7 +116,9 @@ class Sources:
                 end = item.deadline.at if item.deadline else started + 2 * item.seconds
                 if thread.is_alive() and time.monotonic() > end + _GRACE:
                     source, where = item.source or "live source", item.where
-                    raise SourceUnavailable(source, f"no answer{f' from {where}' if where else ''} within {item.seconds:g} s")
+                    raise SourceUnavailable(
+                        source, f"no answer{f' from {where}' if where else ''} within {item.seconds:g} s"
+                    )
             if "error" in box:
                 raise box["error"]
             return box["value"]  # type: ignore[no-any-return]
@@ -126,7 +128,9 @@ class Sources:
     def prometheus_url(self, site: Site) -> str:
         url = self.options.prometheus_url or site.config.get("PROMETHEUS_URL")
         if not url:
-            raise SourceUnavailable("prometheus", f"no URL: pass --prometheus-url or set PROMETHEUS_URL in {site.env_display}")
+            raise SourceUnavailable(
+                "prometheus", f"no URL: pass --prometheus-url or set PROMETHEUS_URL in {site.env_display}"
+            )
         return str(url)
 
     def prometheus(self, site: Site) -> PrometheusSource:

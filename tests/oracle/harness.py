@@ -135,7 +135,9 @@ def run_promtool(folder: Path, files: list[Path]) -> subprocess.CompletedProcess
                           text=True, timeout=300)
 
 
-def write_tests(folder: Path, rules: Mapping[str, Any] | Reference, tests_at: Mapping[int, list[dict[str, Any]]]) -> list[Path]:
+def write_tests(
+    folder: Path, rules: Mapping[str, Any] | Reference, tests_at: Mapping[int, list[dict[str, Any]]]
+) -> list[Path]:
     """A rule file (a check's, or ``rules`` as given) and one promtool test file per evaluation
     time (ms after the first sample)."""
     if isinstance(rules, Reference):
@@ -155,7 +157,9 @@ def designed_tests(ref: Reference, cases: tuple[Case, ...]) -> dict[int, list[di
     for drift in DRIFT_MINUTES:
         at_ms = (EVAL_MINUTE + drift) * 60_000
         out[at_ms] = [
-            unit_test(c, ref.query, ref.no_data == "fail", at_ms, c.breaching, c.no_data, c.values if drift == 0 else ())
+            unit_test(
+                c, ref.query, ref.no_data == "fail", at_ms, c.breaching, c.no_data, c.values if drift == 0 else ()
+            )
             for c in cases
         ]
     return out
@@ -171,4 +175,8 @@ def unname(labels: Mapping[str, str]) -> dict[str, str]:
 
 
 def number(value: Any) -> float:
-    return {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}.get(value, value) if isinstance(value, str) else float(value)
+    return (
+        {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}.get(value, value)
+        if isinstance(value, str)
+        else float(value)
+    )

@@ -187,7 +187,12 @@ def unit_test(
     alerts = [{"eval_time": at, "alertname": "Breach", "exp_alerts": [{"exp_labels": dict(b)} for b in breaching]}]
     if no_data_alert:
         alerts.append({"eval_time": at, "alertname": "NoData", "exp_alerts": [{"exp_labels": {}}] if no_data else []})
-    test: dict[str, Any] = {"name": case.name, "interval": "1m", "input_series": input_series(case), "alert_rule_test": alerts}
+    test: dict[str, Any] = {
+        "name": case.name,
+        "interval": "1m",
+        "input_series": input_series(case),
+        "alert_rule_test": alerts,
+    }
     if values:
         numbers = [(labels, v) for labels, v in values if not math.isnan(v)]
         test["promql_expr_test"] = [

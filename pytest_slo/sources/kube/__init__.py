@@ -153,21 +153,34 @@ class KubeSource:
         them (a deep copy of thousands of pods costs seconds)."""
         return self._selected(PODS, namespace, label_selector, shared)
 
-    def statefulsets(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
-        """The namespace's StatefulSets (one LIST per run) that ``label_selector`` selects (``shared``: see :meth:`pods`)."""
+    def statefulsets(
+        self, namespace: str, label_selector: str | None = None, *, shared: bool = False
+    ) -> list[KubeObject]:
+        """The namespace's StatefulSets (one LIST per run) that ``label_selector`` selects (``shared``: see
+        :meth:`pods`)."""
         return self._selected(STATEFULSETS, namespace, label_selector, shared)
 
-    def deployments(self, namespace: str, label_selector: str | None = None, *, shared: bool = False) -> list[KubeObject]:
-        """The namespace's Deployments (one LIST per run) that ``label_selector`` selects (``shared``: see :meth:`pods`)."""
+    def deployments(
+        self, namespace: str, label_selector: str | None = None, *, shared: bool = False
+    ) -> list[KubeObject]:
+        """The namespace's Deployments (one LIST per run) that ``label_selector`` selects (``shared``: see
+        :meth:`pods`)."""
         return self._selected(DEPLOYMENTS, namespace, label_selector, shared)
 
     def _selected(
-        self, resource: Resource, namespace: str, label_selector: str | None, shared: bool, field_selector: str | None = None
+        self,
+        resource: Resource,
+        namespace: str,
+        label_selector: str | None,
+        shared: bool,
+        field_selector: str | None = None,
     ) -> list[KubeObject]:
         with self._lock:
             listed = self._lists.get((resource.kind, namespace))
             if listed is None:
-                listed = self._lists[(resource.kind, namespace)] = Once(SOURCE, f"the LIST of {resource.kind}s in {namespace}")
+                listed = self._lists[(resource.kind, namespace)] = Once(
+                    SOURCE, f"the LIST of {resource.kind}s in {namespace}"
+                )
         requirements = None
         try:
             if label_selector:

@@ -181,7 +181,9 @@ class PrometheusSource:
             else:
                 hint = "; an instant query needs a function such as rate() around it" if kind == "matrix" else ""
                 raise QueryError(f"prometheus returned a {kind}, not a vector{hint}: {one_line(promql, 200)}")
-            return InstantResult(promql, float(at), samples, kind, tuple(self._scrub(str(w)) for w in answer.get("warnings") or ()))  # type: ignore[union-attr]
+            return InstantResult(
+                promql, float(at), samples, kind, tuple(self._scrub(str(w)) for w in answer.get("warnings") or ())  # type: ignore[union-attr]
+            )
 
     # ----------------------------------------------------------------- HTTP
 
@@ -218,7 +220,9 @@ class PrometheusSource:
                 clean = scrub_bytes(body, self._secrets)
                 head = clean[:40].decode("utf-8", "replace") + ("..." if len(clean) > 40 else "")
                 raise SourceUnavailable(SOURCE, f"invalid JSON from {url} (starts with {head!r})") from None
-            raise SourceUnavailable(SOURCE, f"unexpected answer from {url}: no status/data (is it a Prometheus API?)") from None
+            raise SourceUnavailable(
+                SOURCE, f"unexpected answer from {url}: no status/data (is it a Prometheus API?)"
+            ) from None
         except RequestException as exc:  # after ValueError: requests' JSONDecodeError is both
             raise SourceUnavailable(SOURCE, self._network_reason(exc, url, deadline)) from None
 
@@ -242,7 +246,8 @@ class PrometheusSource:
             where = self._scrub(str(response.headers.get("Location", "elsewhere")))
             raise SourceUnavailable(
                 SOURCE,
-                f"HTTP {status} {phrase} from {url}: redirects to {where}, not followed (point the URL at the final address)",
+                f"HTTP {status} {phrase} from {url}: redirects to {where}, not followed (point the URL at the "
+                "final address)",
             )
         if answer is not None and answer.get("status") == "error":  # bad_data (400), execution (422)
             self._rejected(answer, subject)

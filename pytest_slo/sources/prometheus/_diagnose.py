@@ -149,8 +149,11 @@ class _Diagnosis:
         marker = _marker(s)
         if marker is not None:
             exporter, _, flag = EXPORTER_FLAGS[s.name or ""]
-            running = (f"{marker.metric} exists, so {exporter} is scraped but runs without it"
-                       if self.count(f"count({marker.base})") else f"no {exporter} is scraped either ({marker.metric} does not exist)")
+            running = (
+                f"{marker.metric} exists, so {exporter} is scraped but runs without it"
+                if self.count(f"count({marker.base})")
+                else f"no {exporter} is scraped either ({marker.metric} does not exist)"
+            )
             return f"metric {s.metric} does not exist in Prometheus: {exporter} exports it only with {flag}; {running}"
         return f"metric {s.metric} does not exist in Prometheus (is it scraped? check the ServiceMonitor)"
 

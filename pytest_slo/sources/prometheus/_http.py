@@ -87,7 +87,9 @@ def build_clients(config: PrometheusConfig) -> Clients:
     from prometheus_api_client.prometheus_connect import PrometheusConnect
 
     if config.verify and config.ca_bundle and not os.path.isfile(config.ca_bundle):
-        raise ConfigError(f"cannot load the CA bundle {config.ca_bundle}: No such file or directory", hint="SLO_PROMETHEUS_CA_BUNDLE")
+        raise ConfigError(
+            f"cannot load the CA bundle {config.ca_bundle}: No such file or directory", hint="SLO_PROMETHEUS_CA_BUNDLE"
+        )
     from requests.adapters import HTTPAdapter
     from urllib3.util import Retry, Timeout
 
@@ -118,7 +120,9 @@ def build_clients(config: PrometheusConfig) -> Clients:
     session.trust_env = False  # proxies, CA bundle and .netrc come from the settings only
     session.max_redirects = 0
     session.verify = (config.ca_bundle or True) if config.verify else False
-    session.headers.update({"Accept": "application/json", "User-Agent": "pytest-slo (read-only)", **dict(config.headers)})
+    session.headers.update(
+        {"Accept": "application/json", "User-Agent": "pytest-slo (read-only)", **dict(config.headers)}
+    )
     if config.token:
         session.headers["Authorization"] = f"Bearer {config.token}"
     if config.proxies:

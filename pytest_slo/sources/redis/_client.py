@@ -64,7 +64,9 @@ class RedisSource:
             # Said first, and without echoing the URL, whatever else is wrong: it holds a credential.
             raise ConfigError("the Redis URL must not carry a password; set SLO_REDIS_PASSWORD instead")
         if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-            raise ConfigError(f"the Redis URL must look like redis://host:port or host:port, not {one_line(text, 80)!r}")
+            raise ConfigError(
+                f"the Redis URL must look like redis://host:port or host:port, not {one_line(text, 80)!r}"
+            )
         try:
             port = parts.port or DEFAULT_PORT
         except ValueError:

@@ -85,7 +85,11 @@ def parse_nodes(text: str) -> list[ClusterNode]:
         node_id, addr, master_id, link = fields[0], fields[1], fields[3], fields[7]
         host_port = addr.split("@", 1)[0].split(",", 1)[0]
         host, _, port = host_port.rpartition(":")
-        address = "" if not host or not port.isdigit() or port == "0" else (f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        address = (
+            ""
+            if not host or not port.isdigit() or port == "0"
+            else (f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        )
         names = {"pfail" if f == "fail?" else f for f in fields[2].split(",")}
         rows.append((node_id, address, names, master_id, link, _slots(fields[8:])))
     addresses = {node_id: address for node_id, address, *_ in rows}

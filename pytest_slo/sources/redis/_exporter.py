@@ -62,17 +62,22 @@ class ExporterRedisFacts:
     def _read(self) -> list[Instance]:
         sel, at = self.selector, self._at()
         info_q = f"redis_instance_info{{{sel}}}"
-        answers = self._ask({"info": info_q, "max": f"redis_memory_max_bytes{{{sel}}}", "used": f"redis_memory_used_bytes{{{sel}}}"}, at)
+        answers = self._ask(
+            {"info": info_q, "max": f"redis_memory_max_bytes{{{sel}}}", "used": f"redis_memory_used_bytes{{{sel}}}"}, at
+        )
         info = answers["info"].samples
         if not info:
-            raise SourceUnavailable("prometheus", f"no redis_exporter series at {_iso(at)}: {self.prometheus.diagnose_empty(info_q, at)}")
+            raise SourceUnavailable(
+                "prometheus", f"no redis_exporter series at {_iso(at)}: {self.prometheus.diagnose_empty(info_q, at)}"
+            )
         maxmem, used = _by_instance(answers["max"]), _by_instance(answers["used"])
         for sample in info:  # a missing series is no fact: reading it as 0 would be a false "no limit"
             name = sample.labels.get("instance", "")
             for metric, values in (("redis_memory_max_bytes", maxmem), ("redis_memory_used_bytes", used)):
                 if name not in values:
                     raise SourceUnavailable(
-                        "prometheus", f"redis_exporter shows {name} in redis_instance_info but has no {metric} for it at {_iso(at)}"
+                        "prometheus",
+                        f"redis_exporter shows {name} in redis_instance_info but has no {metric} for it at {_iso(at)}",
                     )
         found = []
         for s in sorted(info, key=lambda s: _natural(s.labels.get("pod") or s.labels.get("instance", ""))):
@@ -80,7 +85,11 @@ class ExporterRedisFacts:
             address = labels.get("instance", "")
             role = labels.get("role", "master")
             node = describe(_node(labels, role)) if labels.get("redis_mode") == "cluster" else address
-            settings = {"maxmemory": maxmem[address], "maxmemory_policy": labels.get("maxmemory_policy", ""), "maxmemory_samples": None}
+            settings = {
+                "maxmemory": maxmem[address],
+                "maxmemory_policy": labels.get("maxmemory_policy", ""),
+                "maxmemory_samples": None,
+            }
             found.append(instance(address, node, role, "prometheus", {"used_memory": used[address]}, settings))
         return found
 
@@ -102,7 +111,9 @@ class ExporterRedisFacts:
                 labels[s.labels.get("instance", "")] = s.labels
         if not labels:
             query = f"redis_instance_info{{{sel}}}"
-            raise SourceUnavailable("prometheus", f"no redis_exporter series at {_iso(at)}: {self.prometheus.diagnose_empty(query, at)}")
+            raise SourceUnavailable(
+                "prometheus", f"no redis_exporter series at {_iso(at)}: {self.prometheus.diagnose_empty(query, at)}"
+            )
         if not any(v.get("redis_mode") == "cluster" for v in labels.values()):
             return None
         redis_up, scrape_up = _by_instance(answers["redis_up"]), _by_instance(answers["scrape_up"])

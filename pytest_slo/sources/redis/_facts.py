@@ -49,7 +49,9 @@ class RedisFacts(Protocol):
     def close(self) -> None: ...
 
 
-def instance(address: str, node: str, role: str, via: str, memory: Mapping[str, Any], settings: Mapping[str, Any]) -> Instance:
+def instance(
+    address: str, node: str, role: str, via: str, memory: Mapping[str, Any], settings: Mapping[str, Any]
+) -> Instance:
     return Instance(
         instance=address, node=node, role="replica" if role in ("slave", "replica") else "master", via=via,
         maxmemory=int(settings["maxmemory"]), maxmemory_policy=str(settings["maxmemory_policy"]),
@@ -83,8 +85,11 @@ class DirectRedisFacts:
         nodes, reads = read_nodes(seed, (info, settings, seed.cluster_info()), seed.sibling)
         nodes.sort(key=_order)
         found = [
-            instance(n["address"] or seed.address, describe(n), n["role"], "redis", reads[n["id"]][0], reads[n["id"]][1])
-            for n in nodes if n["id"] in reads
+            instance(
+                n["address"] or seed.address, describe(n), n["role"], "redis", reads[n["id"]][0], reads[n["id"]][1]
+            )
+            for n in nodes
+            if n["id"] in reads
         ]
         return found, Cluster(via="redis", seed=seed.address, nodes=nodes)
 
