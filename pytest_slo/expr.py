@@ -26,6 +26,7 @@ from . import units
 __all__ = [
     "SloEnvironment",
     "compile_expression",
+    "compile_template",
     "counted",
     "environment",
     "expression_names",
@@ -152,13 +153,15 @@ def compile_expression(source: str) -> Callable[..., Any]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled_template(source: str) -> jinja2.Template:
+def compile_template(source: str) -> jinja2.Template:
+    """Compile a template once per process (the catalog's check of it and every site's render
+    share it); raises ``jinja2.TemplateSyntaxError``, or an unknown filter's error."""
     return environment().from_string(source)
 
 
 def render_string(source: str, context: Mapping[str, Any]) -> str:
     """Render a short message template (a check's ``found``/``expect``)."""
-    return _compiled_template(source).render(context)
+    return compile_template(source).render(context)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import jsonschema
 
-from ..expr import compile_expression, environment
+from ..expr import compile_expression, compile_template
 
 __all__ = [
     "BASE_SCHEMA",
@@ -252,7 +252,7 @@ def _expression(value: object) -> bool:
 @FORMATS.checks("slo-template", raises=jinja2.TemplateSyntaxError)
 def _template(value: object) -> bool:
     if isinstance(value, str):
-        environment().from_string(value)  # compiling also finds unknown filters
+        compile_template(value)  # compiling also finds unknown filters
     return True
 
 
