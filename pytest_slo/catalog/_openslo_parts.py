@@ -100,8 +100,6 @@ def _objectives(spec: dict[str, Any], doc: Doc, indicator: str, problems: list[C
         )
     labels: dict[str, int] = {}
     for index, item in enumerate(items):
-        base = ("spec", "objectives", index)
-        line = _line(doc.node, (*base, "target"))
         display = str(item.get("displayName") or "")
         label = "" if len(items) == 1 else re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-") or str(index)
         if label in labels:  # two items of one node id: pytest would run one of them only
@@ -110,60 +108,69 @@ def _objectives(spec: dict[str, Any], doc: Doc, indicator: str, problems: list[C
                     f"spec.objectives[{index}].displayName: {display!r} gives the item name {label!r} of "
                     f"spec.objectives[{labels[label]}]",
                     path=doc.display,
-                    line=_line(doc.node, (*base, "displayName")),
+                    line=_line(doc.node, ("spec", "objectives", index, "displayName")),
                     hint="objectives are told apart by their displayName in lower case letters and digits: make "
-                         "them differ there",
+                    "them differ there",
                 )
             )
             continue
         labels[label] = index
-        op = item.get("op")
-        composite = [k for k in ("indicator", "indicatorRef", "compositeWeight", "targetPercent") if k in item]
-        if composite:
-            what = (
-                "targetPercent: write target as a ratio (0.999)"
-                if composite == ["targetPercent"]
-                else "a composite SLO (an indicator per objective) is not supported: write one SLO per indicator"
-            )
-            problems.append(
-                CatalogError(
-                    f"spec.objectives[{index}].{composite[0]}: {what}",
-                    path=doc.display,
-                    line=_line(doc.node, (*base, composite[0])),
-                )
-            )
-            continue
-        if indicator == "threshold" and (op is None or "value" not in item):
-            problems.append(
-                CatalogError(
-                    f"spec.objectives[{index}]: a thresholdMetric objective needs op and value (the SLI is good "
-                    "when it is op value)",
-                    path=doc.display,
-                    line=_line(doc.node, base),
-                )
-            )
-            continue
-        window = item.get("timeSliceWindow")
-        slice_window = None
-        if window is not None:
-            slice_window = (
-                float(window) * 60
-                if isinstance(window, (int, float))
-                else _fixed(str(window), (*base, "timeSliceWindow"), doc, problems)
-            )
-        out.append(
-            Objective(
-                display or f"objective {index + 1}",
-                label,
-                item["target"],
-                line,
-                _OPS.get(op) if indicator == "threshold" else None,
-                item.get("value"),
-                item.get("timeSliceTarget"),
-                slice_window,
+        objective = _objective(item, index, label, doc, indicator, problems)
+        if objective is not None:
+            out.append(objective)
+    return out
+
+
+def _objective(
+    item: dict[str, Any], index: int, label: str, doc: Doc, indicator: str, problems: list[CatalogError]
+) -> Objective | None:
+    """One item of ``spec.objectives``, or None (with the reason in ``problems``) when pytest-slo
+    cannot judge it: a composite objective, or a threshold objective without op and value."""
+    base = ("spec", "objectives", index)
+    op = item.get("op")
+    composite = [k for k in ("indicator", "indicatorRef", "compositeWeight", "targetPercent") if k in item]
+    if composite:
+        what = (
+            "targetPercent: write target as a ratio (0.999)"
+            if composite == ["targetPercent"]
+            else "a composite SLO (an indicator per objective) is not supported: write one SLO per indicator"
+        )
+        problems.append(
+            CatalogError(
+                f"spec.objectives[{index}].{composite[0]}: {what}",
+                path=doc.display,
+                line=_line(doc.node, (*base, composite[0])),
             )
         )
-    return out
+        return None
+    if indicator == "threshold" and (op is None or "value" not in item):
+        problems.append(
+            CatalogError(
+                f"spec.objectives[{index}]: a thresholdMetric objective needs op and value (the SLI is good "
+                "when it is op value)",
+                path=doc.display,
+                line=_line(doc.node, base),
+            )
+        )
+        return None
+    window = item.get("timeSliceWindow")
+    slice_window = None
+    if window is not None:
+        slice_window = (
+            float(window) * 60
+            if isinstance(window, (int, float))
+            else _fixed(str(window), (*base, "timeSliceWindow"), doc, problems)
+        )
+    return Objective(
+        str(item.get("displayName") or "") or f"objective {index + 1}",
+        label,
+        item["target"],
+        _line(doc.node, (*base, "target")),
+        _OPS.get(str(op)) if indicator == "threshold" else None,
+        item.get("value"),
+        item.get("timeSliceTarget"),
+        slice_window,
+    )
 
 
 def _fixed(text: str, path: tuple[Any, ...], doc: Doc, problems: list[CatalogError]) -> float | None:

@@ -257,48 +257,58 @@ def _parse_file(
                 )
             )
             continue
-        found = validators.problems(item, node, display)
-        if not found and (bad_runbook := runbook_problem(root, item["runbook"], anchors=False)):
-            found = [
-                CatalogError(
-                    f"{_label(item)}: {bad_runbook}",
-                    path=display,
-                    line=_line(node, ("runbook",)),
-                    hint="write the runbook or fix the path",
-                )
-            ]
-        if not found:
-            found = _unknown_names(item, node, display, validators.schema(item["kind"]), known)
+        found = _problems(item, node, display, validators, root, known)
         if found:
             problems += found
             broken = _broken(item, display, line, found[0])
             if broken is not None:
                 checks.append(broken)
             continue
-        base = set(BASE_SCHEMA["properties"])
-        actions = tuple({"action": a} if isinstance(a, str) else dict(a) for a in item.get("actions", ()))
-        checks.append(
-            Check(
-                id=item["id"],
-                title=item["title"],
-                kind=item["kind"],
-                severity=item["severity"],
-                runbook=item["runbook"],
-                source=display,
-                line=line,
-                apps=tuple(item["apps"]) if "apps" in item else None,
-                description=item.get("description", ""),
-                when=item.get("when"),
-                keys=tuple(item.get("keys", ())),
-                markers=tuple(item.get("markers", ())),
-                actions=actions,
-                spec={k: v for k, v in item.items() if k not in base},
-                lines={key.value: key.start_mark.line + 1 for key, _ in node.value}
-                if isinstance(node, yaml.MappingNode)
-                else {},
-            )
-        )
+        checks.append(_check(item, node, display, line))
     return checks, problems
+
+
+def _problems(
+    item: dict[str, Any], node: yaml.Node, display: str, validators: _Validators, root: Path, known: Known
+) -> list[CatalogError]:
+    """What is wrong with one check, in the order a fix needs: its fields, then its runbook, then
+    the names its expressions and templates read."""
+    found = validators.problems(item, node, display)
+    if not found and (bad_runbook := runbook_problem(root, item["runbook"], anchors=False)):
+        found = [
+            CatalogError(
+                f"{_label(item)}: {bad_runbook}",
+                path=display,
+                line=_line(node, ("runbook",)),
+                hint="write the runbook or fix the path",
+            )
+        ]
+    if not found:
+        found = _unknown_names(item, node, display, validators.schema(item["kind"]), known)
+    return found
+
+
+def _check(item: dict[str, Any], node: yaml.Node, display: str, line: int) -> Check:
+    """A valid catalog entry as a :class:`Check`: the common fields, and the kind's in ``spec``."""
+    base = set(BASE_SCHEMA["properties"])
+    actions = tuple({"action": a} if isinstance(a, str) else dict(a) for a in item.get("actions", ()))
+    return Check(
+        id=item["id"],
+        title=item["title"],
+        kind=item["kind"],
+        severity=item["severity"],
+        runbook=item["runbook"],
+        source=display,
+        line=line,
+        apps=tuple(item["apps"]) if "apps" in item else None,
+        description=item.get("description", ""),
+        when=item.get("when"),
+        keys=tuple(item.get("keys", ())),
+        markers=tuple(item.get("markers", ())),
+        actions=actions,
+        spec={k: v for k, v in item.items() if k not in base},
+        lines={key.value: key.start_mark.line + 1 for key, _ in node.value} if isinstance(node, yaml.MappingNode) else {},
+    )
 
 
 #: ``checks/`` files that are not check catalogs.

@@ -133,9 +133,19 @@ def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None 
     catalog = SloCatalog()
     base = root / folder
     files = sorted([*base.glob("*.yaml"), *base.glob("*.yml")]) if base.is_dir() else []
-    apps = list(apps)
+    documents, invalid = _read(root, files, known, catalog)
+    slis, bad_slis = _slis(documents, catalog)
+    _add_slos(documents, invalid, slis, bad_slis, list(apps), catalog)
+    return catalog
+
+
+def _read(
+    root: Path, files: list[Path], known: Known | None, catalog: SloCatalog
+) -> tuple[list[Doc], dict[int, CatalogError]]:
+    """The documents pytest-slo reads, and the first problem of each named SLO the schema refused
+    (by id(doc): its items error with it, and its name is taken); every problem goes to ``catalog``."""
     documents: list[Doc] = []
-    invalid: dict[int, CatalogError] = {}  # the first problem of each named SLO the schema refused, by id(doc)
+    invalid: dict[int, CatalogError] = {}
     for path in files:
         display = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         docs, problems = _documents(path, display)
@@ -157,32 +167,49 @@ def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None 
             if not found:
                 documents.append(doc)
             elif kind == "SLO" and _name_and_app(doc.data):
-                documents.append(doc)  # its items error with the problem, and its name is taken
+                documents.append(doc)
                 invalid[id(doc)] = found[0]
         if problems:
             catalog.problems[display] = problems
+    return documents, invalid
+
+
+def _slis(documents: list[Doc], catalog: SloCatalog) -> tuple[dict[str, Doc], dict[str, Doc]]:
+    """The named SLIs, usable and not: an SLI is judged on its own too (one that no SLO uses yet
+    is still an error), and a name given twice is an error at the second."""
     slis: dict[str, Doc] = {}
     bad_slis: dict[str, Doc] = {}
     for doc in documents:
-        if doc.data["kind"] == "SLI":
-            name = doc.data["metadata"]["name"]
-            # an SLI is judged on its own too: one that no SLO uses yet is still an error
-            sli_problems: list[CatalogError] = []
-            if (first := slis.get(name) or bad_slis.get(name)) is not None:
-                sli_problems.append(_repeated(doc, first))
-            else:
-                indicator(doc.data["spec"], ("spec",), doc, sli_problems)
-                (bad_slis if sli_problems else slis)[name] = doc
-            if sli_problems:
-                catalog.problems.setdefault(doc.display, []).extend(sli_problems)
+        if doc.data["kind"] != "SLI":
+            continue
+        name = doc.data["metadata"]["name"]
+        sli_problems: list[CatalogError] = []
+        if (first := slis.get(name) or bad_slis.get(name)) is not None:
+            sli_problems.append(_repeated(doc, first))
+        else:
+            indicator(doc.data["spec"], ("spec",), doc, sli_problems)
+            (bad_slis if sli_problems else slis)[name] = doc
+        if sli_problems:
+            catalog.problems.setdefault(doc.display, []).extend(sli_problems)
+    return slis, bad_slis
+
+
+def _add_slos(
+    documents: list[Doc],
+    invalid: dict[int, CatalogError],
+    slis: dict[str, Doc],
+    bad_slis: dict[str, Doc],
+    apps: list[str],
+    catalog: SloCatalog,
+) -> None:
+    """Each SLO document read into ``catalog.slos``, or into ``catalog.broken`` with its first problem."""
     seen: dict[str, Doc] = {}
     for doc in documents:
         if doc.data["kind"] != "SLO":
             continue
         name = doc.data["metadata"]["name"]
-        slo, problems = (
-            (None, []) if id(doc) in invalid else read_slo(doc, slis, apps, bad_slis)
-        )  # the schema's are reported
+        # the schema's problems are reported already
+        slo, problems = (None, []) if id(doc) in invalid else read_slo(doc, slis, apps, bad_slis)
         if name in seen:  # valid or not, the first SLO of a name owns its items' ids
             catalog.problems.setdefault(doc.display, []).extend([_repeated(doc, seen[name]), *problems])
             continue
@@ -190,18 +217,10 @@ def load_slos(root: Path, folder: str, apps: Iterable[str], known: Known | None 
         if problems:
             catalog.problems.setdefault(doc.display, []).extend(problems)
         if slo is None:
-            catalog.broken.append(
-                (
-                    name,
-                    _app_of(doc.data),
-                    doc.display,
-                    doc.node.start_mark.line + 1,
-                    invalid.get(id(doc)) or problems[0],
-                )
-            )
+            first = invalid.get(id(doc)) or problems[0]
+            catalog.broken.append((name, _app_of(doc.data), doc.display, doc.node.start_mark.line + 1, first))
         else:
             catalog.slos.append(slo)
-    return catalog
 
 
 def slo_checks(catalog: SloCatalog) -> tuple[list[Check], list[Check]]:
