@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SloError
 from ..expr import expression_names
-from ..findings.mdtext import cell, code, prose
-from ..findings.model import Finding, runbook_url
-from .draft import BEGIN, END, state_part
+from ..findings.mdtext import code, prose
+from ..findings.model import Finding
+from ._context import TODO, Causes, Draft, Moments, draft_state, template_context
 from .events import WarningRow, as_events, from_evidence, merge_warnings, warning_events
 from .githistory import Commit, GitUnavailable, commits, mark_fix
-from .impact import describe_requests, impact_rows, requests_failed, spoken
-from .lessons import action_items, went_well_and_wrong
-from .rootcause import headline, is_symptom, rank_candidates
+from .impact import requests_failed
+from .lessons import went_well_and_wrong
+from .rootcause import Candidate, headline, is_symptom, rank_candidates
 from .timeline import Event, breach_events, kube_events, merge_events, parse_time
 from .tracks import PAGE, PROMETHEUS, Track, build_tracks, read_histories, status
 
@@ -38,11 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TEMPLATE", "TODO", "chart_file", "incident_context", "render_postmortem"]
 
-TODO = "_TODO: {}_"
 TEMPLATE = Path(__file__).with_name("templates") / "postmortem.md.j2"
 HISTORY_BEFORE = _dt.timedelta(hours=24)  # commits this long before the breach may have caused it
 EVENTS_BEFORE = _dt.timedelta(hours=1)  # Kubernetes keeps events an hour: older ones are gone anyway
-_STAMP = "%Y-%m-%d %H:%M:%S UTC"
 
 
 def _symptom_keys(run: IncidentRun) -> dict[str, list[str]]:
@@ -118,43 +115,6 @@ def chart_file(stem: str, check: str, app: str | None) -> str:
     return f"{stem}.{safe(check)}.{safe(app or 'site')}.svg"
 
 
-#: What the draft keeps of a finding's evidence for later runs: the objective, the query and
-#: what it saw in the check's own terms; every series' values and pod list are left out.
-_KEPT = ("op", "threshold", "unit", "query", "time", "shown", "factor", "burn_query", "pairs", "target", "window",
-         "budget_left_percent", "budget_spent", "budget_allowed")
-
-
-def _trim(finding: Finding) -> dict[str, Any]:
-    """A finding as the draft remembers it for the runs after this one."""
-    evidence = {k: v for k, v in (finding.get("evidence") or {}).items() if k in _KEPT}
-    return {**{k: v for k, v in finding.items() if k not in ("waiver", "objects", "action")}, "evidence": evidence}
-
-
-def _fence(text: str) -> str:
-    """``text`` as a fenced block that renders as written, whatever backticks it holds."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{text}\n{fence}"
-
-
-def _span(start: _dt.datetime | None, end: _dt.datetime | None) -> str:
-    return spoken((end - start).total_seconds()) if start and end else "—"
-
-
-def _since(started: _dt.datetime | None, detected: _dt.datetime, end: _dt.datetime | None) -> str:
-    """How long until ``end``: from the breach (what users saw) and from detection (what the team did)."""
-    if end is None:
-        return "—"
-    after = f"{_span(detected, end)} after detection" if end >= detected else "before detection"
-    return f"{_span(started, end)} from the breach, {after}" if started else after
-
-
-def _commit_rows(found: list[Commit]) -> list[dict[str, str]]:
-    return [{"hash": code(c.short), "time": f"{c.time:%Y-%m-%d %H:%M:%S}", "author": cell(c.author), "subject": cell(c.subject),
-             "changed": "; ".join(k.markdown for k in c.keys) if c.keys else ("adds config.env" if c.first else cell(", ".join(c.files))),
-             "fix": "**the fix**" if c.fix else "—"} for c in found]
-
-
 def _git(run: IncidentRun, site: str, since: _dt.datetime, started: _dt.datetime | None, cause_keys: set[str]) -> tuple[list[Commit], str]:
     target = run.repo.site(site)
     paths = [target.env_display, *(target.values_display(app) for app in target.apps)]
@@ -202,16 +162,6 @@ def _commit_events(found: list[Commit]) -> list[Event]:
     return events
 
 
-@dataclass(frozen=True)
-class Moments:
-    """When the incident was detected (and how), mitigated and resolved."""
-
-    detected: _dt.datetime
-    how: str
-    mitigated: _dt.datetime | None
-    resolved: _dt.datetime | None
-
-
 def _timeline(run: IncidentRun, site: str, state: dict[str, Any], tracks: list[Track], found: list[Commit],
               moments: Moments, since: _dt.datetime) -> tuple[list[Event], list[Event], list[WarningRow], list[str]]:
     """The timeline (this run's events merged with the draft's), the keyed events the state
@@ -224,86 +174,109 @@ def _timeline(run: IncidentRun, site: str, state: dict[str, Any], tracks: list[T
     # a status a check's new breach took back is no longer true
     earlier = [e for e in map(Event.from_dict, state.get("timeline") or []) if e and (e.key not in ends or ends[e.key][0])]
     keyed = merge_events(earlier, events)
+    warnings, gaps = _warnings(run, site, state, tracks, since)
+    return sorted([*keyed, *as_events(warnings)], key=lambda e: (e.at, e.what)), keyed, warnings, gaps
+
+
+def _warnings(run: IncidentRun, site: str, state: dict[str, Any], tracks: list[Track], since: _dt.datetime) -> tuple[list[WarningRow], list[str]]:
+    """The draft's Warning rows folded with this run's: Kubernetes' events of the incident's
+    apps (when the run judged the live system or a snapshot of it) and those its fresh
+    findings' evidence holds; and what could not be read."""
     apps = sorted({t.app for t in tracks if t.app})
     rows, gaps = warning_events(run, site, apps, since) if run.settings.live or run.sources.options.kube_snapshot else ([], [])
     warnings = merge_warnings([w for w in map(WarningRow.from_dict, state.get("warnings") or []) if w],
                               [*rows, *from_evidence([t.finding for t in tracks if t.fresh], since)])
-    return sorted([*keyed, *as_events(warnings)], key=lambda e: (e.at, e.what)), keyed, warnings, gaps
+    return warnings, gaps
 
 
 def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any] | None, current: list[Finding],
                      now: _dt.datetime) -> dict[str, Any]:
     """What the template is rendered with, and the draft's new ``state``."""
     state = state or {}
+    draft = _learn(run, store, site, state, current, now)
+    incident_id = state.get("incident_id") or _next_id(run.settings.postmortem_dir or Path("."), draft.when.detected)
+    return template_context(run, store, draft, draft_state(draft, state, current, incident_id, now), now)
+
+
+def _learn(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any], current: list[Finding], now: _dt.datetime) -> Draft:
+    """What the draft says of the incident: its checks with their histories, when it began, was
+    detected and recovered, its causes and name, the commits, the timeline, the requests failed
+    and the lessons. ``state``: what the draft kept so far (empty for a new incident)."""
     tracks = build_tracks(run, store, site, state.get("findings") or [], current, state.get("checks") or {}, _judged_at(run, now))
     gaps: list[str] = []
     read_histories(run, site, tracks, min((t.first for t in tracks if t.first), default=None), gaps)
-    firsts = [t.first for t in tracks if t.first]
-    earliest = min(firsts, default=None)
+    when = _moments(run, state, tracks, current, now)
+    causes = _causes(run, site, tracks)
+    title, slug = _title(run, state, causes)
+    out = run.settings.postmortem_dir or Path(".")
+    stem = str(state.get("stem") or _free_stem(out, f"{when.detected:%Y-%m-%d}-{site}-{slug}"))
+    found, git_gap = _git(run, site, (when.earliest or when.detected) - HISTORY_BEFORE, when.started or when.earliest,
+                          _cause_keys(run, causes.candidates))
+    timeline, keyed, warnings, event_gaps = _timeline(run, site, state, tracks, found, when, (when.earliest or when.detected) - EVENTS_BEFORE)
+    requests, requests_gap = requests_failed(run, site, tracks, when.started, when.mitigated or when.evaluated)
+    well, wrong = went_well_and_wrong(run, tracks, causes.candidates, found, {"started": when.started, "detected": when.detected,
+                                                                              "mitigated": when.mitigated, "git": not git_gap})
+    return Draft(site=site, stem=stem, title=title, slug=slug, severity=_severity(state, current, causes.live_kinds), when=when,
+                 tracks=tracks, causes=causes, commits=found, git_gap=git_gap, timeline=timeline, keyed=keyed, warnings=warnings,
+                 gaps=gaps + event_gaps, requests=requests, requests_gap=requests_gap, well=well, wrong=wrong,
+                 charts=_charts(tracks, state, out, stem))
+
+
+def _moments(run: IncidentRun, state: dict[str, Any], tracks: list[Track], current: list[Finding], now: _dt.datetime) -> Moments:
+    """When the incident began, from its tracks once their histories are read; when it was
+    detected (a draft keeps its first detection), mitigated and resolved."""
+    earliest = min((t.first for t in tracks if t.first), default=None)
     started = min((t.first for t in tracks if t.first and t.role == PAGE), default=earliest)
     stage, mitigated, resolved = status(tracks)
     evaluated = _dt.datetime.fromtimestamp(run.sources.eval_time, _dt.timezone.utc).replace(microsecond=0)
     detected, how = parse_time(state.get("detected_at")), str(state.get("detected_by") or "")
     if detected is None:
         detected, how = _detected(run, current, now)
+    return Moments(earliest=earliest, started=started, detected=detected, how=how, mitigated=mitigated, resolved=resolved,
+                   stage=stage, evaluated=evaluated)
+
+
+def _causes(run: IncidentRun, site: str, tracks: list[Track]) -> Causes:
+    """The root-cause candidates among the incident's findings, ranked by the symptoms whose
+    config keys they point at, and the symptoms (failing live checks that are not drift checks)."""
     live_kinds = {name for name in run.registry.names if run.registry[name].live}
     drift = {c.id for c in run.catalog.checks if "drift" in c.markers}
     findings = [t.finding for t in tracks]
     candidates = rank_candidates(findings, live_kinds=live_kinds, drift=drift, symptom_keys=_symptom_keys(run), env_lines=_env_lines(run, site))
     symptoms = [f for f in findings if is_symptom(f, live_kinds, drift)]
-    title, slug = state.get("title"), state.get("slug")
+    return Causes(findings=findings, candidates=candidates, symptoms=symptoms, live_kinds=live_kinds)
+
+
+def _title(run: IncidentRun, state: dict[str, Any], causes: Causes) -> tuple[str, str]:
+    """The incident's title and slug: the draft's own once named (a person may have retitled
+    it), else its top cause and worst symptom, else the first symptom's (or finding's) check."""
+    title: Any = state.get("title")  # the state is JSON a person may have edited: kept as it is
+    slug: Any = state.get("slug")
     if not title:
-        title, slug = headline(candidates, symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks})
+        title, slug = headline(causes.candidates, causes.symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks})
         if not title:
-            title = slug = (symptoms or findings)[0]["check"]
-    out = run.settings.postmortem_dir or Path(".")
-    stem = str(state.get("stem") or _free_stem(out, f"{detected:%Y-%m-%d}-{site}-{slug}"))
+            title = slug = (causes.symptoms or causes.findings)[0]["check"]
+    return title, slug
+
+
+def _cause_keys(run: IncidentRun, candidates: list[Candidate]) -> set[str]:
+    """The config keys a fix would change: the candidates' own, and those their checks declare."""
     by_id = {c.id: c for c in run.catalog.checks}
-    cause_keys = {c.key for c in candidates if c.key} | {k for c in candidates for k in getattr(by_id.get(c.finding["check"]), "keys", ())}
-    found, git_gap = _git(run, site, (earliest or detected) - HISTORY_BEFORE, started or earliest, cause_keys)
-    moments = Moments(detected, how, mitigated, resolved)
-    timeline, keyed, warnings, event_gaps = _timeline(run, site, state, tracks, found, moments, (earliest or detected) - EVENTS_BEFORE)
-    requests, requests_gap = requests_failed(run, site, tracks, started, mitigated or evaluated)
-    well, wrong = went_well_and_wrong(run, tracks, candidates, found, {"started": started, "detected": detected, "mitigated": mitigated,
-                                                                       "git": not git_gap})
-    severity = min([str(state.get("severity") or "P4"), *(f["severity"] for f in current if f.get("kind") in live_kinds)])
+    return {c.key for c in candidates if c.key} | {k for c in candidates for k in getattr(by_id.get(c.finding["check"]), "keys", ())}
+
+
+def _severity(state: dict[str, Any], current: list[Finding], live_kinds: set[str]) -> str:
+    """The worst severity the incident reached: the draft's so far, or a live finding's of this run."""
+    return min([str(state.get("severity") or "P4"), *(f["severity"] for f in current if f.get("kind") in live_kinds)])
+
+
+def _charts(tracks: list[Track], state: dict[str, Any], out: Path, stem: str) -> list[dict[str, Any]]:
+    """This run's charts, with what to draw each from (a check's range); then the earlier runs'
+    the draft lists whose files are still there."""
     charts = [{"check": t.check, "app": t.app, "file": chart_file(stem, t.check, t.app), "draw": (_chartable(t), t.series, t.first)}
               for t in tracks if t.series]
     drawn = {c["file"] for c in charts}
-    charts += [c for c in state.get("charts") or [] if c.get("file") not in drawn and (out / str(c["file"])).is_file()]
-    apps = sorted({t.app for t in tracks if t.app})
-    new_state = {
-        "incident_id": state.get("incident_id") or _next_id(out, detected), "site": site, "stem": stem,
-        "title": title, "slug": slug, "severity": severity, "status": stage, "drafted_at": state.get("drafted_at") or now.isoformat(),
-        "updated_at": now.isoformat(), "detected_at": detected.isoformat(), "detected_by": how,
-        "started_at": started.isoformat() if started else None, "mitigated_at": mitigated.isoformat() if mitigated else None,
-        "resolved_at": resolved.isoformat() if resolved else None,
-        "fingerprints": sorted({*(state.get("fingerprints") or []), *(f["fingerprint"] for f in current if f.get("fingerprint"))}),
-        "findings": [_trim(t.finding) for t in tracks], "checks": {t.key: t.as_state() for t in tracks},
-        "timeline": [e.as_dict() for e in keyed], "warnings": [w.as_dict() for w in warnings],
-        "charts": [{"check": c["check"], "app": c["app"], "file": c["file"]} for c in charts],
-    }
-    stamp = lambda t: t.strftime(_STAMP) if t else "—"  # noqa: E731
-    primary = candidates[0] if candidates and candidates[0].explains else None
-    secondary = next((c for c in candidates[1:] if c.explains and c.key != primary.key), None) if primary else None
-    return {
-        "incident_id": new_state["incident_id"], "site": site, "apps": apps, "severity": severity, "status": stage,
-        "title": title, "slug": slug, "stem": stem, "window": run.settings.postmortem_window,
-        "generated_at": stamp(now), "drafted_at": stamp(parse_time(new_state["drafted_at"])), "detected_at": stamp(detected), "detected_by": how,
-        "started_at": stamp(started), "mitigated_at": stamp(mitigated), "resolved_at": stamp(resolved),
-        "first_breach": started, "duration": _duration(started, mitigated, evaluated, any(t.kind in ("promql", "openslo") for t in tracks)),
-        "time_to_detection": _span(started, detected), "time_to_mitigation": _since(started, detected, mitigated),
-        "time_to_resolution": _since(started, detected, resolved),
-        "tracks": tracks, "symptoms": symptoms, "impact": impact_rows(tracks, store, site),
-        "requests": describe_requests(requests) if requests else None, "requests_gap": requests_gap,
-        "timeline": timeline, "timeline_gaps": gaps + event_gaps, "commits": _commit_rows(found), "git_gap": git_gap,
-        "candidates": candidates, "primary": primary, "secondary": secondary, "well": well, "wrong": wrong,
-        "actions": action_items(run, tracks, detected), "findings": findings, "charts": charts,
-        "state": new_state, "state_part": state_part(new_state), "begin": BEGIN.format, "end": END.format,
-        "link": lambda runbook: runbook_url(runbook, run.settings.runbook_base_url), "todo": lambda what: TODO.format(what),
-        "prose": prose, "code": code, "cell": cell, "fence": _fence,
-        "first_line": lambda text: str(text or "").splitlines()[0] if text else "",
-    }
+    return charts + [c for c in state.get("charts") or [] if c.get("file") not in drawn and (out / str(c["file"])).is_file()]
 
 
 def _chartable(track: Track) -> Finding:
@@ -312,16 +285,6 @@ def _chartable(track: Track) -> Finding:
         return track.finding
     factor = (track.finding.get("evidence") or {}).get("factor", 14.4)
     return {**track.finding, "evidence": {**(track.finding.get("evidence") or {}), "op": "<=", "threshold": factor, "unit": "×"}}
-
-
-def _duration(started: _dt.datetime | None, mitigated: _dt.datetime | None, now: _dt.datetime, history: bool) -> str:
-    if started is None and not history:
-        return "unknown: no failing check has a history in Prometheus"
-    if started is None:
-        return "unknown: the breach began before the window Prometheus was read over"
-    if mitigated is None:
-        return f"ongoing: {spoken((now - started).total_seconds())} so far (since {started:%Y-%m-%d %H:%M} UTC)"
-    return f"{spoken((mitigated - started).total_seconds())} ({started:%Y-%m-%d %H:%M} to {mitigated:%H:%M} UTC)"
 
 
 def render_postmortem(run: IncidentRun, context: dict[str, Any]) -> str:

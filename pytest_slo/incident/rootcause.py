@@ -16,7 +16,7 @@ kills"), from the findings' evidence, never from a check's title.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,22 +118,37 @@ def cause_phrase(finding: Finding, key: str | None = None) -> Phrase | None:
     """``<what> <live> live vs <declared> declared`` for a drift, ``KEY=value`` for a
     declared value; None when the evidence does not say."""
     evidence = finding.get("evidence") or {}
+    drift = _field_drift(evidence) or _live_drift(evidence)
+    if drift is not None:
+        return drift
+    if key and key in evidence:
+        return Phrase(f"{key}={evidence[key]}", _slug(key))
+    return None
+
+
+def _field_drift(evidence: Mapping[str, Any]) -> Phrase | None:
+    """The first field a drift check found different (a values or kube field): ``memory limit
+    512Mi live vs 2Gi declared``."""
     for row in evidence.get("fields") or ():
         if isinstance(row, Mapping) and row.get("same") is False and row.get("field"):
             label = _field_label(str(row["field"]))
             return Phrase(f"{label} {row.get('live')} live vs {row.get('declared')} declared", _slug(label, "drift"))
+    return None
+
+
+def _live_drift(evidence: Mapping[str, Any]) -> Phrase | None:
+    """A config check whose assert reads ``live.<attr>`` (a Redis setting), with the first
+    instance's value against the declared key's: ``maxmemory 512mb live vs 2gb declared``."""
     found = re.search(r"\blive\.(\w+)", str(evidence.get("assert", "")))
     instances = evidence.get("instances") or []
-    if found and instances and isinstance(instances[0], Mapping) and found.group(1) in instances[0]:
-        attr = found.group(1)
-        label = _LIVE_LABELS.get(attr, attr)
-        declared = next((evidence[k] for k in evidence if k.isupper()), None)
-        if declared is not None:
-            live = instances[0][attr]
-            return Phrase(f"{label} {_redis_size(live)} live vs {declared} declared", _slug(label, "drift"))
-    if key and key in evidence:
-        return Phrase(f"{key}={evidence[key]}", _slug(key))
-    return None
+    if not (found and instances and isinstance(instances[0], Mapping) and found.group(1) in instances[0]):
+        return None
+    attr = found.group(1)
+    label = _LIVE_LABELS.get(attr, attr)
+    declared = next((evidence[k] for k in evidence if k.isupper()), None)
+    if declared is None:
+        return None
+    return Phrase(f"{label} {_redis_size(instances[0][attr])} live vs {declared} declared", _slug(label, "drift"))
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -146,26 +161,64 @@ def symptom_phrase(finding: Finding, test: str | None = None) -> Phrase:
     if isinstance(evidence.get("shown"), str) and evidence["shown"]:
         return Phrase(str(evidence["shown"]), finding["check"])  # the kind's own words for what it saw
     items = [i for i in evidence.get("items") or () if isinstance(i, Mapping)]
-    if test == "oomkilled":
-        return Phrase(_count(len(items), "OOM kill", "OOM kills") if items else "OOM kills", "oom-kills")
-    if test == "crashloop":
-        restarts = max((int(i.get("restartCount") or 0) for i in items), default=0)
-        return Phrase(f"CrashLoopBackOff, {_count(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop")
-    if test == "restarts":
-        restarts = max((int(i.get("restartCount") or 0) for i in items), default=0)
-        return Phrase(_count(restarts, "restart", "restarts"), "restarts")
-    if test == "rollout" and items:
-        worst = min(items, key=lambda i: (i.get("ready") or 0) - (i.get("desired") or 0))
-        return Phrase(f"{worst.get('ready')} of {worst.get('desired')} replicas ready", "rollout")
+    kube = _KUBE_PHRASES.get(test) if isinstance(test, str) else None
+    phrase = kube(items) if kube else None
+    return phrase or _breach_phrase(finding, evidence) or _message_phrase(finding)
+
+
+def _restarts(items: Sequence[Mapping[str, Any]]) -> int:
+    """The most restarts of one container among the pods a kube check listed."""
+    return max((int(i.get("restartCount") or 0) for i in items), default=0)
+
+
+def _oom_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
+    return Phrase(_count(len(items), "OOM kill", "OOM kills") if items else "OOM kills", "oom-kills")
+
+
+def _crashloop_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
+    restarts = _restarts(items)
+    return Phrase(f"CrashLoopBackOff, {_count(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop")
+
+
+def _restarts_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
+    return Phrase(_count(_restarts(items), "restart", "restarts"), "restarts")
+
+
+def _rollout_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase | None:
+    """The workload furthest from its desired replicas; None without one (the message says more)."""
+    if not items:
+        return None
+    worst = min(items, key=lambda i: (i.get("ready") or 0) - (i.get("desired") or 0))
+    return Phrase(f"{worst.get('ready')} of {worst.get('desired')} replicas ready", "rollout")
+
+
+#: A kube check's test → what its listed objects say happened, counted in the test's own terms.
+_KUBE_PHRASES: dict[str, Callable[[Sequence[Mapping[str, Any]]], Phrase | None]] = {
+    "oomkilled": _oom_phrase,
+    "crashloop": _crashloop_phrase,
+    "restarts": _restarts_phrase,
+    "rollout": _rollout_phrase,
+}
+
+
+def _breach_phrase(finding: Finding, evidence: Mapping[str, Any]) -> Phrase | None:
+    """A threshold check's worst value against its objective: ``p99 8400 ms vs <= 500 ms``;
+    None when the evidence holds no numeric value."""
     breaching = evidence.get("breaching") or evidence.get("values") or []
-    if "op" in evidence and breaching:
-        unit = evidence.get("unit", "")
-        values: list[float] = [v["value"] for v in breaching if isinstance(v, Mapping) and isinstance(v.get("value"), (int, float))]
-        if values:
-            # the worst value: the one furthest past the threshold in the objective's direction
-            peak = min(values) if str(evidence["op"]).startswith(">") else max(values)
-            text = f"{finding['check']} {peak:.4g}{unit} vs {evidence['op']} {float(evidence.get('threshold', 0)):g}{unit}"
-            return Phrase(text, finding["check"])
+    if "op" not in evidence or not breaching:
+        return None
+    unit = evidence.get("unit", "")
+    values: list[float] = [v["value"] for v in breaching if isinstance(v, Mapping) and isinstance(v.get("value"), (int, float))]
+    if not values:
+        return None
+    # the worst value: the one furthest past the threshold in the objective's direction
+    peak = min(values) if str(evidence["op"]).startswith(">") else max(values)
+    text = f"{finding['check']} {peak:.4g}{unit} vs {evidence['op']} {float(evidence.get('threshold', 0)):g}{unit}"
+    return Phrase(text, finding["check"])
+
+
+def _message_phrase(finding: Finding) -> Phrase:
+    """The message's first line without the title the item's heading already shows."""
     first = str(finding.get("message", "")).splitlines()[0] if finding.get("message") else finding["check"]
     title = str(finding.get("title") or "")
     if title and first.startswith(title + ": "):
@@ -181,22 +234,27 @@ def headline(
     tests = tests or {}
     order = sorted(symptoms, key=lambda f: (f["severity"], f["check"], f.get("app") or ""))
     lead = candidates[0] if candidates and candidates[0].explains else None
-    cause = cause_phrase(lead.finding, lead.key) if lead else None
-    if lead is not None:
-        explained = [f for f in order if f["check"] in lead.explains]
-        order = explained or order
+    if lead is None:
+        return _titled(order[0].get("app"), symptom_phrase(order[0], tests.get(order[0]["check"]))) if order else ("", "")
+    cause = cause_phrase(lead.finding, lead.key)
+    order = [f for f in order if f["check"] in lead.explains] or order
     if not order:
-        if lead is None:
-            return "", ""
-        only = cause or Phrase(lead.finding["check"], lead.finding["check"])
-        app = lead.finding.get("app")
-        return (f"{app}: {only.text}" if app else only.text), _slug(app or "", only.slug)
-    worst = order[0]
-    symptom = symptom_phrase(worst, tests.get(worst["check"]))
-    if lead is None or cause is None:
-        app = worst.get("app")
-        return (f"{app}: {symptom.text}" if app else symptom.text), _slug(app or "", symptom.slug)
-    app = lead.finding.get("app") or worst.get("app")
+        return _titled(lead.finding.get("app"), cause or Phrase(lead.finding["check"], lead.finding["check"]))
+    symptom = symptom_phrase(order[0], tests.get(order[0]["check"]))
+    if cause is None:
+        return _titled(order[0].get("app"), symptom)
+    return _cause_and_symptom(lead.finding, cause, order[0], symptom)
+
+
+def _titled(app: str | None, phrase: Phrase) -> tuple[str, str]:
+    """``(title, slug)`` of one phrase, after the app it happened to when there is one."""
+    return (f"{app}: {phrase.text}" if app else phrase.text), _slug(app or "", phrase.slug)
+
+
+def _cause_and_symptom(cause_finding: Finding, cause: Phrase, worst: Finding, symptom: Phrase) -> tuple[str, str]:
+    """``(title, slug)`` of a cause and the worst symptom it explains, after the cause's app
+    (else the symptom's); the symptom's app is named too when it is another one."""
+    app = cause_finding.get("app") or worst.get("app")
     where = f"{app}: " if app else ""
     other = f"{worst.get('app')} " if worst.get("app") and worst.get("app") != app else ""
     return f"{where}{cause.text}, {other}{symptom.text}", _slug(app or "", cause.slug, symptom.slug)

@@ -69,34 +69,71 @@ def cannot_evaluate(source: str, check: Check, target: Target, context: Mapping[
     """Why ``source`` cannot be evaluated at the target's site, in a person's words: each
     config key it reads with its line and value, the one whose value is wrong first (the
     error's location), and what it had to be."""
-    env, display = target.site.env, target.site.env_display
+    env = target.site.env
     names = [n for n in expression_names(source, template=template) if n in context and env.line_of(n)]
+    culprits = _culprits(names, context, exc)
+    why = _reason(exc, culprits, context, target)
+    lines = _key_lines(names, culprits, target, exc)
+    loc = target.env_location(*(culprits or names))
+    if not template:
+        # the fields of values (or live) it read: the value's own words when a key did not say it
+        fields, loc, why = _field_lines(source, context, exc, culprits, target, loc, why)
+        lines += fields
+    return ConfigError(f"check {check.id}: cannot evaluate {_shortened(source)!r} at {target.site.name}: {why}" + "".join(lines),
+                       path=loc.path, line=loc.line)
+
+
+def _culprits(names: list[str], context: Mapping[str, Any], exc: Exception) -> list[str]:
+    """The config keys whose values made ``exc``. A unit filter names the value it refused
+    (''2GB' is not a Kubernetes quantity'); Python's operators name only types ('<=' not
+    supported between 'str' and 'int'): then the keys that are text where the expression does
+    arithmetic or compares."""
     text = str(exc)
-    # a unit filter names the value it refused (''2GB' is not a Kubernetes quantity'); Python's
-    # operators name only types ('<=' not supported between 'str' and 'int'): then the keys
-    # that are text where the expression does arithmetic or compares
     culprits = [n for n in names if repr(str(context[n])) in text or f"'{context[n]}'" in text]
     if not culprits and isinstance(exc, TypeError) and "'str'" in text:
         culprits = [n for n in names if isinstance(context[n], str)]
-    why = _reason(exc, culprits, context, target)
+    return culprits
+
+
+def _pointer(exc: Exception) -> str:
+    """What a line adds after the value that is wrong: text where a number was needed, or
+    just the value a unit filter refused."""
+    return "  <- text, not a number" if isinstance(exc, TypeError) else "  <- this value"
+
+
+def _key_lines(names: list[str], culprits: list[str], target: Target, exc: Exception) -> list[str]:
+    """One line per config key read, ``config.env:LINE: KEY=value`` (redacted): the culprits
+    first, marked, each group in the file's order."""
+    env, display = target.site.env, target.site.env_display
     lines = []
     for name in sorted(names, key=lambda n: (n not in culprits, env.line_of(n) or 0)):
         value = target.site.redactor.text(str(env.entries[name].value))
-        note = ("  <- text, not a number" if isinstance(exc, TypeError) else "  <- this value") if name in culprits else ""
+        note = _pointer(exc) if name in culprits else ""
         lines.append(f"\n  {display}:{env.line_of(name)}: {name}={value}{note}")
-    loc = target.env_location(*(culprits or names))
-    # the fields of values (or live) it read: the value's own words when a key did not say it
-    for path in [] if template else [p for p in read_paths(source) if p[0] in ("values", "live") and p[0] in context]:
+    return lines
+
+
+def _field_lines(source: str, context: Mapping[str, Any], exc: Exception, culprits: list[str], target: Target, loc: Location,
+                 why: str) -> tuple[list[str], Location, str]:
+    """One line per field of ``values`` or ``live`` the expression reads, with its value. When
+    no config key is to blame, a field whose value is wrong is marked; a field of values then
+    takes the error's ``loc`` (its line of the committed values file) and ``why``."""
+    lines = []
+    for path in [p for p in read_paths(source) if p[0] in ("values", "live") and p[0] in context]:
         value = _at(context, path)
-        wrong = not culprits and ((isinstance(exc, TypeError) and isinstance(value, str)) or repr(str(value)) in text)
-        lines.append(f"\n  {'.'.join(path)}={value!r}" + ("  <- " + ("text, not a number" if isinstance(exc, TypeError) else "this value") if wrong else ""))
+        wrong = not culprits and ((isinstance(exc, TypeError) and isinstance(value, str)) or repr(str(value)) in str(exc))
+        lines.append(f"\n  {'.'.join(path)}={value!r}" + (_pointer(exc) if wrong else ""))
         if wrong and path[0] == "values" and target.app:
             loc = _values_line(target, path[1:]) or loc
             why = f"{'.'.join(path)}={value!r} is text where the expression needs a number" if isinstance(exc, TypeError) else why
+    return lines, loc, why
+
+
+def _shortened(source: str) -> str:
+    """The expression on one line, cut at 120 characters: the message names it, the catalog
+    holds it in full."""
     shown = " ".join(source.split())
-    shown = shown if len(shown) <= 120 else shown[:117] + "..."
-    return ConfigError(f"check {check.id}: cannot evaluate {shown!r} at {target.site.name}: {why}" + "".join(lines),
-                       path=loc.path, line=loc.line)
+    return shown if len(shown) <= 120 else shown[:117] + "..."
 
 
 def _values_line(target: Target, path: tuple[str, ...]) -> Location | None:

@@ -14,7 +14,7 @@ import pytest
 
 from ..errors import SloWarning
 from ..findings.fingerprint import VERSION
-from ..findings.model import SEVERITIES, jsonable
+from ..findings.model import SEVERITIES, Finding, jsonable
 from .context import RunContext
 from .report import FindingStore
 
@@ -53,19 +53,28 @@ def _stale(config: pytest.Config, run: RunContext, store: FindingStore) -> list[
     one finding for the waiver to cover: only a full run of their scope can say so."""
     if config.getoption("keyword", "") or config.getoption("markexpr", "") or not run.waivers:
         return []
-    s = run.settings
-    stale = []
-    for waiver in run.waivers:
-        if waiver.problem is not None or waiver.expired(run.today) or waiver.line in store.used_waivers:
-            continue
-        if s.site and (waiver.site is None or waiver.site not in s.site):
-            continue  # the waiver reaches sites this run did not check
-        if s.app and (waiver.app is None or waiver.app not in s.app):
-            continue
-        outcomes = [o for (check, site, app), o in store.ran.items() if check == waiver.check and waiver.site in (None, site) and waiver.app in (None, app)]
-        if outcomes and all(o in ("passed", "failed", "accepted", "waived") for o in outcomes):
-            stale.append(waiver)
-    return stale
+    return [w for w in run.waivers if _could_have_matched(run, store, w) and _ran_in_full(store, w)]
+
+
+def _could_have_matched(run: RunContext, store: FindingStore, waiver: Waiver) -> bool:
+    """A waiver this run could call stale: valid, unexpired, unused, and every site and app it
+    reaches among those the run checked."""
+    if waiver.problem is not None or waiver.expired(run.today) or waiver.line in store.used_waivers:
+        return False
+    return not _beyond(run.settings.site, waiver.site) and not _beyond(run.settings.app, waiver.app)
+
+
+def _beyond(selected: tuple[str, ...], reached: str | None) -> bool:
+    """Whether a waiver reaching ``reached`` (None: every one) goes beyond the sites or apps the
+    run was narrowed to (``--site``, ``--app``): the run cannot have seen all it covers."""
+    return bool(selected) and (reached is None or reached not in selected)
+
+
+def _ran_in_full(store: FindingStore, waiver: Waiver) -> bool:
+    """Whether the waiver's check ran in its scope and every item reached a verdict (none
+    skipped or errored: those say nothing about whether the problem is still there)."""
+    outcomes = [o for (check, site, app), o in store.ran.items() if check == waiver.check and waiver.site in (None, site) and waiver.app in (None, app)]
+    return bool(outcomes) and all(o in ("passed", "failed", "accepted", "waived") for o in outcomes)
 
 
 def report_summary(run: RunContext, store: FindingStore) -> dict[str, Any]:
@@ -96,11 +105,7 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         finding.clear()  # type: ignore[attr-defined]  # a TypedDict is a dict at run time
         finding.update(adjusted)
     summary = report_summary(run, store)
-    extra: dict[str, Any] = {
-        "absent": store.absent if run.baseline is not None else None,
-        "waivers": [dict(w.as_dict(), state=_state(run, store, w)) for w in run.waivers if w.problem is None],
-        "observations": [store.observations[k] for k in sorted(store.observations, key=lambda k: tuple(map(str, k)))],
-    }
+    extra = _extra(run, store)
     s = run.settings
     if s.findings or s.html:
         from .fleet import provenance
@@ -134,6 +139,16 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
         write_html(run, store, summary, findings)
 
 
+def _extra(run: RunContext, store: FindingStore) -> dict[str, Any]:
+    """What the reports show besides the findings: the baseline's findings this run no longer
+    has, each valid waiver with its state, and what the live checks saw."""
+    return {
+        "absent": store.absent if run.baseline is not None else None,
+        "waivers": [dict(w.as_dict(), state=_state(run, store, w)) for w in run.waivers if w.problem is None],
+        "observations": [store.observations[k] for k in sorted(store.observations, key=lambda k: tuple(map(str, k)))],
+    }
+
+
 def _state(run: RunContext, store: FindingStore, waiver: Waiver) -> str:
     if waiver.expired(run.today):
         return "expired"
@@ -143,36 +158,43 @@ def _state(run: RunContext, store: FindingStore, waiver: Waiver) -> str:
 
 
 def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[str, Any]]]:
+    """The terminal summary: the counts line (red, yellow or green), what ``--fail-on=new``
+    reported without failing, the reports written and the writes that failed."""
     if not (store.outcomes or store.findings or store.failed_writes):
         return []
     verdicts, waived, errors, catalog = store.verdicts(), store.waived(), store.errors(), store.catalog_problems()
-    counts = {sev: sum(1 for f in verdicts if f.get("severity") == sev) for sev in SEVERITIES}
-    lines: list[tuple[str, dict[str, Any]]] = []
-    severities = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
-    if run.baseline is not None:
-        states = [f.get("baseline_state") for f in verdicts]
-        fixed = len(store.absent)
-        line = f"slo findings: {len(verdicts)} ({states.count('new')} new, {states.count('unchanged')} unchanged; {fixed} fixed since baseline)"
-        if verdicts:
-            line += f"; {severities}"
-    else:
-        line = f"slo findings: {len(verdicts)} ({severities})"
-    if waived:
-        line += f"; {len(waived)} waived"
-    if catalog:
-        line += f"; {len(catalog)} catalog problem{'s' if len(catalog) > 1 else ''}"
-    if errors:
-        line += f"; {len(errors)} error{'s' if len(errors) > 1 else ''}"
+    line = _verdict_counts(verdicts, len(store.absent) if run.baseline is not None else None) + _other_counts(waived, catalog, errors)
     failing = [f for f in verdicts if run.settings.fail_on == "all" or f.get("baseline_state") == "new"]
-    if any(f.get("severity") in ("P1", "P2") for f in failing) or errors or catalog:
-        markup = {"red": True, "bold": True}
-    else:
-        markup = {"yellow": True} if verdicts or waived else {"green": True}
-    lines.append((line, markup))
+    lines: list[tuple[str, dict[str, Any]]] = [(line, _markup(failing, bool(verdicts or waived), bool(errors or catalog)))]
     if run.settings.fail_on == "new" and len(failing) < len(verdicts):
         lines.append((f"slo --fail-on=new: {len(verdicts) - len(failing)} unchanged finding(s) reported, not failing", {}))
-    for label, path in store.written:
-        lines.append((f"slo {label} written to {path}", {}))
-    for message in store.failed_writes:
-        lines.append((message, {"red": True}))
+    lines += [(f"slo {label} written to {path}", {}) for label, path in store.written]
+    lines += [(message, {"red": True}) for message in store.failed_writes]
     return lines
+
+
+def _verdict_counts(verdicts: list[Finding], fixed: int | None) -> str:
+    """``slo findings: 3 (1 P1, 2 P2)``; against a baseline (``fixed``: how many of its
+    findings this run no longer has) the states first, then the severities of any verdict."""
+    counts = {sev: sum(1 for f in verdicts if f.get("severity") == sev) for sev in SEVERITIES}
+    severities = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n) or "none"
+    if fixed is None:
+        return f"slo findings: {len(verdicts)} ({severities})"
+    states = [f.get("baseline_state") for f in verdicts]
+    line = f"slo findings: {len(verdicts)} ({states.count('new')} new, {states.count('unchanged')} unchanged; {fixed} fixed since baseline)"
+    return (line + f"; {severities}") if verdicts else line
+
+
+def _other_counts(waived: list[Finding], catalog: list[Finding], errors: list[Finding]) -> str:
+    """What is not a verdict, counted apart and only when there is some: ``; 2 waived; 1
+    catalog problem; 3 errors``."""
+    parts = [(len(waived), "waived", "waived"), (len(catalog), "catalog problem", "catalog problems"), (len(errors), "error", "errors")]
+    return "".join(f"; {n} {many if n > 1 else one}" for n, one, many in parts if n)
+
+
+def _markup(failing: list[Finding], reported: bool, unjudged: bool) -> dict[str, Any]:
+    """Red when the run fails on a P1 or P2 or could not judge something (an error, a catalog
+    problem); yellow when it only reports findings; green when it found nothing."""
+    if any(f.get("severity") in ("P1", "P2") for f in failing) or unjudged:
+        return {"red": True, "bold": True}
+    return {"yellow": True} if reported else {"green": True}
