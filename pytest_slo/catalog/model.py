@@ -307,7 +307,9 @@ def _check(item: dict[str, Any], node: yaml.Node, display: str, line: int) -> Ch
         markers=tuple(item.get("markers", ())),
         actions=actions,
         spec={k: v for k, v in item.items() if k not in base},
-        lines={key.value: key.start_mark.line + 1 for key, _ in node.value} if isinstance(node, yaml.MappingNode) else {},
+        lines={key.value: key.start_mark.line + 1 for key, _ in node.value}
+        if isinstance(node, yaml.MappingNode)
+        else {},
     )
 
 

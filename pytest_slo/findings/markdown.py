@@ -55,7 +55,12 @@ def _who(f: Finding) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    return ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |", *("| " + " | ".join(r) + " |" for r in rows), ""]
+    return [
+        "| " + " | ".join(head) + " |",
+        "| " + " | ".join("---" for _ in head) + " |",
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+    ]
 
 
 def render_markdown(summary: dict[str, Any], findings: list[Finding], extra: Mapping[str, Any] | None = None) -> str:
@@ -90,7 +95,8 @@ def _heading(summary: Mapping[str, Any]) -> list[str]:
     baseline = summary.get("baseline")
     if baseline:
         lines += [
-            f"Against the baseline {mdtext.code(baseline['path'])} ({baseline['generated_at']}): **{baseline['new']} new**, "
+            f"Against the baseline {mdtext.code(baseline['path'])} ({baseline['generated_at']}): "
+            f"**{baseline['new']} new**, "
             f"{baseline['unchanged']} unchanged, {baseline['absent']} fixed since baseline."
             + (" Only new findings fail this run (`--fail-on=new`)." if summary.get("fail_on") == "new" else ""),
             "",
@@ -112,7 +118,11 @@ def _groups(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
     """The tables' titles and findings: the system's findings by severity; then what kept a
     check from judging at all (the catalog's and the waivers' problems, the errors)."""
     verdicts = [f for f in findings if counted(f)]
-    groups = [(f"{_LABEL[sev]} ({n})", g) for sev in SEVERITIES if (n := len(g := [f for f in verdicts if f.get("severity") == sev]))]
+    groups = [
+        (f"{_LABEL[sev]} ({n})", g)
+        for sev in SEVERITIES
+        if (n := len(g := [f for f in verdicts if f.get("severity") == sev]))
+    ]
     groups += _catalog_group([f for f in findings if repository_problem(f)])
     errors = [f for f in findings if f.get("outcome") != "failed"]
     if errors:
@@ -144,8 +154,18 @@ def _row(f: Finding, state: bool) -> list[str]:
     """A finding's row; ``state``: with its state against the baseline, a new one in bold."""
     cells = [mdtext.code(f["check"]), _who(f)]
     if state:
-        cells.append(f"**{f['baseline_state']}**" if f.get("baseline_state") == "new" else mdtext.prose(f.get("baseline_state") or "—"))
-    return [*cells, mdtext.prose(f["outcome"]), mdtext.message(_first(f), in_table=True), what_to_do(f), _link(f.get("runbook"))]
+        cells.append(
+            f"**{f['baseline_state']}**"
+            if f.get("baseline_state") == "new"
+            else mdtext.prose(f.get("baseline_state") or "—")
+        )
+    return [
+        *cells,
+        mdtext.prose(f["outcome"]),
+        mdtext.message(_first(f), in_table=True),
+        what_to_do(f),
+        _link(f.get("runbook")),
+    ]
 
 
 def _waived(fully_waived: Sequence[Finding]) -> list[str]:
@@ -173,12 +193,23 @@ def _to_tidy(waivers: Sequence[Mapping[str, Any]]) -> list[str]:
     tidy = [w for w in waivers if w.get("state") in ("stale", "expired")]
     if not tidy:
         return []
-    return [f"## Waivers to tidy ({len(tidy)})", "", *_table(
-        ["waiver", "check", "state", "until", "owner"],
-        [[mdtext.code(_at(w["location"])), mdtext.code(w["check"]),
-          "matched no finding: remove it" if w["state"] == "stale" else "expired: fix or renew", mdtext.prose(w["until"]), mdtext.cell(w["owner"])]
-         for w in tidy],
-    )]
+    return [
+        f"## Waivers to tidy ({len(tidy)})",
+        "",
+        *_table(
+            ["waiver", "check", "state", "until", "owner"],
+            [
+                [
+                    mdtext.code(_at(w["location"])),
+                    mdtext.code(w["check"]),
+                    "matched no finding: remove it" if w["state"] == "stale" else "expired: fix or renew",
+                    mdtext.prose(w["until"]),
+                    mdtext.cell(w["owner"]),
+                ]
+                for w in tidy
+            ],
+        ),
+    ]
 
 
 def _details(findings: Sequence[Finding]) -> list[str]:
@@ -189,8 +220,19 @@ def _details(findings: Sequence[Finding]) -> list[str]:
         return []
     lines = ["## Details", ""]
     for f in shown:
-        lines += [f"**{f.get('severity')}** {mdtext.code(f['check'])} at {_who(f)}, item {mdtext.code(f['nodeid'])}:", ""]
+        lines += [
+            f"**{f.get('severity')}** {mdtext.code(f['check'])} at {_who(f)}, item {mdtext.code(f['nodeid'])}:",
+            "",
+        ]
         lines += [*mdtext.block(f.get("message") or f.get("title") or ""), ""]
         if f.get("action"):
-            lines += [f"Do: {mdtext.message(f['action'])}" + (f"; declared at {mdtext.code(_at(f['location']))}, which is right." if _at(f.get("location")) else ""), ""]
+            lines += [
+                f"Do: {mdtext.message(f['action'])}"
+                + (
+                    f"; declared at {mdtext.code(_at(f['location']))}, which is right."
+                    if _at(f.get("location"))
+                    else ""
+                ),
+                "",
+            ]
     return lines

@@ -113,35 +113,63 @@ def _iso(moment: _dt.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def draft_state(draft: Draft, earlier: dict[str, Any], current: list[Finding], incident_id: str, now: _dt.datetime) -> dict[str, Any]:
+def draft_state(
+    draft: Draft, earlier: dict[str, Any], current: list[Finding], incident_id: str, now: _dt.datetime
+) -> dict[str, Any]:
     """The state the draft keeps for later runs (``earlier``: the state it kept so far): the
     incident's identity and moments, the fingerprints it matches, each check's finding and
     history, the keyed events and Warning rows, and the charts' files."""
     when = draft.when
     return {
-        "incident_id": incident_id, "site": draft.site, "stem": draft.stem,
-        "title": draft.title, "slug": draft.slug, "severity": draft.severity, "status": when.stage,
+        "incident_id": incident_id,
+        "site": draft.site,
+        "stem": draft.stem,
+        "title": draft.title,
+        "slug": draft.slug,
+        "severity": draft.severity,
+        "status": when.stage,
         "drafted_at": earlier.get("drafted_at") or now.isoformat(),
-        "updated_at": now.isoformat(), "detected_at": when.detected.isoformat(), "detected_by": when.how,
-        "started_at": _iso(when.started), "mitigated_at": _iso(when.mitigated), "resolved_at": _iso(when.resolved),
-        "fingerprints": sorted({*(earlier.get("fingerprints") or []), *(f["fingerprint"] for f in current if f.get("fingerprint"))}),
-        "findings": [_trim(t.finding) for t in draft.tracks], "checks": {t.key: t.as_state() for t in draft.tracks},
-        "timeline": [e.as_dict() for e in draft.keyed], "warnings": [w.as_dict() for w in draft.warnings],
+        "updated_at": now.isoformat(),
+        "detected_at": when.detected.isoformat(),
+        "detected_by": when.how,
+        "started_at": _iso(when.started),
+        "mitigated_at": _iso(when.mitigated),
+        "resolved_at": _iso(when.resolved),
+        "fingerprints": sorted(
+            {*(earlier.get("fingerprints") or []), *(f["fingerprint"] for f in current if f.get("fingerprint"))}
+        ),
+        "findings": [_trim(t.finding) for t in draft.tracks],
+        "checks": {t.key: t.as_state() for t in draft.tracks},
+        "timeline": [e.as_dict() for e in draft.keyed],
+        "warnings": [w.as_dict() for w in draft.warnings],
         "charts": [{"check": c["check"], "app": c["app"], "file": c["file"]} for c in draft.charts],
     }
 
 
-def template_context(run: IncidentRun, store: IncidentStore, draft: Draft, state: dict[str, Any], now: _dt.datetime) -> dict[str, Any]:
+def template_context(
+    run: IncidentRun, store: IncidentStore, draft: Draft, state: dict[str, Any], now: _dt.datetime
+) -> dict[str, Any]:
     """What the template is rendered with (``state``: the draft's new state): the incident's
     identity, its moments, what happened and why, the state, and the helpers a template words
     things with."""
-    return {**_identity(run, draft, state), **_times(draft, state, now), **_analysis(run, store, draft), **_helpers(run, state)}
+    return {
+        **_identity(run, draft, state),
+        **_times(draft, state, now),
+        **_analysis(run, store, draft),
+        **_helpers(run, state),
+    }
 
 
 def _identity(run: IncidentRun, draft: Draft, state: dict[str, Any]) -> dict[str, Any]:
     return {
-        "incident_id": state["incident_id"], "site": draft.site, "apps": sorted({t.app for t in draft.tracks if t.app}),
-        "severity": draft.severity, "status": draft.when.stage, "title": draft.title, "slug": draft.slug, "stem": draft.stem,
+        "incident_id": state["incident_id"],
+        "site": draft.site,
+        "apps": sorted({t.app for t in draft.tracks if t.app}),
+        "severity": draft.severity,
+        "status": draft.when.stage,
+        "title": draft.title,
+        "slug": draft.slug,
+        "stem": draft.stem,
         "window": run.settings.postmortem_window,
     }
 
@@ -156,10 +184,17 @@ def _times(draft: Draft, state: dict[str, Any], now: _dt.datetime) -> dict[str, 
     when = draft.when
     history = any(t.kind in ("promql", "openslo") for t in draft.tracks)
     return {
-        "generated_at": _stamp(now), "drafted_at": _stamp(parse_time(state["drafted_at"])), "detected_at": _stamp(when.detected),
-        "detected_by": when.how, "started_at": _stamp(when.started), "mitigated_at": _stamp(when.mitigated), "resolved_at": _stamp(when.resolved),
-        "first_breach": when.started, "duration": _duration(when.started, when.mitigated, when.evaluated, history),
-        "time_to_detection": _span(when.started, when.detected), "time_to_mitigation": _since(when.started, when.detected, when.mitigated),
+        "generated_at": _stamp(now),
+        "drafted_at": _stamp(parse_time(state["drafted_at"])),
+        "detected_at": _stamp(when.detected),
+        "detected_by": when.how,
+        "started_at": _stamp(when.started),
+        "mitigated_at": _stamp(when.mitigated),
+        "resolved_at": _stamp(when.resolved),
+        "first_breach": when.started,
+        "duration": _duration(when.started, when.mitigated, when.evaluated, history),
+        "time_to_detection": _span(when.started, when.detected),
+        "time_to_mitigation": _since(when.started, when.detected, when.mitigated),
         "time_to_resolution": _since(when.started, when.detected, when.resolved),
     }
 
@@ -169,11 +204,23 @@ def _analysis(run: IncidentRun, store: IncidentStore, draft: Draft) -> dict[str,
     the commits, the causes, the lessons and the action items, the findings and the charts."""
     causes = draft.causes
     return {
-        "tracks": draft.tracks, "symptoms": causes.symptoms, "impact": impact_rows(draft.tracks, store, draft.site),
-        "requests": describe_requests(draft.requests) if draft.requests else None, "requests_gap": draft.requests_gap,
-        "timeline": draft.timeline, "timeline_gaps": draft.gaps, "commits": _commit_rows(draft.commits), "git_gap": draft.git_gap,
-        "candidates": causes.candidates, "primary": causes.primary, "secondary": causes.secondary, "well": draft.well, "wrong": draft.wrong,
-        "actions": action_items(run, draft.tracks, draft.when.detected), "findings": causes.findings, "charts": draft.charts,
+        "tracks": draft.tracks,
+        "symptoms": causes.symptoms,
+        "impact": impact_rows(draft.tracks, store, draft.site),
+        "requests": describe_requests(draft.requests) if draft.requests else None,
+        "requests_gap": draft.requests_gap,
+        "timeline": draft.timeline,
+        "timeline_gaps": draft.gaps,
+        "commits": _commit_rows(draft.commits),
+        "git_gap": draft.git_gap,
+        "candidates": causes.candidates,
+        "primary": causes.primary,
+        "secondary": causes.secondary,
+        "well": draft.well,
+        "wrong": draft.wrong,
+        "actions": action_items(run, draft.tracks, draft.when.detected),
+        "findings": causes.findings,
+        "charts": draft.charts,
     }
 
 
@@ -181,9 +228,16 @@ def _helpers(run: IncidentRun, state: dict[str, Any]) -> dict[str, Any]:
     """The state and its marked part, and what a template words things with: runbook links,
     visible TODOs, and Markdown that renders as written."""
     return {
-        "state": state, "state_part": state_part(state), "begin": BEGIN.format, "end": END.format,
-        "link": lambda runbook: runbook_url(runbook, run.settings.runbook_base_url), "todo": lambda what: TODO.format(what),
-        "prose": prose, "code": code, "cell": cell, "fence": _fence,
+        "state": state,
+        "state_part": state_part(state),
+        "begin": BEGIN.format,
+        "end": END.format,
+        "link": lambda runbook: runbook_url(runbook, run.settings.runbook_base_url),
+        "todo": lambda what: TODO.format(what),
+        "prose": prose,
+        "code": code,
+        "cell": cell,
+        "fence": _fence,
         "first_line": lambda text: str(text or "").splitlines()[0] if text else "",
     }
 
@@ -208,9 +262,19 @@ def _since(started: _dt.datetime | None, detected: _dt.datetime, end: _dt.dateti
 
 
 def _commit_rows(found: list[Commit]) -> list[dict[str, str]]:
-    return [{"hash": code(c.short), "time": f"{c.time:%Y-%m-%d %H:%M:%S}", "author": cell(c.author), "subject": cell(c.subject),
-             "changed": "; ".join(k.markdown for k in c.keys) if c.keys else ("adds config.env" if c.first else cell(", ".join(c.files))),
-             "fix": "**the fix**" if c.fix else "—"} for c in found]
+    return [
+        {
+            "hash": code(c.short),
+            "time": f"{c.time:%Y-%m-%d %H:%M:%S}",
+            "author": cell(c.author),
+            "subject": cell(c.subject),
+            "changed": "; ".join(k.markdown for k in c.keys)
+            if c.keys
+            else ("adds config.env" if c.first else cell(", ".join(c.files))),
+            "fix": "**the fix**" if c.fix else "—",
+        }
+        for c in found
+    ]
 
 
 def _duration(started: _dt.datetime | None, mitigated: _dt.datetime | None, now: _dt.datetime, history: bool) -> str:

@@ -55,8 +55,15 @@ def action_items(run: IncidentRun, tracks: Sequence[Track], detected: _dt.dateti
     for item in items.values():
         offset = offsets.get(item["priority"])
         due = (detected + _dt.timedelta(seconds=offset)).date().isoformat() if offset is not None else ""
-        rows.append({"action": cell(item["action"]), "owner": cell(item["owner"]) if item["owner"] else "", "priority": item["priority"],
-                     "due": due, "from": ", ".join(code(c) for c in item["checks"])})
+        rows.append(
+            {
+                "action": cell(item["action"]),
+                "owner": cell(item["owner"]) if item["owner"] else "",
+                "priority": item["priority"],
+                "due": due,
+                "from": ", ".join(code(c) for c in item["checks"]),
+            }
+        )
     return sorted(rows, key=lambda r: (r["priority"], r["due"], r["action"]))
 
 
@@ -77,13 +84,23 @@ def _checks(tracks: Sequence[Track]) -> str:
 _Lessons = tuple[list[str], list[str]]
 
 
-def went_well_and_wrong(run: IncidentRun, tracks: Sequence[Track], candidates: Sequence[Candidate], commits: Sequence[Commit],
-                        times: dict[str, Any]) -> tuple[list[str], list[str]]:
+def went_well_and_wrong(
+    run: IncidentRun,
+    tracks: Sequence[Track],
+    candidates: Sequence[Candidate],
+    commits: Sequence[Commit],
+    times: dict[str, Any],
+) -> tuple[list[str], list[str]]:
     """Markdown list items: what went well, and what went wrong (the causes first). ``times``:
     started, detected, mitigated; ``git``: whether the history could be read."""
     started, detected, mitigated = times.get("started"), times.get("detected"), times.get("mitigated")
-    topics = [_detection(started, detected), _runbooks(run, tracks), _alerting(run, tracks), _mitigation(detected, mitigated),
-              _fix(commits, candidates, mitigated, bool(times.get("git")))]
+    topics = [
+        _detection(started, detected),
+        _runbooks(run, tracks),
+        _alerting(run, tracks),
+        _mitigation(detected, mitigated),
+        _fix(commits, candidates, mitigated, bool(times.get("git"))),
+    ]
     well = [item for good, _ in topics for item in good]
     wrong = [item for _, bad in topics for item in bad]
     return well, _by_cause(tracks, candidates, commits) + wrong
@@ -103,23 +120,36 @@ def _detection(started: _dt.datetime | None, detected: _dt.datetime | None) -> _
 def _runbooks(run: IncidentRun, tracks: Sequence[Track]) -> _Lessons:
     """Whether every failing check links a runbook that exists; nothing to say when none failed."""
     failing = [t for t in tracks if t.finding.get("outcome") == "failed"]
-    missing = [t for t in failing if not t.finding.get("runbook") or runbook_problem(run.settings.root, str(t.finding["runbook"]))]
+    missing = [
+        t
+        for t in failing
+        if not t.finding.get("runbook") or runbook_problem(run.settings.root, str(t.finding["runbook"]))
+    ]
     if missing:
         return [], [f"**Runbooks**: no runbook to follow for {_checks(missing)}."]
     if failing:
-        return [f"**Runbooks**: every failing check links a runbook that exists ({len({t.finding['runbook'] for t in failing})} runbooks)."], []
+        return [
+            "**Runbooks**: every failing check links a runbook that exists "
+            f"({len({t.finding['runbook'] for t in failing})} runbooks)."
+        ], []
     return [], []
 
 
 def _alerting(run: IncidentRun, tracks: Sequence[Track]) -> _Lessons:
     """Which user-facing checks (the pages, and the live symptoms) an exported alert covers, and
     which only the gate could see."""
-    user = [t for t in tracks if t.role in (PAGE,) or (t.role not in (CAUSE, BUDGET) and t.kind in ("promql", "kube", "redis"))]
+    user = [
+        t
+        for t in tracks
+        if t.role in (PAGE,) or (t.role not in (CAUSE, BUDGET) and t.kind in ("promql", "kube", "redis"))
+    ]
     covered = [t for t in user if _alerted(run, t)]
     uncovered = [t for t in user if not _alerted(run, t)]
     well, wrong = [], []
     if covered:
-        named = ", ".join(f"{code(t.check)} ({prose(_alerted(run, t))})" for t in {t.check: t for t in covered}.values())
+        named = ", ".join(
+            f"{code(t.check)} ({prose(_alerted(run, t))})" for t in {t.check: t for t in covered}.values()
+        )
         well.append(f"**Alerting**: an exported alert rule covers {named}.")
     if uncovered:
         wrong.append(f"**Alerting**: no alert rule covers {_checks(uncovered)}: only the gate could see them.")
@@ -133,16 +163,22 @@ def _mitigation(detected: _dt.datetime | None, mitigated: _dt.datetime | None) -
     return [], []
 
 
-def _fix(commits: Sequence[Commit], candidates: Sequence[Candidate], mitigated: _dt.datetime | None, git: bool) -> _Lessons:
+def _fix(
+    commits: Sequence[Commit], candidates: Sequence[Candidate], mitigated: _dt.datetime | None, git: bool
+) -> _Lessons:
     """Whether the fix is a commit that changed a cause's key (reviewable, repeatable), or the
     checks recovered without one while a cause's key is known (``git``: the history was read)."""
     fix = next((c for c in commits if c.fix), None)
     if fix is not None:
         changed = ", ".join(k.markdown for k in fix.keys)
-        return [f"**Fix in git**: {code(fix.short)} changed the declared config ({changed}), reviewable and repeatable."], []
+        return [
+            f"**Fix in git**: {code(fix.short)} changed the declared config ({changed}), reviewable and repeatable."
+        ], []
     if mitigated and git and any(c.key for c in candidates):
-        return [], ["**Fix outside git**: the user-facing checks recovered without a commit that changes a cause's key: "
-                    "a manual change may still differ from config.env."]
+        return [], [
+            "**Fix outside git**: the user-facing checks recovered without a commit that changes a cause's key: "
+            "a manual change may still differ from config.env."
+        ]
     return [], []
 
 
@@ -151,20 +187,28 @@ def _by_cause(tracks: Sequence[Track], candidates: Sequence[Candidate], commits:
     the failing checks no candidate explains."""
     groups: dict[str, list[Candidate]] = {}
     for candidate in candidates:
-        groups.setdefault(candidate.key or f"{candidate.finding['check']}@{candidate.finding.get('app')}", []).append(candidate)
+        groups.setdefault(candidate.key or f"{candidate.finding['check']}@{candidate.finding.get('app')}", []).append(
+            candidate
+        )
     items, explained = [], set()
     for key, group in groups.items():
         text, keys = _cause_item(key, group, tracks, commits)
         items.append(text)
         explained |= keys
-    rest = [t for t in tracks if t.role not in (CAUSE, BUDGET) and t.key not in explained and t.finding.get("outcome") == "failed"]
+    rest = [
+        t
+        for t in tracks
+        if t.role not in (CAUSE, BUDGET) and t.key not in explained and t.finding.get("outcome") == "failed"
+    ]
     if rest:
         # named only: the summary and the impact say what each saw
         items.append(f"**Not explained by a candidate's key**: {_checks(rest)}.")
     return items
 
 
-def _cause_item(key: str, group: Sequence[Candidate], tracks: Sequence[Track], commits: Sequence[Commit]) -> tuple[str, set[str]]:
+def _cause_item(
+    key: str, group: Sequence[Candidate], tracks: Sequence[Track], commits: Sequence[Commit]
+) -> tuple[str, set[str]]:
     """One cause's item: its key (or check) and where it is declared, what each candidate on
     it found, the commits that changed it, whether they all pass now; then a nested line per
     track of a symptom it explains. Also the keys of those tracks."""
@@ -199,4 +243,8 @@ def _changed_by(first: Candidate, commits: Sequence[Commit]) -> str:
 def _passes_now(group: Sequence[Candidate], tracks: Sequence[Track]) -> str:
     """``; passes now`` when every candidate on the cause has a track that passes in this run."""
     by_track = {(t.check, t.app): t for t in tracks}
-    return "; passes now" if all((t := by_track.get((c.finding["check"], c.finding.get("app")))) and t.passing for c in group) else ""
+    return (
+        "; passes now"
+        if all((t := by_track.get((c.finding["check"], c.finding.get("app")))) and t.passing for c in group)
+        else ""
+    )

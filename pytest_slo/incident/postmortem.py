@@ -71,7 +71,12 @@ def _detected(run: IncidentRun, findings: list[Finding], now: _dt.datetime) -> t
     findings from ``--kube-snapshot`` with ``--kube-snapshot-time`` are the live ones behind it."""
     options = run.sources.options
     live = [f for f in findings if f.get("kind") in run.registry.names and run.registry[str(f.get("kind"))].live]
-    if options.kube_snapshot is not None and options.kube_snapshot_time and live and all(f.get("kind") == "kube" for f in live):
+    if (
+        options.kube_snapshot is not None
+        and options.kube_snapshot_time
+        and live
+        and all(f.get("kind") == "kube" for f in live)
+    ):
         return options.kube_snapshot_time.replace(microsecond=0), "judging the kube snapshot as of --kube-snapshot-time"
     return now, "live run"
 
@@ -115,7 +120,9 @@ def chart_file(stem: str, check: str, app: str | None) -> str:
     return f"{stem}.{safe(check)}.{safe(app or 'site')}.svg"
 
 
-def _git(run: IncidentRun, site: str, since: _dt.datetime, started: _dt.datetime | None, cause_keys: set[str]) -> tuple[list[Commit], str]:
+def _git(
+    run: IncidentRun, site: str, since: _dt.datetime, started: _dt.datetime | None, cause_keys: set[str]
+) -> tuple[list[Commit], str]:
     target = run.repo.site(site)
     paths = [target.env_display, *(target.values_display(app) for app in target.apps)]
     try:
@@ -158,7 +165,9 @@ def _commit_events(found: list[Commit]) -> list[Event]:
         what = f"commit {code(commit.short)} by {prose(commit.author)}: {prose(commit.subject)}"
         if commit.keys:
             what += f" ({'; '.join(k.markdown for k in commit.keys)})"
-        events.append(Event(commit.time, what + (", the fix" if commit.fix else ""), "git", f"commit:{commit.hash}", "last"))
+        events.append(
+            Event(commit.time, what + (", the fix" if commit.fix else ""), "git", f"commit:{commit.hash}", "last")
+        )
     return events
 
 
@@ -166,31 +175,51 @@ def _timeline(run: IncidentRun, site: str, state: dict[str, Any], tracks: list[T
               moments: Moments, since: _dt.datetime) -> tuple[list[Event], list[Event], list[WarningRow], list[str]]:
     """The timeline (this run's events merged with the draft's), the keyed events the state
     keeps, the Warning rows, and what could not be read."""
-    events = [Event(moments.detected, f"pytest-slo {moments.how} detected the failing checks (first failing run)", "pytest-slo", "detected"),
-              *_check_events(tracks), *_commit_events(found)]
+    events = [
+        Event(
+            moments.detected,
+            f"pytest-slo {moments.how} detected the failing checks (first failing run)",
+            "pytest-slo",
+            "detected",
+        ),
+        *_check_events(tracks),
+        *_commit_events(found),
+    ]
     ends = {"mitigated": (moments.mitigated, "Mitigated: every user-facing check back within its objective"),
             "resolved": (moments.resolved, "Resolved: every check of the incident passes")}
     events += [Event(when, text, "pytest-slo", key, "last") for key, (when, text) in ends.items() if when]
     # a status a check's new breach took back is no longer true
-    earlier = [e for e in map(Event.from_dict, state.get("timeline") or []) if e and (e.key not in ends or ends[e.key][0])]
+    earlier = [
+        e for e in map(Event.from_dict, state.get("timeline") or []) if e and (e.key not in ends or ends[e.key][0])
+    ]
     keyed = merge_events(earlier, events)
     warnings, gaps = _warnings(run, site, state, tracks, since)
     return sorted([*keyed, *as_events(warnings)], key=lambda e: (e.at, e.what)), keyed, warnings, gaps
 
 
-def _warnings(run: IncidentRun, site: str, state: dict[str, Any], tracks: list[Track], since: _dt.datetime) -> tuple[list[WarningRow], list[str]]:
+def _warnings(
+    run: IncidentRun, site: str, state: dict[str, Any], tracks: list[Track], since: _dt.datetime
+) -> tuple[list[WarningRow], list[str]]:
     """The draft's Warning rows folded with this run's: Kubernetes' events of the incident's
     apps (when the run judged the live system or a snapshot of it) and those its fresh
     findings' evidence holds; and what could not be read."""
     apps = sorted({t.app for t in tracks if t.app})
-    rows, gaps = warning_events(run, site, apps, since) if run.settings.live or run.sources.options.kube_snapshot else ([], [])
+    rows, gaps = (
+        warning_events(run, site, apps, since) if run.settings.live or run.sources.options.kube_snapshot else ([], [])
+    )
     warnings = merge_warnings([w for w in map(WarningRow.from_dict, state.get("warnings") or []) if w],
                               [*rows, *from_evidence([t.finding for t in tracks if t.fresh], since)])
     return warnings, gaps
 
 
-def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any] | None, current: list[Finding],
-                     now: _dt.datetime) -> dict[str, Any]:
+def incident_context(
+    run: IncidentRun,
+    store: IncidentStore,
+    site: str,
+    state: dict[str, Any] | None,
+    current: list[Finding],
+    now: _dt.datetime,
+) -> dict[str, Any]:
     """What the template is rendered with, and the draft's new ``state``."""
     state = state or {}
     draft = _learn(run, store, site, state, current, now)
@@ -198,11 +227,15 @@ def incident_context(run: IncidentRun, store: IncidentStore, site: str, state: d
     return template_context(run, store, draft, draft_state(draft, state, current, incident_id, now), now)
 
 
-def _learn(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any], current: list[Finding], now: _dt.datetime) -> Draft:
+def _learn(
+    run: IncidentRun, store: IncidentStore, site: str, state: dict[str, Any], current: list[Finding], now: _dt.datetime
+) -> Draft:
     """What the draft says of the incident: its checks with their histories, when it began, was
     detected and recovered, its causes and name, the commits, the timeline, the requests failed
     and the lessons. ``state``: what the draft kept so far (empty for a new incident)."""
-    tracks = build_tracks(run, store, site, state.get("findings") or [], current, state.get("checks") or {}, _judged_at(run, now))
+    tracks = build_tracks(
+        run, store, site, state.get("findings") or [], current, state.get("checks") or {}, _judged_at(run, now)
+    )
     gaps: list[str] = []
     read_histories(run, site, tracks, min((t.first for t in tracks if t.first), default=None), gaps)
     when = _moments(run, state, tracks, current, now)
@@ -212,17 +245,43 @@ def _learn(run: IncidentRun, store: IncidentStore, site: str, state: dict[str, A
     stem = str(state.get("stem") or _free_stem(out, f"{when.detected:%Y-%m-%d}-{site}-{slug}"))
     found, git_gap = _git(run, site, (when.earliest or when.detected) - HISTORY_BEFORE, when.started or when.earliest,
                           _cause_keys(run, causes.candidates))
-    timeline, keyed, warnings, event_gaps = _timeline(run, site, state, tracks, found, when, (when.earliest or when.detected) - EVENTS_BEFORE)
+    timeline, keyed, warnings, event_gaps = _timeline(
+        run, site, state, tracks, found, when, (when.earliest or when.detected) - EVENTS_BEFORE
+    )
     requests, requests_gap = requests_failed(run, site, tracks, when.started, when.mitigated or when.evaluated)
-    well, wrong = went_well_and_wrong(run, tracks, causes.candidates, found, {"started": when.started, "detected": when.detected,
-                                                                              "mitigated": when.mitigated, "git": not git_gap})
-    return Draft(site=site, stem=stem, title=title, slug=slug, severity=_severity(state, current, causes.live_kinds), when=when,
-                 tracks=tracks, causes=causes, commits=found, git_gap=git_gap, timeline=timeline, keyed=keyed, warnings=warnings,
-                 gaps=gaps + event_gaps, requests=requests, requests_gap=requests_gap, well=well, wrong=wrong,
-                 charts=_charts(tracks, state, out, stem))
+    well, wrong = went_well_and_wrong(
+        run,
+        tracks,
+        causes.candidates,
+        found,
+        {"started": when.started, "detected": when.detected, "mitigated": when.mitigated, "git": not git_gap},
+    )
+    return Draft(
+        site=site,
+        stem=stem,
+        title=title,
+        slug=slug,
+        severity=_severity(state, current, causes.live_kinds),
+        when=when,
+        tracks=tracks,
+        causes=causes,
+        commits=found,
+        git_gap=git_gap,
+        timeline=timeline,
+        keyed=keyed,
+        warnings=warnings,
+        gaps=gaps + event_gaps,
+        requests=requests,
+        requests_gap=requests_gap,
+        well=well,
+        wrong=wrong,
+        charts=_charts(tracks, state, out, stem),
+    )
 
 
-def _moments(run: IncidentRun, state: dict[str, Any], tracks: list[Track], current: list[Finding], now: _dt.datetime) -> Moments:
+def _moments(
+    run: IncidentRun, state: dict[str, Any], tracks: list[Track], current: list[Finding], now: _dt.datetime
+) -> Moments:
     """When the incident began, from its tracks once their histories are read; when it was
     detected (a draft keeps its first detection), mitigated and resolved."""
     earliest = min((t.first for t in tracks if t.first), default=None)
@@ -232,8 +291,16 @@ def _moments(run: IncidentRun, state: dict[str, Any], tracks: list[Track], curre
     detected, how = parse_time(state.get("detected_at")), str(state.get("detected_by") or "")
     if detected is None:
         detected, how = _detected(run, current, now)
-    return Moments(earliest=earliest, started=started, detected=detected, how=how, mitigated=mitigated, resolved=resolved,
-                   stage=stage, evaluated=evaluated)
+    return Moments(
+        earliest=earliest,
+        started=started,
+        detected=detected,
+        how=how,
+        mitigated=mitigated,
+        resolved=resolved,
+        stage=stage,
+        evaluated=evaluated,
+    )
 
 
 def _causes(run: IncidentRun, site: str, tracks: list[Track]) -> Causes:
@@ -242,7 +309,9 @@ def _causes(run: IncidentRun, site: str, tracks: list[Track]) -> Causes:
     live_kinds = {name for name in run.registry.names if run.registry[name].live}
     drift = {c.id for c in run.catalog.checks if "drift" in c.markers}
     findings = [t.finding for t in tracks]
-    candidates = rank_candidates(findings, live_kinds=live_kinds, drift=drift, symptom_keys=_symptom_keys(run), env_lines=_env_lines(run, site))
+    candidates = rank_candidates(
+        findings, live_kinds=live_kinds, drift=drift, symptom_keys=_symptom_keys(run), env_lines=_env_lines(run, site)
+    )
     symptoms = [f for f in findings if is_symptom(f, live_kinds, drift)]
     return Causes(findings=findings, candidates=candidates, symptoms=symptoms, live_kinds=live_kinds)
 
@@ -253,7 +322,9 @@ def _title(run: IncidentRun, state: dict[str, Any], causes: Causes) -> tuple[str
     title: Any = state.get("title")  # the state is JSON a person may have edited: kept as it is
     slug: Any = state.get("slug")
     if not title:
-        title, slug = headline(causes.candidates, causes.symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks})
+        title, slug = headline(
+            causes.candidates, causes.symptoms, {c.id: c.spec.get("test") for c in run.catalog.checks}
+        )
         if not title:
             title = slug = (causes.symptoms or causes.findings)[0]["check"]
     return title, slug
@@ -262,7 +333,9 @@ def _title(run: IncidentRun, state: dict[str, Any], causes: Causes) -> tuple[str
 def _cause_keys(run: IncidentRun, candidates: list[Candidate]) -> set[str]:
     """The config keys a fix would change: the candidates' own, and those their checks declare."""
     by_id = {c.id: c for c in run.catalog.checks}
-    return {c.key for c in candidates if c.key} | {k for c in candidates for k in getattr(by_id.get(c.finding["check"]), "keys", ())}
+    return {c.key for c in candidates if c.key} | {
+        k for c in candidates for k in getattr(by_id.get(c.finding["check"]), "keys", ())
+    }
 
 
 def _severity(state: dict[str, Any], current: list[Finding], live_kinds: set[str]) -> str:
@@ -273,10 +346,20 @@ def _severity(state: dict[str, Any], current: list[Finding], live_kinds: set[str
 def _charts(tracks: list[Track], state: dict[str, Any], out: Path, stem: str) -> list[dict[str, Any]]:
     """This run's charts, with what to draw each from (a check's range); then the earlier runs'
     the draft lists whose files are still there."""
-    charts = [{"check": t.check, "app": t.app, "file": chart_file(stem, t.check, t.app), "draw": (_chartable(t), t.series, t.first)}
-              for t in tracks if t.series]
+    charts = [
+        {
+            "check": t.check,
+            "app": t.app,
+            "file": chart_file(stem, t.check, t.app),
+            "draw": (_chartable(t), t.series, t.first),
+        }
+        for t in tracks
+        if t.series
+    ]
     drawn = {c["file"] for c in charts}
-    return charts + [c for c in state.get("charts") or [] if c.get("file") not in drawn and (out / str(c["file"])).is_file()]
+    return charts + [
+        c for c in state.get("charts") or [] if c.get("file") not in drawn and (out / str(c["file"])).is_file()
+    ]
 
 
 def _chartable(track: Track) -> Finding:
@@ -284,7 +367,10 @@ def _chartable(track: Track) -> Finding:
     if track.kind != "openslo":
         return track.finding
     factor = (track.finding.get("evidence") or {}).get("factor", 14.4)
-    return {**track.finding, "evidence": {**(track.finding.get("evidence") or {}), "op": "<=", "threshold": factor, "unit": "×"}}
+    return {
+        **track.finding,
+        "evidence": {**(track.finding.get("evidence") or {}), "op": "<=", "threshold": factor, "unit": "×"},
+    }
 
 
 def render_postmortem(run: IncidentRun, context: dict[str, Any]) -> str:

@@ -89,7 +89,11 @@ _FIELD_LABELS = {
     ("limits", "cpu"): "CPU limit",
     ("requests", "cpu"): "CPU request",
 }
-_LIVE_LABELS = {"maxmemory_policy": "maxmemory-policy", "maxmemory": "maxmemory", "maxmemory_samples": "maxmemory-samples"}
+_LIVE_LABELS = {
+    "maxmemory_policy": "maxmemory-policy",
+    "maxmemory": "maxmemory",
+    "maxmemory_samples": "maxmemory-samples",
+}
 
 
 def _field_label(path: str) -> str:
@@ -177,7 +181,9 @@ def _oom_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
 
 def _crashloop_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
     restarts = _restarts(items)
-    return Phrase(f"CrashLoopBackOff, {_count(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop")
+    return Phrase(
+        f"CrashLoopBackOff, {_count(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop"
+    )
 
 
 def _restarts_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
@@ -208,7 +214,9 @@ def _breach_phrase(finding: Finding, evidence: Mapping[str, Any]) -> Phrase | No
     if "op" not in evidence or not breaching:
         return None
     unit = evidence.get("unit", "")
-    values: list[float] = [v["value"] for v in breaching if isinstance(v, Mapping) and isinstance(v.get("value"), (int, float))]
+    values: list[float] = [
+        v["value"] for v in breaching if isinstance(v, Mapping) and isinstance(v.get("value"), (int, float))
+    ]
     if not values:
         return None
     # the worst value: the one furthest past the threshold in the objective's direction
@@ -235,7 +243,9 @@ def headline(
     order = sorted(symptoms, key=lambda f: (f["severity"], f["check"], f.get("app") or ""))
     lead = candidates[0] if candidates and candidates[0].explains else None
     if lead is None:
-        return _titled(order[0].get("app"), symptom_phrase(order[0], tests.get(order[0]["check"]))) if order else ("", "")
+        return (
+            _titled(order[0].get("app"), symptom_phrase(order[0], tests.get(order[0]["check"]))) if order else ("", "")
+        )
     cause = cause_phrase(lead.finding, lead.key)
     order = [f for f in order if f["check"] in lead.explains] or order
     if not order:

@@ -16,7 +16,16 @@ if TYPE_CHECKING:
     from ..catalog.model import Check
     from .base import Target
 
-__all__ = ["EXPRESSION_SCHEMA", "cannot_evaluate", "config_context", "evaluate", "judge", "message_text", "read_paths", "render_text"]
+__all__ = [
+    "EXPRESSION_SCHEMA",
+    "cannot_evaluate",
+    "config_context",
+    "evaluate",
+    "judge",
+    "message_text",
+    "read_paths",
+    "render_text",
+]
 
 #: ``assert`` must compile as an expression, ``found``/``expect`` as templates, when the
 #: catalog is read (formats of :mod:`pytest_slo.catalog.schema`).
@@ -58,14 +67,18 @@ def evaluate(source: str, check: Check, target: Target, context: Mapping[str, An
     try:
         return compile_expression(source)(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise CatalogError(f"check {check.id}: expression {source!r}: {exc.message}", path=check.source, line=check.line) from None
+        raise CatalogError(
+            f"check {check.id}: expression {source!r}: {exc.message}", path=check.source, line=check.line
+        ) from None
     except jinja2.UndefinedError as exc:
         raise _undefined(check, target, exc) from None
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise cannot_evaluate(source, check, target, context, exc) from None
 
 
-def cannot_evaluate(source: str, check: Check, target: Target, context: Mapping[str, Any], exc: Exception, *, template: bool = False) -> ConfigError:
+def cannot_evaluate(
+    source: str, check: Check, target: Target, context: Mapping[str, Any], exc: Exception, *, template: bool = False
+) -> ConfigError:
     """Why ``source`` cannot be evaluated at the target's site, in a person's words: each
     config key it reads with its line and value, the one whose value is wrong first (the
     error's location), and what it had to be."""
@@ -79,8 +92,11 @@ def cannot_evaluate(source: str, check: Check, target: Target, context: Mapping[
         # the fields of values (or live) it read: the value's own words when a key did not say it
         fields, loc, why = _field_lines(source, context, exc, culprits, target, loc, why)
         lines += fields
-    return ConfigError(f"check {check.id}: cannot evaluate {_shortened(source)!r} at {target.site.name}: {why}" + "".join(lines),
-                       path=loc.path, line=loc.line)
+    return ConfigError(
+        f"check {check.id}: cannot evaluate {_shortened(source)!r} at {target.site.name}: {why}" + "".join(lines),
+        path=loc.path,
+        line=loc.line,
+    )
 
 
 def _culprits(names: list[str], context: Mapping[str, Any], exc: Exception) -> list[str]:
@@ -113,19 +129,32 @@ def _key_lines(names: list[str], culprits: list[str], target: Target, exc: Excep
     return lines
 
 
-def _field_lines(source: str, context: Mapping[str, Any], exc: Exception, culprits: list[str], target: Target, loc: Location,
-                 why: str) -> tuple[list[str], Location, str]:
+def _field_lines(
+    source: str,
+    context: Mapping[str, Any],
+    exc: Exception,
+    culprits: list[str],
+    target: Target,
+    loc: Location,
+    why: str,
+) -> tuple[list[str], Location, str]:
     """One line per field of ``values`` or ``live`` the expression reads, with its value. When
     no config key is to blame, a field whose value is wrong is marked; a field of values then
     takes the error's ``loc`` (its line of the committed values file) and ``why``."""
     lines = []
     for path in [p for p in read_paths(source) if p[0] in ("values", "live") and p[0] in context]:
         value = _at(context, path)
-        wrong = not culprits and ((isinstance(exc, TypeError) and isinstance(value, str)) or repr(str(value)) in str(exc))
+        wrong = not culprits and (
+            (isinstance(exc, TypeError) and isinstance(value, str)) or repr(str(value)) in str(exc)
+        )
         lines.append(f"\n  {'.'.join(path)}={value!r}" + (_pointer(exc) if wrong else ""))
         if wrong and path[0] == "values" and target.app:
             loc = _values_line(target, path[1:]) or loc
-            why = f"{'.'.join(path)}={value!r} is text where the expression needs a number" if isinstance(exc, TypeError) else why
+            why = (
+                f"{'.'.join(path)}={value!r} is text where the expression needs a number"
+                if isinstance(exc, TypeError)
+                else why
+            )
     return lines, loc, why
 
 
@@ -156,7 +185,10 @@ def _reason(exc: Exception, culprits: list[str], context: Mapping[str, Any], tar
     shown = ", ".join(f"{n}={context[n]!r}" for n in culprits)
     if declared:
         return f"{shown} is not a number, though {schema} declares {', '.join(declared)} one: write a number"
-    return f"{shown} is text where the expression needs a number: write a number, and declare the key \"type\": \"integer\" (or \"number\") in {schema}"
+    return (
+        f'{shown} is text where the expression needs a number: write a number, and declare the key "type": '
+        f'"integer" (or "number") in {schema}'
+    )
 
 
 def _declared_type(target: Target, key: str) -> Any:

@@ -73,7 +73,11 @@ def _beyond(selected: tuple[str, ...], reached: str | None) -> bool:
 def _ran_in_full(store: FindingStore, waiver: Waiver) -> bool:
     """Whether the waiver's check ran in its scope and every item reached a verdict (none
     skipped or errored: those say nothing about whether the problem is still there)."""
-    outcomes = [o for (check, site, app), o in store.ran.items() if check == waiver.check and waiver.site in (None, site) and waiver.app in (None, app)]
+    outcomes = [
+        o
+        for (check, site, app), o in store.ran.items()
+        if check == waiver.check and waiver.site in (None, site) and waiver.app in (None, app)
+    ]
     return bool(outcomes) and all(o in ("passed", "failed", "accepted", "waived") for o in outcomes)
 
 
@@ -122,7 +126,9 @@ def write_all(config: pytest.Config, run: RunContext, store: FindingStore) -> No
     if s.sarif:
         from ..findings.sarif import render_sarif
 
-        store.write("SARIF", s.sarif, lambda: render_sarif(run, findings, store.absent if run.baseline is not None else None))
+        store.write(
+            "SARIF", s.sarif, lambda: render_sarif(run, findings, store.absent if run.baseline is not None else None)
+        )
     if s.postmortem_dir:
         from ..incident import write_postmortems
 
@@ -163,11 +169,17 @@ def summary_lines(store: FindingStore, run: RunContext) -> list[tuple[str, dict[
     if not (store.outcomes or store.findings or store.failed_writes):
         return []
     verdicts, waived, errors, catalog = store.verdicts(), store.waived(), store.errors(), store.catalog_problems()
-    line = _verdict_counts(verdicts, len(store.absent) if run.baseline is not None else None) + _other_counts(waived, catalog, errors)
+    line = _verdict_counts(verdicts, len(store.absent) if run.baseline is not None else None) + _other_counts(
+        waived, catalog, errors
+    )
     failing = [f for f in verdicts if run.settings.fail_on == "all" or f.get("baseline_state") == "new"]
-    lines: list[tuple[str, dict[str, Any]]] = [(line, _markup(failing, bool(verdicts or waived), bool(errors or catalog)))]
+    lines: list[tuple[str, dict[str, Any]]] = [
+        (line, _markup(failing, bool(verdicts or waived), bool(errors or catalog)))
+    ]
     if run.settings.fail_on == "new" and len(failing) < len(verdicts):
-        lines.append((f"slo --fail-on=new: {len(verdicts) - len(failing)} unchanged finding(s) reported, not failing", {}))
+        lines.append(
+            (f"slo --fail-on=new: {len(verdicts) - len(failing)} unchanged finding(s) reported, not failing", {})
+        )
     lines += [(f"slo {label} written to {path}", {}) for label, path in store.written]
     lines += [(message, {"red": True}) for message in store.failed_writes]
     return lines
@@ -181,14 +193,21 @@ def _verdict_counts(verdicts: list[Finding], fixed: int | None) -> str:
     if fixed is None:
         return f"slo findings: {len(verdicts)} ({severities})"
     states = [f.get("baseline_state") for f in verdicts]
-    line = f"slo findings: {len(verdicts)} ({states.count('new')} new, {states.count('unchanged')} unchanged; {fixed} fixed since baseline)"
+    line = (
+        f"slo findings: {len(verdicts)} ({states.count('new')} new, {states.count('unchanged')} unchanged; "
+        f"{fixed} fixed since baseline)"
+    )
     return (line + f"; {severities}") if verdicts else line
 
 
 def _other_counts(waived: list[Finding], catalog: list[Finding], errors: list[Finding]) -> str:
     """What is not a verdict, counted apart and only when there is some: ``; 2 waived; 1
     catalog problem; 3 errors``."""
-    parts = [(len(waived), "waived", "waived"), (len(catalog), "catalog problem", "catalog problems"), (len(errors), "error", "errors")]
+    parts = [
+        (len(waived), "waived", "waived"),
+        (len(catalog), "catalog problem", "catalog problems"),
+        (len(errors), "error", "errors"),
+    ]
     return "".join(f"; {n} {many if n > 1 else one}" for n, one, many in parts if n)
 
 
