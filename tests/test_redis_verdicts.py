@@ -600,3 +600,146 @@ def test_a_node_without_an_address_and_one_in_handshake_are_not_asked(
         "back with their node, or move with redis-cli --cluster fix; run the gate where the addresses the nodes "
         "announce are reachable (inside the cluster), or make the nodes announce reachable ones (cluster-announce-ip)"
     )
+
+
+# --------------------------------------------------------------------------- through redis_exporter
+
+AT = 1_795_000_000.0
+SELECTOR = 'namespace="production", service="redis-cluster"'
+
+
+class Prometheus:
+    """Prometheus answering the instant queries ExporterRedisFacts sends, from series given as
+    (name, labels, value); ``remembered`` are those only ``last_over_time(...[1h])`` still sees."""
+
+    def __init__(self, series: list[tuple[str, dict[str, str], float]],
+                 remembered: list[tuple[str, dict[str, str], float]] = ()) -> None:  # type: ignore[assignment]
+        self.series, self.remembered = series, [*series, *remembered]
+
+    def query_many(self, queries: list[str], at: float) -> dict[str, InstantResult]:
+        return {q: InstantResult(q, at, tuple(self._select(q)), "vector") for q in queries}
+
+    def _select(self, query: str) -> list[Sample]:
+        assert SELECTOR in query, query
+        if query.startswith("last_over_time("):
+            name = query.removeprefix("last_over_time(").split("{")[0]
+            return [Sample(dict(labels), v) for n, labels, v in self.remembered if n == name]
+        if query.startswith('{__name__=~"redis_cluster_('):
+            return [Sample({"__name__": n, **labels}, v) for n, labels, v in self.series if n.startswith("redis_cluster_")]
+        name = query.split("{")[0]
+        return [Sample({"__name__": n, **labels}, v) for n, labels, v in self.series if n == name]
+
+
+def pod(i: int) -> dict[str, str]:
+    return {"instance": f"10.0.3.{i + 1}:9121", "pod": f"redis-cluster-{i}", "namespace": "production",
+            "service": "redis-cluster"}
+
+
+def exporter_node(
+    i: int, *, master: int | None = None, replicas: int | None = 1, up: float = 1, view: dict[str, float] | None = None,
+    policy: str = "allkeys-lru", mode: str = "cluster",
+) -> list[tuple[str, dict[str, str], float]]:
+    """The series one redis_exporter sidecar shows of its node (``master``: the replica's master's number)."""
+    labels = pod(i)
+    role = "slave" if master is not None else "master"
+    info = {**labels, "role": role, "redis_mode": mode, "tcp_port": "6379", "maxmemory_policy": policy}
+    series = [("up", labels, 1.0), ("redis_up", labels, up)]
+    if not up:
+        return series
+    series += [("redis_instance_info", info, 1.0), ("redis_memory_max_bytes", labels, float(1536 << 20)),
+               ("redis_memory_used_bytes", labels, 734003200.0)]
+    whole = {"state": 1, "slots_assigned": 16384, "slots_ok": 16384, "slots_pfail": 0, "slots_fail": 0,
+             "known_nodes": 6, "size": 3}
+    if mode == "cluster":
+        series += [(f"redis_cluster_{k}", labels, float(v)) for k, v in {**whole, **(view or {})}.items()]
+    if master is not None:
+        series.append(("redis_slave_info", {**labels, "master_host": f"10.0.3.{master + 1}", "master_port": "6379"}, 1.0))
+    elif replicas is not None:
+        series.append(("redis_connected_slaves", labels, float(replicas)))
+    return series
+
+
+def info_of(i: int, master: int | None = None) -> tuple[str, dict[str, str], float]:
+    role = "slave" if master is not None else "master"
+    return ("redis_instance_info", {**pod(i), "role": role, "redis_mode": "cluster", "tcp_port": "6379"}, 1.0)
+
+
+def through_exporter(tmp_path: Path, prometheus: Prometheus, check: str = STATE, **config: str) -> Verdict:
+    target = site(tmp_path, addr=None, REDIS_CHECK_VIA="exporter", **config)
+    facts = ExporterRedisFacts(prometheus, SELECTOR, lambda: AT)  # type: ignore[arg-type]
+    data = {"cluster": facts.cluster(), "instances": None if check == STATE else facts.instances()}
+    return RedisKind().evaluate(CHECKS[check], target, data)
+
+
+def test_through_the_exporter_a_replica_down_and_a_node_without_an_exporter(tmp_path: Path) -> None:
+    # redis-cluster-5 has no exporter target; redis-cluster-4's exporter cannot reach its Redis;
+    # redis-cluster-2 shows no redis_connected_slaves: its replicas are not known, not missing
+    series = [
+        *exporter_node(0), *exporter_node(1, replicas=0), *exporter_node(2, replicas=None),
+        *exporter_node(3, master=0), *exporter_node(4, master=1, up=0),
+    ]
+    prometheus = Prometheus(series, remembered=[info_of(4, master=1), ("redis_slave_info", {
+        **pod(4), "master_host": "10.0.3.2", "master_port": "6379"}, 1.0)])
+    verdict = through_exporter(tmp_path, prometheus, REDIS_CLUSTER_REPLICAS="1")
+    assert verdict.message.splitlines() == [
+        "redis-cluster-4 (replica of redis-cluster-1): does not answer: redis_up 0: its exporter cannot reach it",
+        "redis-cluster-1 (master): 0 of 1 replicas up (REDIS_CLUSTER_REPLICAS=1); redis-cluster-4 is down",
+        "the cluster knows 6 nodes; redis_exporter shows 5 of them: a node without an exporter target is not judged",
+        f"  read via prometheus: 5 nodes, 3 masters; {NOT_SERVED}, each with 1 replica",
+    ]
+    assert verdict.objects == [
+        {"instance": "10.0.3.5:9121"}, {"instance": "10.0.3.2:9121", "problem": "replicas"}, {"cluster": "nodes"},
+    ]
+    assert verdict.evidence["via"] == "prometheus" and verdict.evidence["seed"] == SELECTOR
+
+
+def test_through_the_exporter_every_node_shown_and_whole_passes(tmp_path: Path) -> None:
+    series = [*exporter_node(0), *exporter_node(1), *exporter_node(2)]
+    series += [*exporter_node(3, master=0), *exporter_node(4, master=1), *exporter_node(5, master=2)]
+    verdict = through_exporter(tmp_path, Prometheus(series), REDIS_CLUSTER_REPLICAS="1")
+    assert verdict.ok and verdict.skip is None and len(verdict.evidence["nodes"]) == 6
+
+
+def test_through_the_exporter_slots_unassigned_are_counted_not_named(tmp_path: Path) -> None:
+    # redis_exporter shows no slot ranges: which slots no master claims is not known
+    view = {"state": 0, "slots_assigned": 10923, "slots_ok": 10923}
+    series = [*exporter_node(0, view=view), *exporter_node(1, view=view), *exporter_node(2, view=view)]
+    series += [*exporter_node(3, master=0), *exporter_node(4, master=1), *exporter_node(5, master=2)]
+    verdict = through_exporter(tmp_path, Prometheus(series))
+    assert verdict.message.splitlines() == [
+        "cluster_state fail as redis-cluster-0 sees it: 5461 of 16384 slots not served (cluster_slots_ok 10923, "
+        "pfail 0, fail 0, unassigned 5461)",
+        f"  read via prometheus: 6 nodes, 3 masters; {NOT_SERVED}",
+    ]
+
+
+def test_through_the_exporter_no_node_answering_is_said_once(tmp_path: Path) -> None:
+    series = [*exporter_node(0, up=0), *exporter_node(1, master=0, up=0)]
+    prometheus = Prometheus(series, remembered=[info_of(0), info_of(1, master=0)])
+    verdict = through_exporter(tmp_path, prometheus)
+    assert verdict.message.splitlines() == [
+        "no node of the cluster answered",
+        "redis-cluster-0 (master): does not answer: redis_up 0: its exporter cannot reach it",
+        "redis-cluster-1 (replica): does not answer: redis_up 0: its exporter cannot reach it",
+        f"  read via prometheus: 2 nodes, 1 masters; {NOT_SERVED}",
+    ]
+    assert verdict.objects[0] == {"cluster": "slots"}
+
+
+def test_through_the_exporter_a_redis_that_is_not_a_cluster_is_skipped_saying_so(tmp_path: Path) -> None:
+    verdict = through_exporter(tmp_path, Prometheus(exporter_node(0, mode="standalone")))
+    assert verdict.ok and verdict.skip == (
+        "not a Redis Cluster: redis_exporter says redis_mode is not cluster; redis-cluster-state judges the nodes of a "
+        "cluster"
+    )
+
+
+def test_through_the_exporter_a_drifted_node_is_named_by_its_pod(tmp_path: Path) -> None:
+    series = [*exporter_node(0), *exporter_node(1, policy="noeviction"), *exporter_node(2)]
+    series += [*exporter_node(3, master=0), *exporter_node(4, master=1), *exporter_node(5, master=2)]
+    verdict = through_exporter(tmp_path, Prometheus(series), POLICY)
+    assert verdict.message.splitlines() == [
+        "redis-cluster-1 (master): maxmemory-policy noeviction live (read via prometheus)",
+        "  expected allkeys-lru, as config.env declares (1 of 6 instances)",
+    ]
+    assert verdict.objects == [{"instance": "10.0.3.2:9121"}]
