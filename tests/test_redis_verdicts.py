@@ -691,6 +691,12 @@ def test_through_the_exporter_a_replica_down_and_a_node_without_an_exporter(tmp_
         {"instance": "10.0.3.5:9121"}, {"instance": "10.0.3.2:9121", "problem": "replicas"}, {"cluster": "nodes"},
     ]
     assert verdict.evidence["via"] == "prometheus" and verdict.evidence["seed"] == SELECTOR
+    assert verdict.action == (
+        "bring redis-cluster-4 back (kubectl get pods says why a pod is not running); slots without a live master "
+        "come back with their node, or move with redis-cli --cluster fix; bring the missing replicas back until every "
+        "master has 1 (a replica pod that is not running: kubectl get pods; a node that lost its master: CLUSTER "
+        "REPLICATE)"
+    )
 
 
 def test_through_the_exporter_every_node_shown_and_whole_passes(tmp_path: Path) -> None:
@@ -743,3 +749,33 @@ def test_through_the_exporter_a_drifted_node_is_named_by_its_pod(tmp_path: Path)
         "  expected allkeys-lru, as config.env declares (1 of 6 instances)",
     ]
     assert verdict.objects == [{"instance": "10.0.3.2:9121"}]
+
+
+def test_through_the_exporter_two_instances_are_counted(tmp_path: Path) -> None:
+    series = [*exporter_node(0, view={"known_nodes": 2, "size": 1}),
+              *exporter_node(1, master=0, policy="volatile-lru", view={"known_nodes": 2, "size": 1})]
+    verdict = through_exporter(tmp_path, Prometheus(series), POLICY)
+    assert verdict.message.splitlines() == [
+        "redis-cluster-1 (replica): maxmemory-policy volatile-lru live (read via prometheus)",
+        "  expected allkeys-lru, as config.env declares (1 of 2 instances)",
+    ]
+
+
+def test_replicas_that_are_down_are_all_named(tmp_path: Path, servers: dict[str, Any]) -> None:
+    # 30001 has two replicas, 30004 (pfail) and 30006 (fail); two are declared
+    nodes = DOC.replace("hostname4 slave e7d1", "hostname4 slave,fail? e7d1").replace(
+        "hostname6 slave 292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f", "hostname6 slave,fail e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"
+    )
+    doc_cluster(servers, nodes)
+    verdict = run(site(tmp_path, REDIS_CLUSTER_REPLICAS="2"))
+    assert (
+        "127.0.0.1:30001 (master, slots 0-5460): 0 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2); 127.0.0.1:30004, "
+        "127.0.0.1:30006 are down"
+    ) in verdict.message.splitlines()
+
+
+def test_no_replicas_declared_asks_for_none(tmp_path: Path, servers: dict[str, Any]) -> None:
+    doc_cluster(servers, **{SEED: server(info=cluster_info(state="fail"))})
+    verdict = run(site(tmp_path, REDIS_CLUSTER_REPLICAS="0"))
+    assert verdict.message.splitlines()[-1] == f"  read via redis: 6 nodes, 3 masters; {NOT_SERVED}"
+    assert verdict.evidence["REDIS_CLUSTER_REPLICAS"] == 0 and verdict.location is None
