@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_slo.errors import ConfigError
 from pytest_slo.kinds import Location, Target, Verdict
 from pytest_slo.kinds.config import ConfigKind
 from pytest_slo.repo.site import Repo
@@ -50,7 +51,7 @@ def test_every_line_that_is_not_key_value_is_named_and_the_first_is_the_line_to_
         f"{ENV}:6: line has no '=': 'no equals sign' (write KEY=VALUE, or start the line with # to make it a comment)",
         f"{ENV}:8: duplicate key REDIS_ROLE (first set on line 7) (keep one of the two lines)",
     ]
-    assert not verdict.ok
+    assert verdict.ok is False
     assert verdict.message == f"{ENV} has 3 line(s) that are not KEY=VALUE:\n  " + "\n  ".join(problems)
     assert verdict.evidence == {"problems": problems}
     assert verdict.location == Location(ENV, 5)
@@ -76,7 +77,7 @@ def test_schema_problems_are_listed_in_line_order_with_the_first_line_to_edit(tm
         f"{ENV}:5: REDIS_REPLICAS: 0 is below the minimum of 1",
         f"{ENV}: missing required key REDIS_EVICTION_POLICY",
     ]
-    assert not verdict.ok
+    assert verdict.ok is False
     assert verdict.message == f"{ENV} does not match {SCHEMA} (4 problem(s)):\n  " + "\n  ".join(problems)
     assert verdict.evidence == {"problems": problems, "schema": SCHEMA}
     assert verdict.location == Location(ENV, 2)
@@ -148,3 +149,11 @@ def test_a_failing_assert_points_at_the_first_declared_key_the_site_sets(tmp_pat
         "REDIS_MEMORY_REQUEST=3Gi, REDIS_MEMORY_LIMIT=2Gi; expected a request set and at most the limit (2Gi)"
     )
     assert verdict.location == Location(ENV, 4)
+
+
+def test_an_assert_over_a_key_the_site_does_not_set_is_an_error_naming_config_env(tmp_path: Path) -> None:
+    env = "RELEASE=1.15\nKUBE_NAMESPACE=production\nREDIS_MEMORY_LIMIT=2Gi\nREDIS_EVICTION_POLICY=allkeys-lru\n"
+    with pytest.raises(ConfigError) as caught:
+        judge(tmp_path, "redis-maxmemory-samples", env)
+    assert caught.value.message == "REDIS_MAXMEMORY_SAMPLES is not set, and check redis-maxmemory-samples needs it"
+    assert caught.value.path == ENV

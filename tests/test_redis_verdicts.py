@@ -32,6 +32,7 @@ from pytest_slo.sources.prometheus import InstantResult, Sample
 from pytest_slo.sources.redis import ExporterRedisFacts
 
 from .kube_helpers import CHECKS, REPO
+from .test_prometheus_source import FakePrometheus, Seen
 from .test_redis_cluster_nodes import DOC, FAILOVER
 
 ENV = "sites/production/config.env"
@@ -617,10 +618,11 @@ class Prometheus:
         self.series, self.remembered = series, [*series, *remembered]
 
     def query_many(self, queries: list[str], at: float) -> dict[str, InstantResult]:
-        return {q: InstantResult(q, at, tuple(self._select(q)), "vector") for q in queries}
+        return {q: InstantResult(q, at, tuple(self.select(q)), "vector") for q in queries}
 
-    def _select(self, query: str) -> list[Sample]:
-        assert SELECTOR in query, query
+    def select(self, query: str) -> list[Sample]:
+        if SELECTOR not in query:
+            return []
         if query.startswith("last_over_time("):
             name = query.removeprefix("last_over_time(").split("{")[0]
             return [Sample(dict(labels), v) for n, labels, v in self.remembered if n == name]
@@ -673,9 +675,9 @@ def through_exporter(tmp_path: Path, prometheus: Prometheus, check: str = STATE,
 
 def test_through_the_exporter_a_replica_down_and_a_node_without_an_exporter(tmp_path: Path) -> None:
     # redis-cluster-5 has no exporter target; redis-cluster-4's exporter cannot reach its Redis;
-    # redis-cluster-2 shows no redis_connected_slaves: its replicas are not known, not missing
+    # redis-cluster-0 shows no redis_connected_slaves: its replicas are not known, not missing
     series = [
-        *exporter_node(0), *exporter_node(1, replicas=0), *exporter_node(2, replicas=None),
+        *exporter_node(0, replicas=None), *exporter_node(1, replicas=0), *exporter_node(2),
         *exporter_node(3, master=0), *exporter_node(4, master=1, up=0),
     ]
     prometheus = Prometheus(series, remembered=[info_of(4, master=1), ("redis_slave_info", {
@@ -779,3 +781,98 @@ def test_no_replicas_declared_asks_for_none(tmp_path: Path, servers: dict[str, A
     verdict = run(site(tmp_path, REDIS_CLUSTER_REPLICAS="0"))
     assert verdict.message.splitlines()[-1] == f"  read via redis: 6 nodes, 3 masters; {NOT_SERVED}"
     assert verdict.evidence["REDIS_CLUSTER_REPLICAS"] == 0 and verdict.location is None
+
+
+def test_the_fetch_through_the_exporter_asks_for_the_apps_series(tmp_path: Path) -> None:
+    """The whole read through a loopback Prometheus (tests/test_prometheus_source.py's fake)
+    answering from the series above: the app's service is in every selector."""
+    series = [*exporter_node(0), *exporter_node(1, policy="noeviction"), *exporter_node(2)]
+    series += [*exporter_node(3, master=0), *exporter_node(4, master=1), *exporter_node(5, master=2)]
+    prometheus = Prometheus(series)
+
+    def answer(seen: Seen) -> tuple[int, dict[str, str], Any]:
+        samples = prometheus.select((seen.params.get("query") or [""])[0])
+        result = [{"metric": s.labels, "value": [AT, repr(s.value)]} for s in samples]
+        return 200, {}, {"status": "success", "data": {"resultType": "vector", "result": result}}
+
+    fake = FakePrometheus()
+    fake.answer = answer
+    try:
+        target = site(tmp_path, addr=None, REDIS_CHECK_VIA="exporter")
+        target = Target(target.site, "redis-cluster", Sources(LiveOptions(prometheus_url=fake.url, timeout=5.0)))
+        verdict = run(target, POLICY)
+        assert run(target).ok
+    finally:
+        fake.stop()
+    assert verdict.message.splitlines()[0] == (
+        "redis-cluster-1 (master): maxmemory-policy noeviction live (read via prometheus)"
+    )
+
+
+def test_a_setting_check_on_a_site_that_does_not_declare_the_setting_is_an_error_naming_config_env(
+    tmp_path: Path, servers: dict[str, Any]
+) -> None:
+    doc_cluster(servers)
+    with pytest.raises(ConfigError) as caught:
+        run(site(tmp_path, REDIS_EVICTION_POLICY=None), POLICY)
+    assert caught.value.message == "REDIS_EVICTION_POLICY is not set, and check redis-eviction-policy-live needs it"
+    assert caught.value.path == ENV
+
+
+def test_a_seed_the_cluster_flags_is_not_whole_though_it_answers(tmp_path: Path, servers: dict[str, Any]) -> None:
+    # written after the flags CLUSTER NODES documents: the node asked first, flagged noaddr
+    nodes = ODD.replace("myself,master", "myself,master,noaddr").replace(
+        "aaaa000000000000000000000000000000000004 10.0.0.4:6379@16379 handshake - 0 0 0 connected\n", ""
+    ).replace("slave,noaddr aaaa000000000000000000000000000000000001 0 0 1 disconnected",
+              "slave aaaa000000000000000000000000000000000001 0 0 1 connected")
+    servers["10.0.0.1:6379"] = server(nodes, info=cluster_info(known_nodes=2, size=1))
+    verdict = run(site(tmp_path, addr="10.0.0.1:6379"))
+    assert verdict.message.splitlines()[0] == "10.0.0.1:6379 (master, slots 0-16383): the cluster flags it noaddr"
+    assert verdict.action is not None and verdict.action.startswith("bring 10.0.0.1:6379 back (")
+
+
+def test_two_nodes_that_hang_are_named_together_and_a_master_that_hangs_still_serves(
+    tmp_path: Path, servers: dict[str, Any]
+) -> None:
+    hang = redis.TimeoutError("Timeout reading from socket")
+    doc_cluster(servers, **{"127.0.0.1:30002": hang, "127.0.0.1:30005": hang})
+    verdict = run(site(tmp_path))
+    assert verdict.message.splitlines()[0] == (
+        "127.0.0.1:30002 (master, slots 5461-10922): does not answer: no answer from 127.0.0.1:30002 within 1.6 s; "
+        "127.0.0.1:30001 sees it connected and has not flagged it: it hangs, or the network between the gate and the "
+        "node drops packets"
+    )
+    assert verdict.action == (
+        "see why 127.0.0.1:30002, 127.0.0.1:30005 does not answer (its log, LATENCY DOCTOR, the network from the gate)"
+    )
+
+
+def test_a_forgotten_master_without_an_address_shows_every_flag(tmp_path: Path, servers: dict[str, Any]) -> None:
+    # a removed node as CLUSTER NODES keeps showing it: no address, fail and noaddr
+    gone = "aaaa000000000000000000000000000000000005 :0@0 master,fail,noaddr - 1 1 4 disconnected\n"
+    nodes = ODD.replace("aaaa000000000000000000000000000000000004 10.0.0.4:6379@16379 handshake - 0 0 0 connected\n",
+                        gone)
+    servers["10.0.0.1:6379"] = server(nodes, info=cluster_info(known_nodes=3, size=1))
+    verdict = run(site(tmp_path, addr="10.0.0.1:6379"))
+    assert verdict.message.splitlines()[0] == (
+        "node aaaa0000 (master, no slots): does not answer: it announces no address (noaddr); the cluster flags it "
+        "fail,noaddr"
+    )
+
+
+def test_a_master_without_an_address_short_of_replicas_is_named_by_its_id(
+    tmp_path: Path, servers: dict[str, Any]
+) -> None:
+    nodes = (
+        "aaaa000000000000000000000000000000000001 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-8191\n"
+        "aaaa000000000000000000000000000000000002 10.0.0.2:6379@16379 slave aaaa000000000000000000000000000000000001 "
+        "0 0 1 connected\n"
+        "aaaa000000000000000000000000000000000003 :0@0 master,noaddr - 0 0 2 connected 8192-16383\n"
+    )
+    servers["10.0.0.1:6379"] = server(nodes, info=cluster_info(known_nodes=3, size=2))
+    servers["10.0.0.2:6379"] = server(nodes, role="slave", info=cluster_info(known_nodes=3, size=2))
+    verdict = run(site(tmp_path, addr="10.0.0.1:6379", REDIS_CLUSTER_REPLICAS="1"))
+    assert "node aaaa0000 (master, slots 8192-16383): 0 of 1 replicas up (REDIS_CLUSTER_REPLICAS=1)" in (
+        verdict.message.splitlines()
+    )
+    assert {"instance": "node aaaa0000", "problem": "replicas"} in verdict.objects
