@@ -819,15 +819,18 @@ def test_a_setting_check_on_a_site_that_does_not_declare_the_setting_is_an_error
     assert caught.value.path == ENV
 
 
-def test_a_seed_the_cluster_flags_is_not_whole_though_it_answers(tmp_path: Path, servers: dict[str, Any]) -> None:
-    # written after the flags CLUSTER NODES documents: the node asked first, flagged noaddr
-    nodes = ODD.replace("myself,master", "myself,master,noaddr").replace(
+@pytest.mark.parametrize("flag", ["noaddr", "handshake"])
+def test_a_seed_the_cluster_flags_is_not_whole_though_it_answers(
+    tmp_path: Path, servers: dict[str, Any], flag: str
+) -> None:
+    # written after the flags CLUSTER NODES documents: the node asked first (it answers), flagged
+    nodes = ODD.replace("myself,master", f"myself,master,{flag}").replace(
         "aaaa000000000000000000000000000000000004 10.0.0.4:6379@16379 handshake - 0 0 0 connected\n", ""
     ).replace("slave,noaddr aaaa000000000000000000000000000000000001 0 0 1 disconnected",
               "slave aaaa000000000000000000000000000000000001 0 0 1 connected")
     servers["10.0.0.1:6379"] = server(nodes, info=cluster_info(known_nodes=2, size=1))
     verdict = run(site(tmp_path, addr="10.0.0.1:6379"))
-    assert verdict.message.splitlines()[0] == "10.0.0.1:6379 (master, slots 0-16383): the cluster flags it noaddr"
+    assert verdict.message.splitlines()[0] == f"10.0.0.1:6379 (master, slots 0-16383): the cluster flags it {flag}"
     assert verdict.action is not None and verdict.action.startswith("bring 10.0.0.1:6379 back (")
 
 
