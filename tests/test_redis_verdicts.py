@@ -265,7 +265,8 @@ def test_a_single_redis_is_one_instance_without_a_count(tmp_path: Path, servers:
     servers["10.0.3.7:6379"] = server(None, policy="volatile-lru")
     verdict = run(site(tmp_path, addr="10.0.3.7:6379"), POLICY)
     assert verdict.message == (
-        "10.0.3.7:6379: maxmemory-policy volatile-lru live (read via redis)\n  expected allkeys-lru, as config.env declares"
+        "10.0.3.7:6379: maxmemory-policy volatile-lru live (read via redis)\n  expected allkeys-lru, as "
+        "config.env declares"
     )
     assert verdict.evidence["instances"] == [{
         "instance": "10.0.3.7:6379", "node": "10.0.3.7:6379", "role": "master", "via": "redis",
@@ -374,7 +375,8 @@ def test_a_master_short_of_replicas_is_named_with_the_one_that_is_down(
         "127.0.0.1:30004 (replica of 127.0.0.1:30001): does not answer: no answer from 127.0.0.1:30004 within 1.6 s; "
         "127.0.0.1:30001 sees it connected and has not flagged it: it hangs, or the network between the gate and the "
         "node drops packets",
-        "127.0.0.1:30001 (master, slots 0-5460): 1 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2); 127.0.0.1:30004 is down",
+        "127.0.0.1:30001 (master, slots 0-5460): 1 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2); 127.0.0.1:30004 "
+        "is down",
         "127.0.0.1:30002 (master, slots 5461-10922): 1 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2)",
         "127.0.0.1:30003 (master, slots 10923-16383): 1 of 2 replicas up (REDIS_CLUSTER_REPLICAS=2)",
         f"  read via redis: 6 nodes, 3 masters; {NOT_SERVED}, each with 2 replicas",
@@ -397,8 +399,10 @@ def test_a_master_short_of_replicas_is_named_with_the_one_that_is_down(
 def test_the_replicas_that_are_down_are_listed_after_the_count(tmp_path: Path, servers: dict[str, Any]) -> None:
     # two replicas of 30001: one flagged pfail, one refusing connections; one declared
     nodes = DOC.replace("slave e7d1", "slave,fail? e7d1").replace(
-        "824fe116063bc5fcf9f4ffd895bc17aee7731ac3 127.0.0.1:30006@31006,hostname6 slave 292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f",
-        "824fe116063bc5fcf9f4ffd895bc17aee7731ac3 127.0.0.1:30006@31006,hostname6 slave e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca",
+        "824fe116063bc5fcf9f4ffd895bc17aee7731ac3 127.0.0.1:30006@31006,hostname6 slave "
+        "292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f",
+        "824fe116063bc5fcf9f4ffd895bc17aee7731ac3 127.0.0.1:30006@31006,hostname6 slave "
+        "e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca",
     )
     doc_cluster(servers, nodes)
     del servers["127.0.0.1:30006"]
@@ -627,7 +631,9 @@ class Prometheus:
             name = query.removeprefix("last_over_time(").split("{")[0]
             return [Sample(dict(labels), v) for n, labels, v in self.remembered if n == name]
         if query.startswith('{__name__=~"redis_cluster_('):
-            return [Sample({"__name__": n, **labels}, v) for n, labels, v in self.series if n.startswith("redis_cluster_")]
+            return [
+                Sample({"__name__": n, **labels}, v) for n, labels, v in self.series if n.startswith("redis_cluster_")
+            ]
         name = query.split("{")[0]
         return [Sample({"__name__": n, **labels}, v) for n, labels, v in self.series if n == name]
 
@@ -655,7 +661,9 @@ def exporter_node(
     if mode == "cluster":
         series += [(f"redis_cluster_{k}", labels, float(v)) for k, v in {**whole, **(view or {})}.items()]
     if master is not None:
-        series.append(("redis_slave_info", {**labels, "master_host": f"10.0.3.{master + 1}", "master_port": "6379"}, 1.0))
+        series.append(
+            ("redis_slave_info", {**labels, "master_host": f"10.0.3.{master + 1}", "master_port": "6379"}, 1.0)
+        )
     elif replicas is not None:
         series.append(("redis_connected_slaves", labels, float(replicas)))
     return series
@@ -729,7 +737,7 @@ def test_through_the_exporter_no_node_answering_is_said_once(tmp_path: Path) -> 
         "no node of the cluster answered",
         "redis-cluster-0 (master): does not answer: redis_up 0: its exporter cannot reach it",
         "redis-cluster-1 (replica): does not answer: redis_up 0: its exporter cannot reach it",
-        f"  read via prometheus: 2 nodes, 1 masters; {NOT_SERVED}",
+        f"  read via prometheus: 2 nodes, 1 master; {NOT_SERVED}",
     ]
     assert verdict.objects[0] == {"cluster": "slots"}
 
@@ -766,7 +774,8 @@ def test_through_the_exporter_two_instances_are_counted(tmp_path: Path) -> None:
 def test_replicas_that_are_down_are_all_named(tmp_path: Path, servers: dict[str, Any]) -> None:
     # 30001 has two replicas, 30004 (pfail) and 30006 (fail); two are declared
     nodes = DOC.replace("hostname4 slave e7d1", "hostname4 slave,fail? e7d1").replace(
-        "hostname6 slave 292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f", "hostname6 slave,fail e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca"
+        "hostname6 slave 292f8b365bb7edb5e285caf0b7e6ddc7265d2f4f",
+        "hostname6 slave,fail e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca",
     )
     doc_cluster(servers, nodes)
     verdict = run(site(tmp_path, REDIS_CLUSTER_REPLICAS="2"))

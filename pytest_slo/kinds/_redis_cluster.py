@@ -73,11 +73,16 @@ def judge_cluster(check: Check, target: Target, cluster: Cluster | None) -> Verd
     location = target.env_location(REPLICAS_KEY) if short else None
     if not lines:
         return Verdict.passed(**evidence)
-    lines.append(f"  read via {cluster['via']}: {len(nodes)} nodes, "
-                 f"{sum(1 for n in nodes if n['role'] == 'master')} masters; expected cluster_state ok with all "
+    masters = sum(1 for n in nodes if n["role"] == "master")
+    lines.append(f"  read via {cluster['via']}: {_count(len(nodes), 'node')}, "
+                 f"{_count(masters, 'master')}; expected cluster_state ok with all "
                  f"{SLOTS} slots served by masters that answer"
                  + (f", each with {declared} replica{'s' if declared != 1 else ''}" if declared else ""))
     return Verdict.failed("\n".join(lines), evidence, location, objects=objects, action="; ".join(todo) or None)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _via(target: Target) -> str:

@@ -173,11 +173,13 @@ def config_problems(typed: Mapping[str, Any], validator: Any) -> Iterator[Proble
             hint = f"; did you mean {near[0]}?" if near else ""
             yield Problem(f"unknown key {key}{hint}", key=key)
     errors = sorted(validator.iter_errors(dict(typed)), key=lambda e: [str(p) for p in e.absolute_path])
+    missing: set[str] = set()  # jsonschema reports a required key once per key missing, each error naming all
     for error in errors:
         if error.validator == "additionalProperties":
             continue
         if error.validator == "required":
-            for key in (k for k in error.validator_value if k not in error.instance):
+            for key in (k for k in error.validator_value if k not in error.instance and k not in missing):
+                missing.add(key)
                 yield Problem(f"missing required key {key}", key=None, path=(key,))
             continue
         _, message, advice = explain(error, schema, "config.env")[0]
