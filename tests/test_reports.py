@@ -147,7 +147,7 @@ def test_ctrl_c_still_writes_the_findings_gathered_so_far(gitops: Path, pytester
     )
     pytester.makeconftest(
         f"""
-import os, signal
+import os, signal, time
 from pytest_slo import Kind
 
 class Interrupt(Kind):
@@ -156,6 +156,7 @@ class Interrupt(Kind):
     def evaluate(self, check, target, data):
         if target.site.name == "staging":
             os.kill(os.getpid(), signal.{signal.SIGINT.name})
+            time.sleep(30)  # Python raises KeyboardInterrupt here, whenever the signal arrives
 
 def pytest_slo_kinds():
     return [Interrupt()]
