@@ -195,6 +195,8 @@ BUDGETS = [
                              "50.0% (floor 50%), +180.0 min of full outage); SLI 87.5%, target 75%", id="at-the-floor"),
     pytest.param("50%", 200, "error budget nearly spent: 200 bad requests over 1d against 250 allowed (budget left "
                              "20.0% (floor 50%), +72.0 min of full outage); SLI 80%, target 75%", id="below-the-floor"),
+    pytest.param("50%", 248, "error budget nearly spent: 248 bad requests over 1d against 250 allowed (budget left "
+                             "0.8% (floor 50%), +2.9 min of full outage); SLI 75.2%, target 75%", id="under-1%-left"),
     pytest.param("12.5%", 250, "error budget exhausted: 250 bad requests over 1d against 250 allowed (budget left "
                                "0.0% (floor 12.5%), +0.0 min of full outage); SLI 75%, target 75%", id="spent-floor"),
     pytest.param("12.5%", 1000, "error budget exhausted: 1,000 bad requests over 1d against 250 allowed (budget left "
@@ -294,6 +296,18 @@ def test_time_slices_are_the_unit_of_a_timeslices_budget(root: Path) -> None:
         "full outage); SLI 66.667%, target 75%"
     )
     assert verdict.evidence["unit"] == "5m slices" and verdict.evidence["budgeting"] == "Timeslices"
+
+
+def test_a_budget_too_small_to_count_leaves_none(root: Path) -> None:
+    # the smallest count a float holds: a quarter of it (the budget) is no event at all, and any bad
+    # event leaves no budget, not a percentage of it
+    check = items(root, slo_text())["checkout::error-budget"]
+    target = target_of(root)
+    verdict = KIND.evaluate(check, target, facts(check, target, counts({DAY: (5e-324, 5e-324)})))
+    assert not verdict.ok
+    assert verdict.message.startswith("error budget exhausted: 4.9e-324 bad requests over 1d against 0 allowed "
+                                      "(budget left none, ")
+    assert verdict.evidence["budget_left_percent"] is None and verdict.evidence["budget_allowed"] == 0
 
 
 # --------------------------------------------------------------------------- no data
@@ -439,6 +453,27 @@ def test_a_pair_without_samples_is_said_beside_a_pass(root: Path) -> None:
     ]
     assert verdict.evidence["windows"][3] == {"window": "5m", "covered": True, "bad": None, "total": None,
                                               "sli": None, "burn_rate": None}
+
+
+def test_a_pair_older_than_the_data_is_said_beside_a_pass(root: Path) -> None:
+    check, target = burn_item(root, {"burn-rate-pairs": "6h/30m:1.5, 30m/5m:2"})
+    found = by_window({6 * HOUR: 10, 1800: 10, 300: 10}, held=2400)
+    verdict = KIND.evaluate(check, target, facts(check, target, found, since=AT - 2400))
+    assert verdict.ok and verdict.skip is None
+    assert verdict.evidence["not_judged"] == [
+        "6h & 30m at 1.5×: Prometheus holds about 40m of the SLI's data, less than 6h"
+    ]
+
+
+def test_every_other_burning_pair_is_named_on_a_line_of_its_own(root: Path) -> None:
+    check, target = burn_item(root, {"burn-rate-pairs": "1h/5m:2, 6h/30m:1.5, 1d/2h:1.1"})
+    found = by_window({DAY: 300, 6 * HOUR: 500, 2 * HOUR: 400, HOUR: 600, 1800: 900, 300: 700})
+    verdict = KIND.evaluate(check, target, facts(check, target, found))
+    assert verdict.message == (
+        "burning the error budget 2.4× as fast as allowed over 1h and 2.8× over 5m (limit 2× on both): 60% of "
+        "requests were bad in the last 1h, 25% allowed\n  also 6h & 30m at 1.5×: 2.0× and 3.6×\n"
+        "  also 1d & 2h at 1.1×: 1.2× and 1.6×" + BURN_FOOTER
+    )
 
 
 def test_a_pair_not_judged_does_not_hide_one_that_burns(root: Path) -> None:
@@ -613,6 +648,43 @@ def test_a_slice_target_out_of_range_is_an_error_at_the_config_line(tmp_path: Pa
         f"sites/production/config.env:{env_line(root, 'SLO_API_ERROR_RATE_PERCENT')}: SLO checkout::burn-rate: "
         f"timeSliceTarget '{{{{ SLO_API_ERROR_RATE_PERCENT / 25 }}}}' is {value} at site production: write a ratio "
         "above 0, at most 1 (0.95 for 95%)"
+    )
+
+
+def test_a_target_of_text_around_an_expression_is_an_error_at_the_slo(root: Path) -> None:
+    check = items(root, slo_text(target='"0.5 * {{ 1.5 }}"'))["checkout::error-budget"]
+    with pytest.raises(CatalogError) as caught:
+        render_queries(check, target_of(root))
+    assert str(caught.value) == (
+        "slos/team.yaml:1: check checkout::error-budget: expression '0.5 * {{ 1.5 }}': expected token ':', got '}'"
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"target": '"{{ 1 - SLO_CHECKOUT_ERROR_PERCENT / 100 }}"'},
+        {"indicator": RATIO.replace("query: http_requests_total{ {{ selector }} }",
+                                    "query: '{{ SLO_CHECKOUT_METRIC }}{ {{ selector }} }'")},
+    ],
+    ids=["target", "query"],
+)
+def test_a_config_key_the_site_does_not_set_is_the_sites_error(root: Path, change: dict[str, str]) -> None:
+    check = items(root, slo_text(**change))["checkout::burn-rate"]
+    with pytest.raises(ConfigError) as caught:
+        render_queries(check, target_of(root))
+    name = "SLO_CHECKOUT_ERROR_PERCENT" if "target" in change else "SLO_CHECKOUT_METRIC"
+    assert str(caught.value) == (
+        f"sites/production/config.env: {name} is not set, and check checkout::burn-rate needs it (add {name}=... to "
+        "sites/production/config.env)"
+    )
+
+
+def test_good_and_total_queries_are_rendered_for_the_site(root: Path) -> None:
+    indicator = RATIO.replace("        bad:\n", "        good:\n").replace(', status=~"5.."', ', status!~"5.."')
+    queries = render_queries(items(root, slo_text(indicator=indicator))["checkout::burn-rate"], target_of(root))[0]
+    assert (queries.good, queries.bad, queries.total) == (
+        f'http_requests_total{{ {SELECTOR}, status!~"5.." }}', None, TOTAL
     )
 
 
@@ -792,6 +864,27 @@ def test_time_slices_are_counted_from_the_share_of_good_slices(root: Path, fake:
     fake.answer = answering({queries.held_since(DAY): at - 2 * DAY})
     fresh = Target(target.site, target.app, Sources(LiveOptions(prometheus_url=fake.url, timeout=5, retries=0)))
     assert KIND.fetch(check, fresh).counts == (WindowCount(DAY, None, None, True),)
+
+
+def test_the_sites_own_prometheus_is_read(tmp_path: Path, fake: FakePrometheus) -> None:
+    root = make_repo(tmp_path, env={"PROMETHEUS_URL": fake.url})
+    check = items(root, slo_text())["checkout::error-budget"]
+    target = target_of(root, None)  # no --prometheus-url: the site's PROMETHEUS_URL
+    at = target.sources.eval_time
+    queries = render_queries(check, target)[0]
+    fake.answer = answering({queries.held_since(DAY): at - 2 * DAY, queries.bad_count(DAY): 3.0,
+                             queries.total_count(DAY): 10.0})
+    assert KIND.fetch(check, target).counts == (WindowCount(DAY, 3.0, 10.0, True),)
+
+
+def test_time_slices_of_a_window_longer_than_the_data_are_not_covered(root: Path, fake: FakePrometheus) -> None:
+    text = slo_text(method="Timeslices", objective=TIMESLICES.format(slice="0.9"))
+    check = items(root, text)["checkout::error-budget"]
+    target = target_of(root, fake.url)
+    at = target.sources.eval_time
+    queries = render_queries(check, target)[0]
+    fake.answer = answering({queries.held_since(DAY): at - HOUR, queries.good_share(DAY): 0.75})
+    assert KIND.fetch(check, target).counts == (WindowCount(DAY, 72.0, 288.0, False),)
 
 
 def test_a_query_prometheus_refuses_fails_the_read(root: Path, fake: FakePrometheus) -> None:
