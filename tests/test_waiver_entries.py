@@ -96,7 +96,7 @@ FILE_PROBLEMS = [
     ),
     pytest.param(
         "waivers:\n  - check: [\n",
-        ["checks/waivers.yaml:3: "],
+        ["checks/waivers.yaml:3: not valid YAML: did not find expected node content"],
         id="not-yaml",
     ),
 ]
