@@ -210,7 +210,7 @@ def _shape_problem(error: Any, entry: dict[str, Any], node: yaml.Node, label: st
         name = extra[0] if extra else None
         what = f"{name}: is not a field of a waiver (fields: check, site, app, match, until, owner, reason)"
         return CatalogError(
-            f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, (name,)) if name else line, hint=_HINT
+            f"{label}: {what}", path=WAIVERS_FILE, line=_line(node, (name,)) if name is not None else line, hint=_HINT
         )
     if error.validator == "required":
         name = error.message.split()[0].strip("'")
