@@ -652,12 +652,15 @@ def test_a_slice_target_out_of_range_is_an_error_at_the_config_line(tmp_path: Pa
     )
 
 
-def test_a_target_of_text_around_an_expression_is_an_error_at_the_slo(root: Path) -> None:
-    check = items(root, slo_text(target='"0.5 * {{ 1.5 }}"'))["checkout::error-budget"]
-    with pytest.raises(CatalogError) as caught:
+def test_a_target_of_text_around_an_expression_is_an_error_at_the_target(root: Path) -> None:
+    text = slo_text(target='"0.5 * {{ 1.5 }}"')
+    check = items(root, text)["checkout::error-budget"]
+    with pytest.raises(ConfigError) as caught:
         render_queries(check, target_of(root))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "target:" in row)
     assert str(caught.value) == (
-        "slos/team.yaml:1: check checkout::error-budget: expression '0.5 * {{ 1.5 }}': expected token ':', got '}'"
+        f"slos/team.yaml:{line}: SLO checkout::error-budget: target '0.5 * {{{{ 1.5 }}}}' has text around its "
+        "{{ }}: write the whole target as one expression, e.g. {{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}"
     )
 
 
