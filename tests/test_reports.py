@@ -155,6 +155,8 @@ class Interrupt(Kind):
     scope = "site"
     def evaluate(self, check, target, data):
         if target.site.name == "staging":
+            # an xdist worker ignores SIGINT, and a Python started ignoring it keeps ignoring it
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             os.kill(os.getpid(), signal.{signal.SIGINT.name})
             time.sleep(30)  # Python raises KeyboardInterrupt here, whenever the signal arrives
 
