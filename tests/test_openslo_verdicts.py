@@ -659,8 +659,9 @@ def test_a_target_of_text_around_an_expression_is_an_error_at_the_target(root: P
         render_queries(check, target_of(root))
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "target:" in row)
     assert str(caught.value) == (
-        f"slos/team.yaml:{line}: SLO checkout::error-budget: target '0.5 * {{{{ 1.5 }}}}' has text around its "
-        "{{ }}: write the whole target as one expression, e.g. {{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}"
+        f"slos/team.yaml:{line}: SLO checkout::error-budget: target '0.5 * {{{{ 1.5 }}}}' is neither a number nor "
+        "one {{ expression }}: write the whole target as one expression, e.g. "
+        "{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}"
     )
 
 
@@ -945,3 +946,4 @@ def test_prefetch_sends_the_reads_of_every_item_it_can_render(tmp_path: Path, fa
     wait_for(fake, len(expected))
     assert sorted(asked(fake)) == sorted(expected)
     assert {float(s.params["time"][0]) for s in fake.seen} == {sources.eval_time}
+

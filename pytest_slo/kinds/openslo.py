@@ -48,14 +48,14 @@ def _evaluate_number(raw: Any, what: str, check: Check, target: Target, line: in
     if isinstance(raw, (int, float)):
         return float(raw), []
     match = _EXPRESSION.match(str(raw))
-    if not match and "{{" in str(raw):  # text around an expression: a number it is not
+    if not match:  # text around an expression (the catalog refuses any other text)
         raise ConfigError(
-            f"SLO {check.id}: {what} {raw!r} has text around its {{{{ }}}}: write the whole {what} as one expression, "
-            f"e.g. {{{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}}}",
+            f"SLO {check.id}: {what} {raw!r} is neither a number nor one {{{{ expression }}}}: write the whole {what} "
+            f"as one expression, e.g. {{{{ 1 - SLO_API_ERROR_RATE_PERCENT / 100 }}}}",
             path=check.source,
             line=line,
         )
-    source = match[1] if match else str(raw)
+    source = match[1]
     value = evaluate(source, check, target, config_context(target))
     try:
         return float(value), [n for n in expression_names(source) if n.isupper()]
