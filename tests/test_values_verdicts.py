@@ -700,3 +700,15 @@ def test_the_spec_schema_admits_the_four_tests(test: str) -> None:
     jsonschema.validate({"test": test}, ValuesKind.spec_schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"test": test.upper()}, ValuesKind.spec_schema)
+
+
+def test_a_committed_file_that_lost_its_last_newline_is_out_of_sync_with_no_line_to_blame(root: Path) -> None:
+    values = root / VALUES
+    values.write_text(values.read_text().rstrip("\n"))
+    verdict = judge(root, test="in-sync")
+    assert verdict.message == (
+        f"{SYNC}: line 23 is '<end of file>', a fresh render gives '<end of file>'. Re-render and commit: {RENDER}"
+    )
+    assert verdict.location == at(ENV, None)
+    assert verdict.objects == []
+    assert verdict.evidence["diff"] == ""  # the lines are the same: only the bytes differ
