@@ -49,7 +49,9 @@ def check(*, keys: tuple[str, ...] = (), **spec: Any) -> Check:
 
 def judge(root: Path, *, app: str = "redis-cluster", site: str = "production", command: str | None = None,
           **spec: Any) -> Verdict:
-    return ValuesKind().evaluate(check(**spec), target(root, app, site=site, command=command), None)
+    verdict = ValuesKind().evaluate(check(**spec), target(root, app, site=site, command=command), None)
+    assert verdict.ok is True or verdict.ok is False  # a verdict, never a maybe
+    return verdict
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -86,7 +88,7 @@ def test_a_changed_key_is_named_with_its_line_the_diff_and_the_command(root: Pat
     edit(root / ENV, "REDIS_MEMORY_REQUEST=2Gi", "REDIS_MEMORY_REQUEST=1Gi")
     verdict = judge(root, test="in-sync")
     line = env_line(root, "REDIS_MEMORY_REQUEST")
-    assert not verdict.ok
+    assert verdict.ok is False
     assert verdict.message == (
         f"{SYNC}: line 9 is 'memory: \"2Gi\"', a fresh render gives 'memory: \"1Gi\"' "
         f"(REDIS_MEMORY_REQUEST at {ENV}:{line}). Re-render and commit: {RENDER}"
@@ -112,16 +114,18 @@ def test_template_text_that_changed_points_at_the_template_line(root: Path) -> N
     assert verdict.objects == [{"line": "repository: docker.io/library/redis"}]
 
 
-@pytest.mark.parametrize(("edited", "last"), [(18, None), (19, "... 2 more diff lines")])
-def test_a_long_diff_is_cut_at_forty_lines(root: Path, edited: int, last: str | None) -> None:
+@pytest.mark.parametrize(
+    ("first", "edited", "last"), [(0, 18, None), (1, 19, "... 1 more diff lines"), (0, 19, "... 2 more diff lines")]
+)
+def test_a_long_diff_is_cut_at_forty_lines(root: Path, first: int, edited: int, last: str | None) -> None:
     values = root / VALUES
     lines = values.read_text().splitlines(keepends=True)
-    values.write_text("".join("#" + line if i < edited else line for i, line in enumerate(lines)))
+    values.write_text("".join("#" + line if first <= i < edited else line for i, line in enumerate(lines)))
     diff = judge(root, test="in-sync").evidence["diff"].split("\n")
     if last is None:
         assert len(diff) == 40 and diff[-1] == '   enabled: true'
     else:
-        assert len(diff) == 41 and diff[-1] == last and diff[-2] == "+metrics:"
+        assert len(diff) == 41 and diff[-1] == last and diff[-2] == ("+metrics:" if first == 0 else "+  enabled: true")
 
 
 def test_lines_past_the_end_of_the_render_are_a_hand_edit_of_the_committed_file(root: Path) -> None:
@@ -240,10 +244,12 @@ COPY_SHOWN = f"cp sites/production/fresh.yaml {VALUES}"
         ('  maxmemory: "2Gi"', " (one of REDIS_MEMORY_LIMIT, REDIS_MEMORY_REQUEST)", None),
         ("  maxmemory", " (written by the repository's renderer (slo_render_command))", None),
         ("  maxmemory:", " (written by the repository's renderer (slo_render_command))", None),
+        ('  maxmemory: "redis-cluster.production.svc:6379"', " (REDIS_ADDR at {ENV}:11)", 11),
+        ("  maxmemory: XL", " (REDIS_SIZE at {ENV}:34)", 34),
     ],
 )
 def test_the_repository_renderer_is_blamed_by_value(root: Path, fresh_line: str, why: str, line: int | None) -> None:
-    (root / ENV).write_text((root / ENV).read_text() + "EMPTY_KEY=\n")
+    (root / ENV).write_text((root / ENV).read_text() + "EMPTY_KEY=\nREDIS_SIZE=XL\n")
     fresh = (root / VALUES).read_text().replace('  maxmemory: "1536mb"', fresh_line)
     (root / "sites/production/fresh.yaml").write_text(fresh)
     verdict = judge(root, command=COPY, test="in-sync")
@@ -405,7 +411,7 @@ def test_a_template_that_quotes_a_number_is_blamed_at_its_line(root: Path) -> No
         f"{VALUES}:3: replicaCount: '3' is not of type 'integer' "
         f"(the template turns REDIS_REPLICAS=3 into '3': fix {TEMPLATE}:3)"
     )
-    assert not verdict.ok
+    assert verdict.ok is False
     assert verdict.message == f"{VALUES} does not match {SCHEMA} (1 problem(s)):\n  {line}"
     assert verdict.evidence == {"problems": [line], "schema": SCHEMA}
     assert verdict.location == at(TEMPLATE, 3)
@@ -514,6 +520,7 @@ def test_a_schema_problem_under_the_repository_renderer_names_the_key_or_the_ren
 def test_a_repeated_key_written_by_hand_asks_for_a_fresh_render(root: Path) -> None:
     edit(root / VALUES, "  maxmemorySamples: 5\n", '  maxmemorySamples: 5\n  maxmemory: "512mb"\n')
     verdict = judge(root, test="schema")
+    assert verdict.ok is False
     assert verdict.message == (
         f"{VALUES} repeats a key: YAML keeps only the last value and helm lint rejects the file\n"
         f"  {VALUES}:18: duplicate key 'redis.maxmemory' (first at line 15); not what a fresh render "
@@ -529,6 +536,7 @@ def test_keys_the_template_repeats_point_at_the_template(root: Path) -> None:
     edit(root / TEMPLATE, "metrics:\n  enabled: true\n", "metrics:\n  enabled: true\n  enabled: false\n")
     render_fresh(root)
     verdict = judge(root, test="schema")
+    assert verdict.ok is False
     assert verdict.message == (
         f"{VALUES} repeats 2 keys: YAML keeps only the last value and helm lint rejects the file\n"
         f"  {VALUES}:17: duplicate key 'redis.maxmemory' (first at line 15); the template writes it: fix {TEMPLATE}:17\n"
@@ -613,6 +621,7 @@ def test_a_render_outside_the_values_path_is_a_stray(root: Path) -> None:
     (root / "apps/redis-cluster").mkdir(parents=True)
     (root / "apps/redis-cluster/values.yaml").write_text("replicaCount: 3\n")
     verdict = judge(root, test="stray")
+    assert verdict.ok is False
     assert verdict.message == (
         "apps/redis-cluster/values.yaml: rendered values of redis-cluster that no check reads "
         f"(the gate reads {VALUES}, slo_values_path sites/{{site}}/apps/{{app}}/values.yaml); "
@@ -629,6 +638,7 @@ def test_two_strays_and_the_ones_under_another_site(root: Path) -> None:
         (root / folder).mkdir(parents=True)
         (root / folder / "values.yaml").write_text("replicaCount: 3\n")
     verdict = judge(root, test="stray")
+    assert verdict.ok is False
     assert verdict.evidence["stray"] == ["apps/redis-cluster/values.yaml", "old/redis-cluster/values.yaml"]
     assert verdict.message.startswith("apps/redis-cluster/values.yaml, old/redis-cluster/values.yaml: rendered")
     assert "; delete them, and render with " in verdict.message
@@ -651,6 +661,7 @@ def test_folders_of_no_app_are_orphans_with_a_suggestion(root: Path) -> None:
     for name in ("redis-clustr", "zzz"):
         (root / f"sites/production/apps/{name}").mkdir()
     verdict = judge(root, test="orphans")
+    assert verdict.ok is False
     assert verdict.message == (
         "2 folder(s) of rendered values belong to no app of production, so no check reads them:\n"
         "  sites/production/apps/redis-clustr/: no app redis-clustr in release 1.15: did you mean redis-cluster?\n"
@@ -712,3 +723,79 @@ def test_a_committed_file_that_lost_its_last_newline_is_out_of_sync_with_no_line
     assert verdict.location == at(ENV, None)
     assert verdict.objects == []
     assert verdict.evidence["diff"] == ""  # the lines are the same: only the bytes differ
+
+
+def test_the_repository_renderer_blames_the_last_line_by_its_value(root: Path) -> None:
+    (root / "sites/production/fresh.yaml").write_text((root / VALUES).read_text())
+    edit(root / VALUES, 'namespace: "production"', 'namespace: "staging"')
+    verdict = judge(root, command=COPY, test="in-sync")
+    assert verdict.location == at(ENV, env_line(root, "KUBE_NAMESPACE"))
+    assert verdict.objects == [{"key": "KUBE_NAMESPACE"}]
+
+
+def test_line_zero_is_no_line_of_the_render(root: Path) -> None:
+    (root / "sites/production/fresh.yaml").write_text((root / VALUES).read_text())
+    found = blame(target(root, command=COPY), 0)
+    assert found is not None and (found.location, found.key) == (at(ENV, None), None)
+
+
+def test_a_field_past_the_end_of_a_short_render_is_a_hand_edit(root: Path) -> None:
+    (root / "sites/production/fresh.yaml").write_text("nameOverride: redis-cluster\n")
+    verdict = judge(root, command=COPY, **{"assert": "values.replicaCount > 5"})
+    assert verdict.location == at(VALUES, 3)
+
+
+def test_a_renderer_that_fails_leaves_the_assert_pointing_at_config_env(root: Path) -> None:
+    verdict = judge(root, command="false", **{"assert": "values.replicaCount > 5"})
+    assert verdict.ok is False
+    assert verdict.location == at(ENV, None)
+
+
+def test_a_hand_edit_of_the_first_line_asks_for_a_fresh_render(root: Path) -> None:
+    values = root / VALUES
+    lines = values.read_text().splitlines(keepends=True)
+    values.write_text('replicaCount: "3"\n' + "".join(line for line in lines[1:] if not line.startswith("replicaCount")))
+    verdict = judge(root, test="schema")
+    assert verdict.location == at(VALUES, 1)
+    assert verdict.message.endswith(
+        f"  {VALUES}:1: replicaCount: '3' is not of type 'integer' (not what a fresh render gives: re-render with "
+        f"{RENDER})"
+    )
+
+
+def test_lines_repeated_hundreds_of_times_are_not_junk_to_the_diff(root: Path) -> None:
+    app = root / "releases/1.15/apps/many"
+    app.mkdir()
+    on = "".join(f"s{i}:\n  on: true\n" for i in range(120))
+    (app / "values.yaml.j2").write_text(on + "a: {{ REDIS_REPLICAS }}\n" + on)
+    folder = root / "sites/production/apps/many"
+    folder.mkdir()
+    (folder / "values.yaml").write_text(on + "a: 2\n" + on)
+    verdict = judge(root, app="many", test="in-sync")
+    assert verdict.objects == [{"key": "REDIS_REPLICAS"}]
+
+
+def test_an_assert_over_values_that_are_not_yaml_names_the_committed_file(root: Path) -> None:
+    (root / VALUES).write_text("replicaCount: [3\n")
+    with pytest.raises(ConfigError) as caught:
+        judge(root, **{"assert": "values.replicaCount > 5"})
+    assert caught.value.path == VALUES
+
+
+def test_an_assert_that_reads_an_unset_key_is_the_sites_error(root: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        judge(root, **{"assert": "NOPE_KEY > 1 and values.replicaCount > 0"})
+    assert (caught.value.message, caught.value.path) == ("NOPE_KEY is not set, and check t-values needs it", ENV)
+
+
+@pytest.mark.parametrize(
+    ("source", "evidence"),
+    [
+        ("values.replicaCount > 5", {"assert": "values.replicaCount > 5", "found": "values.replicaCount=3",
+                                     "expected": "values.replicaCount > 5"}),
+        ("REDIS_REPLICAS > 5", {"assert": "REDIS_REPLICAS > 5", "REDIS_REPLICAS": 3, "found": "REDIS_REPLICAS=3",
+                                "expected": "REDIS_REPLICAS > 5"}),
+    ],
+)
+def test_an_assert_carries_what_it_read_as_evidence(root: Path, source: str, evidence: dict[str, Any]) -> None:
+    assert judge(root, **{"assert": source}).evidence == evidence
