@@ -135,8 +135,8 @@ def test_a_false_assert_says_what_it_read_and_what_it_expected(root: Path, sourc
 def test_a_field_of_an_object_is_read_by_attribute(root: Path) -> None:
     t = target(root)
     ctx = {**context(root, t), "live": SimpleNamespace(used=5)}
-    ok, message, _ = judge(check(**{"assert": "live.used > 10"}), t, ctx)
-    assert (ok, message) == (False, "live.used=5; expected live.used > 10")
+    ok, message, _ = judge(check(**{"assert": "live.used > 10 and live.nope"}), t, ctx)
+    assert (ok, message) == (False, "live.used=5, live.nope=None; expected live.used > 10 and live.nope")
 
 
 def test_found_and_expect_templates_word_the_message(root: Path) -> None:
@@ -273,6 +273,16 @@ def test_a_key_declared_a_number_but_written_as_text_is_named_as_such(root: Path
         source, f"{key}='three' is not a number, though {CONFIG_SCHEMA} declares {key} one: write a number",
         f"{ENV}:{env_line(root, key)}: {key}=three  <- text, not a number",
     )
+
+
+def test_two_keys_declared_numbers_but_written_as_text_are_both_named(root: Path) -> None:
+    set_env(root, REDIS_REPLICAS="three", API_REPLICAS="four")
+    source = "REDIS_REPLICAS > 1 and API_REPLICAS > 1"
+    e = error_of(source, root)
+    assert e.message.startswith(cannot(
+        source, f"REDIS_REPLICAS='three', API_REPLICAS='four' is not a number, though {CONFIG_SCHEMA} declares "
+        "REDIS_REPLICAS, API_REPLICAS one: write a number",
+    ) + "\n")
 
 
 @pytest.mark.parametrize(
