@@ -466,3 +466,41 @@ def test_location_keys_are_the_declared_keys_then_the_config_keys_read(
 ) -> None:
     t = target(root)
     assert location_keys(check(keys=keys, **spec), context(root, t)) == found
+
+
+def test_a_query_template_lists_no_fields_even_when_its_text_reads_as_an_expression(root: Path) -> None:
+    source = "sum(up) }} {{ values.resources.limits.memory > 1 }}"
+    e = error_of(source, root, template=True)
+    assert e.message == cannot(source, "'>' not supported between instances of 'str' and 'int'")
+    assert (e.path, e.line) == (ENV, None)
+
+
+def test_only_the_key_whose_value_the_error_names_is_blamed_though_other_keys_are_text(root: Path) -> None:
+    set_env(root, REDIS_IMAGE_TAG="str")
+    source = "REDIS_IMAGE_TAG > 1 or REDIS_ROLE > 1"
+    e = error_of(source, root)
+    assert e.message == cannot(
+        source, f"REDIS_IMAGE_TAG='str' is text where the expression needs a number: {NUMBER} {CONFIG_SCHEMA}",
+        f"{ENV}:10: REDIS_IMAGE_TAG=str  <- text, not a number", f"{ENV}:8: REDIS_ROLE=cache",
+    )
+
+
+def test_what_lies_below_a_missing_field_reads_as_missing(root: Path) -> None:
+    t = target(root)
+    ctx = {**context(root, t), "live": SimpleNamespace(used=5)}
+    source = "live.used > 10 and live.nope.__class__ and values.nope.__class__"
+    ok, message, _ = judge(check(**{"assert": source}), t, ctx)
+    assert (ok, message) == (False, f"live.used=5, live.nope.__class__=None, values.nope.__class__=None; expected {source}")
+
+
+@pytest.mark.parametrize("field", ["found", "expect"])
+def test_a_message_template_naming_an_unset_key_is_the_sites_error(root: Path, field: str) -> None:
+    t = target(root)
+    c = check(**{"assert": "REDIS_REPLICAS > 5", field: "{{ NOPE_KEY }}"})
+    with pytest.raises(ConfigError) as caught:
+        judge(c, t, context(root, t))
+    assert (caught.value.message, caught.value.path) == ("NOPE_KEY is not set, and check t-check needs it", ENV)
+    c = check(**{"assert": "REDIS_REPLICAS > 5", field: "{{ NOPE_KEY "})
+    with pytest.raises(CatalogError) as syntax:
+        judge(c, t, context(root, t))
+    assert (syntax.value.path, syntax.value.line) == ("checks/team.yaml", 7)
