@@ -764,11 +764,11 @@ def test_a_hand_edit_of_the_first_line_asks_for_a_fresh_render(root: Path) -> No
 def test_lines_repeated_hundreds_of_times_are_not_junk_to_the_diff(root: Path) -> None:
     app = root / "releases/1.15/apps/many"
     app.mkdir()
-    on = "".join(f"s{i}:\n  on: true\n" for i in range(120))
-    (app / "values.yaml.j2").write_text(on + "a: {{ REDIS_REPLICAS }}\n" + on)
+    hosts = "- redis\n" * 120  # a list of one host, repeated: a line that is nearly all of the file
+    (app / "values.yaml.j2").write_text(f"{hosts}- {{{{ REDIS_REPLICAS }}}}\n{hosts}")
     folder = root / "sites/production/apps/many"
     folder.mkdir()
-    (folder / "values.yaml").write_text(on + "a: 2\n" + on)
+    (folder / "values.yaml").write_text(f"{hosts}- 2\n{hosts}")
     verdict = judge(root, app="many", test="in-sync")
     assert verdict.objects == [{"key": "REDIS_REPLICAS"}]
 
