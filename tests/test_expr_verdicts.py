@@ -221,7 +221,9 @@ def test_a_value_with_a_quote_is_still_found_in_the_error(root: Path) -> None:
     set_env(root, REDIS_MEMORY_LIMIT="it's")
     source = "REDIS_MEMORY_REQUEST | bytes <= REDIS_MEMORY_LIMIT | bytes"
     e = error_of(source, root)
-    assert e.message.endswith(f"\n  {ENV}:13: REDIS_MEMORY_LIMIT=it's  <- this value\n  {ENV}:12: REDIS_MEMORY_REQUEST=2Gi")
+    assert e.message.endswith(
+        f"\n  {ENV}:13: REDIS_MEMORY_LIMIT=it's  <- this value\n  {ENV}:12: REDIS_MEMORY_REQUEST=2Gi"
+    )
     assert e.line == 13
 
 
@@ -490,7 +492,8 @@ def test_what_lies_below_a_missing_field_reads_as_missing(root: Path) -> None:
     ctx = {**context(root, t), "live": SimpleNamespace(used=5)}
     source = "live.used > 10 and live.nope.__class__ and values.nope.__class__"
     ok, message, _ = judge(check(**{"assert": source}), t, ctx)
-    assert (ok, message) == (False, f"live.used=5, live.nope.__class__=None, values.nope.__class__=None; expected {source}")
+    found = "live.used=5, live.nope.__class__=None, values.nope.__class__=None"
+    assert (ok, message) == (False, f"{found}; expected {source}")
 
 
 @pytest.mark.parametrize("field", ["found", "expect"])

@@ -537,7 +537,8 @@ def test_keys_the_template_repeats_point_at_the_template(root: Path) -> None:
     assert verdict.ok is False
     assert verdict.message == (
         f"{VALUES} repeats 2 keys: YAML keeps only the last value and helm lint rejects the file\n"
-        f"  {VALUES}:17: duplicate key 'redis.maxmemory' (first at line 15); the template writes it: fix {TEMPLATE}:17\n"
+        f"  {VALUES}:17: duplicate key 'redis.maxmemory' (first at line 15); the template writes it: "
+        f"fix {TEMPLATE}:17\n"
         f"  {VALUES}:21: duplicate key 'metrics.enabled' (first at line 20); the template writes it: fix {TEMPLATE}:21"
     )
     assert verdict.location == at(TEMPLATE, 17)
@@ -670,7 +671,9 @@ def test_folders_of_no_app_are_orphans_with_a_suggestion(root: Path) -> None:
         "apps": ["api-server", "redis-cluster"],
     }
     assert verdict.location == at("sites/production/apps/redis-clustr", None)
-    assert verdict.objects == [{"folder": "sites/production/apps/redis-clustr"}, {"folder": "sites/production/apps/zzz"}]
+    assert verdict.objects == [
+        {"folder": "sites/production/apps/redis-clustr"}, {"folder": "sites/production/apps/zzz"}
+    ]
 
 
 def test_orphans_of_a_site_without_its_release(root: Path) -> None:
@@ -752,7 +755,8 @@ def test_a_renderer_that_fails_leaves_the_assert_pointing_at_config_env(root: Pa
 def test_a_hand_edit_of_the_first_line_asks_for_a_fresh_render(root: Path) -> None:
     values = root / VALUES
     lines = values.read_text().splitlines(keepends=True)
-    values.write_text('replicaCount: "3"\n' + "".join(line for line in lines[1:] if not line.startswith("replicaCount")))
+    kept = "".join(line for line in lines[1:] if not line.startswith("replicaCount"))
+    values.write_text('replicaCount: "3"\n' + kept)
     verdict = judge(root, test="schema")
     assert verdict.location == at(VALUES, 1)
     assert verdict.message.endswith(
