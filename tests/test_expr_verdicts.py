@@ -244,8 +244,9 @@ def test_text_compared_with_a_number_names_the_text_keys_and_how_to_declare_them
     e = error_of(source, root)
     line = env_line(root, "REDIS_PASSWORD")
     assert e.message.startswith(
-        f"check t-check: cannot evaluate {source!r} at production: REDIS_IMAGE_TAG='7.0.15', REDIS_PASSWORD="
+        f"check t-check: cannot evaluate {source!r} at production: REDIS_IMAGE_TAG='7.0.15', REDIS_PASSWORD='***'"
     )
+    assert "hunter22" not in e.message
     assert e.message.endswith(
         f" is text where the expression needs a number: {NUMBER} {CONFIG_SCHEMA}"
         f"\n  {ENV}:10: REDIS_IMAGE_TAG=7.0.15  <- text, not a number"

@@ -92,8 +92,10 @@ def cannot_evaluate(
         # the fields of values (or live) it read: the value's own words when a key did not say it
         fields, loc, why = _field_lines(source, context, exc, culprits, target, loc, why)
         lines += fields
+    message = f"check {check.id}: cannot evaluate {_shortened(source)!r} at {target.site.name}: {why}" + "".join(lines)
     return ConfigError(
-        f"check {check.id}: cannot evaluate {_shortened(source)!r} at {target.site.name}: {why}" + "".join(lines),
+        # the reason quotes values as Python wrote them ('hunter22' is text...): a secret's too
+        target.site.redactor.text(message),
         path=loc.path,
         line=loc.line,
     )
