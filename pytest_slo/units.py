@@ -17,6 +17,7 @@ __all__ = [
     "k8s_bytes",
     "k8s_cpu",
     "k8s_quantity",
+    "plural",
     "redis_bytes",
 ]
 
@@ -143,3 +144,8 @@ def format_duration(seconds: float) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and its noun as a person counts: ``1 restart``, ``3 restarts``, ``2 OOM kills``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from pytest_slo.units import QuantityError, k8s_bytes, k8s_cpu, redis_bytes
+from pytest_slo.units import QuantityError, k8s_bytes, k8s_cpu, plural, redis_bytes
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,14 @@ def test_redis_sizes(text: str, expected: int) -> None:
 def test_redis_rejects_kubernetes_units() -> None:
     with pytest.raises(QuantityError, match="Redis has no Gi: write 2gb"):
         redis_bytes("2Gi")
+
+
+@pytest.mark.parametrize(
+    ("n", "one", "many", "said"),
+    [(1, "restart", None, "1 restart"), (0, "restart", None, "0 restarts"), (3, "node", None, "3 nodes"),
+     (1, "OOM kill", "OOM kills", "1 OOM kill"), (2, "OOM kill", "OOM kills", "2 OOM kills"),
+     (2, "replica", "replicas", "2 replicas"), (-1, "pod", None, "-1 pods")],
+)
+def test_a_count_is_said_with_its_noun_in_the_number_a_person_uses(n: int, one: str, many: str | None,
+                                                                     said: str) -> None:
+    assert plural(n, one, many) == said

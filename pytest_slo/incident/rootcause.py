@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings.model import Finding
+from ..units import plural
 
 __all__ = ["Candidate", "Phrase", "cause_phrase", "headline", "is_symptom", "rank_candidates", "symptom_phrase"]
 
@@ -155,10 +156,6 @@ def _live_drift(evidence: Mapping[str, Any]) -> Phrase | None:
     return Phrase(f"{label} {_redis_size(instances[0][attr])} live vs {declared} declared", _slug(label, "drift"))
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
 def symptom_phrase(finding: Finding, test: str | None = None) -> Phrase:
     """What a failing live check saw, in its units: ``2 OOM kills``, ``p99 8400 ms vs <= 500 ms``."""
     evidence = finding.get("evidence") or {}
@@ -176,18 +173,18 @@ def _restarts(items: Sequence[Mapping[str, Any]]) -> int:
 
 
 def _oom_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
-    return Phrase(_count(len(items), "OOM kill", "OOM kills") if items else "OOM kills", "oom-kills")
+    return Phrase(plural(len(items), "OOM kill", "OOM kills") if items else "OOM kills", "oom-kills")
 
 
 def _crashloop_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
     restarts = _restarts(items)
     return Phrase(
-        f"CrashLoopBackOff, {_count(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop"
+        f"CrashLoopBackOff, {plural(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop"
     )
 
 
 def _restarts_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
-    return Phrase(_count(_restarts(items), "restart", "restarts"), "restarts")
+    return Phrase(plural(_restarts(items), "restart", "restarts"), "restarts")
 
 
 def _rollout_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..units import plural
 from ._kube_state import name_of
 from .live import iso
 
@@ -57,7 +58,7 @@ def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -
         )
         head = (
             f"no StatefulSet or Deployment in namespace {namespace} matches {selector}, though "
-            f"{_count(len(pods), 'pod')} do"
+            f"{plural(len(pods), 'pod')} do"
         )
         owned = f"owned by {', '.join(owners)}" if owners else "owned by nothing"
         hint = f"  the pods are {owned}; label the StatefulSet or Deployment itself, not only its pod template"
@@ -77,14 +78,14 @@ def absent_message(gone: Absent, state: KubeState, app: str, env_display: str) -
     counts = {key: Counter(lab[key] for lab in labels if key in lab) for key in dict.fromkeys([*keys, *APP_LABELS])}
     shown = [f"{key}: {_values(c)}" for key, c in counts.items() if c]
     shown += [f"none has {key}" for key in keys if not counts[key]]
-    lines = [head, f"  the namespace's {_count(len(others), 'pod')} carry " + "; ".join(shown)]
+    lines = [head, f"  the namespace's {plural(len(others), 'pod')} carry " + "; ".join(shown)]
     named = [(key, c[app]) for key, c in counts.items() if c.get(app)]
     for key, n in named[:1]:  # the selector's own keys first, then the most common convention
         if key in keys:
-            lines.append(f"  {_count(n, 'pod')} {_has(n)} {key}={app} but not the rest of the selector")
+            lines.append(f"  {plural(n, 'pod')} {_has(n)} {key}={app} but not the rest of the selector")
         else:
             lines.append(
-                f"  {_count(n, 'pod')} {_has(n)} {key}={app}: set KUBE_APP_SELECTOR={key}={{app}} in {env_display}"
+                f"  {plural(n, 'pod')} {_has(n)} {key}={app}: set KUBE_APP_SELECTOR={key}={{app}} in {env_display}"
             )
     if not named:
         lines.append(
@@ -166,10 +167,6 @@ def _values(counter: Counter[str]) -> str:
     items = sorted(counter.items())
     text = ", ".join(f"{value} ({n})" for value, n in items[:SHOWN_VALUES])
     return text + (f", ... {len(items) - SHOWN_VALUES} more" if len(items) > SHOWN_VALUES else "")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _has(n: int) -> str:

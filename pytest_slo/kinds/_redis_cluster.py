@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..sources.redis import SLOTS, Cluster, ClusterNode, describe, slot_count, slot_text, unassigned
+from ..units import plural
 from .base import Target, Verdict
 
 if TYPE_CHECKING:
@@ -74,15 +75,11 @@ def judge_cluster(check: Check, target: Target, cluster: Cluster | None) -> Verd
     if not lines:
         return Verdict.passed(**evidence)
     masters = sum(1 for n in nodes if n["role"] == "master")
-    lines.append(f"  read via {cluster['via']}: {_count(len(nodes), 'node')}, "
-                 f"{_count(masters, 'master')}; expected cluster_state ok with all "
+    lines.append(f"  read via {cluster['via']}: {plural(len(nodes), 'node')}, "
+                 f"{plural(masters, 'master')}; expected cluster_state ok with all "
                  f"{SLOTS} slots served by masters that answer"
                  + (f", each with {declared} replica{'s' if declared != 1 else ''}" if declared else ""))
     return Verdict.failed("\n".join(lines), evidence, location, objects=objects, action="; ".join(todo) or None)
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _via(target: Target) -> str:
