@@ -146,6 +146,6 @@ def format_duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def plural(n: int, one: str, many: str | None = None) -> str:
+def plural(n: int, noun: str) -> str:
     """``n`` and its noun as a person counts: ``1 restart``, ``3 restarts``, ``2 OOM kills``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+    return f"{n} {noun}" + ("" if n == 1 else "s")

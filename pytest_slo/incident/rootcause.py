@@ -173,18 +173,18 @@ def _restarts(items: Sequence[Mapping[str, Any]]) -> int:
 
 
 def _oom_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
-    return Phrase(plural(len(items), "OOM kill", "OOM kills") if items else "OOM kills", "oom-kills")
+    return Phrase(plural(len(items), "OOM kill") if items else "OOM kills", "oom-kills")
 
 
 def _crashloop_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
     restarts = _restarts(items)
     return Phrase(
-        f"CrashLoopBackOff, {plural(restarts, 'restart', 'restarts')}" if restarts else "CrashLoopBackOff", "crashloop"
+        f"CrashLoopBackOff, {plural(restarts, 'restart')}" if restarts else "CrashLoopBackOff", "crashloop"
     )
 
 
 def _restarts_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase:
-    return Phrase(plural(_restarts(items), "restart", "restarts"), "restarts")
+    return Phrase(plural(_restarts(items), "restart"), "restarts")
 
 
 def _rollout_phrase(items: Sequence[Mapping[str, Any]]) -> Phrase | None:
