@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .catalog.model import Check
 from .errors import CatalogError, ConfigError, QueryError, RenderError, SloError, SourceUnavailable
-from .kinds.base import Kind, Location, Target, Verdict
+
+if TYPE_CHECKING:
+    from .catalog.model import Check
+    from .kinds.base import Kind, Location, Target, Verdict
 
 __all__ = [
     "CatalogError",
@@ -22,3 +26,22 @@ __all__ = [
     "__version__",
 ]
 
+
+#: Where each name of the kind interface lives: imported on first use, so that importing the
+#: plugin (which every pytest run in an environment that has it installed does) reads neither
+#: the catalog's JSON Schemas nor the kinds.
+_LAZY = {
+    "Check": "catalog.model",
+    "Kind": "kinds.base",
+    "Location": "kinds.base",
+    "Target": "kinds.base",
+    "Verdict": "kinds.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

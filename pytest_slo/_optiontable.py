@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .repo.site import DEFAULT_VALUES_PATH
+from .repo.layout import DEFAULT_VALUES_PATH
 
 if TYPE_CHECKING:
     from .sources import LiveOptions
@@ -49,8 +49,16 @@ class Option:
         return f"{self.flag} / {self.ini}"
 
 
-def option(flag: str, help: str, type: str = "text", *, default: Any = None, metavar: str | None = None,
-           env: str | None = None, choices: tuple[str, ...] = ()) -> Any:
+def option(
+    flag: str,
+    help: str,
+    type: str = "text",
+    *,
+    default: Any = None,
+    metavar: str | None = None,
+    env: str | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
     """A :class:`Settings` field that is an option (see :class:`Option`)."""
     assert type in TYPES, type
     meta = {"flag": flag, "help": help, "type": type, "metavar": metavar, "env": env, "choices": choices}
@@ -277,9 +285,15 @@ class Settings:
         from .sources import LiveOptions
 
         return LiveOptions(
-            timeout=self.live_timeout, retries=self.live_retries, concurrency=self.prometheus_concurrency,
-            prometheus_url=self.prometheus_url, redis_url=self.redis_url, kube_context=self.kube_context,
-            kube_snapshot=self.kube_snapshot, kube_snapshot_time=self.kube_snapshot_time, environ=self.environ,
+            timeout=self.live_timeout,
+            retries=self.live_retries,
+            concurrency=self.prometheus_concurrency,
+            prometheus_url=self.prometheus_url,
+            redis_url=self.redis_url,
+            kube_context=self.kube_context,
+            kube_snapshot=self.kube_snapshot,
+            kube_snapshot_time=self.kube_snapshot_time,
+            environ=self.environ,
         )
 
     @property

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import units
@@ -152,11 +152,70 @@ def compile_expression(source: str) -> Callable[..., Any]:
     return environment().compile_expression(source, undefined_to_none=False)
 
 
+#: Nodes that declare names. A template without any reads only free names, which a walk of its
+#: tree finds; jinja's own :func:`~jinja2.meta.find_undeclared_variables` generates the code of
+#: the whole template to tell them apart, as costly as compiling it.
+_BINDS = (
+    nodes.Assign,
+    nodes.AssignBlock,
+    nodes.For,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.FilterBlock,
+    nodes.With,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Scope,
+    nodes.OverlayScope,
+)
+
+
+class _Parsed:
+    """One template text read once: its syntax tree, the free names it reads and the first
+    filter or test no environment has. Both are taken before the tree is compiled: jinja's
+    optimizer folds constants in the tree in place, so ``false and X`` would lose ``X``."""
+
+    def __init__(self, text: str) -> None:
+        self.tree = environment().parse(text)
+        if any(True for _ in self.tree.find_all(_BINDS)):
+            found = meta.find_undeclared_variables(self.tree)
+        else:  # nothing declares a name: every name read but a global is free (as jinja's walk finds)
+            globals_ = environment().globals
+            found = {n.name for n in self.tree.find_all(nodes.Name) if n.ctx == "load" and n.name not in globals_}
+        # find_undeclared_variables is a set; keep the order they appear in the text
+        self.names = tuple(sorted(found, key=lambda n: (text.find(n) if n in text else len(text), n)))
+        self.unknown: jinja2.TemplateAssertionError | None = None
+        env = environment()
+        for node in self.tree.find_all((nodes.Filter, nodes.Test)):
+            is_filter = isinstance(node, nodes.Filter)
+            if node.name not in (env.filters if is_filter else env.tests):
+                # jinja's own words, which it says only when compiling, and not at all inside an
+                # ``if`` (there the name fails when rendered): here anywhere, before any render
+                what = "filter" if is_filter else "test"
+                self.unknown = jinja2.TemplateAssertionError(f"No {what} named {node.name!r}.", node.lineno)
+                break
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> _Parsed:
+    return _Parsed(text)
+
+
+def check_template(source: str) -> None:
+    """Raise what compiling ``source`` would (``jinja2.TemplateSyntaxError``, an unknown
+    filter's ``TemplateAssertionError``) from one parse; the compile itself waits for the first
+    render (:func:`compile_template`), which a message template of a passing check never has."""
+    unknown = _parsed(source).unknown
+    if unknown is not None:
+        raise unknown
+
+
 @functools.lru_cache(maxsize=4096)
 def compile_template(source: str) -> jinja2.Template:
     """Compile a template once per process (the catalog's check of it and every site's render
-    share it); raises ``jinja2.TemplateSyntaxError``, or an unknown filter's error."""
-    return environment().from_string(source)
+    share its parse); raises ``jinja2.TemplateSyntaxError``, or an unknown filter's error."""
+    check_template(source)
+    return environment().from_string(_parsed(source).tree)
 
 
 def render_string(source: str, context: Mapping[str, Any]) -> str:
@@ -164,11 +223,6 @@ def render_string(source: str, context: Mapping[str, Any]) -> str:
     return compile_template(source).render(context)
 
 
-@functools.lru_cache(maxsize=4096)
 def expression_names(source: str, *, template: bool = False) -> tuple[str, ...]:
     """The free names an expression reads, in order of first use: the config keys it depends on."""
-    text = source if template else "{{ " + source + " }}"
-    ast = environment().parse(text)
-    found = meta.find_undeclared_variables(ast)
-    # find_undeclared_variables is a set; keep the order they appear in the text
-    return tuple(sorted(found, key=lambda n: (text.find(n) if n in text else len(text), n)))
+    return _parsed(source if template else "{{ " + source + " }}").names

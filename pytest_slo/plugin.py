@@ -1,4 +1,10 @@
-"""pytest hooks of pytest-slo. Hooks only: the logic lives in the modules they call."""
+"""pytest hooks of pytest-slo. Hooks only: the logic lives in the modules they call.
+
+Every pytest run in an environment that has pytest-slo installed imports this module, so it
+imports only the options and the settings. A run in a GitOps repository registers the hooks
+that collect and judge it (:class:`RunHooks`, :class:`ControllerHooks`) and imports what they
+need then; in any other project pytest-slo adds no hook call per item and no import beyond these.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +12,18 @@ import difflib
 import sys
 from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import hookspecs
-from .catalog.waivers import WAIVERS_FILE
 from .errors import SloError
-from .kinds import KindRegistry, builtin_kinds
-from .run.context import RUN_KEY, RunContext
-from .run.nodes import CatalogFile, CatalogItem, SiteFile, SloItem, WaiverFile, WaiverItem, unwrap
-from .run.report import FindingStore, build_finding, item_meta, observed, settle
-from .settings import add_options, refuse_spaced_paths, resolve
+from .repo.layout import is_repository
+from .settings import Settings, add_options, refuse_spaced_paths, resolve
+
+if TYPE_CHECKING:
+    from .kinds import KindRegistry
+    from .run.context import RunContext
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -37,6 +43,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 
 @pytest.hookimpl(trylast=True)
 def pytest_slo_kinds() -> list[Any]:
+    from .kinds import builtin_kinds
+
     return list(builtin_kinds())
 
 
@@ -48,18 +56,24 @@ def pytest_configure(config: pytest.Config) -> None:
     ):
         config.addinivalue_line("markers", line)
     settings = resolve(config)
+    _validate_ini(config)
+    if not is_repository(settings.root):
+        _refuse_without_repository(config, settings)
+        return
+    from .run.context import RUN_KEY, RunContext
+
     registry = _register_kinds(config)
     for name in sorted(registry.names):
         config.addinivalue_line("markers", f"{name}: a pytest-slo check of kind {name}")
     run = RunContext(config, settings, registry)
     config.stash[RUN_KEY] = run
-    _validate_ini(config)
     _validate_repository(config, run)
     _validate_selection(run)
     try:
         run.load_baseline()
     except SloError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(RunHooks(run), "slo-run")
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ControllerHooks(config, run), "slo-controller")
     _register_slo_hooks(config, run)
@@ -75,6 +89,8 @@ def _register_slo_hooks(config: pytest.Config, run: RunContext) -> None:
 def _register_kinds(config: pytest.Config) -> KindRegistry:
     """Every kind the ``pytest_slo_kinds`` implementations return, through pytest's hook
     caller (so ``tryfirst``/``trylast`` and ``wrapper=True`` implementations take part)."""
+    from .kinds import KindRegistry
+
     registry = KindRegistry()
     # results come in call order, ``trylast`` (the built-in kinds) last: register in reverse,
     # so a plugin that reuses a kind name is the one blamed
@@ -126,27 +142,34 @@ def _validate_ini(config: pytest.Config) -> None:
         )
 
 
-def _validate_repository(config: pytest.Config, run: RunContext) -> None:
+def _named_root(config: pytest.Config) -> bool:
+    return config.getoption("slo_root") is not None or bool(config.getini("slo_root"))
+
+
+def _refuse_without_repository(config: pytest.Config, settings: Settings) -> None:
     """A run that asks for the gate where there is no repository says where it looked."""
+    asked = [
+        flag
+        for flag, on in (
+            ("--site", settings.site),
+            ("--app", settings.app),
+            ("--live", settings.live),
+            ("--slo-root", _named_root(config)),
+            ("--export-rules", settings.export_rules is not None),
+        )
+        if on
+    ]
+    if asked:
+        raise pytest.UsageError(
+            f"{', '.join(asked)}: no GitOps repository at {settings.root} (no sites/ folder there); "
+            "run pytest in the repository, name it (pytest path/to/repo), or pass --slo-root=DIR"
+        )
+
+
+def _validate_repository(config: pytest.Config, run: RunContext) -> None:
+    """The flags that narrow a run must name a part of the repository pytest collects."""
     settings = run.settings
-    named = config.getoption("slo_root") is not None or bool(config.getini("slo_root"))
-    if not run.active:
-        asked = [
-            flag
-            for flag, on in (
-                ("--site", settings.site),
-                ("--app", settings.app),
-                ("--live", settings.live),
-                ("--slo-root", named),
-            )
-            if on
-        ]
-        if asked:
-            raise pytest.UsageError(
-                f"{', '.join(asked)}: no GitOps repository at {settings.root} (no sites/ folder there); "
-                "run pytest in the repository, name it (pytest path/to/repo), or pass --slo-root=DIR"
-            )
-        return
+    named = _named_root(config)
     asked = [flag for flag, on in (("--slo-root", named), ("--site", settings.site), ("--app", settings.app)) if on]
     if asked:
         invoked = Path(config.invocation_params.dir)
@@ -194,7 +217,8 @@ def _validate_selection(run: RunContext) -> None:
             close = difflib.get_close_matches(wrong, ids, n=1)
             raise pytest.UsageError(
                 f"--disable-builtin / slo_disable_builtin: {wrong!r} is no built-in check"
-                + (f": did you mean {close[0]}?" if close else "") + f" (built-in checks: {', '.join(ids)})"
+                + (f": did you mean {close[0]}?" if close else "")
+                + f" (built-in checks: {', '.join(ids)})"
             )
     if settings.app:
         known = repo.app_names
@@ -206,79 +230,52 @@ def _validate_selection(run: RunContext) -> None:
             )
 
 
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.active:
-        return []
-    s = run.settings
-    return [
-        f"slo: site={','.join(s.site) or 'all'} app={','.join(s.app) or 'all'} "
-        f"live={'on' if s.live else 'off'} root={s.root}"
-    ]
+class RunHooks:
+    """The hooks of a run in a GitOps repository, registered by :func:`pytest_configure` there
+    only: what collects the repository's files and turns reports into findings."""
 
+    def __init__(self, run: RunContext) -> None:
+        from .run.nodes import SloItem, collector_for
+        from .run.report import annotate
 
-def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    run = config.stash.get(RUN_KEY, None)
-    if (
-        run is None
-        or not run.active
-        or not run.settings.selective
-        or config.args_source == pytest.Config.ArgsSource.ARGS
-    ):
-        return None
-    root = run.settings.root
-    keep = [root / "sites" / s for s in run.settings.site] or [root / "sites"]
-    keep.append(root / "checks")
-    path = collection_path
-    for wanted in keep:
-        if path == wanted or wanted in path.parents or path in wanted.parents:
+        self.run = run
+        self._collector_for = collector_for
+        self._annotate = annotate
+        self._item_type = SloItem
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        s = self.run.settings
+        return [
+            f"slo: site={','.join(s.site) or 'all'} app={','.join(s.app) or 'all'} "
+            f"live={'on' if s.live else 'off'} root={s.root}"
+        ]
+
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        settings = self.run.settings
+        if not settings.selective or config.args_source == pytest.Config.ArgsSource.ARGS:
             return None
-    return True
+        keep = [settings.root / "sites" / s for s in settings.site] or [settings.root / "sites"]
+        keep.append(settings.root / "checks")
+        for wanted in keep:
+            if collection_path == wanted or wanted in collection_path.parents or collection_path in wanted.parents:
+                return None
+        return True
 
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        return self._collector_for(self.run, file_path, parent)
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    run = parent.config.stash.get(RUN_KEY, None)
-    if run is None or not run.active:
-        return None
-    root = run.settings.root
-    if file_path.name == "config.env" and file_path.parent.parent == root / "sites":
-        if run.settings.site and file_path.parent.name not in run.settings.site:
-            return None
-        if run.settings.app and not set(run.settings.app) & set(run.repo.site(file_path.parent.name).apps):
-            return None
-        return SiteFile.from_parent(parent, path=file_path)
-    if file_path == root / WAIVERS_FILE:
-        return WaiverFile.from_parent(parent, path=file_path)
-    if file_path.parent == root / "checks" and file_path.suffix in (".yaml", ".yml"):
-        return CatalogFile.from_parent(parent, path=file_path)
-    return None
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if any(isinstance(i, self._item_type) for i in session.items):
+            self.run.freeze_collected(session.items)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+        report = yield
+        self._annotate(self.run, item, call, report)
+        return report
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    run = session.config.stash.get(RUN_KEY, None)
-    if run is not None and any(isinstance(i, SloItem) for i in session.items):
-        run.freeze_collected(session.items)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    report = yield
-    if isinstance(item, (SloItem, CatalogItem, WaiverItem)) and (report.when == "call" or not report.passed):
-        # A passed setup or teardown tells the findings nothing (its call report, or its
-        # skip, carries the item): under xdist every report attribute is serialized.
-        report.slo = item_meta(item)
-        if report.failed:
-            exc = unwrap(call.excinfo.value if call.excinfo else None)
-            if call.when != "call" and isinstance(exc, SloError) and isinstance(item, (SloItem, WaiverItem)):
-                # an error is one line saying what is wrong and where, never a traceback
-                # of our own code (a defect keeps its traceback with --full-trace)
-                report.longrepr = item.redact(str(exc)) if isinstance(item, SloItem) else str(exc)
-            report.slo_finding = finding = build_finding(item, report, call.excinfo)
-            # the baseline and the waivers decide whether this finding fails the run
-            settle(item.config.stash[RUN_KEY], item, report, finding)
-        if report.when == "call" and isinstance(item, SloItem) and (seen := observed(item)) is not None:
-            report.slo_observed = seen
-    return report
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.run.close()
 
 
 class ControllerHooks:
@@ -286,6 +283,8 @@ class ControllerHooks:
     so under pytest-xdist every report is written once."""
 
     def __init__(self, config: pytest.Config, run: RunContext) -> None:
+        from .run.report import FindingStore
+
         self.config = config
         self.run = run
         self.store = FindingStore()
@@ -303,9 +302,3 @@ class ControllerHooks:
 
         for line, markup in summary_lines(self.store, self.run):
             terminalreporter.write_line(line, **markup)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(RUN_KEY, None)
-    if run is not None:
-        run.close()

@@ -30,7 +30,7 @@ from .optionvalues import (
     template_problem,
     values_path_problem,
 )
-from .repo.site import DEFAULT_VALUES_PATH
+from .repo.layout import DEFAULT_VALUES_PATH, is_repository
 
 __all__ = [
     "OPTIONS",
@@ -251,7 +251,12 @@ def _check_render_command(values: dict[str, Any], given: set[str]) -> None:
 
 
 _CHECKS: tuple[Callable[[dict[str, Any], set[str]], None], ...] = (
-    _check_template, _check_snapshot_time, _check_fail_on, _check_slos_path, _check_values_path, _check_render_command,
+    _check_template,
+    _check_snapshot_time,
+    _check_fail_on,
+    _check_slos_path,
+    _check_values_path,
+    _check_render_command,
 )
 
 
@@ -270,9 +275,9 @@ def _default_root(config: pytest.Config) -> Path:
         for arg in config.args:
             path = (invoked / arg.split("::")[0]).resolve()
             for folder in (path, *path.parents):
-                if (folder / "sites").is_dir():
+                if is_repository(folder):
                     return folder
-    if not (rootpath / "sites").is_dir() and (invoked / "sites").is_dir():
+    if not is_repository(rootpath) and is_repository(invoked):
         return invoked
     return rootpath
 

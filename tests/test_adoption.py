@@ -5,8 +5,10 @@ and a folder that is no GitOps repository is either said so or left alone."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -279,6 +281,12 @@ def test_a_gate_asked_for_where_there_is_no_repository_says_where_it_looked(
     result.stderr.fnmatch_lines(
         [f"ERROR: --site: no GitOps repository at {elsewhere} (no sites/ folder there)*--slo-root=DIR"]
     )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(elsewhere)
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--export-rules=rules.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --export-rules: no GitOps repository at*"])
+    assert not (elsewhere / "rules.yaml").exists()
     result = pytester.runpytest(f"--rootdir={elsewhere}", str(elsewhere), f"--slo-root={gitops}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
@@ -472,3 +480,24 @@ def test_queries_are_parsed_once_per_shape_and_regexes_still_checked() -> None:
     assert _parsed.cache_info().misses == 1
     assert parse_problem('up{job=~"api-(1|2"}') == "illegal regex for api-(1|2"
     assert parse_problem('up{job="api-(1|2"}') is None  # an equality matcher's text is any text
+
+
+def test_another_python_project_imports_none_of_what_a_gate_needs(pytester: pytest.Pytester) -> None:
+    """Every pytest run where pytest-slo is installed imports the plugin: outside a GitOps
+    repository it reads its options and nothing else (no YAML, templates, JSON Schema or HTTP
+    client), so a project that merely has it installed starts as fast as without it."""
+    pytester.makepyfile(test_app="def test_app():\n    assert True\n")
+    probe = (
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider'])\n"
+        "heavy = ('yaml', 'jinja2', 'jsonschema', 'requests', 'kubernetes', 'redis', 'promql_parser')\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+        "print('OURS', sorted(m for m in sys.modules if m.startswith('pytest_slo')))\n"
+        "sys.exit(code)\n"
+    )
+    result = pytester.run(sys.executable, "-c", probe)
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines(["*1 passed*", "LOADED []"])
+    ours = ast.literal_eval(next(line for line in result.stdout.lines if line.startswith("OURS "))[5:])
+    assert "pytest_slo.plugin" in ours  # it was loaded, and stopped there
+    assert not [m for m in ours if m.startswith(("pytest_slo.catalog", "pytest_slo.kinds", "pytest_slo.run"))], ours

@@ -508,3 +508,58 @@ def test_a_message_template_naming_an_unset_key_is_the_sites_error(root: Path, f
     with pytest.raises(CatalogError) as syntax:
         judge(c, t, context(root, t))
     assert (syntax.value.path, syntax.value.line) == ("checks/team.yaml", 7)
+
+
+def _shipped_templates() -> list[str]:
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            found.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for path in sorted([*root.glob("checks/*.yaml"), *root.glob("pytest_slo/catalog/builtin/*.yaml")]):
+        walk(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *_shipped_templates(),
+        "{{ MAXMEMORY | bytes > LIMIT }}",
+        "up{ {{ selector }} } # {{ namespace }} {{ range(3) | list }}",  # globals are no keys
+        "{% set x = A %}{{ x + B }}",
+        "{% for i in ITEMS %}{{ i }}{{ loop.index }}{% endfor %}{{ i }}",
+        "{% macro m(p) %}{{ p }}{{ Q }}{% endmacro %}{{ m(R) }}",
+        "{% with w = W %}{{ w }}{% endwith %}{{ w }}",
+        "{{ false and HIDDEN }}",
+    ],
+)
+def test_the_keys_an_expression_reads_are_the_ones_jinja_finds(text):
+    """``expression_names`` walks the tree when nothing in it declares a name, and asks jinja
+    otherwise: either way the names are jinja's own (a key missed here is a check that never
+    blames the site that lacks it)."""
+    from jinja2 import meta
+
+    from pytest_slo.expr import environment, expression_names
+
+    assert set(expression_names(text, template=True)) == meta.find_undeclared_variables(environment().parse(text))
+
+
+def test_a_template_rendered_first_still_names_every_key_it_reads():
+    """One parse serves the render and the names: jinja folds ``false and X`` to a constant when
+    it compiles, in the tree itself, so the names must not come from a compiled tree."""
+    from pytest_slo.expr import compile_template, expression_names
+
+    text = "{{ false and NEVER_READ_WHEN_FALSE }}{{ SHOWN }}"
+    assert compile_template(text).render(SHOWN=1) == "False1"
+    assert expression_names(text, template=True) == ("NEVER_READ_WHEN_FALSE", "SHOWN")

@@ -132,3 +132,26 @@ def test_a_source_that_never_answers_ends_each_item_within_the_timeout(
     assert max(times) < TIMEOUT + SLACK, times  # no item waits longer than --live-timeout
     if not blackhole.trickle:  # a silent server's timeout is one answer, which the others learn at once
         assert sum(times) < TIMEOUT + count * 0.5 + SLACK, times
+
+
+def test_a_read_that_outlives_its_item_never_holds_up_the_next_and_threads_are_reused():
+    """Each item's read runs on a reused daemon thread: one stuck past its item's deadline keeps
+    its thread, the next read gets another, and a finished thread takes the read after."""
+    from pytest_slo.sources._workers import Readers
+
+    readers = Readers("test-read")
+    release = threading.Event()
+    stuck = readers.run(release.wait, 30)
+    names: list[str] = []
+    first = readers.run(lambda: names.append(threading.current_thread().name) or "answer")
+    assert first.done.wait(5) and first.value == "answer" and first.error is None
+    assert not stuck.done.is_set()  # still on its own thread
+    for _ in range(3):
+        call = readers.run(lambda: names.append(threading.current_thread().name))
+        assert call.done.wait(5)
+    assert len(set(names)) == 1 and names[0] != "test-read-1"  # the free thread, reused
+    failing = readers.run(lambda: 1 / 0)
+    assert failing.done.wait(5) and isinstance(failing.error, ZeroDivisionError)
+    release.set()
+    assert stuck.done.wait(5) and stuck.value is True
+    readers.close()

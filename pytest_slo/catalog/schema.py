@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import jsonschema
 
-from ..expr import compile_expression, compile_template
+from ..expr import check_template, compile_expression
 
 __all__ = [
     "BASE_SCHEMA",
@@ -252,7 +252,7 @@ def _expression(value: object) -> bool:
 @FORMATS.checks("slo-template", raises=jinja2.TemplateSyntaxError)
 def _template(value: object) -> bool:
     if isinstance(value, str):
-        compile_template(value)  # compiling also finds unknown filters
+        check_template(value)  # its syntax and its filters; it compiles when first rendered
     return True
 
 

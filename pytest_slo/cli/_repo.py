@@ -13,6 +13,7 @@ import pytest
 
 from ..errors import SloError
 from ..kinds import KindRegistry, builtin_kinds
+from ..repo.layout import is_repository
 from ..run.context import RunContext
 from ..settings import from_ini
 
@@ -36,7 +37,7 @@ def find_root(given: Path | None) -> Path:
     """``given``, else the nearest folder from here up that holds ``sites/``."""
     if given is not None:
         root = given.resolve()
-        if not (root / "sites").is_dir():
+        if not is_repository(root):
             raise CommandError(
                 f"--root {given}: no sites/ folder there; pass the GitOps repository's root (the folder with "
                 "sites/ and releases/)"
@@ -44,7 +45,7 @@ def find_root(given: Path | None) -> Path:
         return root
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        if (folder / "sites").is_dir():
+        if is_repository(folder):
             return folder
     raise CommandError(
         f"no sites/ folder in {here} or above it: run in the GitOps repository or pass --root DIR (pytest-slo "

@@ -144,6 +144,11 @@ class PromqlKind(Kind):
         "required": ["query", "op", "threshold"],
     }
 
+    def __init__(self) -> None:
+        # (query template, site, app) -> the query as sent: rendered once, read by the offline
+        # parse of the catalog, the prefetch and the item
+        self._queries: dict[tuple[str, str, str | None], str] = {}
+
     def _context(self, target: Target) -> dict[str, Any]:
         context = config_context(target)
         context.update(selector=target.sources.selector(target.site, target.app), namespace=target.site.namespace)
@@ -151,7 +156,13 @@ class PromqlKind(Kind):
 
     def query_text(self, check: Check, target: Target) -> str:
         """The check's query as sent to Prometheus for ``target`` (whitespace collapsed)."""
-        return " ".join(render_text(check.spec["query"], check, target, self._context(target)).split())
+        key = (check.spec["query"], target.site.name, target.app)
+        query = self._queries.get(key)
+        if query is None:
+            query = self._queries[key] = " ".join(
+                render_text(check.spec["query"], check, target, self._context(target)).split()
+            )
+        return query
 
     def detail_queries(self, check: Check, target: Target) -> dict[str, str]:
         """The check's ``details`` queries for ``target``, by name."""

@@ -21,6 +21,7 @@ __all__ = [
     "configured_values_path",
     "counts_as_render",
     "ini_settings",
+    "is_repository",
     "pytest_section",
     "stray_values",
 ]
@@ -140,12 +141,14 @@ def counts_as_render(root: Path, path: Path, apps: Iterable[str]) -> bool:
         and parts[0] != "releases"
         and not any(p.startswith(".") or p in _SKIP_DIRS for p in parts[:-1])
         and not (path.parent / "Chart.yaml").exists()
-        and not any(_nested_repository(root.joinpath(*parts[: i + 1])) for i in range(len(parts) - 1))
+        and not any(is_repository(root.joinpath(*parts[: i + 1])) for i in range(len(parts) - 1))
     )
 
 
-def _nested_repository(folder: Path) -> bool:
-    """A GitOps repository of its own inside this one (it holds sites/): its renders are its own."""
+def is_repository(folder: Path) -> bool:
+    """Whether ``folder`` is a GitOps repository (it holds ``sites/``): elsewhere, in any other
+    Python project, pytest-slo collects nothing and says nothing. A repository inside another is
+    its own: its renders are not the outer one's strays."""
     return (folder / "sites").is_dir()
 
 
@@ -164,8 +167,12 @@ def stray_values(root: Path, pattern: str, sites: Iterable[str], apps: Iterable[
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS and not (here == root and d == "releases")
-            and not _nested_repository(here / d)
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in _SKIP_DIRS
+            and not (here == root and d == "releases")
+            and not is_repository(here / d)
         )
         if here.name not in apps or "Chart.yaml" in files:
             continue

@@ -14,6 +14,7 @@ from ..catalog.model import Catalog, load_catalog
 from ..catalog.openslo import SloCatalog, load_slos, with_slos
 from ..errors import CatalogError
 from ..kinds.base import KindRegistry, Target
+from ..repo.layout import is_repository
 from ..repo.site import Repo
 from ..settings import Settings
 from ..sources import Sources
@@ -50,9 +51,8 @@ class RunContext:
 
     @property
     def active(self) -> bool:
-        """Whether the root is a GitOps repository (it holds ``sites/``): elsewhere, in any
-        other Python project, pytest-slo collects nothing and says nothing."""
-        return (self.settings.root / "sites").is_dir()
+        """Whether the root is a GitOps repository (see :func:`~..repo.layout.is_repository`)."""
+        return is_repository(self.settings.root)
 
     def load_baseline(self) -> None:
         """Read ``--baseline``; raises :class:`~pytest_slo.findings.baseline.BaselineError`."""
@@ -137,7 +137,8 @@ class RunContext:
                 continue  # the file lists it once, at its first site, naming the others
             more = f" (also at {', '.join(sites[1:])})" if len(sites) > 1 else ""
             catalog.problems.setdefault(str(problem.path), []).append(
-                CatalogError(problem.message + more, path=problem.path, line=problem.line, hint=problem.hint))
+                CatalogError(problem.message + more, path=problem.path, line=problem.line, hint=problem.hint)
+            )
         return errors
 
     def prefetch_once(self, kind_name: str, items: list[Any]) -> None:

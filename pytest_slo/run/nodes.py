@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..catalog.model import Check, runbook_problem
 from ..catalog.runbooks import runbook
-from ..catalog.waivers import Waiver
+from ..catalog.waivers import WAIVERS_FILE, Waiver
 from ..errors import CatalogError, SloError
 from ..kinds.base import Location, Target, Verdict
 from .context import RUN_KEY, RunContext
@@ -31,6 +32,7 @@ __all__ = [
     "SloItem",
     "WaiverFile",
     "WaiverItem",
+    "collector_for",
     "unwrap",
 ]
 
@@ -383,3 +385,21 @@ class WaiverFile(pytest.File):
             if seen[name] > 1:
                 name += f"#{seen[name]}"
             yield WaiverItem.from_parent(self, name=name, waiver=waiver, problems=[])
+
+
+def collector_for(run: RunContext, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """The collector of a file of the repository (a site's config.env, a catalog file, the
+    waivers), None for any other; a run narrowed with ``--site``/``--app`` leaves out the
+    sites it does not judge."""
+    root = run.settings.root
+    if file_path.name == "config.env" and file_path.parent.parent == root / "sites":
+        if run.settings.site and file_path.parent.name not in run.settings.site:
+            return None
+        if run.settings.app and not set(run.settings.app) & set(run.repo.site(file_path.parent.name).apps):
+            return None
+        return SiteFile.from_parent(parent, path=file_path)
+    if file_path == root / WAIVERS_FILE:
+        return WaiverFile.from_parent(parent, path=file_path)
+    if file_path.parent == root / "checks" and file_path.suffix in (".yaml", ".yml"):
+        return CatalogFile.from_parent(parent, path=file_path)
+    return None

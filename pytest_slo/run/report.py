@@ -28,9 +28,30 @@ from ..kinds.base import Location
 from .context import RunContext
 from .nodes import CatalogItem, CheckFailed, SloItem, WaiverItem, unwrap
 
-__all__ = ["FindingStore", "build_finding", "item_meta", "observed", "settle"]
+__all__ = ["FindingStore", "annotate", "build_finding", "item_meta", "observed", "settle"]
 
 Key = tuple[str, "str | None", "str | None"]
+
+
+def annotate(run: RunContext, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """What a report of one of our items carries to the controller: ``report.slo`` (the
+    item), and for a failure its finding, settled against the baseline and the waivers."""
+    if not isinstance(item, (SloItem, CatalogItem, WaiverItem)) or (report.when != "call" and report.passed):
+        # A passed setup or teardown tells the findings nothing (its call report, or its
+        # skip, carries the item): under xdist every report attribute is serialized.
+        return
+    report.slo = item_meta(item)  # type: ignore[attr-defined]
+    if report.failed:
+        exc = unwrap(call.excinfo.value if call.excinfo else None)
+        if call.when != "call" and isinstance(exc, SloError) and isinstance(item, (SloItem, WaiverItem)):
+            # an error is one line saying what is wrong and where, never a traceback
+            # of our own code (a defect keeps its traceback with --full-trace)
+            report.longrepr = item.redact(str(exc)) if isinstance(item, SloItem) else str(exc)
+        report.slo_finding = finding = build_finding(item, report, call.excinfo)  # type: ignore[attr-defined]
+        # the baseline and the waivers decide whether this finding fails the run
+        settle(run, item, report, finding)
+    if report.when == "call" and isinstance(item, SloItem) and (seen := observed(item)) is not None:
+        report.slo_observed = seen  # type: ignore[attr-defined]
 
 
 def item_meta(item: pytest.Item) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import SourceUnavailable
 from ._deadline import Deadline, ItemBudget, budget
 from ._once import Once
+from ._workers import Readers
 
 if TYPE_CHECKING:
     from ..repo.site import Site
@@ -70,6 +71,7 @@ class Sources:
         self._lock = threading.Lock()
         self._made: dict[Any, Once[Any]] = {}
         self._eval_time: float | None = None
+        self._readers = Readers("slo-read")
 
     # ----------------------------------------------------------------- time
 
@@ -97,31 +99,20 @@ class Sources:
         the read finishes, or times out, in the background.
         """
         with self.budget() as item:
-            box: dict[str, Any] = {}
-            context = contextvars.copy_context()
-
-            def run() -> None:
-                try:
-                    box["value"] = context.run(fetch, *args)
-                except BaseException as exc:  # handed to the waiting item
-                    box["error"] = exc
-
-            thread = threading.Thread(target=run, name="slo-read", daemon=True)
+            call = self._readers.run(contextvars.copy_context().run, fetch, *args)
             started = time.monotonic()
-            thread.start()
-            while thread.is_alive():
-                thread.join(_POLL)
+            while not call.done.wait(_POLL):
                 # A read that never reached one of our sources (a plugin's own client) gets
                 # the same budget again for set-up.
                 end = item.deadline.at if item.deadline else started + 2 * item.seconds
-                if thread.is_alive() and time.monotonic() > end + _GRACE:
+                if time.monotonic() > end + _GRACE:
                     source, where = item.source or "live source", item.where
                     raise SourceUnavailable(
                         source, f"no answer{f' from {where}' if where else ''} within {item.seconds:g} s"
                     )
-            if "error" in box:
-                raise box["error"]
-            return box["value"]  # type: ignore[no-any-return]
+            if call.error is not None:
+                raise call.error
+            return call.value  # type: ignore[no-any-return]
 
     # ----------------------------------------------------------------- Prometheus
 
@@ -226,6 +217,7 @@ class Sources:
         return slot.get(make)
 
     def close(self) -> None:
+        self._readers.close()
         with self._lock:
             made, self._made = list(self._made.values()), {}
         for slot in made:
