@@ -9,6 +9,7 @@ need then; in any other project pytest-slo adds no hook call per item and no imp
 from __future__ import annotations
 
 import difflib
+import functools
 import sys
 from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
@@ -39,6 +40,15 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     # The earliest hook a plugin installed from its entry point gets, before any conftest or
     # test is loaded: a path option written with a space has by now moved pytest's rootdir.
     refuse_spaced_paths(args)
+    # Cleanups run last-in first-out: registered before any plugin's pytest_configure, this one
+    # runs after every other, pytest's garbage collections at the end of the run included.
+    early_config.add_cleanup(functools.partial(_thaw, early_config))
+
+
+def _thaw(config: pytest.Config) -> None:
+    hooks = config.pluginmanager.get_plugin("slo-run")
+    if isinstance(hooks, RunHooks):
+        hooks.run.thaw()
 
 
 @pytest.hookimpl(trylast=True)

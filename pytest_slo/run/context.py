@@ -185,16 +185,20 @@ class RunContext:
         Every item, node and parsed config lives until the session ends, yet each full
         collection of the cyclic garbage collector walks all of them again: in a 100-site
         gate that was ~1.5 s of ~10 s (pytest alone: 0.8 s). Frozen objects are skipped by
-        collections; :meth:`close` unfreezes them at unconfigure, so nothing outlives the run.
+        collections; :meth:`thaw` unfreezes them when the run is torn down, so nothing outlives it.
         """
         if len(items) >= FREEZE_MIN_ITEMS and gc.isenabled() and not self._frozen:
             gc.freeze()
             self._frozen = True
 
-    def close(self) -> None:
+    def thaw(self) -> None:
+        """Undo :meth:`freeze_collected`: the last thing of the run (pytest's own end-of-run
+        collections, which look for unraisable exceptions, would walk the whole tree again)."""
         if self._frozen:
             gc.unfreeze()
             self._frozen = False
+
+    def close(self) -> None:
         self.sources.close()
 
 
