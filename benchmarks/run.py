@@ -271,42 +271,31 @@ class Bench:
             for name in ("sites", "releases", "checks"):
                 shutil.copytree(ROOT / name, reference / name)
             (reference / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        gate = Side("merge gate", [self.pytest("--site", "production", "--app", "redis-cluster")], reference, self.env,
+                    (0,))
+        repeats = max(self.repeats * 2, 6)
+        startup = measure(
+            Comparison(
+                "startup",
+                "merge gate start-up: `--site production --app redis-cluster` on the reference repo / "
+                "`pytest --co -q` in an empty folder",
+                gate,
+                Side("empty --co", [self.pytest("--co")], empty, self.env, (5,)),
+                ("<=", 1.8),
+            ),
+            repeats,
+        )
         floor = measure(
             Comparison(
                 "startup-floor",
                 "merge gate start-up / `pytest --co -q -p no:slo` in an empty folder (pytest without this plugin)",
-                Side(
-                    "merge gate",
-                    [self.pytest("--site", "production", "--app", "redis-cluster")],
-                    reference,
-                    self.env,
-                    (0,),
-                ),
+                gate,
                 Side("empty --co -p no:slo", [self.pytest("--co", "-p", "no:slo")], empty, self.env, (5,)),
                 ("<=", 1.4),
             ),
-            max(self.repeats * 2, 6),
+            repeats,
         )
-        return [
-            floor,
-            measure(
-                Comparison(
-                    "startup",
-                    "merge gate start-up: `--site production --app redis-cluster` on the reference repo / "
-                    "`pytest --co -q` in an empty folder",
-                    Side(
-                        "merge gate",
-                        [self.pytest("--site", "production", "--app", "redis-cluster")],
-                        reference,
-                        self.env,
-                        (0,),
-                    ),
-                    Side("empty --co", [self.pytest("--co")], empty, self.env, (5,)),
-                    ("<=", 1.8),
-                ),
-                max(self.repeats * 2, 6),
-            ),
-        ][::-1]
+        return [startup, floor]
 
     def schema(self) -> Outcome | None:
         s = self.sizes

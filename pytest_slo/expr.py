@@ -176,16 +176,15 @@ class _Parsed:
     optimizer folds constants in the tree in place, so ``false and X`` would lose ``X``."""
 
     def __init__(self, text: str) -> None:
-        self.tree = environment().parse(text)
+        env = environment()
+        self.tree = env.parse(text)
         if any(True for _ in self.tree.find_all(_BINDS)):
             found = meta.find_undeclared_variables(self.tree)
         else:  # nothing declares a name: every name read but a global is free (as jinja's walk finds)
-            globals_ = environment().globals
-            found = {n.name for n in self.tree.find_all(nodes.Name) if n.ctx == "load" and n.name not in globals_}
+            found = {n.name for n in self.tree.find_all(nodes.Name) if n.ctx == "load" and n.name not in env.globals}
         # find_undeclared_variables is a set; keep the order they appear in the text
         self.names = tuple(sorted(found, key=lambda n: (text.find(n) if n in text else len(text), n)))
         self.unknown: jinja2.TemplateAssertionError | None = None
-        env = environment()
         for node in self.tree.find_all((nodes.Filter, nodes.Test)):
             is_filter = isinstance(node, nodes.Filter)
             if node.name not in (env.filters if is_filter else env.tests):

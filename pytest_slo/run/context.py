@@ -14,7 +14,6 @@ from ..catalog.model import Catalog, load_catalog
 from ..catalog.openslo import SloCatalog, load_slos, with_slos
 from ..errors import CatalogError
 from ..kinds.base import KindRegistry, Target
-from ..repo.layout import is_repository
 from ..repo.site import Repo
 from ..settings import Settings
 from ..sources import Sources
@@ -48,11 +47,6 @@ class RunContext:
         self.baseline: Baseline | None = None
         #: A check's query that does not parse at a site: its items there error with this.
         self.query_errors: dict[tuple[str, str], CatalogError] = {}
-
-    @property
-    def active(self) -> bool:
-        """Whether the root is a GitOps repository (see :func:`~..repo.layout.is_repository`)."""
-        return is_repository(self.settings.root)
 
     def load_baseline(self) -> None:
         """Read ``--baseline``; raises :class:`~pytest_slo.findings.baseline.BaselineError`."""

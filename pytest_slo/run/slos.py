@@ -67,7 +67,7 @@ class SloHooks:
         return None
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-        if self.run.active and file_path.parent == self.folder and file_path.suffix in (".yaml", ".yml"):
+        if file_path.parent == self.folder and file_path.suffix in (".yaml", ".yml"):
             return SloFile.from_parent(parent, path=file_path)
         return None
 
